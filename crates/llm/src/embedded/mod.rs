@@ -1,0 +1,271 @@
+//! The embedded backend: llama.cpp in-process on a GGUF file.
+//!
+//! One worker thread owns the model and a single context. Concurrent
+//! requests each take a *slot* (a llama.cpp sequence id) and are decoded
+//! together in one continuous batch, as llama.cpp's server does with parallel
+//! slots: six personas speaking at once share every decode step. A slot
+//! keeps the token ids whose KV entries it holds, so a request whose prompt
+//! starts with those tokens only evaluates the new tail (prefix reuse).
+//!
+//! Structured answers are constrained by a GBNF grammar derived from the
+//! request's JSON schema, then validated like any other backend's.
+
+mod worker;
+
+use crate::schema::Validator;
+use crate::{
+    Capabilities, ChatModel, ChatRequest, ChatResponse, FinishReason, LlmError, Message, ModelInfo,
+};
+use async_trait::async_trait;
+use council_core::Usage;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use std::path::PathBuf;
+use std::sync::{mpsc, OnceLock};
+use std::time::Duration;
+
+/// How to run the embedded model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbeddedSettings {
+    /// The GGUF file.
+    pub model_path: PathBuf,
+    /// CPU threads for decoding; never more than the machine's cores.
+    pub threads: usize,
+    /// Requests decoded together (llama.cpp sequences).
+    pub slots: usize,
+    /// Context tokens available to each slot.
+    pub ctx_per_slot: u32,
+    /// Tokens per decode step across all slots.
+    pub batch: u32,
+}
+
+impl EmbeddedSettings {
+    /// Defaults for `model_path`: all cores, six slots of 4,096 tokens.
+    pub fn new(model_path: impl Into<PathBuf>) -> Self {
+        EmbeddedSettings {
+            model_path: model_path.into(),
+            threads: cores(),
+            slots: 6,
+            ctx_per_slot: 4096,
+            batch: 512,
+        }
+    }
+}
+
+/// Number of CPU cores this process may use.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Generation parameters beyond a [`ChatRequest`] (used by benchmarks).
+#[derive(Debug, Clone)]
+pub struct GenerateParams {
+    /// The conversation.
+    pub messages: Vec<Message>,
+    /// Generated-token limit.
+    pub max_tokens: u32,
+    /// Sampling temperature (0 = greedy).
+    pub temperature: f32,
+    /// Sampling seed.
+    pub seed: u32,
+    /// GBNF grammar constraining the output.
+    pub grammar: Option<String>,
+    /// Keep generating past end-of-generation tokens (for throughput tests).
+    pub ignore_eos: bool,
+}
+
+/// What one generation produced and how long it took.
+#[derive(Debug, Clone)]
+pub struct Generation {
+    /// The generated text.
+    pub text: String,
+    /// Tokens in the rendered prompt.
+    pub prompt_tokens: usize,
+    /// Of those, how many were already in the slot's KV cache.
+    pub reused_tokens: usize,
+    /// Tokens generated.
+    pub generated_tokens: usize,
+    /// Why it stopped.
+    pub finish_reason: FinishReason,
+    /// From admission to the first generated token.
+    pub prompt_time: Duration,
+    /// From the first generated token to the last.
+    pub generation_time: Duration,
+}
+
+/// The llama.cpp backend, initialised once per process (a second init fails).
+fn backend() -> Result<&'static LlamaBackend, LlmError> {
+    static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+    BACKEND
+        .get_or_init(|| {
+            // Route llama.cpp's logs to `tracing` (target `llama_cpp_2`), where
+            // the CLI's default filter keeps them silent unless -vv.
+            llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
+            LlamaBackend::init().map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| LlmError::Embedded(format!("cannot initialise llama.cpp: {e}")))
+}
+
+/// A GGUF model served in-process.
+pub struct EmbeddedModel {
+    jobs: mpsc::Sender<worker::Job>,
+    settings: EmbeddedSettings,
+    model_name: String,
+    n_ctx_train: u32,
+}
+
+impl std::fmt::Debug for EmbeddedModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedModel")
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+impl EmbeddedModel {
+    /// Loads the model and starts its worker thread.
+    pub fn load(settings: EmbeddedSettings) -> Result<Self, LlmError> {
+        if !settings.model_path.is_file() {
+            return Err(LlmError::ModelMissing {
+                path: settings.model_path.clone(),
+                fix: crate::fetch::missing_model_fix(),
+            });
+        }
+        let mut settings = settings;
+        settings.threads = settings.threads.clamp(1, cores());
+        settings.slots = settings.slots.max(1);
+        let backend = backend()?;
+        let (jobs, rx) = mpsc::channel();
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let worker_settings = settings.clone();
+        std::thread::Builder::new()
+            .name("council-llama".into())
+            .spawn(move || worker::run(backend, worker_settings, rx, ready_tx))
+            .map_err(|e| LlmError::Embedded(format!("cannot start the model thread: {e}")))?;
+        let loaded = ready_rx
+            .recv()
+            .map_err(|_| LlmError::Embedded("the model thread stopped while loading".into()))??;
+        let model_name = settings
+            .model_path
+            .file_name()
+            .map_or_else(|| "model.gguf".into(), |n| n.to_string_lossy().into_owned());
+        Ok(EmbeddedModel {
+            jobs,
+            settings,
+            model_name,
+            n_ctx_train: loaded.n_ctx_train,
+        })
+    }
+
+    /// The settings in force (threads clamped to the cores).
+    pub fn settings(&self) -> &EmbeddedSettings {
+        &self.settings
+    }
+
+    /// Runs one generation with full control over its parameters.
+    pub async fn generate(&self, params: GenerateParams) -> Result<Generation, LlmError> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(worker::Job { params, reply })
+            .map_err(|_| LlmError::Embedded("the model thread has stopped".into()))?;
+        rx.await
+            .map_err(|_| LlmError::Embedded("the model thread dropped a request".into()))?
+    }
+
+    /// Converts a JSON schema to the GBNF grammar llama.cpp samples with.
+    pub fn grammar_for(schema: &serde_json::Value) -> Result<String, LlmError> {
+        llama_cpp_2::json_schema_to_grammar(&schema.to_string()).map_err(|e| {
+            LlmError::InvalidRequest(format!(
+                "llama.cpp cannot turn this schema into a grammar: {e}"
+            ))
+        })
+    }
+}
+
+fn seed_of(request: &ChatRequest) -> u32 {
+    request.seed.map_or(0x5eed, |s| (s ^ (s >> 32)) as u32)
+}
+
+#[async_trait]
+impl ChatModel for EmbeddedModel {
+    fn info(&self) -> ModelInfo {
+        ModelInfo {
+            backend: "embedded".into(),
+            model: self.model_name.clone(),
+            location: self.settings.model_path.display().to_string(),
+            capabilities: Capabilities {
+                native_json_schema: true,
+                seeded: true,
+                concurrent: true,
+                offline: true,
+                context_tokens: Some(self.settings.ctx_per_slot.min(self.n_ctx_train)),
+            },
+        }
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        if request.messages.is_empty() {
+            return Err(LlmError::InvalidRequest(
+                "a chat request needs at least one message".into(),
+            ));
+        }
+        let mut params = GenerateParams {
+            messages: request.messages.clone(),
+            max_tokens: request.max_tokens.unwrap_or(512),
+            temperature: request.temperature.unwrap_or(0.7),
+            seed: seed_of(request),
+            grammar: None,
+            ignore_eos: false,
+        };
+        let Some(spec) = &request.schema else {
+            let g = self.generate(params).await?;
+            return Ok(response(g, None, Usage::none(), &self.model_name));
+        };
+        let validator = Validator::new(spec)?;
+        params.grammar = Some(Self::grammar_for(&spec.schema)?);
+        let first = self.generate(params.clone()).await?;
+        match validator.check(&first.text) {
+            Ok(json) => Ok(response(first, Some(json), Usage::none(), &self.model_name)),
+            Err(problem) => {
+                // The grammar guarantees the shape unless the token limit cut
+                // the answer short; retry once with a new seed and more room.
+                tracing::info!(
+                    "embedded answer for `{}` invalid ({problem}); one retry",
+                    spec.name
+                );
+                let spent = usage_of(&first);
+                params.seed = params.seed.wrapping_add(1);
+                params.max_tokens = params.max_tokens.saturating_mul(2);
+                let second = self.generate(params).await?;
+                match validator.check(&second.text) {
+                    Ok(json) => Ok(response(second, Some(json), spent, &self.model_name)),
+                    Err(problem) => Err(LlmError::SchemaViolation {
+                        schema: spec.name.clone(),
+                        problem,
+                        text: second.text,
+                    }),
+                }
+            }
+        }
+    }
+}
+
+fn usage_of(g: &Generation) -> Usage {
+    Usage::reported(g.prompt_tokens as u64, g.generated_tokens as u64)
+}
+
+fn response(
+    g: Generation,
+    json: Option<serde_json::Value>,
+    earlier: Usage,
+    model: &str,
+) -> ChatResponse {
+    let usage = earlier + usage_of(&g);
+    ChatResponse {
+        text: g.text,
+        json,
+        finish_reason: g.finish_reason,
+        usage,
+        model: model.to_string(),
+    }
+}

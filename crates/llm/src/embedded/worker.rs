@@ -1,0 +1,379 @@
+//! The model thread: slots, continuous batching and prefix reuse.
+
+use super::{EmbeddedSettings, GenerateParams, Generation};
+use crate::{FinishReason, LlmError, Message, Role};
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaModel};
+use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::logit_bias::LlamaLogitBias;
+use llama_cpp_2::token::LlamaToken;
+use std::num::NonZeroU32;
+use std::sync::mpsc;
+use std::time::Instant;
+
+/// A request handed to the model thread.
+pub(super) struct Job {
+    pub params: GenerateParams,
+    pub reply: tokio::sync::oneshot::Sender<Result<Generation, LlmError>>,
+}
+
+/// What the thread reports once the model is loaded.
+pub(super) struct Loaded {
+    pub n_ctx_train: u32,
+}
+
+struct Active {
+    reply: tokio::sync::oneshot::Sender<Result<Generation, LlmError>>,
+    sampler: LlamaSampler,
+    prompt: Vec<LlamaToken>,
+    /// Prompt tokens already in the KV cache.
+    evaluated: usize,
+    reused: usize,
+    generated: Vec<LlamaToken>,
+    /// Sampled but not yet decoded.
+    pending: Option<LlamaToken>,
+    max_tokens: usize,
+    ignore_eos: bool,
+    admitted: Instant,
+    first_token: Option<Instant>,
+    /// Where this slot's logits sit in the current batch.
+    logits_at: Option<i32>,
+}
+
+struct Slot {
+    seq: i32,
+    /// Token ids whose KV entries this sequence holds, in order.
+    cached: Vec<LlamaToken>,
+    last_used: u64,
+    active: Option<Active>,
+}
+
+pub(super) fn run(
+    backend: &'static LlamaBackend,
+    settings: EmbeddedSettings,
+    jobs: mpsc::Receiver<Job>,
+    ready: mpsc::Sender<Result<Loaded, LlmError>>,
+) {
+    let model = match LlamaModel::load_from_file(
+        backend,
+        &settings.model_path,
+        &LlamaModelParams::default(),
+    ) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = ready.send(Err(LlmError::Embedded(format!(
+                "cannot load {}: {e} (is it a GGUF file?)",
+                settings.model_path.display()
+            ))));
+            return;
+        }
+    };
+    let slots_n = settings.slots as u32;
+    let n_ctx = settings.ctx_per_slot.saturating_mul(slots_n);
+    let threads = settings.threads as i32;
+    let params = LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(n_ctx))
+        .with_n_batch(settings.batch)
+        .with_n_ubatch(settings.batch)
+        .with_n_seq_max(slots_n)
+        .with_n_threads(threads)
+        .with_n_threads_batch(threads);
+    let mut ctx = match model.new_context(backend, params) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = ready.send(Err(LlmError::Embedded(format!(
+                "cannot create a llama.cpp context of {n_ctx} tokens: {e}"
+            ))));
+            return;
+        }
+    };
+    if ready
+        .send(Ok(Loaded {
+            n_ctx_train: model.n_ctx_train(),
+        }))
+        .is_err()
+    {
+        return;
+    }
+    let mut engine = Engine {
+        model: &model,
+        settings: &settings,
+        slots: (0..settings.slots)
+            .map(|i| Slot {
+                seq: i as i32,
+                cached: Vec::new(),
+                last_used: 0,
+                active: None,
+            })
+            .collect(),
+        clock: 0,
+        template: model.chat_template(None).ok(),
+    };
+    let mut batch = LlamaBatch::new(settings.batch as usize, slots_n as i32);
+    loop {
+        // Admit new requests: block only when nothing is running.
+        let busy = engine.slots.iter().any(|s| s.active.is_some());
+        if !busy {
+            match jobs.recv() {
+                Ok(job) => engine.admit(&mut ctx, job),
+                Err(_) => return, // every sender dropped: shut down
+            }
+        }
+        while engine.slots.iter().any(|s| s.active.is_none()) {
+            match jobs.try_recv() {
+                Ok(job) => engine.admit(&mut ctx, job),
+                Err(_) => break,
+            }
+        }
+        engine.step(&mut ctx, &mut batch);
+    }
+}
+
+struct Engine<'m> {
+    model: &'m LlamaModel,
+    settings: &'m EmbeddedSettings,
+    slots: Vec<Slot>,
+    clock: u64,
+    template: Option<llama_cpp_2::model::LlamaChatTemplate>,
+}
+
+impl Engine<'_> {
+    fn render(&self, messages: &[Message]) -> Result<String, LlmError> {
+        if let Some(tmpl) = &self.template {
+            let chat: Result<Vec<_>, _> = messages
+                .iter()
+                .map(|m| LlamaChatMessage::new(m.role.as_str().to_string(), m.content.clone()))
+                .collect();
+            let chat = chat.map_err(|e| {
+                LlmError::InvalidRequest(format!("message contains a NUL byte: {e}"))
+            })?;
+            if let Ok(s) = self.model.apply_chat_template(tmpl, &chat, true) {
+                return Ok(s);
+            }
+        }
+        // No usable template in the GGUF: ChatML is the most common format.
+        let mut s = String::new();
+        for m in messages {
+            let role = match m.role {
+                Role::System => "system",
+                Role::User => "user",
+                Role::Assistant => "assistant",
+            };
+            s.push_str(&format!("<|im_start|>{role}\n{}<|im_end|>\n", m.content));
+        }
+        s.push_str("<|im_start|>assistant\n");
+        Ok(s)
+    }
+
+    fn sampler(&self, p: &GenerateParams) -> Result<LlamaSampler, LlmError> {
+        let mut chain = Vec::new();
+        if let Some(g) = &p.grammar {
+            chain.push(LlamaSampler::grammar(self.model, g, "root").map_err(|e| {
+                LlmError::InvalidRequest(format!("llama.cpp rejected the grammar: {e}"))
+            })?);
+        }
+        if p.ignore_eos {
+            let vocab = self.model.vocab();
+            let biases: Vec<LlamaLogitBias> = vocab
+                .tokens()
+                .filter(|t| vocab.is_eog(*t))
+                .map(|t| LlamaLogitBias::new(t, f32::NEG_INFINITY))
+                .collect();
+            chain.push(LlamaSampler::logit_bias(self.model.n_vocab(), &biases));
+        }
+        if p.temperature <= 0.0 {
+            chain.push(LlamaSampler::greedy());
+        } else {
+            chain.push(LlamaSampler::top_k(40));
+            chain.push(LlamaSampler::top_p(0.95, 1));
+            chain.push(LlamaSampler::temp(p.temperature));
+            chain.push(LlamaSampler::dist(p.seed));
+        }
+        Ok(LlamaSampler::chain_simple(chain))
+    }
+
+    fn admit(&mut self, ctx: &mut LlamaContext<'_>, job: Job) {
+        match self.prepare(ctx, &job.params) {
+            Ok((slot, active)) => {
+                let active = Active {
+                    reply: job.reply,
+                    ..active
+                };
+                self.slots[slot].active = Some(active);
+            }
+            Err(e) => {
+                let _ = job.reply.send(Err(e));
+            }
+        }
+    }
+
+    fn prepare(
+        &mut self,
+        ctx: &mut LlamaContext<'_>,
+        p: &GenerateParams,
+    ) -> Result<(usize, Active), LlmError> {
+        let text = self.render(&p.messages)?;
+        let prompt = self.model.vocab().tokenize(text.as_bytes(), false, true);
+        let room = self.settings.ctx_per_slot as usize;
+        if prompt.is_empty() {
+            return Err(LlmError::InvalidRequest(
+                "the prompt rendered to no tokens".into(),
+            ));
+        }
+        if prompt.len() + 16 > room {
+            return Err(LlmError::InvalidRequest(format!(
+                "the prompt has {} tokens but each embedded slot holds {room}; shorten it or raise ctx_per_slot in the config file",
+                prompt.len()
+            )));
+        }
+        let max_tokens = (p.max_tokens as usize).min(room - prompt.len()).max(1);
+        // The free slot whose cache shares the longest prefix; else the least
+        // recently used one, so other caches survive.
+        let slot = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.active.is_none())
+            .max_by_key(|(_, s)| (common_prefix(&s.cached, &prompt), u64::MAX - s.last_used))
+            .map(|(i, _)| i)
+            .ok_or_else(|| LlmError::Embedded("no free slot (internal error)".into()))?;
+        self.clock += 1;
+        let s = &mut self.slots[slot];
+        s.last_used = self.clock;
+        // Keep at least one prompt token to evaluate: its logits start generation.
+        let keep = common_prefix(&s.cached, &prompt).min(prompt.len() - 1);
+        if ctx.kv_cache_seq_rm(s.seq, Some(keep as u32), None).is_err() {
+            ctx.clear_kv_cache_seq(Some(s.seq as u32), None, None)
+                .map_err(|e| LlmError::Embedded(format!("cannot clear a KV sequence: {e}")))?;
+            s.cached.clear();
+        } else {
+            s.cached.truncate(keep);
+        }
+        let reused = s.cached.len();
+        let sampler = self.sampler(p)?;
+        // The reply channel is filled in by `admit`.
+        let (placeholder, _) = tokio::sync::oneshot::channel();
+        Ok((
+            slot,
+            Active {
+                reply: placeholder,
+                sampler,
+                evaluated: reused,
+                reused,
+                prompt,
+                generated: Vec::new(),
+                pending: None,
+                max_tokens,
+                ignore_eos: p.ignore_eos,
+                admitted: Instant::now(),
+                first_token: None,
+                logits_at: None,
+            },
+        ))
+    }
+
+    /// One decode step over every active slot, then one sample per slot
+    /// whose logits are ready.
+    fn step(&mut self, ctx: &mut LlamaContext<'_>, batch: &mut LlamaBatch) {
+        batch.clear();
+        let capacity = self.settings.batch as usize;
+        let mut used = 0usize;
+        // Generating slots first: each needs one token per step.
+        for s in &mut self.slots {
+            let Some(a) = &mut s.active else { continue };
+            a.logits_at = None;
+            if let Some(tok) = a.pending.take() {
+                if batch
+                    .add(tok, s.cached.len() as i32, &[s.seq], true)
+                    .is_ok()
+                {
+                    a.logits_at = Some(used as i32);
+                    s.cached.push(tok);
+                    used += 1;
+                } else {
+                    a.pending = Some(tok);
+                }
+            }
+        }
+        // Then prompt chunks, filling the rest of the batch.
+        for s in &mut self.slots {
+            let Some(a) = &mut s.active else { continue };
+            if a.evaluated >= a.prompt.len() || a.logits_at.is_some() {
+                continue;
+            }
+            let room = capacity.saturating_sub(used);
+            if room == 0 {
+                break;
+            }
+            let end = (a.evaluated + room).min(a.prompt.len());
+            for i in a.evaluated..end {
+                let last = i + 1 == a.prompt.len();
+                if batch.add(a.prompt[i], i as i32, &[s.seq], last).is_err() {
+                    break;
+                }
+                s.cached.push(a.prompt[i]);
+                if last {
+                    a.logits_at = Some(used as i32);
+                }
+                used += 1;
+                a.evaluated = i + 1;
+            }
+        }
+        if used == 0 {
+            return;
+        }
+        if let Err(e) = ctx.decode(batch) {
+            let msg = format!("llama.cpp decode failed: {e}");
+            for s in &mut self.slots {
+                if let Some(a) = s.active.take() {
+                    let _ = ctx.clear_kv_cache_seq(Some(s.seq as u32), None, None);
+                    s.cached.clear();
+                    let _ = a.reply.send(Err(LlmError::Embedded(msg.clone())));
+                }
+            }
+            return;
+        }
+        let vocab = self.model.vocab();
+        for s in &mut self.slots {
+            let Some(a) = &mut s.active else { continue };
+            let Some(idx) = a.logits_at else { continue };
+            let tok = a.sampler.sample(ctx, idx);
+            let now = Instant::now();
+            a.first_token.get_or_insert(now);
+            let finish = if vocab.is_eog(tok) && !a.ignore_eos {
+                Some(FinishReason::Stop)
+            } else {
+                a.generated.push(tok);
+                if a.generated.len() >= a.max_tokens {
+                    Some(FinishReason::Length)
+                } else {
+                    a.pending = Some(tok);
+                    None
+                }
+            };
+            if let Some(reason) = finish {
+                let Some(a) = s.active.take() else { continue };
+                let text = String::from_utf8_lossy(&vocab.detokenize(&a.generated, true, false))
+                    .into_owned();
+                let first = a.first_token.unwrap_or(now);
+                let _ = a.reply.send(Ok(Generation {
+                    text,
+                    prompt_tokens: a.prompt.len(),
+                    reused_tokens: a.reused,
+                    generated_tokens: a.generated.len(),
+                    finish_reason: reason,
+                    prompt_time: first - a.admitted,
+                    generation_time: now - first,
+                }));
+            }
+        }
+    }
+}
+
+fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}

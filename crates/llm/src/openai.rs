@@ -1,0 +1,464 @@
+//! The OpenAI-compatible HTTP backend (OpenAI, Ollama, vLLM, llama.cpp's
+//! server, OpenRouter…).
+//!
+//! Requests are built with `async-openai`'s types; the transport is a plain
+//! `reqwest` client with no retries of its own, so [`RetryPolicy`] is the one
+//! retry loop and sees every status code and `Retry-After` header. Responses
+//! are decoded leniently: a missing `usage` is "not reported", an unknown
+//! `finish_reason` is kept verbatim, and an `error` object inside a 200 body
+//! is an error.
+
+use crate::retry::{parse_retry_after, RetryPolicy};
+use crate::schema::{self, Validator};
+use crate::{
+    Capabilities, ChatModel, ChatRequest, ChatResponse, FinishReason, LlmError, Message, ModelInfo,
+    Role,
+};
+use async_openai::types::chat::{
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
+    ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
+    CreateChatCompletionRequest, ResponseFormat, ResponseFormatJsonSchema,
+};
+use async_trait::async_trait;
+use council_core::Usage;
+use serde::Deserialize;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+/// An API key that never prints.
+#[derive(Clone)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Wraps a key.
+    pub fn new(key: impl Into<String>) -> Self {
+        ApiKey(key.into())
+    }
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+/// Settings for one OpenAI-compatible endpoint.
+#[derive(Debug, Clone)]
+pub struct OpenAiSettings {
+    /// Base URL up to and including `/v1`.
+    pub base_url: String,
+    /// Model name the server knows.
+    pub model: String,
+    /// The key, if the server needs one.
+    pub api_key: Option<ApiKey>,
+    /// The environment variable the key came from (named in auth errors).
+    pub key_var: String,
+    /// Whether to send `response_format: json_schema`.
+    pub native_json_schema: bool,
+    /// Limit for one whole HTTP exchange.
+    pub request_timeout: Duration,
+    /// Limit for establishing the connection.
+    pub connect_timeout: Duration,
+    /// Retry behaviour for transient failures.
+    pub retry: RetryPolicy,
+}
+
+impl OpenAiSettings {
+    /// Settings with Council's defaults for the given endpoint and model.
+    pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Self {
+        OpenAiSettings {
+            base_url: base_url.into(),
+            model: model.into(),
+            api_key: None,
+            key_var: "OPENAI_API_KEY".into(),
+            native_json_schema: true,
+            request_timeout: Duration::from_secs(300),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// A chat model behind an OpenAI-compatible `/chat/completions` endpoint.
+pub struct OpenAiCompatible {
+    settings: OpenAiSettings,
+    http: reqwest::Client,
+    url: String,
+    /// Cleared when the server rejects `response_format: json_schema`.
+    schema_supported: AtomicBool,
+}
+
+impl fmt::Debug for OpenAiCompatible {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenAiCompatible")
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+impl OpenAiCompatible {
+    /// Builds the client; fails only on an unusable TLS setup or URL.
+    pub fn new(settings: OpenAiSettings) -> Result<Self, LlmError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.request_timeout)
+            .build()
+            .map_err(|e| LlmError::Config(format!("cannot build HTTP client: {e}")))?;
+        let base = settings.base_url.trim_end_matches('/');
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(LlmError::Config(format!(
+                "base URL {base:?} must start with http:// or https:// (for example http://127.0.0.1:8080/v1)"
+            )));
+        }
+        let url = format!("{base}/chat/completions");
+        let schema_supported = AtomicBool::new(settings.native_json_schema);
+        Ok(OpenAiCompatible {
+            settings,
+            http,
+            url,
+            schema_supported,
+        })
+    }
+
+    fn wire_request(
+        &self,
+        request: &ChatRequest,
+        messages: &[Message],
+        native_schema: bool,
+    ) -> CreateChatCompletionRequest {
+        let messages = messages.iter().map(to_wire).collect();
+        let response_format = match (&request.schema, native_schema) {
+            (Some(spec), true) => Some(ResponseFormat::JsonSchema {
+                json_schema: ResponseFormatJsonSchema {
+                    description: None,
+                    name: spec.name.clone(),
+                    schema: spec.schema.clone(),
+                    strict: None,
+                },
+            }),
+            _ => None,
+        };
+        CreateChatCompletionRequest {
+            model: self.settings.model.clone(),
+            messages,
+            max_completion_tokens: None,
+            // `max_tokens` is what every compatible server understands.
+            #[allow(deprecated)]
+            max_tokens: request.max_tokens,
+            temperature: request.temperature,
+            // Deprecated by OpenAI, still honoured by llama.cpp, vLLM and Ollama.
+            #[allow(deprecated)]
+            seed: request.seed.map(|s| (s & 0x7fff_ffff_ffff_ffff) as i64),
+            response_format,
+            ..Default::default()
+        }
+    }
+
+    /// One HTTP exchange, no retries.
+    async fn send_once(&self, body: &CreateChatCompletionRequest) -> Result<Completion, LlmError> {
+        let mut req = self.http.post(&self.url).json(body);
+        if let Some(key) = &self.settings.api_key {
+            req = req.bearer_auth(key.expose());
+        }
+        let resp = req.send().await.map_err(|e| self.transport_error(e))?;
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let text = resp.text().await.map_err(|e| self.transport_error(e))?;
+        if !(200..300).contains(&status) {
+            return Err(self.status_error(status, &text, retry_after));
+        }
+        let wire: WireResponse =
+            serde_json::from_str(&text).map_err(|e| LlmError::BadResponse {
+                url: self.url.clone(),
+                message: format!("not a chat completion ({e}): {}", shorten(&text)),
+            })?;
+        if let Some(err) = wire.error {
+            // Some servers report failures inside a 200 body.
+            let status = err.code.as_ref().and_then(|c| c.as_u64()).unwrap_or(500) as u16;
+            return Err(self.status_error(status, &err.message.unwrap_or_default(), None));
+        }
+        let choice = wire
+            .choices
+            .into_iter()
+            .next()
+            .ok_or_else(|| LlmError::BadResponse {
+                url: self.url.clone(),
+                message: "the response has no choices".into(),
+            })?;
+        let usage = match wire.usage {
+            Some(WireUsage {
+                prompt_tokens: Some(p),
+                completion_tokens: Some(c),
+            }) => Usage::reported(p, c),
+            Some(WireUsage {
+                prompt_tokens,
+                completion_tokens,
+            }) => Usage {
+                prompt_tokens,
+                completion_tokens,
+                calls: 1,
+                unreported_calls: u32::from(prompt_tokens.is_none() && completion_tokens.is_none()),
+            },
+            None => Usage::unreported(),
+        };
+        Ok(Completion {
+            text: choice.message.and_then(|m| m.content).unwrap_or_default(),
+            finish_reason: FinishReason::from_wire(choice.finish_reason.as_deref()),
+            usage,
+            model: wire.model.unwrap_or_else(|| self.settings.model.clone()),
+        })
+    }
+
+    async fn send(&self, body: &CreateChatCompletionRequest) -> Result<Completion, LlmError> {
+        self.settings
+            .retry
+            .run("chat completion", || self.send_once(body))
+            .await
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> LlmError {
+        if e.is_timeout() {
+            LlmError::Timeout {
+                url: self.url.clone(),
+                after: self.settings.request_timeout,
+            }
+        } else if e.is_connect() {
+            LlmError::Connect {
+                url: self.url.clone(),
+                message: error_chain(&e),
+            }
+        } else if e.is_decode() || e.is_body() {
+            LlmError::BadResponse {
+                url: self.url.clone(),
+                message: error_chain(&e),
+            }
+        } else {
+            LlmError::Connect {
+                url: self.url.clone(),
+                message: error_chain(&e),
+            }
+        }
+    }
+
+    fn status_error(&self, status: u16, body: &str, retry_after: Option<Duration>) -> LlmError {
+        let url = self.url.clone();
+        let body = shorten(body);
+        let lower = body.to_ascii_lowercase();
+        match status {
+            401 | 403 => LlmError::Auth {
+                url,
+                status,
+                key_var: self.settings.key_var.clone(),
+                body,
+            },
+            429 if lower.contains("insufficient_quota")
+                || lower.contains("quota exceeded")
+                || lower.contains("exceeded your current quota") =>
+            {
+                LlmError::QuotaExhausted { url, status, body }
+            }
+            _ => LlmError::Http {
+                url,
+                status,
+                body,
+                retry_after,
+            },
+        }
+    }
+}
+
+#[async_trait]
+impl ChatModel for OpenAiCompatible {
+    fn info(&self) -> ModelInfo {
+        ModelInfo {
+            backend: "openai-compatible".into(),
+            model: self.settings.model.clone(),
+            location: self.settings.base_url.clone(),
+            capabilities: Capabilities {
+                native_json_schema: self.schema_supported.load(Ordering::Relaxed),
+                seeded: true,
+                concurrent: true,
+                offline: false,
+                context_tokens: None,
+            },
+        }
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        if request.messages.is_empty() {
+            return Err(LlmError::InvalidRequest(
+                "a chat request needs at least one message".into(),
+            ));
+        }
+        let Some(spec) = &request.schema else {
+            let done = self
+                .send(&self.wire_request(request, &request.messages, false))
+                .await?;
+            return Ok(done.into_response(None));
+        };
+        let validator = Validator::new(spec)?;
+        let mut native = self.schema_supported.load(Ordering::Relaxed);
+        let mut messages = request.messages.clone();
+        if !native {
+            messages.push(Message::user(schema::instruction(spec)));
+        }
+        let first = match self
+            .send(&self.wire_request(request, &messages, native))
+            .await
+        {
+            Err(LlmError::Http {
+                status: 400, body, ..
+            }) if native && body.to_ascii_lowercase().contains("response_format") => {
+                tracing::warn!("{} rejects response_format json_schema; putting the schema in the prompt instead", self.url);
+                self.schema_supported.store(false, Ordering::Relaxed);
+                native = false;
+                messages.push(Message::user(schema::instruction(spec)));
+                self.send(&self.wire_request(request, &messages, native))
+                    .await?
+            }
+            other => other?,
+        };
+        match validator.check(&first.text) {
+            Ok(json) => Ok(first.into_response(Some(json))),
+            Err(problem) => {
+                tracing::info!(
+                    "answer for schema `{}` invalid ({problem}); one repair retry",
+                    spec.name
+                );
+                messages.extend(schema::repair_messages(&first.text, &problem));
+                let second = self
+                    .send(&self.wire_request(request, &messages, native))
+                    .await?;
+                let usage = first.usage + second.usage;
+                match validator.check(&second.text) {
+                    Ok(json) => {
+                        let mut resp = second.into_response(Some(json));
+                        resp.usage = usage;
+                        Ok(resp)
+                    }
+                    Err(problem) => Err(LlmError::SchemaViolation {
+                        schema: spec.name.clone(),
+                        problem,
+                        text: second.text,
+                    }),
+                }
+            }
+        }
+    }
+}
+
+fn to_wire(m: &Message) -> ChatCompletionRequestMessage {
+    match m.role {
+        Role::System => ChatCompletionRequestSystemMessage::from(
+            async_openai::types::chat::ChatCompletionRequestSystemMessageContent::from(
+                m.content.as_str(),
+            ),
+        )
+        .into(),
+        Role::User => ChatCompletionRequestUserMessage::from(
+            async_openai::types::chat::ChatCompletionRequestUserMessageContent::from(
+                m.content.as_str(),
+            ),
+        )
+        .into(),
+        Role::Assistant => ChatCompletionRequestAssistantMessage {
+            content: Some(
+                async_openai::types::chat::ChatCompletionRequestAssistantMessageContent::Text(
+                    m.content.clone(),
+                ),
+            ),
+            ..Default::default()
+        }
+        .into(),
+    }
+}
+
+struct Completion {
+    text: String,
+    finish_reason: FinishReason,
+    usage: Usage,
+    model: String,
+}
+
+impl Completion {
+    fn into_response(self, json: Option<serde_json::Value>) -> ChatResponse {
+        ChatResponse {
+            text: self.text,
+            json,
+            finish_reason: self.finish_reason,
+            usage: self.usage,
+            model: self.model,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct WireResponse {
+    #[serde(default)]
+    choices: Vec<WireChoice>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    error: Option<WireError>,
+}
+
+#[derive(Deserialize)]
+struct WireChoice {
+    #[serde(default)]
+    message: Option<WireMessage>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireMessage {
+    #[serde(default)]
+    content: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: Option<u64>,
+    #[serde(default)]
+    completion_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct WireError {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    code: Option<serde_json::Value>,
+}
+
+fn shorten(s: &str) -> String {
+    let s = s.trim();
+    if s.chars().count() > 300 {
+        let head: String = s.chars().take(300).collect();
+        format!("{head}…")
+    } else {
+        s.to_string()
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

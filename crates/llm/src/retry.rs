@@ -1,0 +1,149 @@
+//! The one retry loop of Council: jittered exponential backoff that honours
+//! `Retry-After`, never retries permanent errors, and gives up after a
+//! bounded number of attempts. Lower layers (the HTTP client) never retry.
+
+use crate::LlmError;
+use backon::{ExponentialBuilder, Retryable};
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+/// How persistently to retry.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: usize,
+    /// First backoff delay.
+    pub base_delay: Duration,
+    /// Longest single delay, including one asked for by `Retry-After`.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 4,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries at all.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_retries: 0,
+            ..Self::default()
+        }
+    }
+
+    /// Runs `op` until it succeeds, fails permanently, or retries run out.
+    pub async fn run<T, F, Fut>(&self, what: &str, op: F) -> Result<T, LlmError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, LlmError>>,
+    {
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(self.base_delay)
+            .with_max_delay(self.max_delay)
+            .with_max_times(self.max_retries)
+            .with_jitter();
+        let max_delay = self.max_delay;
+        op.retry(backoff)
+            .sleep(tokio::time::sleep)
+            .when(LlmError::is_retryable)
+            .adjust(
+                move |err: &LlmError, planned| match (err.retry_after(), planned) {
+                    // Out of retries: keep stopping.
+                    (_, None) => None,
+                    (Some(asked), Some(_)) => Some(asked.min(max_delay)),
+                    (None, planned) => planned,
+                },
+            )
+            .notify(|err: &LlmError, delay| {
+                tracing::warn!("{what}: {err}; retrying in {:.1}s", delay.as_secs_f32());
+            })
+            .await
+    }
+}
+
+/// Parses a `Retry-After` value: delay-seconds or an HTTP date.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    if let Ok(secs) = value.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Some(Duration::from_secs_f64(secs));
+        }
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn retry_after_accepts_seconds_and_http_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
+        // 2015-10-21 07:28:00 GMT is `now`; 07:28:30 is 30 s later.
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    fn http(status: u16) -> LlmError {
+        LlmError::Http {
+            url: "u".into(),
+            status,
+            body: String::new(),
+            retry_after: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn permanent_errors_are_not_retried() {
+        let calls = AtomicUsize::new(0);
+        let policy = RetryPolicy {
+            base_delay: Duration::from_millis(1),
+            ..Default::default()
+        };
+        let result: Result<(), _> = policy
+            .run("t", || {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async { Err(http(404)) }
+            })
+            .await;
+        assert!(result.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn transient_errors_are_retried_until_the_limit() {
+        let calls = AtomicUsize::new(0);
+        let policy = RetryPolicy {
+            max_retries: 2,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+        };
+        let result: Result<(), _> = policy
+            .run("t", || {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async { Err(http(503)) }
+            })
+            .await;
+        assert!(matches!(result, Err(LlmError::Http { status: 503, .. })));
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+}

@@ -1,0 +1,152 @@
+//! JSON answers: extraction from model text, validation against a schema,
+//! and the prompt wording used when a server cannot enforce the schema.
+
+use crate::{LlmError, Message, SchemaSpec};
+use serde_json::Value;
+
+/// A compiled schema, ready to validate answers.
+pub struct Validator {
+    name: String,
+    inner: jsonschema::Validator,
+}
+
+impl Validator {
+    /// Compiles `spec`, failing with a message if the schema itself is invalid.
+    pub fn new(spec: &SchemaSpec) -> Result<Self, LlmError> {
+        let inner = jsonschema::validator_for(&spec.schema).map_err(|e| {
+            LlmError::InvalidRequest(format!(
+                "schema `{}` is not a valid JSON Schema: {e}",
+                spec.name
+            ))
+        })?;
+        Ok(Validator {
+            name: spec.name.clone(),
+            inner,
+        })
+    }
+
+    /// Parses `text` as JSON (tolerating code fences and chatter around one
+    /// object) and validates it; the error says what is wrong.
+    pub fn check(&self, text: &str) -> Result<Value, String> {
+        let value = extract_json(text).ok_or_else(|| {
+            let shown: String = text.chars().take(120).collect();
+            format!("no JSON object found in the answer (it began: {shown:?})")
+        })?;
+        let problems: Vec<String> = self
+            .inner
+            .iter_errors(&value)
+            .take(5)
+            .map(|e| {
+                let at = e.instance_path().to_string();
+                if at.is_empty() {
+                    e.to_string()
+                } else {
+                    format!("at {at}: {e}")
+                }
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(value)
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+
+    /// The schema's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Finds the JSON value in a model's answer: the whole text, a fenced block,
+/// or the first balanced `{…}` / `[…]` span that parses.
+pub fn extract_json(text: &str) -> Option<Value> {
+    let trimmed = text.trim();
+    if let Ok(v) = serde_json::from_str::<Value>(trimmed) {
+        return Some(v);
+    }
+    if let Some(start) = trimmed.find("```") {
+        let after = &trimmed[start + 3..];
+        let body_start = after.find('\n').map_or(0, |i| i + 1);
+        if let Some(end) = after[body_start..].find("```") {
+            if let Ok(v) = serde_json::from_str(after[body_start..body_start + end].trim()) {
+                return Some(v);
+            }
+        }
+    }
+    for (i, c) in trimmed.char_indices() {
+        if c == '{' || c == '[' {
+            let mut stream = serde_json::Deserializer::from_str(&trimmed[i..]).into_iter::<Value>();
+            if let Some(Ok(v)) = stream.next() {
+                return Some(v);
+            }
+        }
+    }
+    None
+}
+
+/// The instruction appended for servers without native schema support.
+pub fn instruction(spec: &SchemaSpec) -> String {
+    format!(
+        "Answer with one JSON object only, no prose and no code fences, valid against this JSON Schema:\n{}",
+        spec.schema
+    )
+}
+
+/// The follow-up messages for the single repair retry.
+pub fn repair_messages(bad_answer: &str, problem: &str) -> [Message; 2] {
+    [
+        Message::assistant(bad_answer.to_string()),
+        Message::user(format!(
+            "That answer is not valid: {problem}. Reply again with only the corrected JSON object."
+        )),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn validator() -> Validator {
+        Validator::new(&SchemaSpec {
+            name: "t".into(),
+            schema: json!({"type":"object","properties":{"n":{"type":"integer","maximum":100}},"required":["n"]}),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn finds_json_inside_chatter_and_fences() {
+        assert_eq!(
+            extract_json("Sure! {\"n\": 3} hope that helps"),
+            Some(json!({"n":3}))
+        );
+        assert_eq!(
+            extract_json("```json\n{\"n\": 4}\n```"),
+            Some(json!({"n":4}))
+        );
+        assert_eq!(extract_json("no json here"), None);
+    }
+
+    #[test]
+    fn names_the_violation() {
+        let v = validator();
+        assert_eq!(v.check("{\"n\": 5}").unwrap(), json!({"n":5}));
+        let err = v.check("{\"n\": 500}").unwrap_err();
+        assert!(err.contains("/n"), "{err}");
+        let err = v.check("{\"m\": 1}").unwrap_err();
+        assert!(err.contains("\"n\" is a required property"), "{err}");
+    }
+
+    #[test]
+    fn rejects_an_invalid_schema_with_its_name() {
+        let err = Validator::new(&SchemaSpec {
+            name: "broken".into(),
+            schema: json!({"type": 12}),
+        })
+        .err()
+        .unwrap();
+        assert!(err.to_string().contains("broken"));
+    }
+}
