@@ -1,1 +1,8 @@
-fn main() {}
+//! End-to-end tests: every backend against real or scripted peers.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+mod embedded;
+mod openai_faults;
+mod openai_real;
+mod replay;

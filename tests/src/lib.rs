@@ -1,1 +1,284 @@
-//! End-to-end test support crate.
+//! Test support shared by Council's end-to-end tests: a scripted fake
+//! OpenAI-compatible server, the real llama.cpp server from PyPI, and the
+//! embedded model's location.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// One scripted answer of the fake server.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// Answer with this status, extra headers and body.
+    Respond {
+        /// HTTP status.
+        status: u16,
+        /// Extra headers.
+        headers: Vec<(String, String)>,
+        /// Body text.
+        body: String,
+    },
+    /// Accept the request and never answer.
+    Hang,
+}
+
+impl Reply {
+    /// A 200 chat completion with this content, `usage` and `finish_reason: stop`.
+    pub fn completion(content: &str) -> Reply {
+        let body = format!(
+            r#"{{"id":"x","object":"chat.completion","model":"fake","choices":[{{"index":0,"message":{{"role":"assistant","content":{}}},"finish_reason":"stop"}}],"usage":{{"prompt_tokens":11,"completion_tokens":7,"total_tokens":18}}}}"#,
+            json_string(content)
+        );
+        Reply::Respond {
+            status: 200,
+            headers: vec![],
+            body,
+        }
+    }
+
+    /// An error status with a JSON error body.
+    pub fn status(status: u16, message: &str) -> Reply {
+        Reply::Respond {
+            status,
+            headers: vec![],
+            body: format!(
+                r#"{{"error":{{"message":{},"type":"x"}}}}"#,
+                json_string(message)
+            ),
+        }
+    }
+
+    /// Adds a header.
+    pub fn with_header(self, name: &str, value: &str) -> Reply {
+        match self {
+            Reply::Respond {
+                status,
+                mut headers,
+                body,
+            } => {
+                headers.push((name.into(), value.into()));
+                Reply::Respond {
+                    status,
+                    headers,
+                    body,
+                }
+            }
+            Reply::Hang => Reply::Hang,
+        }
+    }
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// An in-process HTTP server that answers from a script, in order; the
+/// last reply repeats once the script runs out.
+pub struct FakeServer {
+    /// Base URL including `/v1`.
+    pub url: String,
+    hits: Arc<AtomicUsize>,
+    bodies: Arc<Mutex<Vec<String>>>,
+    auth: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+impl FakeServer {
+    /// Starts the server on 127.0.0.1 and a free port.
+    pub async fn start(script: Vec<Reply>) -> FakeServer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let hits = Arc::new(AtomicUsize::new(0));
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let auth = Arc::new(Mutex::new(Vec::new()));
+        let script = Arc::new(script);
+        let (h, b, a) = (hits.clone(), bodies.clone(), auth.clone());
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let (h, b, a, script) = (h.clone(), b.clone(), a.clone(), script.clone());
+                tokio::spawn(async move {
+                    let Some((head, body)) = read_request(&mut sock).await else {
+                        return;
+                    };
+                    let n = h.fetch_add(1, Ordering::SeqCst);
+                    b.lock().expect("lock").push(body);
+                    let bearer = head
+                        .lines()
+                        .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
+                        .map(|l| l.split_once(':').map_or("", |x| x.1).trim().to_string());
+                    a.lock().expect("lock").push(bearer);
+                    let reply = script
+                        .get(n)
+                        .or(script.last())
+                        .cloned()
+                        .unwrap_or(Reply::Hang);
+                    match reply {
+                        Reply::Hang => tokio::time::sleep(Duration::from_secs(3600)).await,
+                        Reply::Respond {
+                            status,
+                            headers,
+                            body,
+                        } => {
+                            let mut resp = format!(
+                                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+                                body.len()
+                            );
+                            for (k, v) in headers {
+                                resp.push_str(&format!("{k}: {v}\r\n"));
+                            }
+                            resp.push_str("\r\n");
+                            resp.push_str(&body);
+                            let _ = sock.write_all(resp.as_bytes()).await;
+                            let _ = sock.shutdown().await;
+                        }
+                    }
+                });
+            }
+        });
+        FakeServer {
+            url: format!("http://{addr}/v1"),
+            hits,
+            bodies,
+            auth,
+        }
+    }
+
+    /// Requests received so far.
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+
+    /// Bodies of the requests received so far.
+    pub fn bodies(&self) -> Vec<String> {
+        self.bodies.lock().expect("lock").clone()
+    }
+
+    /// `Authorization` header values received so far.
+    pub fn auth_headers(&self) -> Vec<Option<String>> {
+        self.auth.lock().expect("lock").clone()
+    }
+}
+
+async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<(String, String)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = sock.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = find(&buf, b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            while buf.len() < end + 4 + len {
+                let n = sock.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let body = String::from_utf8_lossy(&buf[end + 4..]).into_owned();
+            return Some((head, body));
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The embedded model's GGUF file; panics with the fix if it is absent.
+pub fn model_path() -> PathBuf {
+    let p = std::env::var("COUNCIL_MODEL_PATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| council_llm::fetch::default_model_path());
+    assert!(
+        p.is_file(),
+        "the embedded model is missing at {}: run `bash scripts/test.sh` (or `cargo run -p council-cli -- fetch-model`)",
+        p.display()
+    );
+    p
+}
+
+/// The llama.cpp server from PyPI (`xllamacpp`), started for one test run.
+pub struct LlamaServer {
+    child: std::process::Child,
+    /// Base URL including `/v1`.
+    pub url: String,
+}
+
+impl LlamaServer {
+    /// Starts it on a free loopback port and waits until it listens.
+    pub fn start() -> LlamaServer {
+        use std::io::BufRead;
+        let python = std::env::var("COUNCIL_TEST_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| workspace_root().join(".venv/bin/python"));
+        assert!(
+            python.exists(),
+            "no Python with xllamacpp at {}: run `bash scripts/test.sh`, which creates .venv with it, or set COUNCIL_TEST_PYTHON",
+            python.display()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let mut child = std::process::Command::new(&python)
+            .arg(workspace_root().join("tests/fixtures/llama_server.py"))
+            .arg(model_path())
+            .arg(port.to_string())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the llama.cpp server");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read server output");
+        assert!(
+            line.starts_with("READY"),
+            "the llama.cpp server did not start: {line:?}"
+        );
+        LlamaServer {
+            child,
+            url: format!("http://127.0.0.1:{port}/v1"),
+        }
+    }
+}
+
+impl Drop for LlamaServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

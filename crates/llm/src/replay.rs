@@ -136,7 +136,10 @@ impl CassetteModel {
         } else {
             Cassette::empty()
         };
-        cassette.recorded_from = Some(inner.info());
+        // Backend and model only: a base URL can carry credentials.
+        let mut info = inner.info();
+        info.location = String::new();
+        cassette.recorded_from = Some(info);
         Ok(CassetteModel {
             path,
             inner: Some(inner),

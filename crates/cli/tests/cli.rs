@@ -1,0 +1,214 @@
+//! The `council` binary as a user runs it: output, errors and exit codes.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+use council_llm::replay::{Cassette, Entry, CASSETTE_VERSION};
+use council_llm::{ChatRequest, ChatResponse, FinishReason};
+use std::process::{Command, Output};
+
+fn council(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_council"));
+    cmd.args(args);
+    // Keep the user's own settings out of the test.
+    for var in [
+        "COUNCIL_BASE_URL",
+        "OPENAI_BASE_URL",
+        "COUNCIL_API_KEY",
+        "OPENAI_API_KEY",
+        "COUNCIL_MODEL",
+        "COUNCIL_CONFIG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(envs.iter().copied());
+    cmd.output().expect("run council")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A cassette answering the request `council chat PROMPT` sends.
+fn cassette_for(prompt: &str, answer: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let request = ChatRequest::prompt(prompt).with_max_tokens(256);
+    let mut cassette = Cassette {
+        version: CASSETTE_VERSION,
+        recorded_from: None,
+        entries: Default::default(),
+    };
+    cassette.entries.insert(
+        council_llm::replay::request_key(&request),
+        Entry {
+            summary: prompt.into(),
+            response: ChatResponse {
+                text: answer.into(),
+                json: None,
+                finish_reason: FinishReason::Stop,
+                usage: council_core::Usage::reported(9, 4),
+                model: "recorded".into(),
+            },
+        },
+    );
+    std::fs::write(
+        dir.path().join("c.json"),
+        serde_json::to_string(&cassette).unwrap(),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn chat_prints_the_answer_and_usage_on_stderr() {
+    let dir = cassette_for("Should we hire a CFO?", "Not yet: hire a controller first.");
+    let cassette = dir.path().join("c.json");
+    let out = council(
+        &[
+            "--replay",
+            cassette.to_str().unwrap(),
+            "chat",
+            "Should we hire a CFO?",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "Not yet: hire a controller first."
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("prompt tokens: 9") && err.contains("completion tokens: 4"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_cassette_miss_exits_4_and_names_the_request() {
+    let dir = cassette_for("known question", "answer");
+    let cassette = dir.path().join("c.json");
+    let out = council(
+        &[
+            "--replay",
+            cassette.to_str().unwrap(),
+            "chat",
+            "unknown question",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(4));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("unknown question") && err.contains("--record"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_model_exits_4_with_the_command_that_fixes_it() {
+    let out = council(
+        &["chat", "hello"],
+        &[("COUNCIL_MODEL_PATH", "/nonexistent/model.gguf")],
+    );
+    assert_eq!(out.status.code(), Some(4));
+    let err = text(&out.stderr);
+    assert!(err.contains("/nonexistent/model.gguf"), "{err}");
+    assert!(err.contains("council fetch-model"), "{err}");
+}
+
+#[test]
+fn a_refused_key_exits_4_naming_the_variable() {
+    // A server that always answers 401.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut s in listener.incoming().flatten() {
+            let mut buf = [0u8; 65536];
+            let _ = s.read(&mut buf);
+            let body = r#"{"error":{"message":"bad key"}}"#;
+            let _ = write!(s, "HTTP/1.1 401 Unauthorized\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    let out = council(
+        &["--base-url", &url, "--model", "m", "chat", "hi"],
+        &[("OPENAI_API_KEY", "sk-cli-secret")],
+    );
+    assert_eq!(out.status.code(), Some(4));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("OPENAI_API_KEY") && err.contains("401"),
+        "{err}"
+    );
+    assert!(!err.contains("sk-cli-secret"), "the key leaked: {err}");
+}
+
+#[test]
+fn a_bad_schema_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = dir.path().join("schema.json");
+    std::fs::write(&schema, "{not json").unwrap();
+    let c = cassette_for("x", "y");
+    let out = council(
+        &[
+            "--replay",
+            c.path().join("c.json").to_str().unwrap(),
+            "chat",
+            "--schema",
+            schema.to_str().unwrap(),
+            "x",
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("schema.json"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn models_describes_the_embedded_default() {
+    let model = council_llm::fetch::default_model_path();
+    let path = std::env::var("COUNCIL_MODEL_PATH").unwrap_or_else(|_| model.display().to_string());
+    let out = council(&["models"], &[("COUNCIL_MODEL_PATH", &path)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("backend:   embedded") && s.contains("works offline: yes"),
+        "{s}"
+    );
+}
+
+#[test]
+fn chat_answers_from_the_embedded_model_offline() {
+    let model = council_llm::fetch::default_model_path();
+    let path = std::env::var("COUNCIL_MODEL_PATH").unwrap_or_else(|_| model.display().to_string());
+    let out = council(
+        &[
+            "--embedded",
+            "chat",
+            "--seed",
+            "1",
+            "--max-tokens",
+            "30",
+            "Name one risk of a price rise.",
+        ],
+        &[
+            ("COUNCIL_MODEL_PATH", &path),
+            ("COUNCIL_BASE_URL", "http://127.0.0.1:9/v1"),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).trim().is_empty());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("embedded") && err.contains("completion tokens:"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("llama_model_loader"),
+        "llama.cpp logs must be silent by default: {err}"
+    );
+}

@@ -1,0 +1,161 @@
+//! The embedded backend on the real default model (SmolLM2-135M).
+
+use council_llm::embedded::{EmbeddedModel, EmbeddedSettings, GenerateParams};
+use council_llm::{ChatModel, ChatRequest, FinishReason, Message};
+use serde_json::json;
+use std::sync::{Arc, OnceLock};
+
+/// One model per test process: llama.cpp's backend initialises once.
+fn model() -> Arc<EmbeddedModel> {
+    static MODEL: OnceLock<Arc<EmbeddedModel>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            let mut s = EmbeddedSettings::new(council_tests::model_path());
+            s.ctx_per_slot = 2048;
+            Arc::new(EmbeddedModel::load(s).expect("load the embedded model"))
+        })
+        .clone()
+}
+
+#[tokio::test]
+async fn schema_constrained_answers_validate_for_twenty_seeds() {
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            "move": {"type": "string", "enum": ["WARN", "SHARE", "REFRAME", "FACTCHECK", "CHALLENGE", "CONCEDE"]},
+            "text": {"type": "string", "maxLength": 200},
+            "confidence": {"type": "integer", "minimum": 0, "maximum": 100}
+        },
+        "required": ["move", "text", "confidence"]
+    });
+    let validator = council_llm::schema::Validator::new(&council_llm::SchemaSpec {
+        name: "turn".into(),
+        schema: schema.clone(),
+    })
+    .unwrap();
+    let m = model();
+    let calls = (0..20u64).map(|seed| {
+        let m = m.clone();
+        let req = ChatRequest::new(vec![
+            Message::system("You are a board advisor. Answer in JSON."),
+            Message::user("Should we expand to Europe next year?"),
+        ])
+        .with_schema("turn", schema.clone())
+        .with_seed(seed)
+        .with_max_tokens(200);
+        async move { m.chat(&req).await }
+    });
+    let results = futures::future::join_all(calls).await;
+    let mut distinct = std::collections::HashSet::new();
+    for (seed, r) in results.into_iter().enumerate() {
+        let r = r.unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let v = r.json.unwrap_or_else(|| panic!("seed {seed}: no JSON"));
+        validator
+            .check(&r.text)
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}: {}", r.text));
+        distinct.insert(v.to_string());
+    }
+    assert!(
+        distinct.len() > 1,
+        "different seeds should give different answers"
+    );
+}
+
+fn greedy(prompt: &str, max_tokens: u32) -> GenerateParams {
+    GenerateParams {
+        messages: vec![
+            Message::system("You are a terse advisor."),
+            Message::user(prompt),
+        ],
+        max_tokens,
+        temperature: 0.0,
+        seed: 0,
+        grammar: None,
+        ignore_eos: false,
+    }
+}
+
+#[tokio::test]
+async fn prefix_reuse_keeps_answers_identical() {
+    let m = model();
+    let context = "Our retail analytics firm has 40 staff and 3 million in revenue. ".repeat(12);
+    let a = format!("{context}Should we hire a CFO?");
+    let b = format!("{context}Should we open an office in Berlin?");
+    let first = m.generate(greedy(&a, 24)).await.unwrap();
+    let other = m.generate(greedy(&b, 24)).await.unwrap();
+    assert!(
+        other.reused_tokens > 100,
+        "the shared prefix was not reused: {}",
+        other.reused_tokens
+    );
+    let again = m.generate(greedy(&a, 24)).await.unwrap();
+    assert!(again.reused_tokens > 100);
+    // llama.cpp's CPU kernels round differently for different batch shapes,
+    // so a long greedy continuation may drift; its opening must not.
+    assert_same_start(&again.text, &first.text, 5);
+}
+
+#[tokio::test]
+async fn concurrent_requests_each_get_their_own_answer() {
+    let m = model();
+    let prompts = [
+        "Name a fruit.",
+        "Name a colour.",
+        "Name a city.",
+        "Name a metal.",
+    ];
+    let solo: Vec<String> = {
+        let mut v = Vec::new();
+        for p in prompts {
+            v.push(m.generate(greedy(p, 12)).await.unwrap().text);
+        }
+        v
+    };
+    let together =
+        futures::future::join_all(prompts.iter().map(|p| m.generate(greedy(p, 12)))).await;
+    for (i, r) in together.into_iter().enumerate() {
+        let r = r.unwrap();
+        // Each sequence attends only to its own KV cells, so a batched greedy
+        // answer opens like the same request decoded alone (cross-talk
+        // between slots would change it from the first token).
+        assert!(!r.text.trim().is_empty(), "prompt {i} got nothing");
+        assert!(r.generated_tokens <= 12);
+        assert_same_start(&r.text, &solo[i], 3);
+    }
+}
+
+#[tokio::test]
+async fn the_token_limit_is_reported_as_length() {
+    let r = model()
+        .chat(
+            &ChatRequest::prompt("Write a long essay about strategy.")
+                .with_max_tokens(5)
+                .with_seed(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.finish_reason, FinishReason::Length);
+    assert_eq!(r.usage.completion_tokens, Some(5));
+}
+
+#[tokio::test]
+async fn an_oversized_prompt_is_refused_with_advice() {
+    let huge = "word ".repeat(5000);
+    let err = model()
+        .chat(&ChatRequest::prompt(huge))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("tokens") && err.contains("ctx_per_slot"),
+        "{err}"
+    );
+}
+
+/// Asserts that two greedy answers share their first `words` words.
+fn assert_same_start(a: &str, b: &str, words: usize) {
+    let wa: Vec<&str> = a.split_whitespace().take(words).collect();
+    let wb: Vec<&str> = b.split_whitespace().take(words).collect();
+    assert!(wa.len() == words, "answer too short: {a:?}");
+    assert_eq!(wa, wb, "answers diverge at once:\n{a:?}\n{b:?}");
+}
