@@ -9,6 +9,8 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::data::LlamaTokenData;
+use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use llama_cpp_2::token::logit_bias::LlamaLogitBias;
 use llama_cpp_2::token::LlamaToken;
 use std::num::NonZeroU32;
@@ -29,6 +31,8 @@ pub(super) struct Loaded {
 struct Active {
     reply: tokio::sync::oneshot::Sender<Result<Generation, LlmError>>,
     sampler: LlamaSampler,
+    /// Applied by rejection (see `sample`), not in the chain.
+    grammar: Option<LlamaSampler>,
     prompt: Vec<LlamaToken>,
     /// Prompt tokens already in the KV cache.
     evaluated: usize,
@@ -169,13 +173,19 @@ impl Engine<'_> {
         Ok(s)
     }
 
-    fn sampler(&self, p: &GenerateParams) -> Result<LlamaSampler, LlmError> {
+    fn grammar(&self, p: &GenerateParams) -> Result<Option<LlamaSampler>, LlmError> {
+        p.grammar
+            .as_ref()
+            .map(|g| {
+                LlamaSampler::grammar(self.model, g, "root").map_err(|e| {
+                    LlmError::InvalidRequest(format!("llama.cpp rejected the grammar: {e}"))
+                })
+            })
+            .transpose()
+    }
+
+    fn sampler(&self, p: &GenerateParams) -> LlamaSampler {
         let mut chain = Vec::new();
-        if let Some(g) = &p.grammar {
-            chain.push(LlamaSampler::grammar(self.model, g, "root").map_err(|e| {
-                LlmError::InvalidRequest(format!("llama.cpp rejected the grammar: {e}"))
-            })?);
-        }
         if p.ignore_eos {
             let vocab = self.model.vocab();
             let biases: Vec<LlamaLogitBias> = vocab
@@ -193,7 +203,7 @@ impl Engine<'_> {
             chain.push(LlamaSampler::temp(p.temperature));
             chain.push(LlamaSampler::dist(p.seed));
         }
-        Ok(LlamaSampler::chain_simple(chain))
+        LlamaSampler::chain_simple(chain)
     }
 
     fn admit(&mut self, ctx: &mut LlamaContext<'_>, job: Job) {
@@ -254,7 +264,8 @@ impl Engine<'_> {
             s.cached.truncate(keep);
         }
         let reused = s.cached.len();
-        let sampler = self.sampler(p)?;
+        let sampler = self.sampler(p);
+        let grammar = self.grammar(p)?;
         // The reply channel is filled in by `admit`.
         let (placeholder, _) = tokio::sync::oneshot::channel();
         Ok((
@@ -262,6 +273,7 @@ impl Engine<'_> {
             Active {
                 reply: placeholder,
                 sampler,
+                grammar,
                 evaluated: reused,
                 reused,
                 prompt,
@@ -341,7 +353,7 @@ impl Engine<'_> {
         for s in &mut self.slots {
             let Some(a) = &mut s.active else { continue };
             let Some(idx) = a.logits_at else { continue };
-            let tok = a.sampler.sample(ctx, idx);
+            let tok = sample(ctx, idx, &mut a.sampler, a.grammar.as_mut());
             let now = Instant::now();
             a.first_token.get_or_insert(now);
             let finish = if vocab.is_eog(tok) && !a.ignore_eos {
@@ -372,6 +384,33 @@ impl Engine<'_> {
             }
         }
     }
+}
+
+/// Samples one token. With a grammar, the token is first drawn freely and
+/// only checked against the grammar; the grammar is applied to the whole
+/// vocabulary just when that check fails. This is llama.cpp's own
+/// (common_sampler) strategy: a grammar over 49k candidates per slot per
+/// step would otherwise dominate the decode time.
+fn sample(
+    ctx: &LlamaContext<'_>,
+    idx: i32,
+    chain: &mut LlamaSampler,
+    grammar: Option<&mut LlamaSampler>,
+) -> LlamaToken {
+    let tok = chain.sample(ctx, idx);
+    let Some(grammar) = grammar else { return tok };
+    let mut single = LlamaTokenDataArray::new(vec![LlamaTokenData::new(tok, 1.0, 0.0)], false);
+    grammar.apply(&mut single);
+    let tok = if single.data[0].logit().is_finite() {
+        tok
+    } else {
+        let mut all = ctx.token_data_array_ith(idx);
+        grammar.apply(&mut all);
+        chain.apply(&mut all);
+        all.selected_token().unwrap_or(tok)
+    };
+    grammar.accept(tok);
+    tok
 }
 
 fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
