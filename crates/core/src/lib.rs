@@ -1,9 +1,22 @@
 //! Council's domain types, free of IO, clocks, randomness and LLMs.
 //!
-//! For now this holds [`Usage`], the token accounting that every model call
-//! reports and every transcript turn records. The debate types (personas,
-//! turns, rounds, transcripts, reports) join it as the debate is built.
+//! [`Persona`] describes an advisor; [`Move`] is the closed set of moves a
+//! turn can make; [`Turn`], [`Round`] and [`Transcript`] record a debate,
+//! which is written as a log of [`Event`]s and rebuilt with
+//! [`Transcript::from_events`]. [`Usage`] is the token accounting every
+//! model call reports.
 
+pub mod lang;
+pub mod moves;
+pub mod persona;
+pub mod transcript;
 pub mod usage;
 
+pub use lang::{detect_lang, lang_name};
+pub use moves::Move;
+pub use persona::{PanelMember, Persona};
+pub use transcript::{
+    event_schema, transcript_schema, Event, Round, RunHeader, RunStatus, Summary, Transcript, Turn,
+    TurnStatus, TRANSCRIPT_VERSION,
+};
 pub use usage::Usage;

@@ -1,5 +1,6 @@
 //! Token usage per model call, keeping "not reported" apart from zero.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::ops::{Add, AddAssign};
@@ -9,7 +10,7 @@ use std::ops::{Add, AddAssign};
 /// A server that omits `usage` yields `None` counts, never zeros: a sum of
 /// usages counts how many calls did not report, so totals are never silently
 /// understated.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Usage {
     /// Prompt tokens, if the backend reported them.
     pub prompt_tokens: Option<u64>,

@@ -1,0 +1,45 @@
+//! Report and debate languages: detection from the question, and names.
+
+/// The language a question is written in: `zh` when CJK ideographs make up
+/// a fair share of its letters, else `en`.
+pub fn detect_lang(text: &str) -> &'static str {
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+    let cjk = text.chars().filter(|c| is_cjk(*c)).count();
+    if cjk > 0 && cjk * 5 >= letters {
+        "zh"
+    } else {
+        "en"
+    }
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0x20000..=0x2A6DF | 0xF900..=0xFAFF)
+}
+
+/// The language's name as prompts state it ("Write in …").
+pub fn lang_name(code: &str) -> &'static str {
+    match code {
+        "zh" => "Simplified Chinese (简体中文)",
+        "en" => "English",
+        "de" => "German",
+        "fr" => "French",
+        "es" => "Spanish",
+        "ja" => "Japanese",
+        _ => "the language of the question",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_chinese_even_with_latin_acronyms() {
+        assert_eq!(
+            detect_lang("我们在工程领域已初见 AI 成效,但在 GTM 方面尚未显现?"),
+            "zh"
+        );
+        assert_eq!(detect_lang("Should we raise prices by 15%?"), "en");
+        assert_eq!(detect_lang("Should we enter the 中国 market?"), "en");
+    }
+}

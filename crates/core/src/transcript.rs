@@ -1,0 +1,296 @@
+//! The transcript: every turn and summary of a run, and the event log it is
+//! rebuilt from. This is a wire format: versioned, and documented by the
+//! JSON Schema that [`transcript_schema`] returns.
+
+use crate::{Move, PanelMember, Usage};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The transcript format version this build writes.
+pub const TRANSCRIPT_VERSION: u32 = 1;
+
+/// Whether a turn was spoken or its calls failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TurnStatus {
+    /// The persona spoke.
+    Ok,
+    /// Every call failed; `error` says why.
+    Failed,
+}
+
+/// One persona's contribution to one round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Turn {
+    /// Round number, from 1.
+    pub round: u32,
+    /// Speaker's persona id.
+    pub persona: String,
+    /// Spoken or failed.
+    pub status: TurnStatus,
+    /// The move the turn makes; absent for failed turns.
+    #[serde(rename = "move")]
+    pub move_: Option<Move>,
+    /// What was said.
+    pub text: String,
+    /// Persona ids this turn answers.
+    #[serde(default)]
+    pub responds_to: Vec<String>,
+    /// Confidence in one's own position, 0–100.
+    pub confidence: Option<u8>,
+    /// Sources cited (citation numbers or names, as given).
+    #[serde(default)]
+    pub citations: Vec<String>,
+    /// Round 4: the assumption under one's own position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assumption: Option<String>,
+    /// Round 4: the peer whose assumption is targeted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_peer: Option<String>,
+    /// Round 4: that peer's most dangerous assumption.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_assumption: Option<String>,
+    /// Round 5: the story under the situation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub story: Option<String>,
+    /// Round 5: the one systemic change it implies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemic_change: Option<String>,
+    /// What was repaired or doubted in the model's answer.
+    #[serde(default)]
+    pub flags: Vec<String>,
+    /// For failed turns, the error after retries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Tokens spent on this turn.
+    pub usage: Usage,
+    /// Backend that produced it.
+    pub backend: String,
+    /// Model that produced it.
+    pub model: String,
+}
+
+/// A round's moderator summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    /// Round number.
+    pub round: u32,
+    /// The summary text, in the question's language.
+    pub text: String,
+    /// Persona ids absent from the round (failed turns).
+    #[serde(default)]
+    pub absent: Vec<String>,
+    /// Whether the model's call failed and the text was assembled from the turns.
+    #[serde(default)]
+    pub fallback: bool,
+    /// Tokens spent.
+    pub usage: Usage,
+    /// Backend that produced it.
+    pub backend: String,
+    /// Model that produced it.
+    pub model: String,
+}
+
+/// One round of the debate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Round {
+    /// Round number, from 1.
+    pub number: u32,
+    /// The moderator's summary, once written.
+    pub summary: Option<String>,
+    /// Turns, in panel order.
+    pub turns: Vec<Turn>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Every turn was spoken.
+    Complete,
+    /// The run finished but some turns failed.
+    Partial,
+    /// The run stopped before its last round (resume it).
+    Incomplete,
+}
+
+/// What a run was asked to do, written first to the event log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RunHeader {
+    /// Transcript format version.
+    pub version: u32,
+    /// The question.
+    pub question: String,
+    /// The run date, `YYYY-MM-DD`.
+    pub date: String,
+    /// Report language (`en`, `zh`…).
+    pub lang: String,
+    /// Base sampling seed.
+    pub seed: u64,
+    /// Rounds planned.
+    pub rounds: u32,
+    /// The panel, in speaking order.
+    pub panel: Vec<PanelMember>,
+    /// Repairs made before the debate (casting), for the report.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// One line of `events.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The run began.
+    Started(RunHeader),
+    /// A turn was spoken (or failed).
+    Turn(Box<Turn>),
+    /// A round was summarised.
+    Summary(Summary),
+}
+
+/// A whole run: the question, the panel, and every round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Transcript {
+    /// Format version.
+    pub version: u32,
+    /// The question.
+    pub question: String,
+    /// The run date, `YYYY-MM-DD`.
+    pub date: String,
+    /// Report language.
+    pub lang: String,
+    /// Base sampling seed.
+    pub seed: u64,
+    /// The panel, in speaking order.
+    pub panel: Vec<PanelMember>,
+    /// Rounds, in order.
+    pub rounds: Vec<Round>,
+    /// Rounds planned.
+    pub planned_rounds: u32,
+    /// Repairs made before the debate (casting), for the report.
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// How the run ended.
+    pub status: RunStatus,
+    /// Tokens spent by every call.
+    pub usage: Usage,
+}
+
+impl Transcript {
+    /// Rebuilds a transcript from its event log. The last event for a
+    /// (round, persona) pair wins; turns keep panel order.
+    pub fn from_events(events: &[Event]) -> Result<Transcript, String> {
+        let Some(Event::Started(h)) = events.first() else {
+            return Err("the event log does not start with a `started` event".into());
+        };
+        let mut turns: BTreeMap<(u32, String), Turn> = BTreeMap::new();
+        let mut summaries: BTreeMap<u32, Summary> = BTreeMap::new();
+        for e in &events[1..] {
+            match e {
+                Event::Started(_) => return Err("the event log has two `started` events".into()),
+                Event::Turn(t) => {
+                    turns.insert((t.round, t.persona.clone()), (**t).clone());
+                }
+                Event::Summary(s) => {
+                    summaries.insert(s.round, s.clone());
+                }
+            }
+        }
+        let max_round = turns
+            .keys()
+            .map(|k| k.0)
+            .chain(summaries.keys().copied())
+            .max()
+            .unwrap_or(0);
+        let mut rounds = Vec::new();
+        let mut usage = Usage::none();
+        for n in 1..=max_round {
+            let mut round_turns = Vec::new();
+            for p in &h.panel {
+                if let Some(t) = turns.get(&(n, p.id.clone())) {
+                    usage += t.usage;
+                    round_turns.push(t.clone());
+                }
+            }
+            let summary = summaries.get(&n).map(|s| {
+                usage += s.usage;
+                s.text.clone()
+            });
+            rounds.push(Round {
+                number: n,
+                summary,
+                turns: round_turns,
+            });
+        }
+        let finished = rounds.len() as u32 == h.rounds
+            && rounds
+                .iter()
+                .all(|r| r.summary.is_some() && r.turns.len() == h.panel.len());
+        let any_failed = rounds
+            .iter()
+            .flat_map(|r| &r.turns)
+            .any(|t| t.status == TurnStatus::Failed);
+        let status = match (finished, any_failed) {
+            (false, _) => RunStatus::Incomplete,
+            (true, true) => RunStatus::Partial,
+            (true, false) => RunStatus::Complete,
+        };
+        Ok(Transcript {
+            version: h.version,
+            question: h.question.clone(),
+            date: h.date.clone(),
+            lang: h.lang.clone(),
+            seed: h.seed,
+            panel: h.panel.clone(),
+            rounds,
+            planned_rounds: h.rounds,
+            notes: h.notes.clone(),
+            status,
+            usage,
+        })
+    }
+
+    /// Each persona's confidence per round (`None` where absent), in panel order.
+    pub fn confidence_trajectories(&self) -> Vec<(String, Vec<Option<u8>>)> {
+        self.panel
+            .iter()
+            .map(|p| {
+                let track = self
+                    .rounds
+                    .iter()
+                    .map(|r| {
+                        r.turns
+                            .iter()
+                            .find(|t| t.persona == p.id)
+                            .and_then(|t| t.confidence)
+                    })
+                    .collect();
+                (p.id.clone(), track)
+            })
+            .collect()
+    }
+
+    /// Every flag raised on a turn, with its round and persona.
+    pub fn flags(&self) -> Vec<(u32, String, String)> {
+        self.rounds
+            .iter()
+            .flat_map(|r| &r.turns)
+            .flat_map(|t| {
+                t.flags
+                    .iter()
+                    .map(move |f| (t.round, t.persona.clone(), f.clone()))
+            })
+            .collect()
+    }
+}
+
+/// The JSON Schema of [`Transcript`], as `council schema transcript` prints it.
+pub fn transcript_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Transcript)).unwrap_or_default()
+}
+
+/// The JSON Schema of one `events.jsonl` line.
+pub fn event_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Event)).unwrap_or_default()
+}

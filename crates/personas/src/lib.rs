@@ -1,0 +1,198 @@
+//! Advisor personas: the built-in roster, user persona folders, validation
+//! and casting.
+//!
+//! A [`Roster`] holds every persona available to a run: the built-in ones
+//! (embedded from the workspace's `personas/*.toml`) plus any loaded with
+//! [`Roster::with_dir`]. [`parse_persona`] turns one TOML file into a
+//! validated [`Persona`], with errors that name the file, the field and the
+//! fix. [`casting`] picks a panel for a question.
+
+pub mod casting;
+mod parse;
+
+pub use parse::{parse_persona, PersonaError};
+
+use council_core::Persona;
+use std::path::Path;
+
+mod builtin {
+    include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
+}
+
+/// The personas available to a run, sorted by id.
+#[derive(Debug, Clone)]
+pub struct Roster {
+    personas: Vec<Persona>,
+}
+
+impl Roster {
+    /// The built-in personas.
+    pub fn builtin() -> Result<Roster, PersonaError> {
+        let mut roster = Roster {
+            personas: Vec::new(),
+        };
+        roster.add_files(
+            builtin::BUILTIN
+                .iter()
+                .map(|(n, t)| (format!("personas/{n}"), t.to_string())),
+            false,
+        )?;
+        Ok(roster)
+    }
+
+    /// The built-in personas plus those in `dir` (`*.toml`); a persona in
+    /// `dir` with a built-in id replaces the built-in one.
+    pub fn with_dir(dir: &Path) -> Result<Roster, PersonaError> {
+        let mut roster = Roster::builtin()?;
+        let entries = std::fs::read_dir(dir).map_err(|e| PersonaError::Folder {
+            dir: dir.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let mut files: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(PersonaError::Folder {
+                dir: dir.display().to_string(),
+                message: "it holds no .toml persona files".into(),
+            });
+        }
+        let mut loaded = Vec::new();
+        for f in files {
+            let text = std::fs::read_to_string(&f).map_err(|e| PersonaError::Folder {
+                dir: f.display().to_string(),
+                message: e.to_string(),
+            })?;
+            loaded.push((f.display().to_string(), text));
+        }
+        roster.add_files(loaded, true)?;
+        Ok(roster)
+    }
+
+    fn add_files(
+        &mut self,
+        files: impl IntoIterator<Item = (String, String)>,
+        may_replace_builtin: bool,
+    ) -> Result<(), PersonaError> {
+        let mut seen: Vec<(String, String)> = Vec::new();
+        for (file, text) in files {
+            let p = parse_persona(&file, &text)?;
+            if let Some((_, first)) = seen.iter().find(|(id, _)| *id == p.id) {
+                return Err(PersonaError::DuplicateId {
+                    id: p.id,
+                    first: first.clone(),
+                    second: file,
+                });
+            }
+            seen.push((p.id.clone(), file));
+            match self.personas.iter_mut().find(|q| q.id == p.id) {
+                Some(existing) if may_replace_builtin => *existing = p,
+                Some(_) => unreachable!("ids within one batch are checked above"),
+                None => self.personas.push(p),
+            }
+        }
+        self.personas.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(())
+    }
+
+    /// Every persona, sorted by id.
+    pub fn all(&self) -> &[Persona] {
+        &self.personas
+    }
+
+    /// The persona with this id.
+    pub fn get(&self, id: &str) -> Option<&Persona> {
+        self.personas.iter().find(|p| p.id == id)
+    }
+
+    /// Resolves `--panel id,id,…`, naming any unknown id and the known ones.
+    pub fn panel_from_ids(&self, ids: &[String]) -> Result<Vec<Persona>, PersonaError> {
+        let mut out: Vec<Persona> = Vec::new();
+        for id in ids {
+            let id = id.trim();
+            let p = self.get(id).ok_or_else(|| PersonaError::UnknownPersona {
+                id: id.to_string(),
+                known: self
+                    .personas
+                    .iter()
+                    .map(|p| p.id.clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+            if !out.iter().any(|q| q.id == p.id) {
+                out.push(p.clone());
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_roster_has_the_required_advisors() {
+        let r = Roster::builtin().unwrap();
+        assert!(r.all().len() >= 12, "only {} personas", r.all().len());
+        for id in [
+            "auditor",
+            "contrarian",
+            "gtm-architect",
+            "brand-strategist",
+            "org-psychologist",
+            "ai-founder",
+        ] {
+            assert!(r.get(id).is_some(), "missing {id}");
+        }
+        let seated: Vec<_> = r
+            .all()
+            .iter()
+            .filter(|p| p.always_seated)
+            .map(|p| p.id.as_str())
+            .collect();
+        assert_eq!(seated, ["auditor", "contrarian"]);
+    }
+
+    #[test]
+    fn a_user_folder_adds_and_replaces_personas() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = Roster::builtin().unwrap();
+        let cfo = base.get("cfo").unwrap();
+        let mut text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../personas/cfo.toml"),
+        )
+        .unwrap();
+        text = text.replace(&format!("name = \"{}\"", cfo.name), "name = \"Our CFO\"");
+        std::fs::write(dir.path().join("cfo.toml"), &text).unwrap();
+        std::fs::write(
+            dir.path().join("coach.toml"),
+            text.replace("id = \"cfo\"", "id = \"coach\""),
+        )
+        .unwrap();
+        let r = Roster::with_dir(dir.path()).unwrap();
+        assert_eq!(r.get("cfo").unwrap().name, "Our CFO");
+        assert!(r.get("coach").is_some());
+        assert_eq!(r.all().len(), base.all().len() + 1);
+    }
+
+    #[test]
+    fn an_unknown_panel_id_lists_the_known_ones() {
+        let r = Roster::builtin().unwrap();
+        let err = r
+            .panel_from_ids(&["auditor".into(), "cmo".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`cmo`") && err.contains("contrarian"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_folder_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Roster::with_dir(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("no .toml"), "{err}");
+    }
+}
