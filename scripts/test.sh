@@ -6,8 +6,13 @@ cd "$(dirname "$0")/.."
 
 bash scripts/deps.sh
 
+# Build exactly what `cargo test` builds (a narrower `cargo run -p` would
+# resolve build-dependency features differently and compile llama.cpp again).
+echo "==> building" >&2
+cargo test --workspace --no-run
+
 echo "==> embedded default model" >&2
-cargo run -q -p council-cli -- -q fetch-model >/dev/null
+target/debug/council -q fetch-model >/dev/null
 
 # llama.cpp's OpenAI-compatible server, the real peer of the HTTP backend.
 XLLAMACPP=xllamacpp==2026.10.11549

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+mod debate;
 mod embedded;
 mod openai_faults;
 mod openai_real;

@@ -86,8 +86,11 @@ fn json_string(s: &str) -> String {
     out
 }
 
-/// An in-process HTTP server that answers from a script, in order; the
-/// last reply repeats once the script runs out.
+/// Computes a reply from a request body.
+pub type Handler = Arc<dyn Fn(&str) -> Reply + Send + Sync>;
+
+/// An in-process HTTP server that answers from a script, in order (the
+/// last reply repeats once the script runs out), or from a handler.
 pub struct FakeServer {
     /// Base URL including `/v1`.
     pub url: String,
@@ -97,8 +100,17 @@ pub struct FakeServer {
 }
 
 impl FakeServer {
+    /// Starts a server whose every answer is `handler(body)`, sent after `latency`.
+    pub async fn start_with(handler: Handler, latency: Duration) -> FakeServer {
+        Self::serve(Source::Handler(handler, latency)).await
+    }
+
     /// Starts the server on 127.0.0.1 and a free port.
     pub async fn start(script: Vec<Reply>) -> FakeServer {
+        Self::serve(Source::Script(script)).await
+    }
+
+    async fn serve(source: Source) -> FakeServer {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
@@ -106,27 +118,33 @@ impl FakeServer {
         let hits = Arc::new(AtomicUsize::new(0));
         let bodies = Arc::new(Mutex::new(Vec::new()));
         let auth = Arc::new(Mutex::new(Vec::new()));
-        let script = Arc::new(script);
+        let source = Arc::new(source);
         let (h, b, a) = (hits.clone(), bodies.clone(), auth.clone());
         tokio::spawn(async move {
             while let Ok((mut sock, _)) = listener.accept().await {
-                let (h, b, a, script) = (h.clone(), b.clone(), a.clone(), script.clone());
+                let (h, b, a, source) = (h.clone(), b.clone(), a.clone(), source.clone());
                 tokio::spawn(async move {
                     let Some((head, body)) = read_request(&mut sock).await else {
                         return;
                     };
                     let n = h.fetch_add(1, Ordering::SeqCst);
-                    b.lock().expect("lock").push(body);
+                    b.lock().expect("lock").push(body.clone());
                     let bearer = head
                         .lines()
                         .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
                         .map(|l| l.split_once(':').map_or("", |x| x.1).trim().to_string());
                     a.lock().expect("lock").push(bearer);
-                    let reply = script
-                        .get(n)
-                        .or(script.last())
-                        .cloned()
-                        .unwrap_or(Reply::Hang);
+                    let reply = match source.as_ref() {
+                        Source::Script(script) => script
+                            .get(n)
+                            .or(script.last())
+                            .cloned()
+                            .unwrap_or(Reply::Hang),
+                        Source::Handler(handler, latency) => {
+                            tokio::time::sleep(*latency).await;
+                            handler(&body)
+                        }
+                    };
                     match reply {
                         Reply::Hang => tokio::time::sleep(Duration::from_secs(3600)).await,
                         Reply::Respond {
@@ -171,6 +189,23 @@ impl FakeServer {
     /// `Authorization` header values received so far.
     pub fn auth_headers(&self) -> Vec<Option<String>> {
         self.auth.lock().expect("lock").clone()
+    }
+}
+
+enum Source {
+    Script(Vec<Reply>),
+    Handler(Handler, Duration),
+}
+
+/// A handler that answers like a cooperative model: a schema-valid JSON
+/// instance when the request carries `response_format`, else plain text.
+pub fn schema_answering(body: &str) -> Reply {
+    let req: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    match req.pointer("/response_format/json_schema/schema") {
+        Some(schema) => Reply::completion(
+            &council_llm::schema::example_for(schema, "We should price by value and test it on new customers first, measuring win rates for eight weeks.").to_string(),
+        ),
+        None => Reply::completion("The board split on pricing: the CFO backs a rise; the Contrarian doubts demand."),
     }
 }
 

@@ -47,6 +47,12 @@ pub struct Global {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Runs a debate on a question and writes the transcript (the main job).
+    Ask(AskArgs),
+    /// Lists the personas available to a panel.
+    Personas(PersonasArgs),
+    /// Prints the JSON Schema of a file format.
+    Schema(SchemaArgs),
     /// One completion: prints the answer, then usage on stderr.
     Chat(ChatArgs),
     /// Shows which backend and model would answer, and what it can do.
@@ -96,4 +102,75 @@ pub struct BenchArgs {
     /// Tokens each request generates.
     #[arg(long, default_value_t = 150)]
     pub tokens: u32,
+}
+
+/// `council ask`.
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// The question for the board.
+    #[arg(required_unless_present_any = ["question_file", "resume"], conflicts_with_all = ["question_file", "resume"])]
+    pub question: Option<String>,
+    /// Read the question from this file.
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    pub question_file: Option<PathBuf>,
+    /// Continue a stopped run in this folder: no turn is asked twice.
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+    /// Run folder (default: a new folder under transcripts/).
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    pub out: Option<PathBuf>,
+    /// The panel as persona ids (The Auditor and The Contrarian are added if absent).
+    #[arg(long, value_delimiter = ',', value_name = "ID,ID,…")]
+    pub panel: Vec<String>,
+    /// Panel size when the model casts it (5–7).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u8).range(5..=7))]
+    pub panel_size: u8,
+    /// Rounds to play (1–10; round 6 and later continue round 5's job).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub rounds: u32,
+    /// Base sampling seed (default: chosen at random and recorded).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Language of the debate and report, e.g. en or zh (default: the question's).
+    #[arg(long)]
+    pub lang: Option<String>,
+    /// The run date, YYYY-MM-DD (default: today); action dates count from it.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
+    /// Model calls in flight at once.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrency: u16,
+    /// Generated-token limit per turn.
+    #[arg(long, default_value_t = 700)]
+    pub max_tokens: u32,
+    /// A folder of persona TOML files added to (or replacing) the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub personas: Option<PathBuf>,
+    /// A folder of prompt templates replacing the built-in ones of the same name.
+    #[arg(long, value_name = "DIR")]
+    pub prompts: Option<PathBuf>,
+}
+
+/// `council personas`.
+#[derive(Debug, Args)]
+pub struct PersonasArgs {
+    /// Also load this folder of persona files.
+    #[arg(long, value_name = "DIR")]
+    pub personas: Option<PathBuf>,
+}
+
+/// `council schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which format.
+    pub which: SchemaKind,
+}
+
+/// The formats `council schema` documents.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SchemaKind {
+    /// `transcript.json`.
+    Transcript,
+    /// One line of `events.jsonl`.
+    Events,
 }

@@ -1,7 +1,9 @@
 //! The `council` binary: thin glue from the command line to the libraries.
 
+mod ask;
 mod bench;
 mod cli;
+mod progress;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -18,6 +20,10 @@ mod exit {
     pub const CONFIG: u8 = 4;
     /// Any other failure.
     pub const OTHER: u8 = 1;
+    /// The run finished but some turns failed after retries.
+    pub const PARTIAL: u8 = 5;
+    /// Interrupted with Ctrl-C; resume the run.
+    pub const INTERRUPTED: u8 = 130;
 }
 
 fn main() -> ExitCode {
@@ -31,7 +37,8 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Done::Ok) => ExitCode::SUCCESS,
+        Ok(Done::Partial) => ExitCode::from(exit::PARTIAL),
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(exit_code(&err))
@@ -39,7 +46,33 @@ fn main() -> ExitCode {
     }
 }
 
+/// How a successful command ended.
+enum Done {
+    Ok,
+    Partial,
+}
+
 fn exit_code(err: &anyhow::Error) -> u8 {
+    if err
+        .chain()
+        .any(|e| e.downcast_ref::<ask::Interrupted>().is_some())
+    {
+        return exit::INTERRUPTED;
+    }
+    let input_error = err.chain().any(|e| {
+        e.downcast_ref::<council_personas::PersonaError>().is_some()
+            || matches!(
+                e.downcast_ref::<council_engine::EngineError>(),
+                Some(
+                    council_engine::EngineError::Prompt(_)
+                        | council_engine::EngineError::Resume(_)
+                        | council_engine::EngineError::Store(_)
+                )
+            )
+    });
+    if input_error {
+        return exit::CONFIG;
+    }
     match err.chain().find_map(|e| e.downcast_ref::<LlmError>()) {
         Some(
             LlmError::Config(_)
@@ -71,7 +104,7 @@ fn init_logging(verbose: u8, quiet: bool) {
         .init();
 }
 
-fn overrides(g: &cli::Global) -> Overrides {
+pub(crate) fn overrides(g: &cli::Global) -> Overrides {
     Overrides {
         base_url: g.base_url.clone(),
         model: g.model.clone(),
@@ -82,12 +115,39 @@ fn overrides(g: &cli::Global) -> Overrides {
     }
 }
 
-fn env_lookup(k: &str) -> Option<String> {
+pub(crate) fn env_lookup(k: &str) -> Option<String> {
     std::env::var(k).ok()
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli) -> anyhow::Result<Done> {
     match cli.command {
+        Command::Ask(args) => Ok(match ask::ask(args, &cli.global).await? {
+            ask::Outcome::Complete => Done::Ok,
+            ask::Outcome::Partial => Done::Partial,
+        }),
+        Command::Personas(args) => {
+            let roster = match &args.personas {
+                Some(d) => council_personas::Roster::with_dir(d)?,
+                None => council_personas::Roster::builtin()?,
+            };
+            for p in roster.all() {
+                let seat = if p.always_seated {
+                    " (always seated)"
+                } else {
+                    ""
+                };
+                println!("{:<18} {} – {}{seat}", p.id, p.name, p.role);
+            }
+            Ok(Done::Ok)
+        }
+        Command::Schema(args) => {
+            let schema = match args.which {
+                cli::SchemaKind::Transcript => council_core::transcript_schema(),
+                cli::SchemaKind::Events => council_core::event_schema(),
+            };
+            println!("{}", serde_json::to_string_pretty(&schema)?);
+            Ok(Done::Ok)
+        }
         Command::Chat(args) => {
             let resolved = config::resolve(&overrides(&cli.global), &env_lookup)?;
             let model = config::build(&resolved).await?;
@@ -126,7 +186,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     info.backend, info.model, response.usage, response.finish_reason
                 );
             }
-            Ok(())
+            Ok(Done::Ok)
         }
         Command::Models => {
             let resolved = config::resolve(&overrides(&cli.global), &env_lookup)?;
@@ -147,7 +207,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(n) => println!("context per request: {n} tokens"),
                 None => println!("context per request: not reported"),
             }
-            Ok(())
+            Ok(Done::Ok)
         }
         Command::FetchModel(args) => {
             let python = args.python;
@@ -160,9 +220,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "verified sha256 {}",
                 council_llm::fetch::DEFAULT_MODEL_SHA256
             );
-            Ok(())
+            Ok(Done::Ok)
         }
-        Command::Bench(args) => bench::run(args).await,
+        Command::Bench(args) => bench::run(args).await.map(|()| Done::Ok),
     }
 }
 

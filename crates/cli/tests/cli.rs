@@ -212,3 +212,220 @@ fn chat_answers_from_the_embedded_model_offline() {
         "llama.cpp logs must be silent by default: {err}"
     );
 }
+
+mod debate {
+    use super::{council, text};
+    use council_core::{Event, Transcript, TurnStatus};
+    use council_tests::{schema_answering, FakeServer, Reply};
+    use std::collections::HashMap;
+    use std::process::{Command, Stdio};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    fn events(dir: &std::path::Path) -> Vec<Event> {
+        std::fs::read_to_string(dir.join("events.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    const PANEL: &str = "cfo,cto,coo,brand-strategist";
+
+    #[test]
+    fn a_run_killed_mid_round_resumes_with_every_turn_exactly_once() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let server = rt.block_on(FakeServer::start_with(
+            Arc::new(schema_answering),
+            Duration::from_millis(150),
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_council"))
+            .args([
+                "--base-url",
+                &server.url,
+                "--model",
+                "fake",
+                "-q",
+                "ask",
+                "Should we raise prices by 10%?",
+            ])
+            .args([
+                "--panel",
+                PANEL,
+                "--seed",
+                "7",
+                "--date",
+                "2026-11-26",
+                "--max-concurrency",
+                "2",
+            ])
+            .arg("--out")
+            .arg(&out)
+            .env_remove("COUNCIL_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Header + six round-1 turns + summary + two round-2 turns: mid round 2.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while events(&out).len() < 10 {
+            assert!(Instant::now() < deadline, "the run never reached round 2");
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the run ended before it was killed"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let before = events(&out);
+        assert!(before.len() < 36, "killed too late to test resuming");
+
+        let resumed = council(
+            &[
+                "--base-url",
+                &server.url,
+                "--model",
+                "fake",
+                "-q",
+                "ask",
+                "--resume",
+                out.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+        let after = events(&out);
+        assert_eq!(
+            &after[..before.len()],
+            &before[..],
+            "resuming rewrote earlier events"
+        );
+        let mut turns: HashMap<(u32, String), usize> = HashMap::new();
+        let mut summaries: HashMap<u32, usize> = HashMap::new();
+        for e in &after {
+            match e {
+                Event::Turn(t) => *turns.entry((t.round, t.persona.clone())).or_default() += 1,
+                Event::Summary(s) => *summaries.entry(s.round).or_default() += 1,
+                Event::Started(_) => {}
+            }
+        }
+        assert_eq!(turns.len(), 30, "6 personas x 5 rounds");
+        assert!(
+            turns.values().all(|&n| n == 1),
+            "a turn was recorded twice: {turns:?}"
+        );
+        assert_eq!(summaries.len(), 5);
+        assert!(summaries.values().all(|&n| n == 1));
+        let t: Transcript =
+            serde_json::from_str(&std::fs::read_to_string(out.join("transcript.json")).unwrap())
+                .unwrap();
+        assert_eq!(t.status, council_core::RunStatus::Complete);
+        assert_eq!(t.rounds.len(), 5);
+    }
+
+    #[test]
+    fn a_persona_that_keeps_failing_is_recorded_and_the_run_is_partial() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let handler = |body: &str| {
+            if body.contains("You are The CFO") {
+                Reply::status(400, "context length exceeded for this persona")
+            } else {
+                schema_answering(body)
+            }
+        };
+        let server = rt.block_on(FakeServer::start_with(
+            Arc::new(handler),
+            Duration::from_millis(5),
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        let result = council(
+            &[
+                "--base-url",
+                &server.url,
+                "--model",
+                "fake",
+                "-q",
+                "ask",
+                "Should we raise prices?",
+                "--panel",
+                PANEL,
+                "--rounds",
+                "2",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert_eq!(
+            result.status.code(),
+            Some(5),
+            "partial runs exit 5: {}",
+            text(&result.stderr)
+        );
+        assert!(
+            text(&result.stderr).contains("partial run"),
+            "{}",
+            text(&result.stderr)
+        );
+        let t: Transcript =
+            serde_json::from_str(&std::fs::read_to_string(out.join("transcript.json")).unwrap())
+                .unwrap();
+        assert_eq!(t.status, council_core::RunStatus::Partial);
+        for r in &t.rounds {
+            let cfo = r.turns.iter().find(|t| t.persona == "cfo").unwrap();
+            assert_eq!(cfo.status, TurnStatus::Failed);
+            assert!(
+                cfo.error.as_deref().unwrap().contains("400"),
+                "{:?}",
+                cfo.error
+            );
+            assert_eq!(
+                r.turns
+                    .iter()
+                    .filter(|t| t.status == TurnStatus::Ok)
+                    .count(),
+                5
+            );
+            assert!(
+                r.summary
+                    .as_deref()
+                    .unwrap()
+                    .contains("Absent this round: The CFO"),
+                "{:?}",
+                r.summary
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_persona_folder_exits_4_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("coach.toml"),
+            "id = \"coach\"\nname = \"C\"\n",
+        )
+        .unwrap();
+        let out = council(
+            &["ask", "Q?", "--personas", dir.path().to_str().unwrap()],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(4));
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("coach.toml") && err.contains("missing field `role`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_transcript_schema_is_printed() {
+        let out = council(&["schema", "transcript"], &[]);
+        assert!(out.status.success());
+        let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(schema["properties"]["rounds"].is_object(), "{schema}");
+    }
+}

@@ -36,6 +36,19 @@ pub struct ConfigFile {
     /// Embedded backend settings.
     #[serde(default)]
     pub embedded: EmbeddedConfig,
+    /// Per-persona model overrides: `[personas.cfo] model = "gpt-4o"`.
+    #[serde(default)]
+    pub personas: std::collections::BTreeMap<String, PersonaModel>,
+}
+
+/// A `[personas.ID]` table: the model one persona speaks through.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PersonaModel {
+    /// Model name on the server.
+    pub model: String,
+    /// Another server for this persona (default: the main one).
+    pub base_url: Option<String>,
 }
 
 /// The `[embedded]` table of the config file.
@@ -109,6 +122,8 @@ pub struct Resolved {
     pub choice: Choice,
     /// Record its answers into this cassette.
     pub record: Option<PathBuf>,
+    /// Persona id → the HTTP backend that persona speaks through instead.
+    pub persona_overrides: Vec<(String, OpenAiSettings)>,
 }
 
 /// Resolves the backend from overrides, an environment lookup and the config file.
@@ -137,6 +152,7 @@ pub fn resolve(
         return Ok(Resolved {
             choice: Choice::Replay(path.clone()),
             record: None,
+            persona_overrides: Vec::new(),
         });
     }
     let record = over.record.clone();
@@ -156,12 +172,29 @@ pub fn resolve(
         let spec = env("COUNCIL_MODEL_PATH")
             .or_else(|| file.embedded.model.clone())
             .unwrap_or_else(|| crate::fetch::default_model_path().display().to_string());
+        let persona_overrides = file
+            .personas
+            .iter()
+            .map(|(id, pm)| {
+                let url = pm.base_url.clone().ok_or_else(|| {
+                    LlmError::Config(format!(
+                        "[personas.{id}] names model {:?} but the main backend is the embedded model; add base_url = \"http://…/v1\" to that table",
+                        pm.model
+                    ))
+                })?;
+                let mut s = OpenAiSettings::new(url, pm.model.clone());
+                s.key_var = key.as_ref().map_or_else(|| key_vars.join(" or "), |(v, _)| v.clone());
+                s.api_key = key.as_ref().map(|(_, k)| ApiKey::new(k.clone()));
+                Ok((id.clone(), s))
+            })
+            .collect::<Result<Vec<_>, LlmError>>()?;
         return Ok(Resolved {
             choice: Choice::Embedded {
                 source: crate::fetch::ModelSource::parse(&spec)?,
                 config: file.embedded.clone(),
             },
             record,
+            persona_overrides,
         });
     }
     let base_url = base_url.unwrap_or_else(|| "https://api.openai.com/v1".into());
@@ -205,10 +238,49 @@ pub fn resolve(
             ..s.retry
         };
     }
+    let persona_overrides = file
+        .personas
+        .iter()
+        .map(|(id, pm)| {
+            let mut o = s.clone();
+            o.model = pm.model.clone();
+            if let Some(u) = &pm.base_url {
+                o.base_url = u.clone();
+            }
+            (id.clone(), o)
+        })
+        .collect();
     Ok(Resolved {
         choice: Choice::OpenAi(s),
         record,
+        persona_overrides,
     })
+}
+
+/// Persona id → the model it speaks through.
+pub type PersonaModels = Vec<(String, Arc<dyn ChatModel>)>;
+
+/// Builds the per-persona override backends (none when replaying).
+pub fn build_persona_models(
+    resolved: &Resolved,
+) -> Result<PersonaModels, LlmError> {
+    if resolved.record.is_some() && !resolved.persona_overrides.is_empty() {
+        // One cassette must answer every request on replay; separate
+        // recorders would overwrite each other's file.
+        return Err(LlmError::Config(
+            "--record cannot be combined with [personas.*] model overrides in the config file; record with one model".into(),
+        ));
+    }
+    resolved
+        .persona_overrides
+        .iter()
+        .map(|(id, s)| {
+            Ok((
+                id.clone(),
+                Arc::new(OpenAiCompatible::new(s.clone())?) as Arc<dyn ChatModel>,
+            ))
+        })
+        .collect()
 }
 
 /// Builds the resolved backend (loading the embedded model if chosen).
@@ -328,6 +400,31 @@ mod tests {
     fn a_server_without_a_model_name_says_how_to_name_one() {
         let err = resolve(&no_file(), &env_of(&[("COUNCIL_BASE_URL", "http://x/v1")])).unwrap_err();
         assert!(err.to_string().contains("--model"), "{err}");
+    }
+
+    #[test]
+    fn persona_overrides_reuse_the_main_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "base_url = \"http://main/v1\"\nmodel = \"small\"\n[personas.cfo]\nmodel = \"big\"\n",
+        )
+        .unwrap();
+        let r = resolve(
+            &Overrides {
+                config: Some(p),
+                ..Default::default()
+            },
+            &env_of(&[]),
+        )
+        .unwrap();
+        assert_eq!(r.persona_overrides.len(), 1);
+        let (id, s) = &r.persona_overrides[0];
+        assert_eq!(
+            (id.as_str(), s.model.as_str(), s.base_url.as_str()),
+            ("cfo", "big", "http://main/v1")
+        );
     }
 
     #[test]

@@ -85,6 +85,64 @@ pub fn extract_json(text: &str) -> Option<Value> {
     None
 }
 
+/// A value valid against `schema`, built from its structure: the first
+/// enum value, the minimum of a number, `filler` cut to a string's
+/// maxLength, `minItems` items of an array. For fakes and examples; it
+/// understands the subset of JSON Schema Council's own schemas use.
+pub fn example_for(schema: &Value, filler: &str) -> Value {
+    if let Some(first) = schema
+        .get("enum")
+        .and_then(|e| e.as_array())
+        .and_then(|a| a.first())
+    {
+        return first.clone();
+    }
+    match schema.get("type").and_then(|t| t.as_str()) {
+        Some("object") => {
+            let mut out = serde_json::Map::new();
+            if let Some(props) = schema.get("properties").and_then(|p| p.as_object()) {
+                for (k, v) in props {
+                    out.insert(k.clone(), example_for(v, filler));
+                }
+            }
+            Value::Object(out)
+        }
+        Some("array") => {
+            let n = schema.get("minItems").and_then(|n| n.as_u64()).unwrap_or(0) as usize;
+            let item = schema.get("items").cloned().unwrap_or(Value::Null);
+            let values: Vec<Value> = match item.get("enum").and_then(|e| e.as_array()) {
+                // Distinct enum values, so `uniqueItems`-style lists stay valid.
+                Some(options) => options.iter().take(n).cloned().collect(),
+                None => (0..n).map(|_| example_for(&item, filler)).collect(),
+            };
+            Value::Array(values)
+        }
+        Some("integer") => {
+            let lo = schema.get("minimum").and_then(|m| m.as_i64()).unwrap_or(0);
+            let hi = schema
+                .get("maximum")
+                .and_then(|m| m.as_i64())
+                .unwrap_or(lo.max(70));
+            Value::from(70i64.clamp(lo, hi))
+        }
+        Some("number") => Value::from(
+            schema
+                .get("minimum")
+                .and_then(|m| m.as_f64())
+                .unwrap_or(0.5),
+        ),
+        Some("boolean") => Value::Bool(true),
+        Some("string") => {
+            let max = schema
+                .get("maxLength")
+                .and_then(|m| m.as_u64())
+                .map_or(usize::MAX, |m| m as usize);
+            Value::String(filler.chars().take(max).collect())
+        }
+        _ => Value::Null,
+    }
+}
+
 /// The instruction appended for servers without native schema support.
 pub fn instruction(spec: &SchemaSpec) -> String {
     format!(
@@ -137,6 +195,26 @@ mod tests {
         assert!(err.contains("/n"), "{err}");
         let err = v.check("{\"m\": 1}").unwrap_err();
         assert!(err.contains("\"n\" is a required property"), "{err}");
+    }
+
+    #[test]
+    fn examples_validate_against_their_schema() {
+        let schema = json!({"type":"object","properties":{
+            "m":{"type":"string","enum":["A","B"]},
+            "t":{"type":"string","maxLength":4},
+            "c":{"type":"integer","minimum":0,"maximum":100},
+            "ids":{"type":"array","items":{"type":"string","enum":["x","y","z"]},"minItems":2,"maxItems":2}},
+            "required":["m","t","c","ids"]});
+        let v = Validator::new(&SchemaSpec {
+            name: "e".into(),
+            schema: schema.clone(),
+        })
+        .unwrap();
+        let ex = example_for(&schema, "filler text");
+        assert_eq!(
+            v.check(&ex.to_string()).unwrap(),
+            json!({"m":"A","t":"fill","c":70,"ids":["x","y"]})
+        );
     }
 
     #[test]

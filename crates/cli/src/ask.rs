@@ -1,0 +1,269 @@
+//! `council ask`: cast a panel, run the debate, keep every turn on disk.
+
+use crate::cli::{AskArgs, Global};
+use crate::progress::Drawer;
+use anyhow::{bail, Context as _};
+use council_core::{detect_lang, Persona, RunStatus, Transcript};
+use council_engine::{cast_panel, run, Debate, DebateSettings, Models, Prompts, RunStore};
+use council_llm::config;
+use council_personas::Roster;
+use std::path::{Path, PathBuf};
+
+/// How an `ask` ended, for the exit code.
+pub enum Outcome {
+    /// Every turn was spoken.
+    Complete,
+    /// The run finished with failed turns.
+    Partial,
+}
+
+/// Runs `council ask`.
+pub async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcome> {
+    let roster = match &args.personas {
+        Some(dir) => Roster::with_dir(dir)?,
+        None => Roster::builtin()?,
+    };
+    let prompts = match &args.prompts {
+        Some(dir) => Prompts::with_dir(dir)?,
+        None => Prompts::builtin()?,
+    };
+    let resolved = config::resolve(&crate::overrides(global), &crate::env_lookup)?;
+    let model = config::build(&resolved).await?;
+    let mut models = Models::new(model.clone());
+    for (id, m) in config::build_persona_models(&resolved)? {
+        models = models.with_override(id, m);
+    }
+
+    let (mut store, question, panel, settings, notes) = match &args.resume {
+        Some(dir) => {
+            let store = RunStore::open(dir)?;
+            let Some(council_core::Event::Started(h)) = store.events().first().cloned() else {
+                bail!(
+                    "{} does not start with a run header; it cannot be resumed",
+                    dir.display()
+                );
+            };
+            let ids: Vec<String> = h.panel.iter().map(|p| p.id.clone()).collect();
+            let panel = roster.panel_from_ids(&ids).with_context(|| {
+                format!(
+                    "the run in {} needs these personas: {}",
+                    dir.display(),
+                    ids.join(", ")
+                )
+            })?;
+            let settings = DebateSettings {
+                rounds: h.rounds,
+                max_concurrency: args.max_concurrency as usize,
+                seed: h.seed,
+                date: h.date.clone(),
+                lang: h.lang.clone(),
+                max_tokens: args.max_tokens,
+            };
+            eprintln!(
+                "resuming {} ({} events on disk)",
+                dir.display(),
+                store.events().len()
+            );
+            (store, h.question, panel, settings, h.notes)
+        }
+        None => {
+            let question = match (&args.question, &args.question_file) {
+                (Some(q), _) => q.clone(),
+                (None, Some(f)) => std::fs::read_to_string(f)
+                    .with_context(|| format!("cannot read the question file {}", f.display()))?,
+                (None, None) => bail!("give a question, --question-file FILE or --resume DIR"),
+            };
+            let question = question.trim().to_string();
+            if question.is_empty() {
+                bail!("the question is empty; write what the board should decide");
+            }
+            let date = match &args.date {
+                Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "--date {d:?} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-26"
+                        )
+                    })?
+                    .format("%Y-%m-%d")
+                    .to_string(),
+                None => chrono::Local::now()
+                    .date_naive()
+                    .format("%Y-%m-%d")
+                    .to_string(),
+            };
+            let lang = args
+                .lang
+                .clone()
+                .unwrap_or_else(|| detect_lang(&question).to_string());
+            let seed = args.seed.unwrap_or_else(random_seed);
+            let out = args
+                .out
+                .clone()
+                .unwrap_or_else(|| default_out(&question, &date));
+            let store = RunStore::create(&out)?;
+            let (panel, notes) = if args.panel.is_empty() {
+                eprintln!("casting the panel…");
+                cast_panel(
+                    model.as_ref(),
+                    &prompts,
+                    &roster,
+                    &question,
+                    args.panel_size as usize,
+                    seed,
+                )
+                .await?
+            } else {
+                (
+                    seat_required(&roster, roster.panel_from_ids(&args.panel)?)?,
+                    Vec::new(),
+                )
+            };
+            for n in &notes {
+                eprintln!("note: {n}");
+            }
+            let settings = DebateSettings {
+                rounds: args.rounds,
+                max_concurrency: args.max_concurrency as usize,
+                seed,
+                date,
+                lang,
+                max_tokens: args.max_tokens,
+            };
+            (store, question, panel, settings, notes)
+        }
+    };
+
+    let info = model.info();
+    eprintln!(
+        "run folder: {}\nmodel: {} {} | panel: {} | seed {}",
+        store.dir().display(),
+        info.backend,
+        info.model,
+        panel
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        settings.seed
+    );
+    let names = panel
+        .iter()
+        .map(|p| (p.id.clone(), p.name.clone()))
+        .collect();
+    let drawer = Drawer::new(names, settings.rounds, global.quiet);
+    let debate = Debate {
+        question,
+        panel,
+        settings,
+        models,
+        prompts: &prompts,
+        progress: &drawer,
+        notes,
+    };
+    let dir = store.dir().to_path_buf();
+    let transcript = tokio::select! {
+        t = run(&debate, &mut store) => t?,
+        _ = tokio::signal::ctrl_c() => {
+            bail!(Interrupted(dir));
+        }
+    };
+    report(&transcript, &dir);
+    Ok(match transcript.status {
+        RunStatus::Complete => Outcome::Complete,
+        _ => Outcome::Partial,
+    })
+}
+
+/// A run stopped by Ctrl-C; every finished turn is on disk.
+#[derive(Debug)]
+pub struct Interrupted(pub PathBuf);
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "interrupted; every finished turn is saved; continue with: council ask --resume {}",
+            self.0.display()
+        )
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+fn report(t: &Transcript, dir: &Path) {
+    let turns: Vec<_> = t.rounds.iter().flat_map(|r| &r.turns).collect();
+    let failed = turns
+        .iter()
+        .filter(|t| t.status == council_core::TurnStatus::Failed)
+        .count();
+    let flagged = turns.iter().filter(|t| !t.flags.is_empty()).count();
+    eprintln!(
+        "{} rounds, {} turns ({failed} failed, {flagged} flagged); {}",
+        t.rounds.len(),
+        turns.len(),
+        t.usage
+    );
+    if failed > 0 {
+        eprintln!("partial run: {failed} turn(s) failed after retries; their errors are in the transcript");
+    }
+    println!(
+        "{}",
+        dir.join(council_engine::store::TRANSCRIPT_FILE).display()
+    );
+}
+
+/// Adds the always-seated personas to a hand-picked panel (The Auditor
+/// speaking last, as in a cast panel) and checks its size.
+fn seat_required(roster: &Roster, mut panel: Vec<Persona>) -> anyhow::Result<Vec<Persona>> {
+    let mut seated: Vec<&Persona> = roster.all().iter().filter(|p| p.always_seated).collect();
+    seated.sort_by_key(|p| p.id == "auditor");
+    for p in seated {
+        if !panel.iter().any(|q| q.id == p.id) {
+            panel.push(p.clone());
+        }
+    }
+    let (min, max) = (
+        council_personas::casting::MIN_PANEL,
+        council_personas::casting::MAX_PANEL,
+    );
+    if !(min..=max).contains(&panel.len()) {
+        bail!(
+            "--panel gives a panel of {} with The Auditor and The Contrarian; a panel has {min} to {max} members (see `council personas`)",
+            panel.len()
+        );
+    }
+    Ok(panel)
+}
+
+fn random_seed() -> u64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    (nanos as u64) ^ (u64::from(std::process::id()) << 32)
+}
+
+fn default_out(question: &str, date: &str) -> PathBuf {
+    let slug: String = question
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .split('-')
+        .filter(|w| !w.is_empty())
+        .take(6)
+        .collect::<Vec<_>>()
+        .join("-");
+    let slug = if slug.is_empty() {
+        "run".to_string()
+    } else {
+        slug
+    };
+    let time = chrono::Local::now().format("%H%M%S");
+    PathBuf::from("transcripts").join(format!("{date}-{time}-{slug}"))
+}

@@ -1,0 +1,36 @@
+//! The engine's error type.
+
+/// What stopped a debate.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A prompt template is missing, broken or failed to render.
+    #[error("prompt template: {0}")]
+    Prompt(String),
+    /// The run folder or event log is unusable.
+    #[error("{0}")]
+    Store(String),
+    /// Reading or writing a file failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, naming the file.
+        context: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A run cannot be resumed as asked.
+    #[error("cannot resume: {0}")]
+    Resume(String),
+    /// Casting the panel failed.
+    #[error("casting the panel: {0}")]
+    Casting(String),
+}
+
+impl EngineError {
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        EngineError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}

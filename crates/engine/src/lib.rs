@@ -1,0 +1,25 @@
+//! The debate engine: a panel argues a question in rounds through a
+//! [`council_llm::ChatModel`], and every word lands on disk as it arrives.
+//!
+//! [`Debate`] holds what a run needs (question, panel, [`DebateSettings`],
+//! the [`Models`] each persona speaks through, the [`Prompts`]); [`run`]
+//! plays the rounds in order, every persona of a round concurrently, then
+//! the moderator's summary, appending each [`council_core::Event`] to a
+//! [`RunStore`]. A run reopened with [`RunStore::open`] continues where it
+//! stopped: turns already on disk are never asked for again. [`cast_panel`]
+//! picks the panel; [`Progress`] reports what is happening.
+
+mod casting;
+mod debate;
+mod error;
+mod progress;
+pub mod prompts;
+pub mod schema;
+pub mod store;
+
+pub use casting::cast_panel;
+pub use debate::{run, Debate, DebateSettings, Models};
+pub use error::EngineError;
+pub use progress::{NoProgress, Progress, ProgressEvent};
+pub use prompts::Prompts;
+pub use store::{read_transcript, RunStore};

@@ -1,0 +1,62 @@
+//! Progress reporting: the engine says what happens; the CLI draws it.
+
+use council_core::Usage;
+use std::time::Duration;
+
+/// Something that happened in a run.
+#[derive(Debug, Clone)]
+pub enum ProgressEvent {
+    /// A round starts; `pending` personas still have to speak in it.
+    RoundStarted {
+        /// Round number.
+        round: u32,
+        /// Its title.
+        title: &'static str,
+        /// Persona ids still to speak.
+        pending: Vec<String>,
+    },
+    /// A persona started speaking.
+    TurnStarted {
+        /// Round number.
+        round: u32,
+        /// Persona id.
+        persona: String,
+    },
+    /// A persona finished (or failed).
+    TurnFinished {
+        /// Round number.
+        round: u32,
+        /// Persona id.
+        persona: String,
+        /// Whether the turn failed.
+        failed: bool,
+        /// Tokens spent.
+        usage: Usage,
+        /// Time taken.
+        elapsed: Duration,
+    },
+    /// The moderator is summarising.
+    SummaryStarted {
+        /// Round number.
+        round: u32,
+    },
+    /// The round is complete.
+    RoundFinished {
+        /// Round number.
+        round: u32,
+    },
+}
+
+/// Receives progress events; must not block.
+pub trait Progress: Send + Sync {
+    /// Handles one event.
+    fn event(&self, event: ProgressEvent);
+}
+
+/// Ignores progress.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn event(&self, _: ProgressEvent) {}
+}
