@@ -261,9 +261,7 @@ pub fn resolve(
 pub type PersonaModels = Vec<(String, Arc<dyn ChatModel>)>;
 
 /// Builds the per-persona override backends (none when replaying).
-pub fn build_persona_models(
-    resolved: &Resolved,
-) -> Result<PersonaModels, LlmError> {
+pub fn build_persona_models(resolved: &Resolved) -> Result<PersonaModels, LlmError> {
     if resolved.record.is_some() && !resolved.persona_overrides.is_empty() {
         // One cassette must answer every request on replay; separate
         // recorders would overwrite each other's file.
