@@ -147,6 +147,27 @@ pub enum Event {
     Turn(Box<Turn>),
     /// A round was summarised.
     Summary(Summary),
+    /// One synthesis call finished.
+    Synthesis(SynthesisPart),
+}
+
+/// The answer to one synthesis call, kept raw so the report can be rebuilt
+/// (and re-verified) from the transcript without any model call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SynthesisPart {
+    /// Which part: `verdict`, `forecasts`, `vote:<persona>`, `actions`, `paths`, `story`, `evidence`, `risks`.
+    pub part: String,
+    /// The validated JSON answer; null if the call failed.
+    pub value: serde_json::Value,
+    /// The error, if the call failed after retries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Tokens spent.
+    pub usage: Usage,
+    /// Backend that produced it.
+    pub backend: String,
+    /// Model that produced it.
+    pub model: String,
 }
 
 /// A whole run: the question, the panel, and every round.
@@ -171,6 +192,9 @@ pub struct Transcript {
     /// Repairs made before the debate (casting), for the report.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Synthesis answers, by part, once written.
+    #[serde(default)]
+    pub synthesis: Vec<SynthesisPart>,
     /// How the run ended.
     pub status: RunStatus,
     /// Tokens spent by every call.
@@ -186,6 +210,7 @@ impl Transcript {
         };
         let mut turns: BTreeMap<(u32, String), Turn> = BTreeMap::new();
         let mut summaries: BTreeMap<u32, Summary> = BTreeMap::new();
+        let mut synthesis: BTreeMap<String, SynthesisPart> = BTreeMap::new();
         for e in &events[1..] {
             match e {
                 Event::Started(_) => return Err("the event log has two `started` events".into()),
@@ -194,6 +219,9 @@ impl Transcript {
                 }
                 Event::Summary(s) => {
                     summaries.insert(s.round, s.clone());
+                }
+                Event::Synthesis(p) => {
+                    synthesis.insert(p.part.clone(), p.clone());
                 }
             }
         }
@@ -246,6 +274,10 @@ impl Transcript {
             rounds,
             planned_rounds: h.rounds,
             notes: h.notes.clone(),
+            synthesis: synthesis
+                .into_values()
+                .inspect(|p| usage += p.usage)
+                .collect(),
             status,
             usage,
         })
