@@ -107,6 +107,8 @@ fn main() {
             date: "2026-11-26".into(),
             lang: "en".into(),
             max_tokens: 600,
+            // Scheduling of the rounds only; synthesis adds ~3 L more.
+            synthesis: false,
         },
         models: Models::new(model.clone()),
         prompts: &prompts,

@@ -52,6 +52,8 @@ pub struct DebateSettings {
     pub lang: String,
     /// Generated-token limit per turn.
     pub max_tokens: u32,
+    /// Whether to run the synthesis calls after the last round.
+    pub synthesis: bool,
 }
 
 /// The model each persona speaks through.
@@ -219,11 +221,14 @@ pub async fn run(d: &Debate<'_>, store: &mut RunStore) -> Result<Transcript, Eng
         }
         d.progress.event(ProgressEvent::RoundFinished { round });
     }
+    if d.settings.synthesis {
+        crate::synthesis::synthesize(d, store).await?;
+    }
     store.write_transcript()?;
     store.transcript()
 }
 
-fn seed_for(base: u64, round: u32, persona: &str) -> u64 {
+pub(crate) fn seed_for(base: u64, round: u32, persona: &str) -> u64 {
     // FNV-1a over the persona id, mixed with the round: stable across runs.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in persona.bytes() {

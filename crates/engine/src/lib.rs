@@ -14,8 +14,10 @@ mod debate;
 mod error;
 mod progress;
 pub mod prompts;
+pub mod report;
 pub mod schema;
 pub mod store;
+pub mod synthesis;
 
 pub use casting::cast_panel;
 pub use debate::{run, Debate, DebateSettings, Models};

@@ -9,7 +9,7 @@ mod builtin {
 }
 
 /// Names every template must have.
-pub const REQUIRED: [&str; 8] = [
+pub const REQUIRED: [&str; 17] = [
     "system.tera",
     "round1.tera",
     "round2.tera",
@@ -18,6 +18,15 @@ pub const REQUIRED: [&str; 8] = [
     "round5.tera",
     "summary.tera",
     "cast.tera",
+    "synth_common.tera",
+    "synth_verdict.tera",
+    "synth_forecasts.tera",
+    "synth_vote.tera",
+    "synth_actions.tera",
+    "synth_paths.tera",
+    "synth_story.tera",
+    "synth_evidence.tera",
+    "synth_risks.tera",
 ];
 
 /// The compiled templates for a run.
@@ -91,9 +100,26 @@ impl Prompts {
                 )));
             }
         }
-        for (name, text, origin) in &files {
-            tera.add_raw_template(name, text)
-                .map_err(|e| EngineError::Prompt(format!("{origin}: {}", error_chain(&e))))?;
+        // Templates import each other's macros, so they are added together;
+        // on error, add them one by one to name the file at fault.
+        if let Err(all) =
+            tera.add_raw_templates(files.iter().map(|(n, t, _)| (n.as_str(), t.as_str())))
+        {
+            for (name, text, origin) in &files {
+                let mut single = Tera::default();
+                if let Some((_, common, _)) =
+                    files.iter().find(|(n, _, _)| n == "synth_common.tera")
+                {
+                    let _ = single.add_raw_template("synth_common.tera", common);
+                }
+                if let Err(e) = single.add_raw_template(name, text) {
+                    return Err(EngineError::Prompt(format!(
+                        "{origin}: {}",
+                        error_chain(&e)
+                    )));
+                }
+            }
+            return Err(EngineError::Prompt(error_chain(&all)));
         }
         for name in REQUIRED {
             if !files.iter().any(|(n, _, _)| n == name) {
