@@ -16,7 +16,7 @@ fn fixture(name: &str) -> std::path::PathBuf {
 
 /// Replays the recorded debate with the settings it was recorded with
 /// (those of scripts/record-fixtures.sh and `council ask`'s defaults).
-async fn replay_debate() -> Transcript {
+pub(crate) async fn replay_debate() -> Transcript {
     let model = Arc::new(CassetteModel::replay(fixture("debate.cassette.json")).unwrap());
     let roster = council_personas::Roster::builtin().unwrap();
     let ids: Vec<String> = [
@@ -45,6 +45,7 @@ async fn replay_debate() -> Transcript {
             date: "2026-11-26".into(),
             lang: "en".into(),
             max_tokens: 700,
+            synthesis: true,
         },
         models: Models::new(model),
         prompts: &prompts,

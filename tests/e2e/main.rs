@@ -7,3 +7,4 @@ mod embedded;
 mod openai_faults;
 mod openai_real;
 mod replay;
+mod report;

@@ -7,6 +7,7 @@ use council_core::{detect_lang, Persona, RunStatus, Transcript};
 use council_engine::{cast_panel, run, Debate, DebateSettings, Models, Prompts, RunStore};
 use council_llm::config;
 use council_personas::Roster;
+use council_render::{render, Format};
 use std::path::{Path, PathBuf};
 
 /// How an `ask` ended, for the exit code.
@@ -58,6 +59,7 @@ pub async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcome> {
                 date: h.date.clone(),
                 lang: h.lang.clone(),
                 max_tokens: args.max_tokens,
+                synthesis: !args.no_synthesis,
             };
             eprintln!(
                 "resuming {} ({} events on disk)",
@@ -128,6 +130,7 @@ pub async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcome> {
                 date,
                 lang,
                 max_tokens: args.max_tokens,
+                synthesis: !args.no_synthesis,
             };
             (store, question, panel, settings, notes)
         }
@@ -167,7 +170,10 @@ pub async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcome> {
             bail!(Interrupted(dir));
         }
     };
-    report(&transcript, &dir);
+    summarize(&transcript);
+    for path in write_reports(&transcript, &dir)? {
+        println!("{}", path.display());
+    }
     Ok(match transcript.status {
         RunStatus::Complete => Outcome::Complete,
         _ => Outcome::Partial,
@@ -190,7 +196,29 @@ impl std::fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
-fn report(t: &Transcript, dir: &Path) {
+/// Writes report.md, report.html and report.json into the run folder.
+pub fn write_reports(t: &Transcript, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let report = council_engine::report::build_report(t, None);
+    let mut written = vec![dir.join(council_engine::store::TRANSCRIPT_FILE)];
+    for format in [Format::Markdown, Format::Html, Format::Json] {
+        let path = dir.join(format!("report.{}", format.extension()));
+        let text = render(&report, format)?;
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path);
+    }
+    let v = &report.verification;
+    if !v.unverified_quotes.is_empty() || !v.unknown_forecast_ids.is_empty() {
+        eprintln!(
+            "verification: {} of {} quotes not found in the advisor's turns, {} unknown forecast ids (flagged in the report)",
+            v.unverified_quotes.len(),
+            v.quotes_checked,
+            v.unknown_forecast_ids.len()
+        );
+    }
+    Ok(written)
+}
+
+fn summarize(t: &Transcript) {
     let turns: Vec<_> = t.rounds.iter().flat_map(|r| &r.turns).collect();
     let failed = turns
         .iter()
@@ -206,10 +234,6 @@ fn report(t: &Transcript, dir: &Path) {
     if failed > 0 {
         eprintln!("partial run: {failed} turn(s) failed after retries; their errors are in the transcript");
     }
-    println!(
-        "{}",
-        dir.join(council_engine::store::TRANSCRIPT_FILE).display()
-    );
 }
 
 /// Adds the always-seated personas to a hand-picked panel (The Auditor

@@ -49,6 +49,8 @@ pub struct Global {
 pub enum Command {
     /// Runs a debate on a question and writes the transcript (the main job).
     Ask(AskArgs),
+    /// Renders a run's report again from its transcript, with no model calls.
+    Render(RenderArgs),
     /// Lists the personas available to a panel.
     Personas(PersonasArgs),
     /// Prints the JSON Schema of a file format.
@@ -134,6 +136,9 @@ pub struct AskArgs {
     /// Language of the debate and report, e.g. en or zh (default: the question's).
     #[arg(long)]
     pub lang: Option<String>,
+    /// Stop after the debate: no synthesis calls (the report then lacks verdict, forecasts and plan).
+    #[arg(long)]
+    pub no_synthesis: bool,
     /// The run date, YYYY-MM-DD (default: today); action dates count from it.
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub date: Option<String>,
@@ -173,4 +178,33 @@ pub enum SchemaKind {
     Transcript,
     /// One line of `events.jsonl`.
     Events,
+    /// `report.json`.
+    Report,
+}
+
+/// `council render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// A run folder or a transcript.json file.
+    pub path: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RenderFormat::Md)]
+    pub format: RenderFormat,
+    /// Language of the headings and fixed text (default: the run's).
+    #[arg(long, value_parser = ["en", "zh"])]
+    pub lang: Option<String>,
+    /// Write to this file instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RenderFormat {
+    /// Markdown.
+    Md,
+    /// Self-contained HTML.
+    Html,
+    /// The report JSON.
+    Json,
 }

@@ -125,6 +125,25 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             ask::Outcome::Complete => Done::Ok,
             ask::Outcome::Partial => Done::Partial,
         }),
+        Command::Render(args) => {
+            let transcript = council_engine::read_transcript(&args.path)?;
+            let report = council_engine::report::build_report(&transcript, args.lang.as_deref());
+            let format = match args.format {
+                cli::RenderFormat::Md => council_render::Format::Markdown,
+                cli::RenderFormat::Html => council_render::Format::Html,
+                cli::RenderFormat::Json => council_render::Format::Json,
+            };
+            let text = council_render::render(&report, format)?;
+            match &args.output {
+                Some(path) => {
+                    std::fs::write(path, text)
+                        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                    eprintln!("{}", path.display());
+                }
+                None => print!("{text}"),
+            }
+            Ok(Done::Ok)
+        }
         Command::Personas(args) => {
             let roster = match &args.personas {
                 Some(d) => council_personas::Roster::with_dir(d)?,
@@ -144,6 +163,7 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             let schema = match args.which {
                 cli::SchemaKind::Transcript => council_core::transcript_schema(),
                 cli::SchemaKind::Events => council_core::event_schema(),
+                cli::SchemaKind::Report => council_core::report_schema(),
             };
             println!("{}", serde_json::to_string_pretty(&schema)?);
             Ok(Done::Ok)

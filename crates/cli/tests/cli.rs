@@ -305,10 +305,12 @@ mod debate {
         );
         let mut turns: HashMap<(u32, String), usize> = HashMap::new();
         let mut summaries: HashMap<u32, usize> = HashMap::new();
+        let mut synthesis: HashMap<String, usize> = HashMap::new();
         for e in &after {
             match e {
                 Event::Turn(t) => *turns.entry((t.round, t.persona.clone())).or_default() += 1,
                 Event::Summary(s) => *summaries.entry(s.round).or_default() += 1,
+                Event::Synthesis(p) => *synthesis.entry(p.part.clone()).or_default() += 1,
                 Event::Started(_) => {}
             }
         }
@@ -318,6 +320,12 @@ mod debate {
             "a turn was recorded twice: {turns:?}"
         );
         assert_eq!(summaries.len(), 5);
+        // verdict, forecasts, six votes, actions, paths, story, evidence, risks.
+        assert_eq!(synthesis.len(), 13, "{synthesis:?}");
+        assert!(
+            synthesis.values().all(|&n| n == 1),
+            "a synthesis part was paid for twice: {synthesis:?}"
+        );
         assert!(summaries.values().all(|&n| n == 1));
         let t: Transcript =
             serde_json::from_str(&std::fs::read_to_string(out.join("transcript.json")).unwrap())
@@ -399,6 +407,71 @@ mod debate {
                 r.summary
             );
         }
+    }
+
+    #[test]
+    fn render_makes_no_model_call() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let good = rt.block_on(FakeServer::start_with(
+            Arc::new(schema_answering),
+            Duration::from_millis(1),
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        let made = council(
+            &[
+                "--base-url",
+                &good.url,
+                "--model",
+                "fake",
+                "-q",
+                "ask",
+                "Q?",
+                "--panel",
+                PANEL,
+                "--rounds",
+                "1",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert!(made.status.success(), "{}", text(&made.stderr));
+        // Every configured backend now fails on any call.
+        let failing = rt.block_on(FakeServer::start(vec![Reply::status(
+            500,
+            "no calls allowed",
+        )]));
+        let html = dir.path().join("again.html");
+        let rendered = council(
+            &[
+                "render",
+                out.to_str().unwrap(),
+                "--format",
+                "html",
+                "--lang",
+                "zh",
+                "-o",
+                html.to_str().unwrap(),
+            ],
+            &[("COUNCIL_BASE_URL", &failing.url), ("COUNCIL_MODEL", "x")],
+        );
+        assert!(rendered.status.success(), "{}", text(&rendered.stderr));
+        assert_eq!(failing.hits(), 0, "render called a model");
+        let page = std::fs::read_to_string(&html).unwrap();
+        assert!(
+            page.contains("顾问委员会报告") && page.contains("<svg"),
+            "zh headings and charts expected"
+        );
+        let md = council(
+            &["render", out.join("transcript.json").to_str().unwrap()],
+            &[],
+        );
+        assert!(
+            text(&md.stdout).starts_with("# Advisory board report"),
+            "{}",
+            text(&md.stdout)
+        );
     }
 
     #[test]

@@ -1,0 +1,154 @@
+//! The report from a recorded debate: snapshots in English and Chinese,
+//! escaping of untrusted text, and quote verification.
+
+use council_core::transcript::SynthesisPart;
+use council_core::{Transcript, TurnStatus, Usage};
+use council_engine::report::build_report;
+use council_render::{render, Format};
+use serde_json::json;
+
+async fn transcript() -> Transcript {
+    crate::debate::replay_debate().await
+}
+
+#[tokio::test]
+async fn markdown_and_html_snapshots_in_english_and_chinese() {
+    let t = transcript().await;
+    // Error messages may name the checkout's absolute path.
+    let root = council_tests::workspace_root().display().to_string();
+    for lang in ["en", "zh"] {
+        let report = build_report(&t, Some(lang));
+        let md = render(&report, Format::Markdown)
+            .unwrap()
+            .replace(&root, "[ROOT]");
+        let html = render(&report, Format::Html)
+            .unwrap()
+            .replace(&root, "[ROOT]");
+        insta::assert_snapshot!(format!("report_{lang}_md"), md);
+        insta::assert_snapshot!(format!("report_{lang}_html"), html);
+    }
+}
+
+#[tokio::test]
+async fn the_report_has_every_section_in_order() {
+    let t = transcript().await;
+    let md = render(&build_report(&t, Some("en")), Format::Markdown).unwrap();
+    let headings = [
+        "**Question:**",
+        "## Verdict",
+        "### The panel's vote",
+        "## Forecasts",
+        "## Action plan",
+        "## Three future paths",
+        "## The deeper story",
+        "## Evidence",
+        "## Risks to the verdict",
+        "## The panel",
+        "## The debate, round by round",
+        "## Sources",
+        "## What was flagged",
+        "not professional advice",
+    ];
+    let mut at = 0;
+    for h in headings {
+        let found = md[at..]
+            .find(h)
+            .unwrap_or_else(|| panic!("{h:?} missing or out of order"));
+        at += found + h.len();
+    }
+    let zh = render(&build_report(&t, Some("zh")), Format::Markdown).unwrap();
+    assert!(zh.contains("## 结论") && zh.contains("## 行动计划") && zh.contains("并非专业建议"));
+}
+
+#[tokio::test]
+async fn untrusted_text_is_escaped_in_html() {
+    let mut t = transcript().await;
+    t.question = "Should we <script>alert('q')</script> expand?".into();
+    t.rounds[0].turns[0].text = "<script>alert('turn')</script><img src=x onerror=alert(1)>".into();
+    t.panel[0].name = "<b>Bold</b> <script>alert('name')</script>".into();
+    if let Some(v) = t.synthesis.iter_mut().find(|p| p.part == "verdict") {
+        v.value["answer"] = json!("Yes.<script>alert('verdict')</script>");
+    }
+    let html = render(&build_report(&t, None), Format::Html).unwrap();
+    assert!(!html.contains("<script"), "a script tag survived");
+    assert!(!html.contains("<img"), "an img tag survived");
+    assert!(
+        html.contains("&lt;script&gt;alert(&#x27;q&#x27;)&lt;&#x2F;script&gt;")
+            || html.contains("&lt;script&gt;"),
+        "the question was dropped instead of escaped"
+    );
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(1)&gt;") || html.contains("&lt;img src&#x3D;x"),
+        "turn text not escaped"
+    );
+}
+
+#[tokio::test]
+async fn a_made_up_quote_is_flagged_and_a_genuine_one_passes() {
+    let mut t = transcript().await;
+    let turn = t.rounds[2]
+        .turns
+        .iter()
+        .find(|x| x.status == TurnStatus::Ok && x.text.split_whitespace().count() >= 6)
+        .expect("a turn with words")
+        .clone();
+    let genuine: String = turn
+        .text
+        .split_whitespace()
+        .take(6)
+        .collect::<Vec<_>>()
+        .join(" ");
+    t.synthesis.retain(|p| p.part != "evidence");
+    t.synthesis.push(SynthesisPart {
+        part: "evidence".into(),
+        value: json!({"items": [
+            {"claim": "genuine", "persona": turn.persona, "quote": genuine, "source": 0},
+            {"claim": "invented", "persona": turn.persona, "quote": "we will triple revenue by selling to penguins", "source": 0}
+        ]}),
+        error: None,
+        usage: Usage::none(),
+        backend: "test".into(),
+        model: "test".into(),
+    });
+    let report = build_report(&t, None);
+    assert!(
+        report.evidence[0].verified,
+        "a genuine quote was flagged: {genuine:?}"
+    );
+    assert!(!report.evidence[1].verified);
+    assert!(report
+        .verification
+        .unverified_quotes
+        .iter()
+        .any(|(_, _, q)| q.contains("penguins")));
+    assert!(
+        report.flags.iter().any(|f| f.contains("penguins")),
+        "the report does not say what was flagged"
+    );
+    let json = render(&report, Format::Json).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(!v["verification"]["unverified_quotes"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn milestones_citing_unknown_forecasts_are_counted() {
+    let mut t = transcript().await;
+    t.synthesis.retain(|p| p.part != "paths");
+    t.synthesis.push(SynthesisPart {
+        part: "paths".into(),
+        value: json!({"paths": [{"name": "A", "premise": "p", "milestones": [
+            {"month": 6, "event": "e", "persona": "", "quote": "", "forecast_id": "F-000000"}]}]}),
+        error: None,
+        usage: Usage::none(),
+        backend: "test".into(),
+        model: "test".into(),
+    });
+    let report = build_report(&t, None);
+    assert_eq!(
+        report.verification.unknown_forecast_ids,
+        vec!["F-000000".to_string()]
+    );
+}
