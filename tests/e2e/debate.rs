@@ -51,6 +51,8 @@ pub(crate) async fn replay_debate() -> Transcript {
         prompts: &prompts,
         progress: &NoProgress,
         notes: Vec::new(),
+        library: None,
+        library_inputs: Vec::new(),
     };
     let dir = tempfile::tempdir().unwrap();
     let mut store = RunStore::create(&dir.path().join("run")).unwrap();

@@ -35,7 +35,7 @@ pub async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcome> {
         models = models.with_override(id, m);
     }
 
-    let (mut store, question, panel, settings, notes) = match &args.resume {
+    let (mut store, question, panel, settings, notes, library_inputs) = match &args.resume {
         Some(dir) => {
             let store = RunStore::open(dir)?;
             let Some(council_core::Event::Started(h)) = store.events().first().cloned() else {
@@ -66,7 +66,7 @@ pub async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcome> {
                 dir.display(),
                 store.events().len()
             );
-            (store, h.question, panel, settings, h.notes)
+            (store, h.question, panel, settings, h.notes, h.library)
         }
         None => {
             let question = match (&args.question, &args.question_file) {
@@ -132,10 +132,17 @@ pub async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcome> {
                 max_tokens: args.max_tokens,
                 synthesis: !args.no_synthesis,
             };
-            (store, question, panel, settings, notes)
+            let inputs: Vec<String> = args
+                .library
+                .iter()
+                .chain(&args.source)
+                .map(|p| p.display().to_string())
+                .collect();
+            (store, question, panel, settings, notes, inputs)
         }
     };
 
+    let library = load_library(&library_inputs, &store)?;
     let info = model.info();
     eprintln!(
         "run folder: {}\nmodel: {} {} | panel: {} | seed {}",
@@ -155,6 +162,8 @@ pub async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcome> {
         .collect();
     let drawer = Drawer::new(names, settings.rounds, global.quiet);
     let debate = Debate {
+        library: library.as_ref(),
+        library_inputs,
         question,
         panel,
         settings,
@@ -178,6 +187,44 @@ pub async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcome> {
         RunStatus::Complete => Outcome::Complete,
         _ => Outcome::Partial,
     })
+}
+
+/// Loads the research library, if any; on resume, checks it still holds the
+/// sources the run started with.
+fn load_library(
+    inputs: &[String],
+    store: &RunStore,
+) -> anyhow::Result<Option<council_library::Library>> {
+    if inputs.is_empty() {
+        return Ok(None);
+    }
+    let paths: Vec<PathBuf> = inputs.iter().map(PathBuf::from).collect();
+    let started = std::time::Instant::now();
+    let (library, problems) =
+        council_library::Library::load(&paths, &council_llm::fetch::cache_dir())?;
+    for p in &problems {
+        eprintln!("library: skipped {p}");
+    }
+    eprintln!(
+        "library: {} sources ({} in {:.1} s)",
+        library.documents().len(),
+        if library.index_was_cached {
+            "index reused"
+        } else {
+            "indexed"
+        },
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(council_core::Event::Started(h)) = store.events().first() {
+        if !h.sources.is_empty() && h.sources != library.sources() {
+            bail!(
+                "the research library changed since this run started ({} sources then, {} now); restore it or start a new run",
+                h.sources.len(),
+                library.documents().len()
+            );
+        }
+    }
+    Ok(Some(library))
 }
 
 /// A run stopped by Ctrl-C; every finished turn is on disk.

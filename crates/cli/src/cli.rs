@@ -151,6 +151,12 @@ pub struct AskArgs {
     /// A folder of persona TOML files added to (or replacing) the built-in ones.
     #[arg(long, value_name = "DIR")]
     pub personas: Option<PathBuf>,
+    /// A research library folder the panel may cite (.md, .txt, .html, .pdf, bibliography .toml/.json); repeatable.
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    pub library: Vec<PathBuf>,
+    /// One more source file for the library; repeatable.
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    pub source: Vec<PathBuf>,
     /// A folder of prompt templates replacing the built-in ones of the same name.
     #[arg(long, value_name = "DIR")]
     pub prompts: Option<PathBuf>,

@@ -475,6 +475,55 @@ mod debate {
     }
 
     #[test]
+    fn ask_with_a_library_reports_skipped_files_and_lists_the_sources() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let server = rt.block_on(FakeServer::start_with(
+            Arc::new(schema_answering),
+            Duration::from_millis(1),
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let broken = dir.path().join("broken.pdf");
+        std::fs::write(&broken, b"%PDF-1.4 not really").unwrap();
+        let out = dir.path().join("run");
+        let library = council_tests::workspace_root().join("tests/fixtures/library");
+        let result = council(
+            &[
+                "--base-url",
+                &server.url,
+                "--model",
+                "fake",
+                "ask",
+                "Should we raise prices?",
+                "--panel",
+                PANEL,
+                "--rounds",
+                "1",
+                "--library",
+                library.to_str().unwrap(),
+                "--source",
+                broken.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &[(
+                "COUNCIL_CACHE_DIR",
+                dir.path().join("cache").to_str().unwrap(),
+            )],
+        );
+        assert!(result.status.success(), "{}", text(&result.stderr));
+        let err = text(&result.stderr);
+        assert!(
+            err.contains("library: skipped")
+                && err.contains("broken.pdf")
+                && err.contains("not a readable PDF"),
+            "{err}"
+        );
+        assert!(err.contains("library: 12 sources"), "{err}");
+        let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+        assert!(md.contains("**Not cited**") && md.contains("[12] "), "{md}");
+    }
+
+    #[test]
     fn a_bad_persona_folder_exits_4_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(

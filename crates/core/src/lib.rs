@@ -10,6 +10,7 @@ pub mod lang;
 pub mod moves;
 pub mod persona;
 pub mod report;
+pub mod source;
 pub mod transcript;
 pub mod usage;
 
@@ -17,6 +18,7 @@ pub use lang::{detect_lang, lang_name};
 pub use moves::Move;
 pub use persona::{PanelMember, Persona};
 pub use report::{report_schema, Report, REPORT_VERSION};
+pub use source::{citation_number, Source};
 pub use transcript::{
     event_schema, transcript_schema, Event, Round, RunHeader, RunStatus, Summary, Transcript, Turn,
     TurnStatus, TRANSCRIPT_VERSION,

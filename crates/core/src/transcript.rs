@@ -135,6 +135,12 @@ pub struct RunHeader {
     /// Repairs made before the debate (casting), for the report.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// The research library's sources, by citation number.
+    #[serde(default)]
+    pub sources: Vec<crate::Source>,
+    /// The library inputs (folders and files), so a resumed run reloads them.
+    #[serde(default)]
+    pub library: Vec<String>,
 }
 
 /// One line of `events.jsonl`.
@@ -195,6 +201,9 @@ pub struct Transcript {
     /// Synthesis answers, by part, once written.
     #[serde(default)]
     pub synthesis: Vec<SynthesisPart>,
+    /// The research library's sources, by citation number.
+    #[serde(default)]
+    pub sources: Vec<crate::Source>,
     /// How the run ended.
     pub status: RunStatus,
     /// Tokens spent by every call.
@@ -274,6 +283,7 @@ impl Transcript {
             rounds,
             planned_rounds: h.rounds,
             notes: h.notes.clone(),
+            sources: h.sources.clone(),
             synthesis: synthesis
                 .into_values()
                 .inspect(|p| usage += p.usage)

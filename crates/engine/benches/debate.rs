@@ -114,6 +114,8 @@ fn main() {
         prompts: &prompts,
         progress: &NoProgress,
         notes: Vec::new(),
+        library: None,
+        library_inputs: Vec::new(),
     };
     let dir = std::env::temp_dir().join(format!("council-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

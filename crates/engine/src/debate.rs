@@ -105,6 +105,119 @@ pub struct Debate<'a> {
     pub progress: &'a dyn Progress,
     /// Repairs made before the debate (casting).
     pub notes: Vec<String>,
+    /// The research library the panel may cite, if any.
+    pub library: Option<&'a council_library::Library>,
+    /// The library's inputs as given, recorded so `--resume` can reload them.
+    pub library_inputs: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ShownPassage {
+    number: u32,
+    title: String,
+    text: String,
+}
+
+/// Words that steer retrieval towards each round's job.
+fn round_focus(round: u32) -> &'static str {
+    match round {
+        1 => "risk opportunity position",
+        2 => "assumption premise evidence against",
+        3 => "data numbers benchmark case study evidence",
+        4 => "assumption risk failure",
+        _ => "pattern cause system incentive",
+    }
+}
+
+/// Passages for `persona` in `round`. The Auditor in round 3 gets the
+/// passages most relevant to the claims made in round 2.
+fn passages_for(
+    d: &Debate<'_>,
+    persona: &Persona,
+    round: u32,
+    previous: &[Turn],
+) -> Vec<ShownPassage> {
+    let Some(lib) = d.library else {
+        return Vec::new();
+    };
+    let (query, k) = if persona.id == "auditor" && round == 3 {
+        let claims: String = previous
+            .iter()
+            .map(|t| excerpt(&t.text, 300))
+            .collect::<Vec<_>>()
+            .join(" ");
+        (format!("{} {claims}", d.question), 4)
+    } else {
+        (
+            format!(
+                "{} {} {}",
+                d.question,
+                persona.focus.join(" "),
+                round_focus(round)
+            ),
+            3,
+        )
+    };
+    lib.search(&query, k)
+        .into_iter()
+        .map(|p| ShownPassage {
+            number: p.number,
+            title: p.title,
+            text: excerpt(&p.text, 600),
+        })
+        .collect()
+}
+
+/// Quoted spans of four words or more in a turn's text.
+fn quotes_in(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (open, close) in [('"', '"'), ('“', '”')] {
+        let mut rest = text;
+        while let Some(i) = rest.find(open) {
+            let after = &rest[i + open.len_utf8()..];
+            let Some(j) = after.find(close) else { break };
+            let q = after[..j].trim();
+            if q.split_whitespace().count() >= 4 {
+                out.push(q.to_string());
+            }
+            rest = &after[j + close.len_utf8()..];
+        }
+    }
+    out
+}
+
+/// Checks a turn's citations against the library: each must resolve, and a
+/// quoted passage must appear in one of the sources it cites.
+fn check_citations(turn: &mut Turn, library: Option<&council_library::Library>) {
+    let mut valid = Vec::new();
+    for c in &turn.citations {
+        match (library, council_core::citation_number(c)) {
+            (None, _) => turn
+                .flags
+                .push(format!("cites {c:?} but the run has no research library")),
+            (Some(lib), Some(n)) if (1..=lib.documents().len() as u32).contains(&n) => {
+                valid.push(n)
+            }
+            (Some(lib), _) => turn.flags.push(format!(
+                "citation {c:?} does not resolve to a library source (1–{})",
+                lib.documents().len()
+            )),
+        }
+    }
+    if let (Some(lib), false) = (library, valid.is_empty()) {
+        for q in quotes_in(&turn.text) {
+            if !valid.iter().any(|n| lib.contains_passage(*n, &q)) {
+                let cited = valid
+                    .iter()
+                    .map(|n| format!("[{n}]"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                turn.flags.push(format!(
+                    "quoted passage not found in the cited source {cited}: “{q}”"
+                ));
+            }
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -137,6 +250,11 @@ pub async fn run(d: &Debate<'_>, store: &mut RunStore) -> Result<Transcript, Eng
             rounds: d.settings.rounds,
             panel: panel_members.clone(),
             notes: d.notes.clone(),
+            sources: d
+                .library
+                .map(council_library::Library::sources)
+                .unwrap_or_default(),
+            library: d.library_inputs.clone(),
         }))?,
         Some(Event::Started(h)) => {
             if h.question != d.question
@@ -313,6 +431,7 @@ async fn speak(
     ctx.insert("rounds_total", &d.settings.rounds);
     ctx.insert("summaries", summaries);
     ctx.insert("to_answer", &answer);
+    ctx.insert("sources", &passages_for(d, persona, round, previous));
     let system = d.prompts.render("system.tera", &ctx)?;
     let template = format!("round{}.tera", round.clamp(1, 5));
     let user = d.prompts.render(&template, &ctx)?;
@@ -337,6 +456,7 @@ async fn speak(
                 &d.question,
                 &d.settings.lang,
             );
+            check_citations(&mut t, d.library);
             t.usage = resp.usage;
             t.backend = info.backend;
             t.model = if resp.model.is_empty() {
@@ -713,6 +833,36 @@ mod tests {
         assert!(!is_repetitive(
             "Raise prices. Protect renewals. Measure churn weekly."
         ));
+    }
+
+    #[test]
+    fn quoted_spans_are_found() {
+        let q = quotes_in("As the survey says, \"61% would accept a 10% rise\" and “churn stays below three percent” — \"short\".");
+        assert_eq!(
+            q,
+            vec![
+                "61% would accept a 10% rise",
+                "churn stays below three percent"
+            ]
+        );
+    }
+
+    #[test]
+    fn citations_without_a_library_are_flagged() {
+        let mut t = turn_from_answer(
+            &json!({"text": "x", "citations": ["[1]"]}),
+            1,
+            &persona(),
+            &[],
+            "q",
+            "en",
+        );
+        check_citations(&mut t, None);
+        assert!(
+            t.flags.iter().any(|f| f.contains("no research library")),
+            "{:?}",
+            t.flags
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use crate::synthesis::{add_days, forecasts_of};
 use council_core::report::{
     recalibrate, tally, Action, Backing, Evidence, Forecast, FuturePath, Milestone, PanelEntry,
-    Risk, Stance, Verification, Vote,
+    Risk, SourceRef, Stance, Verification, Vote,
 };
 use council_core::{Report, Transcript, TurnStatus, REPORT_VERSION};
 use serde_json::Value;
@@ -266,6 +266,7 @@ pub fn build_report(t: &Transcript, lang: Option<&str>) -> Report {
         .filter(|s| !s.is_empty())
         .collect();
 
+    let mut bad_sources: Vec<u32> = Vec::new();
     let evidence: Vec<Evidence> = value("evidence")["items"]
         .as_array()
         .into_iter()
@@ -274,9 +275,13 @@ pub fn build_report(t: &Transcript, lang: Option<&str>) -> Report {
             let persona = opt_str(e, "persona");
             let quote = opt_str(e, "quote");
             let source = e["source"].as_u64().filter(|n| *n > 0).map(|n| n as u32);
+            let source_ok = source.is_some_and(|n| t.sources.iter().any(|s| s.number == n));
+            if let (Some(n), false) = (source, source_ok) {
+                bad_sources.push(n);
+            }
             let verified = match (&persona, &quote) {
-                (Some(p), Some(q)) => verify("evidence", p, q),
-                _ => false,
+                (Some(p), Some(q)) => verify("evidence", p, q) && (source.is_none() || source_ok),
+                _ => source_ok,
             };
             Evidence {
                 claim: str_of(e, "claim"),
@@ -299,6 +304,38 @@ pub fn build_report(t: &Transcript, lang: Option<&str>) -> Report {
         .collect();
 
     verification.unknown_forecast_ids = unknown_ids.into_iter().collect();
+    for n in &bad_sources {
+        flags.push(format!(
+            "evidence: cites [{n}], which is not a library source of this run"
+        ));
+    }
+    // How often each source was cited, by turns and by the evidence.
+    let mut cited: std::collections::BTreeMap<u32, u32> = std::collections::BTreeMap::new();
+    let numbers = t
+        .rounds
+        .iter()
+        .flat_map(|r| &r.turns)
+        .flat_map(|x| {
+            x.citations
+                .iter()
+                .filter_map(|c| council_core::citation_number(c))
+        })
+        .chain(evidence.iter().filter_map(|e| e.source));
+    for n in numbers {
+        if t.sources.iter().any(|s| s.number == n) {
+            *cited.entry(n).or_default() += 1;
+        }
+    }
+    let (sources_used, sources_unused): (Vec<SourceRef>, Vec<SourceRef>) = t
+        .sources
+        .iter()
+        .map(|s| SourceRef {
+            number: s.number,
+            title: s.title.clone(),
+            location: s.location.clone(),
+            cited: cited.get(&s.number).copied().unwrap_or(0),
+        })
+        .partition(|s| s.cited > 0);
     for (section, persona, quote) in &verification.unverified_quotes {
         flags.push(format!(
             "{section}: quote attributed to {} not found in their turns: \"{quote}\"",
@@ -359,8 +396,8 @@ pub fn build_report(t: &Transcript, lang: Option<&str>) -> Report {
         risks,
         panel,
         rounds: t.rounds.clone(),
-        sources_used: Vec::new(),
-        sources_unused: Vec::new(),
+        sources_used,
+        sources_unused,
         verification,
         flags,
         produced_by: produced.into_iter().collect::<Vec<_>>().join(", "),

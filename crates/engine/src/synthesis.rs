@@ -320,7 +320,12 @@ fn base_context(d: &Debate<'_>, t: &Transcript) -> Context {
         })
         .collect();
     ctx.insert("digest", &digest);
-    ctx.insert("sources", &Vec::<Value>::new());
+    let sources: Vec<Value> = t
+        .sources
+        .iter()
+        .map(|s| json!({"number": s.number, "title": s.title}))
+        .collect();
+    ctx.insert("sources", &sources);
     ctx
 }
 

@@ -1,0 +1,254 @@
+//! Reading sources from disk: text extraction per format, limits, and a
+//! clear [`Problem`] for every file that cannot be used.
+
+use crate::Document;
+use council_core::Source;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Largest file ingested; bigger ones are skipped with advice.
+pub const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
+
+const EXTENSIONS: [&str; 8] = [
+    "md", "markdown", "txt", "html", "htm", "pdf", "toml", "json",
+];
+
+/// An input that was skipped, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file or folder.
+    pub path: PathBuf,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+fn problem(path: &Path, message: impl Into<String>) -> Problem {
+    Problem {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+#[derive(Deserialize)]
+struct Bibliography {
+    source: Vec<BibEntry>,
+}
+
+#[derive(Deserialize)]
+struct BibEntry {
+    title: String,
+    url: Option<String>,
+    date: Option<String>,
+    excerpt: String,
+}
+
+struct Raw {
+    title: String,
+    location: String,
+    text: String,
+}
+
+fn collect(input: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Problem>) {
+    if input.is_dir() {
+        let before = files.len();
+        let mut stack = vec![input.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) => {
+                    problems.push(problem(&dir, format!("cannot read this folder ({e})")));
+                    continue;
+                }
+            };
+            let mut paths: Vec<PathBuf> =
+                entries.filter_map(Result::ok).map(|e| e.path()).collect();
+            paths.sort();
+            for p in paths {
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p
+                    .extension()
+                    .and_then(|x| x.to_str())
+                    .is_some_and(|x| EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()))
+                {
+                    files.push(p);
+                }
+            }
+        }
+        if files.len() == before {
+            problems.push(problem(
+                input,
+                "this folder holds no .md, .txt, .html, .pdf or bibliography (.toml/.json) files",
+            ));
+        }
+    } else if input.exists() {
+        files.push(input.to_path_buf());
+    } else {
+        problems.push(problem(input, "no such file or folder"));
+    }
+}
+
+fn looks_binary(bytes: &[u8]) -> bool {
+    bytes.iter().take(8192).any(|b| *b == 0) || std::str::from_utf8(bytes).is_err()
+}
+
+fn read_one(path: &Path) -> Result<Vec<Raw>, Problem> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| problem(path, format!("cannot read it ({e})")))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(problem(
+            path,
+            format!(
+                "it is {:.1} MB; the limit is {} MB per file: split it or pass an excerpt",
+                meta.len() as f64 / 1_048_576.0,
+                MAX_FILE_BYTES / 1_048_576
+            ),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| problem(path, format!("cannot read it ({e})")))?;
+    let ext = path
+        .extension()
+        .and_then(|x| x.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("untitled")
+        .to_string();
+    let location = path.display().to_string();
+    let text_of = |bytes: &[u8]| -> Result<String, Problem> {
+        if looks_binary(bytes) {
+            return Err(problem(
+                path,
+                "it looks binary, not text; convert it to .txt or .md",
+            ));
+        }
+        Ok(String::from_utf8_lossy(bytes).into_owned())
+    };
+    let one = |title: String, text: String| {
+        Ok(vec![Raw {
+            title,
+            location: location.clone(),
+            text,
+        }])
+    };
+    match ext.as_str() {
+        "md" | "markdown" | "txt" => {
+            let text = text_of(&bytes)?;
+            let title = text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map(|l| l.trim_start_matches('#').trim().to_string())
+                .filter(|t| !t.is_empty() && t.chars().count() <= 120)
+                .unwrap_or(stem);
+            one(title, text)
+        }
+        "html" | "htm" => {
+            let html = text_of(&bytes)?;
+            let title = html
+                .find("<title>")
+                .and_then(|i| {
+                    html[i + 7..]
+                        .find("</title>")
+                        .map(|j| html[i + 7..i + 7 + j].trim().to_string())
+                })
+                .filter(|t| !t.is_empty())
+                .unwrap_or(stem);
+            let text = html2text::from_read(html.as_bytes(), 100)
+                .map_err(|e| problem(path, format!("cannot extract text from this HTML ({e})")))?;
+            one(title, text)
+        }
+        "pdf" => {
+            // pdf-extract can panic on malformed files; a broken PDF must
+            // not take the run down.
+            let extracted = std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem(&bytes));
+            match extracted {
+                Ok(Ok(text)) => one(stem, text),
+                Ok(Err(e)) => Err(problem(
+                    path,
+                    format!("not a readable PDF ({e}); export it as text"),
+                )),
+                Err(_) => Err(problem(
+                    path,
+                    "not a readable PDF (the extractor failed on it); export it as text",
+                )),
+            }
+        }
+        "toml" | "json" => {
+            let text = text_of(&bytes)?;
+            let bib: Bibliography = if ext == "toml" {
+                toml::from_str(&text).map_err(|e| problem(path, format!("not a bibliography ({}); write [[source]] entries with title, url, date, excerpt", e.message())))?
+            } else {
+                serde_json::from_str(&text).map_err(|e| problem(path, format!("not a bibliography ({e}); write {{\"source\": [{{\"title\", \"url\", \"date\", \"excerpt\"}}]}}")))?
+            };
+            Ok(bib
+                .source
+                .into_iter()
+                .map(|b| Raw {
+                    title: match &b.date {
+                        Some(d) => format!("{} ({d})", b.title.trim()),
+                        None => b.title.trim().to_string(),
+                    },
+                    location: b.url.unwrap_or_else(|| location.clone()),
+                    text: b.excerpt,
+                })
+                .collect())
+        }
+        _ => Err(problem(
+            path,
+            "unsupported file type; use .md, .txt, .html, .pdf, or a .toml/.json bibliography",
+        )),
+    }
+}
+
+/// Loads every input into numbered documents, with a problem per skipped input.
+pub(crate) fn load(inputs: &[PathBuf]) -> (Vec<Document>, Vec<Problem>) {
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for input in inputs {
+        collect(input, &mut files, &mut problems);
+    }
+    let mut raws = Vec::new();
+    for f in &files {
+        match read_one(f) {
+            Ok(r) => raws.extend(r.into_iter().filter_map(|r| {
+                if r.text.trim().is_empty() {
+                    problems.push(problem(f, "no text could be extracted"));
+                    None
+                } else {
+                    Some(r)
+                }
+            })),
+            Err(p) => problems.push(p),
+        }
+    }
+    raws.sort_by(|a, b| a.location.cmp(&b.location).then(a.title.cmp(&b.title)));
+    let mut docs: Vec<Document> = Vec::new();
+    for r in raws {
+        let id = hex::encode(Sha256::digest(r.text.as_bytes()))[..12].to_string();
+        if docs.iter().any(|d| d.source.id == id) {
+            continue;
+        }
+        let number = docs.len() as u32 + 1;
+        docs.push(Document {
+            source: Source {
+                number,
+                id,
+                title: r.title,
+                location: r.location,
+            },
+            text: r.text,
+        });
+    }
+    (docs, problems)
+}

@@ -1,0 +1,127 @@
+//! The research library: sources the panel can cite.
+//!
+//! [`Library::load`] ingests `.md`, `.txt`, `.html`, `.pdf` files and
+//! bibliography files (TOML or JSON lists of title, url, date, excerpt) from
+//! folders and single files. Each source gets a stable id (a hash of its
+//! text) and a citation number for the run. Bad inputs (unreadable, binary,
+//! too large, broken PDF, empty folder) are reported as [`Problem`]s and
+//! skipped; the rest loads. Passages are indexed with tantivy (BM25) in an
+//! index cached by content hash, so a second run over the same library does
+//! not index again. [`Library::search`] returns the best passages for a
+//! query; [`Library::contains_passage`] checks a quote against a source.
+
+mod ingest;
+mod search;
+
+pub use ingest::{Problem, MAX_FILE_BYTES};
+pub use search::Passage;
+
+use council_core::Source;
+use std::path::{Path, PathBuf};
+
+/// A library that cannot be used at all.
+#[derive(Debug, thiserror::Error)]
+pub enum LibraryError {
+    /// Nothing usable was found in any input.
+    #[error("the research library is empty: {0}")]
+    Empty(String),
+    /// The index could not be built or opened.
+    #[error("full-text index at {path}: {message}")]
+    Index {
+        /// The index folder.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// One ingested source with its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// Number, id, title, location.
+    pub source: Source,
+    /// The extracted text.
+    pub text: String,
+}
+
+/// The loaded, indexed library.
+pub struct Library {
+    docs: Vec<Document>,
+    index: search::Indexed,
+    /// Whether the index came from the cache.
+    pub index_was_cached: bool,
+}
+
+impl std::fmt::Debug for Library {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Library")
+            .field("documents", &self.docs.len())
+            .finish()
+    }
+}
+
+impl Library {
+    /// Loads every input (folders are searched recursively), skipping bad
+    /// files with a [`Problem`] each, and opens or builds the index under
+    /// `cache_dir`.
+    pub fn load(
+        inputs: &[PathBuf],
+        cache_dir: &Path,
+    ) -> Result<(Library, Vec<Problem>), LibraryError> {
+        let (docs, problems) = ingest::load(inputs);
+        if docs.is_empty() {
+            let why = problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Err(LibraryError::Empty(if why.is_empty() {
+                "no inputs".into()
+            } else {
+                why
+            }));
+        }
+        let (index, cached) = search::Indexed::open_or_build(&docs, cache_dir)?;
+        Ok((
+            Library {
+                docs,
+                index,
+                index_was_cached: cached,
+            },
+            problems,
+        ))
+    }
+
+    /// Every source, by citation number.
+    pub fn documents(&self) -> &[Document] {
+        &self.docs
+    }
+
+    /// The sources' metadata, by citation number.
+    pub fn sources(&self) -> Vec<Source> {
+        self.docs.iter().map(|d| d.source.clone()).collect()
+    }
+
+    /// The `k` best passages for a free-text query (BM25).
+    pub fn search(&self, query: &str, k: usize) -> Vec<Passage> {
+        self.index.search(query, k, &self.docs)
+    }
+
+    /// Whether source `number` contains `quote` (ignoring case, punctuation and spacing).
+    pub fn contains_passage(&self, number: u32, quote: &str) -> bool {
+        let Some(doc) = self.docs.iter().find(|d| d.source.number == number) else {
+            return false;
+        };
+        let norm = |s: &str| -> String {
+            s.chars()
+                .flat_map(char::to_lowercase)
+                .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+                .collect::<String>()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let q = norm(quote);
+        !q.is_empty() && norm(&doc.text).contains(&q)
+    }
+}
