@@ -6,6 +6,7 @@
 //! [`Transcript::from_events`]. [`Usage`] is the token accounting every
 //! model call reports.
 
+pub mod errors;
 pub mod lang;
 pub mod moves;
 pub mod persona;
@@ -14,6 +15,7 @@ pub mod source;
 pub mod transcript;
 pub mod usage;
 
+pub use errors::error_chain;
 pub use lang::{detect_lang, lang_name};
 pub use moves::Move;
 pub use persona::{PanelMember, Persona};

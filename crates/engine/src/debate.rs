@@ -481,7 +481,7 @@ async fn speak(
             story: None,
             systemic_change: None,
             flags: Vec::new(),
-            error: Some(error_chain(&e)),
+            error: Some(council_core::error_chain(&e)),
             usage: Usage::none(),
             backend: info.backend,
             model: info.model,
@@ -749,17 +749,6 @@ fn fallback_summary(spoken: &[Shown]) -> String {
         .map(|s| format!("{} ({}): {}", s.name, s.move_, excerpt(&s.text, 160)))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(x) = src {
-        s.push_str(": ");
-        s.push_str(&x.to_string());
-        src = x.source();
-    }
-    s
 }
 
 #[cfg(test)]

@@ -115,11 +115,11 @@ impl Prompts {
                 if let Err(e) = single.add_raw_template(name, text) {
                     return Err(EngineError::Prompt(format!(
                         "{origin}: {}",
-                        error_chain(&e)
+                        council_core::error_chain(&e)
                     )));
                 }
             }
-            return Err(EngineError::Prompt(error_chain(&all)));
+            return Err(EngineError::Prompt(council_core::error_chain(&all)));
         }
         for name in REQUIRED {
             if !files.iter().any(|(n, _, _)| n == name) {
@@ -131,21 +131,13 @@ impl Prompts {
 
     /// Renders one template.
     pub fn render(&self, name: &str, ctx: &Context) -> Result<String, EngineError> {
-        self.tera
-            .render(name, ctx)
-            .map_err(|e| EngineError::Prompt(format!("rendering {name}: {}", error_chain(&e))))
+        self.tera.render(name, ctx).map_err(|e| {
+            EngineError::Prompt(format!(
+                "rendering {name}: {}",
+                council_core::error_chain(&e)
+            ))
+        })
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(x) = src {
-        s.push_str(": ");
-        s.push_str(&x.to_string());
-        src = x.source();
-    }
-    s
 }
 
 #[cfg(test)]

@@ -233,17 +233,17 @@ impl OpenAiCompatible {
         } else if e.is_connect() {
             LlmError::Connect {
                 url: self.url.clone(),
-                message: error_chain(&e),
+                message: council_core::error_chain(&e),
             }
         } else if e.is_decode() || e.is_body() {
             LlmError::BadResponse {
                 url: self.url.clone(),
-                message: error_chain(&e),
+                message: council_core::error_chain(&e),
             }
         } else {
             LlmError::Connect {
                 url: self.url.clone(),
-                message: error_chain(&e),
+                message: council_core::error_chain(&e),
             }
         }
     }
@@ -450,15 +450,4 @@ fn shorten(s: &str) -> String {
     } else {
         s.to_string()
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }

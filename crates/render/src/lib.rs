@@ -74,17 +74,6 @@ fn templates() -> Result<Tera, tera::Error> {
     Ok(tera)
 }
 
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(x) = src {
-        s.push_str(": ");
-        s.push_str(&x.to_string());
-        src = x.source();
-    }
-    s
-}
-
 /// Renders the report in `format`, in the report's language.
 pub fn render(report: &Report, format: Format) -> Result<String, RenderError> {
     let name = match format {
@@ -94,7 +83,7 @@ pub fn render(report: &Report, format: Format) -> Result<String, RenderError> {
     };
     let fail = |e: tera::Error| RenderError::Template {
         format: format.extension(),
-        message: chain(&e),
+        message: council_core::error_chain(&e),
     };
     let tera = templates().map_err(fail)?;
     let ctx = view::context(report);
