@@ -133,6 +133,19 @@ impl Progress for Drawer {
                 self.line(format!("  moderator: summarising round {round}"))
             }
             ProgressEvent::RoundFinished { .. } => {}
+            ProgressEvent::SynthesisFinished {
+                part,
+                failed,
+                done,
+                total,
+            } => {
+                let what = if failed {
+                    "FAILED (flagged in the report)"
+                } else {
+                    "done"
+                };
+                self.line(format!("synthesis {done}/{total}: {part} {what}"));
+            }
         }
     }
 }

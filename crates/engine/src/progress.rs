@@ -45,6 +45,17 @@ pub enum ProgressEvent {
         /// Round number.
         round: u32,
     },
+    /// A synthesis part finished (or failed) after the last round.
+    SynthesisFinished {
+        /// `verdict`, `forecasts`, `vote:<persona>`, `actions`…
+        part: String,
+        /// Whether its call failed.
+        failed: bool,
+        /// Parts finished so far.
+        done: usize,
+        /// Parts in all.
+        total: usize,
+    },
 }
 
 /// Receives progress events; must not block.

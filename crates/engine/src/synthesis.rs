@@ -164,6 +164,17 @@ fn schema_for(part: &str, panel: &[&str], forecast_ids: &[String]) -> Value {
 /// Runs every synthesis part not yet in `store`.
 pub(crate) async fn synthesize(d: &Debate<'_>, store: &mut RunStore) -> Result<(), EngineError> {
     let t = store.transcript()?;
+    let total = 7 + d.panel.len();
+    let mut finished_parts = t.synthesis.len();
+    let mut report = |p: &SynthesisPart| {
+        finished_parts += 1;
+        d.progress.event(crate::ProgressEvent::SynthesisFinished {
+            part: p.part.clone(),
+            failed: p.error.is_some(),
+            done: finished_parts,
+            total,
+        });
+    };
     let mut ctx = base_context(d, &t);
     let done = |t: &Transcript, part: &str| t.synthesis.iter().any(|p| p.part == part);
     let moderator = d.models.default_model().clone();
@@ -180,6 +191,7 @@ pub(crate) async fn synthesize(d: &Debate<'_>, store: &mut RunStore) -> Result<(
             schema_for("verdict", &panel_ids, &[]),
         )
         .await?;
+        report(&p);
         store.append(Event::Synthesis(p))?;
     }
     let t = store.transcript()?;
@@ -202,6 +214,7 @@ pub(crate) async fn synthesize(d: &Debate<'_>, store: &mut RunStore) -> Result<(
             schema_for("forecasts", &panel_ids, &[]),
         )
         .await?;
+        report(&p);
         store.append(Event::Synthesis(p))?;
     }
     let t = store.transcript()?;
@@ -278,7 +291,9 @@ pub(crate) async fn synthesize(d: &Debate<'_>, store: &mut RunStore) -> Result<(
     let mut finished =
         futures::stream::iter(calls).buffer_unordered(d.settings.max_concurrency.max(1));
     while let Some(p) = finished.next().await {
-        store.append(Event::Synthesis(p?))?;
+        let p = p?;
+        report(&p);
+        store.append(Event::Synthesis(p))?;
     }
     Ok(())
 }
