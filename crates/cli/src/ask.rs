@@ -102,7 +102,6 @@ pub async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcome> {
                 .out
                 .clone()
                 .unwrap_or_else(|| default_out(&question, &date));
-            let store = RunStore::create(&out)?;
             let (panel, notes) = if args.panel.is_empty() {
                 eprintln!("casting the panel…");
                 cast_panel(
@@ -123,6 +122,8 @@ pub async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcome> {
             for n in &notes {
                 eprintln!("note: {n}");
             }
+            // Only now, with a valid panel, does the run folder appear.
+            let store = RunStore::create(&out)?;
             let settings = DebateSettings {
                 rounds: args.rounds,
                 max_concurrency: args.max_concurrency as usize,

@@ -524,6 +524,38 @@ mod debate {
     }
 
     #[test]
+    fn a_bad_panel_leaves_no_run_folder_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        let result = council(
+            &[
+                "--base-url",
+                "http://127.0.0.1:9/v1",
+                "--model",
+                "m",
+                "ask",
+                "Q?",
+                "--panel",
+                "cfo",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert!(!result.status.success());
+        assert!(
+            text(&result.stderr).contains("a panel has 5 to 7 members"),
+            "{}",
+            text(&result.stderr)
+        );
+        assert!(
+            !out.exists(),
+            "a failed start left {} behind",
+            out.display()
+        );
+    }
+
+    #[test]
     fn a_bad_persona_folder_exits_4_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
