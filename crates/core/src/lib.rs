@@ -12,6 +12,7 @@ pub mod moves;
 pub mod persona;
 pub mod report;
 pub mod source;
+pub mod text;
 pub mod transcript;
 pub mod usage;
 
@@ -21,6 +22,7 @@ pub use moves::Move;
 pub use persona::{PanelMember, Persona};
 pub use report::{report_schema, Report, REPORT_VERSION};
 pub use source::{citation_number, Source};
+pub use text::{contains_quote, match_tokens};
 pub use transcript::{
     event_schema, transcript_schema, Event, Round, RunHeader, RunStatus, Summary, Transcript, Turn,
     TurnStatus, TRANSCRIPT_VERSION,

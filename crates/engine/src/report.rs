@@ -8,40 +8,18 @@ use council_core::report::{
     recalibrate, tally, Action, Backing, Evidence, Forecast, FuturePath, Milestone, PanelEntry,
     Risk, SourceRef, Stance, Verification, Vote,
 };
-use council_core::{Report, Transcript, TurnStatus, REPORT_VERSION};
+use council_core::{match_tokens, Report, Transcript, TurnStatus, REPORT_VERSION};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// Share of a quote's words that must appear in one window of a turn.
 const FUZZY_THRESHOLD: f64 = 0.8;
 
-fn tokens(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut word = String::new();
-    for c in text.chars().flat_map(char::to_lowercase) {
-        let cjk = matches!(c as u32, 0x3400..=0x9FFF | 0xF900..=0xFAFF);
-        if c.is_alphanumeric() && !cjk {
-            word.push(c);
-        } else {
-            if !word.is_empty() {
-                out.push(std::mem::take(&mut word));
-            }
-            if cjk {
-                out.push(c.to_string());
-            }
-        }
-    }
-    if !word.is_empty() {
-        out.push(word);
-    }
-    out
-}
-
 /// Whether `quote` appears in `text`, ignoring case, punctuation and
 /// spacing, allowing a few changed words in quotes of four words or more.
 pub fn quote_matches(quote: &str, text: &str) -> bool {
-    let q = tokens(quote);
-    let t = tokens(text);
+    let q = match_tokens(quote);
+    let t = match_tokens(text);
     if q.is_empty() || t.len() < q.len() {
         return false;
     }

@@ -107,21 +107,11 @@ impl Library {
         self.index.search(query, k, &self.docs)
     }
 
-    /// Whether source `number` contains `quote` (ignoring case, punctuation and spacing).
+    /// Whether source `number` contains `quote` word for word (ignoring case, punctuation and spacing).
     pub fn contains_passage(&self, number: u32, quote: &str) -> bool {
         let Some(doc) = self.docs.iter().find(|d| d.source.number == number) else {
             return false;
         };
-        let norm = |s: &str| -> String {
-            s.chars()
-                .flat_map(char::to_lowercase)
-                .map(|c| if c.is_alphanumeric() { c } else { ' ' })
-                .collect::<String>()
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        let q = norm(quote);
-        !q.is_empty() && norm(&doc.text).contains(&q)
+        council_core::contains_quote(&doc.text, quote)
     }
 }
