@@ -10,7 +10,7 @@ pub enum EngineError {
     #[error("{0}")]
     Store(String),
     /// Reading or writing a file failed.
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Io {
         /// What was being done, naming the file.
         context: String,

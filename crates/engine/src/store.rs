@@ -161,8 +161,15 @@ pub fn read_transcript(path: &Path) -> Result<Transcript, EngineError> {
         // An unfinished run: rebuild from its events.
         return RunStore::open(path)?.transcript();
     }
-    let text = std::fs::read_to_string(&file)
-        .map_err(|e| EngineError::io(format!("cannot read {}", file.display()), e))?;
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        EngineError::io(
+            format!(
+                "cannot read {} (give a run folder or its transcript.json)",
+                file.display()
+            ),
+            e,
+        )
+    })?;
     let t: Transcript = serde_json::from_str(&text).map_err(|e| {
         EngineError::Store(format!(
             "{} is not a Council transcript: {e}",

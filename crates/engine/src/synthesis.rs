@@ -381,7 +381,7 @@ async fn call(
         Err(e) => SynthesisPart {
             part: part.to_string(),
             value: Value::Null,
-            error: Some(e.to_string()),
+            error: Some(council_core::error_chain(&e)),
             usage: Usage::none(),
             backend: info.backend,
             model: info.model,

@@ -101,7 +101,7 @@ pub enum LlmError {
         summary: String,
     },
     /// Reading or writing a cassette or model file failed.
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Io {
         /// What was being done, naming the file.
         context: String,
