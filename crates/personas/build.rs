@@ -1,33 +1,6 @@
 //! Embeds the top-level `personas/*.toml` files into the binary.
 
-use std::fmt::Write;
-
-fn main() {
+fn main() -> Result<(), council_embed::EmbedError> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../personas");
-    println!("cargo:rerun-if-changed={}", dir.display());
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("the personas/ folder at the workspace root")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
-    let mut out = String::from("/// The built-in persona files: (file name, contents).\npub static BUILTIN: &[(&str, &str)] = &[\n");
-    for f in &files {
-        println!("cargo:rerun-if-changed={}", f.display());
-        let name = f
-            .file_name()
-            .and_then(|n| n.to_str())
-            .expect("UTF-8 file name");
-        let abs = f.canonicalize().expect("canonical path");
-        writeln!(
-            out,
-            "    ({name:?}, include_str!({:?})),",
-            abs.display().to_string()
-        )
-        .expect("write");
-    }
-    out.push_str("];\n");
-    let dest = std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("builtin.rs");
-    std::fs::write(dest, out).expect("write builtin.rs");
+    council_embed::embed_dir(&dir, "toml", "builtin.rs")
 }

@@ -91,6 +91,7 @@ pub type Handler = Arc<dyn Fn(&str) -> Reply + Send + Sync>;
 
 /// An in-process HTTP server that answers from a script, in order (the
 /// last reply repeats once the script runs out), or from a handler.
+#[derive(Debug)]
 pub struct FakeServer {
     /// Base URL including `/v1`.
     pub url: String,
@@ -264,6 +265,7 @@ pub fn model_path() -> PathBuf {
 }
 
 /// The llama.cpp server from PyPI (`xllamacpp`), started for one test run.
+#[derive(Debug)]
 pub struct LlamaServer {
     child: std::process::Child,
     /// Base URL including `/v1`.

@@ -11,7 +11,7 @@ use council_render::{render, Format};
 use std::path::{Path, PathBuf};
 
 /// How an `ask` ended, for the exit code.
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Every turn was spoken.
     Complete,
     /// The run finished with failed turns.
@@ -19,7 +19,7 @@ pub enum Outcome {
 }
 
 /// Runs `council ask`.
-pub async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcome> {
+pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcome> {
     let roster = match &args.personas {
         Some(dir) => Roster::with_dir(dir)?,
         None => Roster::builtin()?,
@@ -230,7 +230,7 @@ fn load_library(
 
 /// A run stopped by Ctrl-C; every finished turn is on disk.
 #[derive(Debug)]
-pub struct Interrupted(pub PathBuf);
+pub(crate) struct Interrupted(pub PathBuf);
 
 impl std::fmt::Display for Interrupted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -245,7 +245,7 @@ impl std::fmt::Display for Interrupted {
 impl std::error::Error for Interrupted {}
 
 /// Writes report.md, report.html and report.json into the run folder.
-pub fn write_reports(t: &Transcript, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub(crate) fn write_reports(t: &Transcript, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let report = council_engine::report::build_report(t, None);
     let mut written = vec![dir.join(council_engine::store::TRANSCRIPT_FILE)];
     for format in [Format::Markdown, Format::Html, Format::Json] {

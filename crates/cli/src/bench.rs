@@ -4,7 +4,7 @@
 use crate::cli::BenchArgs;
 
 #[cfg(feature = "embedded")]
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
     use council_llm::embedded::{EmbeddedModel, EmbeddedSettings, GenerateParams};
     use council_llm::Message;
     use std::time::Instant;

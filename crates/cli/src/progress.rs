@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// Progress output for `council ask`.
-pub struct Drawer {
+pub(crate) struct Drawer {
     mode: Mode,
     names: HashMap<String, String>,
     rounds: u32,
@@ -26,7 +26,7 @@ enum Mode {
 
 impl Drawer {
     /// A drawer for a panel of (id, name) pairs and this many rounds.
-    pub fn new(names: HashMap<String, String>, rounds: u32, quiet: bool) -> Drawer {
+    pub(crate) fn new(names: HashMap<String, String>, rounds: u32, quiet: bool) -> Drawer {
         let mode = if quiet {
             Mode::Quiet
         } else if std::io::stderr().is_terminal() {

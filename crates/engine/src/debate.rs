@@ -17,7 +17,7 @@ use std::time::Instant;
 use tera::Context;
 
 /// Round titles; rounds past the fifth continue the fifth's job.
-pub const ROUND_TITLES: [&str; 5] = [
+pub(crate) const ROUND_TITLES: [&str; 5] = [
     "Opening positions",
     "Challenge the premise",
     "Deepen with evidence",
@@ -33,7 +33,7 @@ const ANSWER_TURNS: usize = 2;
 const SUMMARY_EXCERPT: usize = 300;
 
 /// The title of round `n`.
-pub fn round_title(n: u32) -> &'static str {
+pub(crate) fn round_title(n: u32) -> &'static str {
     ROUND_TITLES[(n.clamp(1, 5) - 1) as usize]
 }
 
@@ -61,6 +61,15 @@ pub struct DebateSettings {
 pub struct Models {
     default: Arc<dyn ChatModel>,
     per_persona: HashMap<String, Arc<dyn ChatModel>>,
+}
+
+impl std::fmt::Debug for Models {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Models")
+            .field("default", &self.default.info().model)
+            .field("overridden", &self.per_persona.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl Models {
@@ -109,6 +118,20 @@ pub struct Debate<'a> {
     pub library: Option<&'a council_library::Library>,
     /// The library's inputs as given, recorded so `--resume` can reload them.
     pub library_inputs: Vec<String>,
+}
+
+impl std::fmt::Debug for Debate<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Debate")
+            .field("question", &self.question)
+            .field(
+                "panel",
+                &self.panel.iter().map(|p| &p.id).collect::<Vec<_>>(),
+            )
+            .field("settings", &self.settings)
+            .field("models", &self.models)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Serialize)]

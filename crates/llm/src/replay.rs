@@ -116,6 +116,15 @@ pub struct CassetteModel {
     cassette: Mutex<Cassette>,
 }
 
+impl std::fmt::Debug for CassetteModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CassetteModel")
+            .field("path", &self.path)
+            .field("recording", &self.inner.is_some())
+            .finish()
+    }
+}
+
 impl CassetteModel {
     /// Replays `path`; makes no model calls, ever.
     pub fn replay(path: impl Into<PathBuf>) -> Result<Self, LlmError> {

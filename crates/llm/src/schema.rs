@@ -10,6 +10,14 @@ pub struct Validator {
     inner: jsonschema::Validator,
 }
 
+impl std::fmt::Debug for Validator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Validator")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
 impl Validator {
     /// Compiles `spec`, failing with a message if the schema itself is invalid.
     pub fn new(spec: &SchemaSpec) -> Result<Self, LlmError> {

@@ -290,7 +290,7 @@ impl Engine<'_> {
 
     /// One decode step over every active slot, then one sample per slot
     /// whose logits are ready.
-    fn step(&mut self, ctx: &mut LlamaContext<'_>, batch: &mut LlamaBatch) {
+    fn step(&mut self, ctx: &mut LlamaContext<'_>, batch: &mut LlamaBatch<'_>) {
         batch.clear();
         let capacity = self.settings.batch as usize;
         let mut used = 0usize;
