@@ -7,6 +7,7 @@
 //! model call reports.
 
 pub mod errors;
+pub mod hash;
 pub mod lang;
 pub mod moves;
 pub mod persona;
@@ -19,10 +20,10 @@ pub mod usage;
 pub use errors::error_chain;
 pub use lang::{detect_lang, lang_name};
 pub use moves::Move;
-pub use persona::{PanelMember, Persona};
+pub use persona::{name_of, PanelMember, Persona, Seat};
 pub use report::{report_schema, Report, REPORT_VERSION};
 pub use source::{citation_number, Source};
-pub use text::{contains_quote, match_tokens};
+pub use text::{contains_quote, excerpt, match_tokens};
 pub use transcript::{
     event_schema, transcript_schema, Event, Round, RunHeader, RunStatus, Summary, Transcript, Turn,
     TurnStatus, TRANSCRIPT_VERSION,

@@ -40,6 +40,38 @@ pub struct PanelMember {
     pub role: String,
 }
 
+/// Anything that sits on a panel: it has a persona id and a display name.
+pub trait Seat {
+    /// The persona id.
+    fn id(&self) -> &str;
+    /// The display name.
+    fn name(&self) -> &str;
+}
+
+impl Seat for Persona {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Seat for PanelMember {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// The display name of persona `id` on `panel`, or the id itself when no
+/// one on the panel has it (an answer may name a persona that never sat).
+pub fn name_of<'a, S: Seat>(panel: &'a [S], id: &'a str) -> &'a str {
+    panel.iter().find(|p| p.id() == id).map_or(id, |p| p.name())
+}
+
 impl From<&Persona> for PanelMember {
     fn from(p: &Persona) -> Self {
         PanelMember {
@@ -47,5 +79,21 @@ impl From<&Persona> for PanelMember {
             name: p.name.clone(),
             role: p.role.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_come_from_the_panel_and_unknown_ids_stay_ids() {
+        let panel = vec![PanelMember {
+            id: "cfo".into(),
+            name: "The CFO".into(),
+            role: "Finance".into(),
+        }];
+        assert_eq!(name_of(&panel, "cfo"), "The CFO");
+        assert_eq!(name_of(&panel, "ghost"), "ghost");
     }
 }

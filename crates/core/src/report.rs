@@ -202,6 +202,15 @@ pub struct PanelEntry {
     pub final_confidence: Option<u8>,
 }
 
+impl crate::Seat for PanelEntry {
+    fn id(&self) -> &str {
+        &self.member.id
+    }
+    fn name(&self) -> &str {
+        &self.member.name
+    }
+}
+
 /// A source from the research library.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SourceRef {

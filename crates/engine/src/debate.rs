@@ -4,9 +4,10 @@
 use crate::progress::ProgressEvent;
 use crate::schema::turn_schema;
 use crate::{EngineError, Progress, Prompts, RunStore};
+use council_core::hash::fnv1a;
 use council_core::{
-    lang_name, Event, Move, PanelMember, Persona, RunHeader, Summary, Transcript, Turn, TurnStatus,
-    Usage, TRANSCRIPT_VERSION,
+    excerpt, lang_name, name_of, Event, Move, PanelMember, Persona, RunHeader, Summary, Transcript,
+    Turn, TurnStatus, Usage, TRANSCRIPT_VERSION,
 };
 use council_llm::{ChatModel, ChatRequest, Message};
 use futures::StreamExt;
@@ -369,20 +370,10 @@ pub async fn run(d: &Debate<'_>, store: &mut RunStore) -> Result<Transcript, Eng
     store.transcript()
 }
 
+/// The seed of one call: the base seed mixed with the persona (a stable
+/// hash of its id) and the round, so every call differs and reruns repeat.
 pub(crate) fn seed_for(base: u64, round: u32, persona: &str) -> u64 {
-    // FNV-1a over the persona id, mixed with the round: stable across runs.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in persona.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    base ^ h ^ u64::from(round).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-}
-
-fn name_of<'p>(panel: &'p [Persona], id: &'p str) -> &'p str {
-    panel
-        .iter()
-        .find(|p| p.id == id)
-        .map_or(id, |p| p.name.as_str())
+    base ^ fnv1a(persona.bytes()) ^ u64::from(round).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 fn shown(panel: &[Persona], t: &Turn, limit: usize) -> Shown {
@@ -685,22 +676,6 @@ fn is_repetitive(text: &str) -> bool {
         })
 }
 
-/// At most `limit` characters, cut at a sentence or word boundary.
-pub(crate) fn excerpt(text: &str, limit: usize) -> String {
-    let text = text.trim();
-    if text.chars().count() <= limit {
-        return text.to_string();
-    }
-    let cut: String = text.chars().take(limit).collect();
-    let at = cut
-        .rfind(['.', '!', '?', '。', '！', '？'])
-        .filter(|&i| i > limit / 2)
-        .map(|i| i + cut[i..].chars().next().map_or(1, char::len_utf8))
-        .or_else(|| cut.rfind(' '))
-        .unwrap_or(cut.len());
-    format!("{}…", cut[..at].trim_end())
-}
-
 async fn summarize(d: &Debate<'_>, round: u32, turns: &[Turn]) -> Result<Summary, EngineError> {
     let model = d.models.default_model();
     let info = model.info();
@@ -875,13 +850,6 @@ mod tests {
             "{:?}",
             t.flags
         );
-    }
-
-    #[test]
-    fn excerpts_cut_at_sentence_ends() {
-        let s = "First sentence is here. Second sentence is much longer and goes on and on.";
-        assert_eq!(excerpt(s, 40), "First sentence is here.…");
-        assert_eq!(excerpt("short", 40), "short");
     }
 
     #[test]

@@ -63,12 +63,7 @@ pub fn build_report(t: &Transcript, lang: Option<&str>) -> Report {
             flags.push(format!("synthesis part `{}` failed: {e}", p.part));
         }
     }
-    let name_of = |id: &str| {
-        t.panel
-            .iter()
-            .find(|p| p.id == id)
-            .map_or_else(|| id.to_string(), |p| p.name.clone())
-    };
+    let name_of = |id: &str| council_core::name_of(&t.panel, id).to_string();
     let turns_of = |id: &str| -> Vec<&str> {
         t.rounds
             .iter()

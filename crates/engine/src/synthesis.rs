@@ -4,10 +4,11 @@
 //! Each answer is appended to the event log as it arrives, so a resumed run
 //! never pays for a part twice and `council render` needs no model.
 
-use crate::debate::{excerpt, seed_for, Debate};
+use crate::debate::{seed_for, Debate};
 use crate::{EngineError, RunStore};
+use council_core::hash::fnv1a;
 use council_core::transcript::SynthesisPart;
-use council_core::{lang_name, Event, Transcript, TurnStatus, Usage};
+use council_core::{excerpt, lang_name, Event, Transcript, TurnStatus, Usage};
 use council_llm::{ChatModel, ChatRequest, Message};
 use futures::StreamExt;
 use serde::Serialize;
@@ -48,12 +49,9 @@ pub(crate) struct ShownForecast {
     pub horizon: String,
 }
 
-/// A stable forecast id: FNV-1a of the run date and statement.
+/// A stable forecast id: a hash of the run date and the statement.
 pub fn forecast_id(date: &str, statement: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in date.bytes().chain(statement.trim().bytes()) {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
+    let h = fnv1a(date.bytes().chain(statement.trim().bytes()));
     format!("F-{:06x}", h & 0xff_ffff)
 }
 

@@ -442,12 +442,7 @@ struct WireError {
     code: Option<serde_json::Value>,
 }
 
+/// A server's message, cut for an error line.
 fn shorten(s: &str) -> String {
-    let s = s.trim();
-    if s.chars().count() > 300 {
-        let head: String = s.chars().take(300).collect();
-        format!("{head}…")
-    } else {
-        s.to_string()
-    }
+    council_core::excerpt(s, 300)
 }

@@ -97,7 +97,7 @@ fn summarize(request: &ChatRequest) -> String {
         .last()
         .map(|m| m.content.as_str())
         .unwrap_or("");
-    let head: String = last.chars().take(80).collect();
+    let head = council_core::excerpt(last, 80);
     let schema = request
         .schema
         .as_ref()

@@ -37,7 +37,7 @@ impl Validator {
     /// object) and validates it; the error says what is wrong.
     pub fn check(&self, text: &str) -> Result<Value, String> {
         let value = extract_json(text).ok_or_else(|| {
-            let shown: String = text.chars().take(120).collect();
+            let shown = council_core::excerpt(text, 120);
             format!("no JSON object found in the answer (it began: {shown:?})")
         })?;
         let problems: Vec<String> = self

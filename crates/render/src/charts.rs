@@ -25,14 +25,6 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-fn short(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(n).collect::<String>())
-    }
-}
-
 /// Each panel member's confidence per round, as lines on a 0–100 scale.
 pub fn confidence_chart(panel: &[PanelEntry], round_label: &str) -> String {
     let rounds = panel
@@ -102,7 +94,7 @@ pub fn confidence_chart(panel: &[PanelEntry], round_label: &str) -> String {
             ly - 8.0,
             left + plot_w + 34.0,
             ly + 1.0,
-            escape(&short(&p.member.name, 24))
+            escape(&council_core::excerpt(&p.member.name, 24))
         );
     }
     s.push_str("</svg>");
@@ -136,7 +128,7 @@ pub fn paths_chart(paths: &[FuturePath]) -> String {
             r##"<text x="{}" y="{}" font-size="11" text-anchor="end" fill="#222">{}</text>"##,
             left - 10.0,
             cy + 4.0,
-            escape(&short(&p.name, 22))
+            escape(&council_core::excerpt(&p.name, 22))
         );
         let _ = write!(
             s,
@@ -158,10 +150,14 @@ pub fn paths_chart(paths: &[FuturePath]) -> String {
                 s,
                 r#"<circle cx="{}" cy="{cy}" r="6" fill="{fill}" stroke="{color}" stroke-width="2"><title>{}</title></circle><text x="{}" y="{}" font-size="9" text-anchor="middle" fill="{color}">{}</text>"#,
                 x(m.month),
-                escape(&format!("M{}: {}", m.month, short(&m.event, 120))),
+                escape(&format!(
+                    "M{}: {}",
+                    m.month,
+                    council_core::excerpt(&m.event, 120)
+                )),
                 x(m.month),
                 cy + if i % 2 == 0 { -10.0 } else { 18.0 },
-                escape(&short(&m.event, 16))
+                escape(&council_core::excerpt(&m.event, 16))
             );
         }
     }

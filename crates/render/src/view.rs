@@ -14,12 +14,7 @@ fn pct(x: f64) -> String {
 pub(crate) fn context(r: &Report) -> Context {
     let t = crate::strings(&r.lang);
     let s = |k: &str| t.get(k).cloned().unwrap_or_default();
-    let name_of = |id: &str| {
-        r.panel
-            .iter()
-            .find(|p| p.member.id == id)
-            .map_or_else(|| id.to_string(), |p| p.member.name.clone())
-    };
+    let name_of = |id: &str| council_core::name_of(&r.panel, id).to_string();
 
     let votes: Vec<Value> = r
         .votes
@@ -172,8 +167,7 @@ pub(crate) fn context(r: &Report) -> Context {
     ctx.insert("rounds", &rounds);
     ctx.insert("panel", &panel);
     ctx.insert("verification", &verification);
-    let short: String = r.question.chars().take(80).collect();
-    ctx.insert("short_question", &short);
+    ctx.insert("short_question", &council_core::excerpt(&r.question, 80));
     ctx.insert(
         "confidence_svg",
         &charts::confidence_chart(&r.panel, &s("round")),
