@@ -10,18 +10,25 @@
 //! picks the panel; [`Progress`] reports what is happening.
 
 mod casting;
+mod citations;
 mod debate;
 mod error;
+mod moderator;
+mod pipeline;
 mod progress;
 pub mod prompts;
 pub mod report;
+pub mod rounds;
 pub mod schema;
+mod shown;
 pub mod store;
 pub mod synthesis;
+mod validate;
 
 pub use casting::cast_panel;
-pub use debate::{run, Debate, DebateSettings, Models};
+pub use debate::{Debate, DebateSettings, Models};
 pub use error::EngineError;
+pub use pipeline::run;
 pub use progress::{NoProgress, Progress, ProgressEvent};
 pub use prompts::Prompts;
 pub use store::{read_transcript, RunStore};

@@ -1,14 +1,15 @@
 //! The JSON schemas each turn answers with, built per round from the one
 //! move set in `core`.
 
+use crate::rounds::{RoundExtra, RoundSpec};
 use council_core::Move;
 use serde_json::{json, Value};
 
 /// Longest `text` a turn may have, in characters.
 pub const MAX_TEXT: usize = 1600;
 
-/// The schema of a turn in `round`; `peers` are the ids it may answer or target.
-pub fn turn_schema(round: u32, peers: &[&str]) -> Value {
+/// The schema of a turn in the round `spec`; `peers` are the ids it may answer or target.
+pub fn turn_schema(spec: &RoundSpec, peers: &[&str]) -> Value {
     let peer_ids = json!({"type": "string", "enum": peers});
     let mut properties = json!({
         "move": {"type": "string", "enum": Move::names()},
@@ -18,8 +19,8 @@ pub fn turn_schema(round: u32, peers: &[&str]) -> Value {
         "citations": {"type": "array", "items": {"type": "string", "maxLength": 40}, "maxItems": 5}
     });
     let mut required = vec!["move", "text", "responds_to", "confidence", "citations"];
-    let extra: &[(&str, Value)] = match round {
-        4 => &[
+    let extra: &[(&str, Value)] = match spec.extra {
+        RoundExtra::Assumptions => &[
             (
                 "assumption",
                 json!({"type": "string", "minLength": 1, "maxLength": 400}),
@@ -30,7 +31,7 @@ pub fn turn_schema(round: u32, peers: &[&str]) -> Value {
                 json!({"type": "string", "minLength": 1, "maxLength": 400}),
             ),
         ],
-        r if r >= 5 => &[
+        RoundExtra::Story => &[
             (
                 "story",
                 json!({"type": "string", "minLength": 1, "maxLength": 600}),
@@ -40,7 +41,7 @@ pub fn turn_schema(round: u32, peers: &[&str]) -> Value {
                 json!({"type": "string", "minLength": 1, "maxLength": 400}),
             ),
         ],
-        _ => &[],
+        RoundExtra::None => &[],
     };
     for (k, v) in extra {
         properties[*k] = v.clone();
@@ -55,7 +56,7 @@ mod tests {
 
     #[test]
     fn moves_come_from_the_one_set_and_rounds_add_their_fields() {
-        let s = turn_schema(4, &["cfo", "cto"]);
+        let s = turn_schema(crate::rounds::spec(4), &["cfo", "cto"]);
         assert_eq!(
             s["properties"]["move"]["enum"].as_array().unwrap().len(),
             Move::ALL.len()
@@ -69,9 +70,9 @@ mod tests {
             s["properties"]["target_peer"]["enum"],
             json!(["cfo", "cto"])
         );
-        let s5 = turn_schema(5, &["cfo"]);
+        let s5 = turn_schema(crate::rounds::spec(5), &["cfo"]);
         assert!(s5["properties"]["story"].is_object());
-        assert!(turn_schema(1, &["cfo"])["properties"]
+        assert!(turn_schema(crate::rounds::spec(1), &["cfo"])["properties"]
             .get("story")
             .is_none());
     }

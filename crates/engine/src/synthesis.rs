@@ -4,7 +4,7 @@
 //! Each answer is appended to the event log as it arrives, so a resumed run
 //! never pays for a part twice and `council render` needs no model.
 
-use crate::debate::{seed_for, Debate};
+use crate::Debate;
 use crate::{EngineError, RunStore};
 use council_core::hash::fnv1a;
 use council_core::transcript::SynthesisPart;
@@ -360,7 +360,7 @@ async fn call(
     let name = part.split(':').next().unwrap_or(part).to_string();
     let request = ChatRequest::new(messages)
         .with_schema(format!("synthesis_{name}"), schema)
-        .with_seed(seed_for(d.settings.seed, 100, part))
+        .with_seed(d.settings.seed_for(100, part))
         .with_max_tokens(d.settings.max_tokens.max(900));
     let info = model.info();
     Ok(match model.chat(&request).await {

@@ -1,0 +1,92 @@
+//! The moderator: one summary per round, in the debate's language, naming
+//! who was absent. If the model's summary call fails or comes back empty,
+//! the summary is assembled from the turns themselves and marked so.
+
+use crate::rounds::RoundSpec;
+use crate::shown::{shown_turn, ShownTurn};
+use crate::{Debate, EngineError};
+use council_core::{excerpt, lang_name, name_of, Summary, Turn, TurnStatus, Usage};
+use council_llm::{ChatRequest, Message};
+use tera::Context;
+
+/// Characters of each turn the moderator reads.
+const TURN_EXCERPT: usize = 900;
+/// Generated-token limit of a summary.
+const SUMMARY_TOKENS: u32 = 400;
+
+/// Summarises round `spec` from its `turns`.
+pub(crate) async fn summarize(
+    d: &Debate<'_>,
+    round: u32,
+    spec: &RoundSpec,
+    turns: &[Turn],
+) -> Result<Summary, EngineError> {
+    let model = d.models.default_model();
+    let info = model.info();
+    let absent: Vec<String> = turns
+        .iter()
+        .filter(|t| t.status == TurnStatus::Failed)
+        .map(|t| name_of(&d.panel, &t.persona).to_string())
+        .collect();
+    let spoken: Vec<ShownTurn> = turns
+        .iter()
+        .filter(|t| t.status == TurnStatus::Ok)
+        .map(|t| shown_turn(&d.panel, t, TURN_EXCERPT))
+        .collect();
+    let mut ctx = Context::new();
+    ctx.insert("question", &d.question);
+    ctx.insert("round", &round);
+    ctx.insert("round_title", spec.title);
+    ctx.insert("turns", &spoken);
+    ctx.insert("absent", &absent);
+    ctx.insert("lang_name", lang_name(&d.settings.lang));
+    let prompt = d.prompts.render("summary.tera", &ctx)?;
+    let request = ChatRequest::new(vec![Message::user(prompt)])
+        .with_seed(d.settings.seed_for(round, "moderator"))
+        .with_max_tokens(SUMMARY_TOKENS);
+    let (mut text, fallback, usage) = match model.chat(&request).await {
+        Ok(r) if !r.text.trim().is_empty() => (r.text.trim().to_string(), false, r.usage),
+        Ok(r) => (fallback_summary(&spoken), true, r.usage),
+        Err(e) => {
+            tracing::warn!("round {round} summary call failed: {e}; summarising from the turns");
+            (fallback_summary(&spoken), true, Usage::none())
+        }
+    };
+    let missing: Vec<&str> = absent
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !text.contains(n))
+        .collect();
+    if !missing.is_empty() {
+        let names = missing.join(", ");
+        if d.settings.lang == "zh" {
+            text.push_str(&format!("（本轮缺席：{names}——模型调用失败。）"));
+        } else {
+            text.push_str(&format!(
+                " (Absent this round: {names}; their model calls failed.)"
+            ));
+        }
+    }
+    Ok(Summary {
+        round,
+        text,
+        absent: turns
+            .iter()
+            .filter(|t| t.status == TurnStatus::Failed)
+            .map(|t| t.persona.clone())
+            .collect(),
+        fallback,
+        usage,
+        backend: info.backend,
+        model: info.model,
+    })
+}
+
+/// A summary made of the turns' openings, for when the moderator fails.
+fn fallback_summary(spoken: &[ShownTurn]) -> String {
+    spoken
+        .iter()
+        .map(|s| format!("{} ({}): {}", s.name, s.move_, excerpt(&s.text, 160)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}

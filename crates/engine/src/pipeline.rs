@@ -1,0 +1,54 @@
+//! The run, end to end: the header, every round in order, then the
+//! synthesis, then `transcript.json`. The event log is the single source of
+//! truth: whatever is already in it (a resumed run) is never asked again.
+
+use crate::{Debate, EngineError, RunStore};
+use council_core::{Event, PanelMember, RunHeader, Transcript, TRANSCRIPT_VERSION};
+
+/// Plays the debate into `store`, skipping every turn, summary and
+/// synthesis part already there, and writes `transcript.json` at the end.
+pub async fn run(d: &Debate<'_>, store: &mut RunStore) -> Result<Transcript, EngineError> {
+    let panel_members: Vec<PanelMember> = d.panel.iter().map(PanelMember::from).collect();
+    match store.events().first() {
+        None => store.append(Event::Started(RunHeader {
+            version: TRANSCRIPT_VERSION,
+            question: d.question.clone(),
+            date: d.settings.date.clone(),
+            lang: d.settings.lang.clone(),
+            seed: d.settings.seed,
+            rounds: d.settings.rounds,
+            panel: panel_members.clone(),
+            notes: d.notes.clone(),
+            sources: d
+                .library
+                .map(council_library::Library::sources)
+                .unwrap_or_default(),
+            library: d.library_inputs.clone(),
+        }))?,
+        Some(Event::Started(h)) => {
+            if h.question != d.question
+                || h.panel
+                    .iter()
+                    .map(|p| &p.id)
+                    .ne(panel_members.iter().map(|p| &p.id))
+            {
+                return Err(EngineError::Resume(
+                    "the run folder holds a different question or panel".into(),
+                ));
+            }
+        }
+        Some(_) => {
+            return Err(EngineError::Resume(
+                "the event log does not start with `started`".into(),
+            ))
+        }
+    }
+    for round in 1..=d.settings.rounds {
+        crate::rounds::play(d, store, round).await?;
+    }
+    if d.settings.synthesis {
+        crate::synthesis::synthesize(d, store).await?;
+    }
+    store.write_transcript()?;
+    store.transcript()
+}

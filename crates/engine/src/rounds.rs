@@ -1,0 +1,280 @@
+//! The rounds: [`ROUNDS`] is the one home of what a round is (title, job,
+//! template, the extra answer fields it asks for and checks), and
+//! [`play`] plays one round: every pending persona speaks concurrently,
+//! each answer is validated and appended as it lands, then the moderator
+//! summarises.
+
+use crate::citations::check_citations;
+use crate::progress::ProgressEvent;
+use crate::schema::turn_schema;
+use crate::shown::{answer_turns, passages_for, summaries_before, ShownSummary};
+use crate::validate::turn_from_answer;
+use crate::{Debate, EngineError, RunStore};
+use council_core::{lang_name, Event, PanelMember, Persona, Turn, TurnStatus, Usage};
+use council_llm::{ChatRequest, Message};
+use futures::StreamExt;
+use std::time::Instant;
+use tera::Context;
+
+/// Extra fields a round's answer carries beyond move, text, peers,
+/// confidence and citations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoundExtra {
+    /// Nothing more.
+    None,
+    /// The speaker's own load-bearing assumption, and a named peer's most
+    /// dangerous one.
+    Assumptions,
+    /// The story under the situation and the one systemic change it implies.
+    Story,
+}
+
+/// What one round asks of the panel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoundSpec {
+    /// Round number, 1–5.
+    pub number: u32,
+    /// Title, as progress and prompts show it.
+    pub title: &'static str,
+    /// The round's job, in a line.
+    pub job: &'static str,
+    /// The prompt template (in `prompts/`).
+    pub template: &'static str,
+    /// Words that steer library retrieval towards the job.
+    pub retrieval: &'static str,
+    /// Extra answer fields, required by the schema and checked on the answer.
+    pub extra: RoundExtra,
+    /// Whether the fact-checker checks the previous round's claims against
+    /// the library (it is shown the passages those claims bear on).
+    pub checks_claims: bool,
+}
+
+/// The five rounds. Rounds past the fifth continue the fifth's job.
+pub const ROUNDS: [RoundSpec; 5] = [
+    RoundSpec {
+        number: 1,
+        title: "Opening positions",
+        job: "each advisor's first answer and what worries them",
+        template: "round1.tera",
+        retrieval: "risk opportunity position",
+        extra: RoundExtra::None,
+        checks_claims: false,
+    },
+    RoundSpec {
+        number: 2,
+        title: "Challenge the premise",
+        job: "test what the question and the others take for granted",
+        template: "round2.tera",
+        retrieval: "assumption premise evidence against",
+        extra: RoundExtra::None,
+        checks_claims: false,
+    },
+    RoundSpec {
+        number: 3,
+        title: "Deepen with evidence",
+        job: "evidence, cases and numbers; the fact-checker checks the claims",
+        template: "round3.tera",
+        retrieval: "data numbers benchmark case study evidence",
+        extra: RoundExtra::None,
+        checks_claims: true,
+    },
+    RoundSpec {
+        number: 4,
+        title: "Expose assumptions",
+        job: "one's own load-bearing belief, then a named peer's most dangerous one",
+        template: "round4.tera",
+        retrieval: "assumption risk failure",
+        extra: RoundExtra::Assumptions,
+        checks_claims: false,
+    },
+    RoundSpec {
+        number: 5,
+        title: "The hidden story",
+        job: "the story under the situation and the one systemic change it implies",
+        template: "round5.tera",
+        retrieval: "pattern cause system incentive",
+        extra: RoundExtra::Story,
+        checks_claims: false,
+    },
+];
+
+/// The spec of round `n` (rounds past the fifth reuse the fifth's).
+pub fn spec(n: u32) -> &'static RoundSpec {
+    &ROUNDS[(n.clamp(1, 5) - 1) as usize]
+}
+
+/// Plays round `round` into `store`: the personas who have not spoken in it
+/// yet speak (concurrently, bounded by `max_concurrency`), then the
+/// moderator summarises if the round has no summary yet.
+pub(crate) async fn play(
+    d: &Debate<'_>,
+    store: &mut RunStore,
+    round: u32,
+) -> Result<(), EngineError> {
+    let spec = spec(round);
+    let so_far = store.transcript()?;
+    let done: Vec<&str> = so_far
+        .rounds
+        .iter()
+        .filter(|r| r.number == round)
+        .flat_map(|r| r.turns.iter().map(|t| t.persona.as_str()))
+        .collect();
+    let pending: Vec<&Persona> = d
+        .panel
+        .iter()
+        .filter(|p| !done.contains(&p.id.as_str()))
+        .collect();
+    d.progress.event(ProgressEvent::RoundStarted {
+        round,
+        title: spec.title,
+        pending: pending.iter().map(|p| p.id.clone()).collect(),
+    });
+    let previous: Vec<Turn> = so_far
+        .rounds
+        .iter()
+        .find(|r| r.number + 1 == round)
+        .map(|r| {
+            r.turns
+                .iter()
+                .filter(|t| t.status == TurnStatus::Ok)
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let summaries = summaries_before(&so_far, round);
+    let calls = pending
+        .iter()
+        .map(|p| speak(d, p, round, spec, &previous, &summaries));
+    let mut finished =
+        futures::stream::iter(calls).buffer_unordered(d.settings.max_concurrency.max(1));
+    while let Some(turn) = finished.next().await {
+        store.append(Event::Turn(Box::new(turn?)))?;
+    }
+    drop(finished);
+    let t = store.transcript()?;
+    let this = t.rounds.iter().find(|r| r.number == round);
+    if this.is_none_or(|r| r.summary.is_none()) {
+        d.progress.event(ProgressEvent::SummaryStarted { round });
+        let turns = this.map(|r| r.turns.clone()).unwrap_or_default();
+        let summary = crate::moderator::summarize(d, round, spec, &turns).await?;
+        store.append(Event::Summary(summary))?;
+    }
+    d.progress.event(ProgressEvent::RoundFinished { round });
+    Ok(())
+}
+
+/// One persona's turn in one round: the prompt, the call, the validated
+/// answer (or the failure, recorded as such).
+async fn speak(
+    d: &Debate<'_>,
+    persona: &Persona,
+    round: u32,
+    spec: &RoundSpec,
+    previous: &[Turn],
+    summaries: &[ShownSummary],
+) -> Result<Turn, EngineError> {
+    let started = Instant::now();
+    d.progress.event(ProgressEvent::TurnStarted {
+        round,
+        persona: persona.id.clone(),
+    });
+    let peers: Vec<PanelMember> = d.panel.iter().map(PanelMember::from).collect();
+    let others: Vec<&str> = d
+        .panel
+        .iter()
+        .filter(|p| p.id != persona.id)
+        .map(|p| p.id.as_str())
+        .collect();
+    let mut ctx = Context::new();
+    ctx.insert("persona", persona);
+    ctx.insert("peers", &peers);
+    ctx.insert("date", &d.settings.date);
+    ctx.insert("lang_name", lang_name(&d.settings.lang));
+    ctx.insert("question", &d.question);
+    ctx.insert("round", &round);
+    ctx.insert("rounds_total", &d.settings.rounds);
+    ctx.insert("summaries", summaries);
+    ctx.insert("to_answer", &answer_turns(&d.panel, &persona.id, previous));
+    ctx.insert("sources", &passages_for(d, persona, spec, previous));
+    let system = d.prompts.render("system.tera", &ctx)?;
+    let user = d.prompts.render(spec.template, &ctx)?;
+    let request = ChatRequest::new(vec![Message::system(system), Message::user(user)])
+        .with_schema(
+            format!("turn_round{}", spec.number),
+            turn_schema(spec, &others),
+        )
+        .with_seed(d.settings.seed_for(round, &persona.id))
+        .with_max_tokens(d.settings.max_tokens);
+    let model = d.models.for_persona(&persona.id);
+    let info = model.info();
+    let turn = match model.chat(&request).await {
+        Ok(resp) => {
+            let json = resp.json.unwrap_or_default();
+            let mut t = turn_from_answer(
+                &json,
+                round,
+                spec,
+                persona,
+                &others,
+                &d.question,
+                &d.settings.lang,
+            );
+            check_citations(&mut t, d.library);
+            t.usage = resp.usage;
+            t.backend = info.backend;
+            t.model = if resp.model.is_empty() {
+                info.model
+            } else {
+                resp.model
+            };
+            t
+        }
+        Err(e) => Turn {
+            round,
+            persona: persona.id.clone(),
+            status: TurnStatus::Failed,
+            move_: None,
+            text: String::new(),
+            responds_to: Vec::new(),
+            confidence: None,
+            citations: Vec::new(),
+            assumption: None,
+            target_peer: None,
+            target_assumption: None,
+            story: None,
+            systemic_change: None,
+            flags: Vec::new(),
+            error: Some(council_core::error_chain(&e)),
+            usage: Usage::none(),
+            backend: info.backend,
+            model: info.model,
+        },
+    };
+    d.progress.event(ProgressEvent::TurnFinished {
+        round,
+        persona: persona.id.clone(),
+        failed: turn.status == TurnStatus::Failed,
+        usage: turn.usage,
+        elapsed: started.elapsed(),
+    });
+    Ok(turn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_round_has_its_own_template_and_later_rounds_continue_the_fifth() {
+        for (i, s) in ROUNDS.iter().enumerate() {
+            assert_eq!(s.number as usize, i + 1);
+            assert_eq!(s.template, format!("round{}.tera", i + 1));
+            assert!(crate::prompts::REQUIRED.contains(&s.template));
+        }
+        assert_eq!(spec(7), spec(5));
+        assert_eq!(spec(0), spec(1));
+        assert_eq!(spec(4).extra, RoundExtra::Assumptions);
+        assert_eq!(spec(5).extra, RoundExtra::Story);
+        assert!(ROUNDS.iter().filter(|s| s.checks_claims).count() == 1);
+    }
+}

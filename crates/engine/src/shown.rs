@@ -1,0 +1,196 @@
+//! What a persona is shown: the turns of the previous round it must answer,
+//! excerpts of the earlier summaries, and passages from the research
+//! library. Kept small on purpose: a persona never sees the whole
+//! transcript, so prompts grow slowly with the rounds.
+
+use crate::rounds::RoundSpec;
+use crate::Debate;
+use council_core::{excerpt, name_of, Persona, Transcript, Turn};
+use serde::Serialize;
+
+/// Characters of a peer's turn shown to a persona who must answer it.
+const ANSWER_EXCERPT: usize = 320;
+/// Turns of the previous round a persona is shown.
+const ANSWER_TURNS: usize = 2;
+/// Characters of each earlier summary carried into prompts.
+const SUMMARY_EXCERPT: usize = 300;
+/// Characters of a library passage shown.
+const PASSAGE_EXCERPT: usize = 600;
+
+/// A turn as a prompt shows it.
+#[derive(Debug, Serialize)]
+pub(crate) struct ShownTurn {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    #[serde(rename = "move")]
+    pub(crate) move_: String,
+    pub(crate) confidence: String,
+    pub(crate) text: String,
+}
+
+/// An earlier round's summary as a prompt shows it.
+#[derive(Debug, Serialize)]
+pub(crate) struct ShownSummary {
+    pub(crate) number: u32,
+    pub(crate) text: String,
+}
+
+/// A library passage as a prompt shows it.
+#[derive(Debug, Serialize)]
+pub(crate) struct ShownPassage {
+    pub(crate) number: u32,
+    pub(crate) title: String,
+    pub(crate) text: String,
+}
+
+/// `t` as a prompt shows it, its text cut to `limit` characters.
+pub(crate) fn shown_turn(panel: &[Persona], t: &Turn, limit: usize) -> ShownTurn {
+    ShownTurn {
+        id: t.persona.clone(),
+        name: name_of(panel, &t.persona).to_string(),
+        move_: t.move_.map_or_else(|| "?".into(), |m| m.to_string()),
+        confidence: t.confidence.map_or_else(|| "?".into(), |c| c.to_string()),
+        text: excerpt(&t.text, limit),
+    }
+}
+
+/// The turns of the previous round `persona` must answer: those that
+/// answered or targeted it first, then the next speakers in panel order.
+pub(crate) fn to_answer<'t>(
+    panel: &[Persona],
+    persona: &str,
+    previous: &'t [Turn],
+) -> Vec<&'t Turn> {
+    let mut chosen: Vec<&Turn> = previous
+        .iter()
+        .filter(|t| t.persona != persona)
+        .filter(|t| {
+            t.responds_to.iter().any(|r| r == persona) || t.target_peer.as_deref() == Some(persona)
+        })
+        .take(ANSWER_TURNS)
+        .collect();
+    let pos = panel.iter().position(|p| p.id == persona).unwrap_or(0);
+    for k in 1..panel.len() {
+        if chosen.len() >= ANSWER_TURNS {
+            break;
+        }
+        let id = &panel[(pos + k) % panel.len()].id;
+        if let Some(t) = previous.iter().find(|t| &t.persona == id) {
+            if !chosen.iter().any(|c| c.persona == t.persona) {
+                chosen.push(t);
+            }
+        }
+    }
+    chosen
+}
+
+/// The turns `persona` must answer, as its prompt shows them.
+pub(crate) fn answer_turns(panel: &[Persona], persona: &str, previous: &[Turn]) -> Vec<ShownTurn> {
+    to_answer(panel, persona, previous)
+        .into_iter()
+        .map(|t| shown_turn(panel, t, ANSWER_EXCERPT))
+        .collect()
+}
+
+/// Excerpts of the summaries of the rounds before `round`.
+pub(crate) fn summaries_before(t: &Transcript, round: u32) -> Vec<ShownSummary> {
+    t.rounds
+        .iter()
+        .filter(|r| r.number < round)
+        .filter_map(|r| {
+            r.summary.as_ref().map(|s| ShownSummary {
+                number: r.number,
+                text: excerpt(s, SUMMARY_EXCERPT),
+            })
+        })
+        .collect()
+}
+
+/// Library passages for `persona` in the round `spec`. A fact-checker in a
+/// round that checks claims gets the passages most relevant to the claims
+/// made in the previous round; everyone else, those matching the question,
+/// their focus and the round's job.
+pub(crate) fn passages_for(
+    d: &Debate<'_>,
+    persona: &Persona,
+    spec: &RoundSpec,
+    previous: &[Turn],
+) -> Vec<ShownPassage> {
+    let Some(lib) = d.library else {
+        return Vec::new();
+    };
+    let (query, k) = if spec.checks_claims && persona.id == "auditor" {
+        let claims: String = previous
+            .iter()
+            .map(|t| excerpt(&t.text, 300))
+            .collect::<Vec<_>>()
+            .join(" ");
+        (format!("{} {claims}", d.question), 4)
+    } else {
+        (
+            format!(
+                "{} {} {}",
+                d.question,
+                persona.focus.join(" "),
+                spec.retrieval
+            ),
+            3,
+        )
+    };
+    lib.search(&query, k)
+        .into_iter()
+        .map(|p| ShownPassage {
+            number: p.number,
+            title: p.title,
+            text: excerpt(&p.text, PASSAGE_EXCERPT),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use council_core::{TurnStatus, Usage};
+
+    fn turn(persona: &str, responds_to: &[&str]) -> Turn {
+        Turn {
+            round: 1,
+            persona: persona.into(),
+            status: TurnStatus::Ok,
+            move_: None,
+            text: "x".into(),
+            responds_to: responds_to.iter().map(|s| s.to_string()).collect(),
+            confidence: None,
+            citations: Vec::new(),
+            assumption: None,
+            target_peer: None,
+            target_assumption: None,
+            story: None,
+            systemic_change: None,
+            flags: Vec::new(),
+            error: None,
+            usage: Usage::none(),
+            backend: String::new(),
+            model: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_persona_answers_those_who_addressed_it_first() {
+        let roster = council_personas::Roster::builtin().unwrap();
+        let panel = roster
+            .panel_from_ids(&["cfo".into(), "cto".into(), "coo".into(), "auditor".into()])
+            .unwrap();
+        let prev = vec![
+            turn("cfo", &[]),
+            turn("cto", &[]),
+            turn("coo", &[]),
+            turn("auditor", &["cfo"]),
+        ];
+        let chosen: Vec<&str> = to_answer(&panel, "cfo", &prev)
+            .iter()
+            .map(|t| t.persona.as_str())
+            .collect();
+        assert_eq!(chosen, ["auditor", "cto"]);
+    }
+}
