@@ -3,7 +3,7 @@
 use crate::cli::{AskArgs, Global};
 use crate::progress::Drawer;
 use anyhow::{bail, Context as _};
-use council_core::{detect_lang, Persona, RunStatus, Transcript};
+use council_core::{detect_lang, RunStatus, Transcript};
 use council_engine::{cast_panel, run, Debate, DebateSettings, Models, Prompts, RunStore};
 use council_llm::config;
 use council_personas::Roster;
@@ -114,10 +114,9 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
                 )
                 .await?
             } else {
-                (
-                    seat_required(&roster, roster.panel_from_ids(&args.panel)?)?,
-                    Vec::new(),
-                )
+                let panel = roster.seat(roster.panel_from_ids(&args.panel)?);
+                Roster::check_size(&panel)?;
+                (panel, Vec::new())
             };
             for n in &notes {
                 eprintln!("note: {n}");
@@ -282,29 +281,6 @@ fn summarize(t: &Transcript) {
     if failed > 0 {
         eprintln!("partial run: {failed} turn(s) failed after retries; their errors are in the transcript");
     }
-}
-
-/// Adds the always-seated personas to a hand-picked panel (The Auditor
-/// speaking last, as in a cast panel) and checks its size.
-fn seat_required(roster: &Roster, mut panel: Vec<Persona>) -> anyhow::Result<Vec<Persona>> {
-    let mut seated: Vec<&Persona> = roster.all().iter().filter(|p| p.always_seated).collect();
-    seated.sort_by_key(|p| p.id == "auditor");
-    for p in seated {
-        if !panel.iter().any(|q| q.id == p.id) {
-            panel.push(p.clone());
-        }
-    }
-    let (min, max) = (
-        council_personas::casting::MIN_PANEL,
-        council_personas::casting::MAX_PANEL,
-    );
-    if !(min..=max).contains(&panel.len()) {
-        bail!(
-            "--panel gives a panel of {} with The Auditor and The Contrarian; a panel has {min} to {max} members (see `council personas`)",
-            panel.len()
-        );
-    }
-    Ok(panel)
 }
 
 fn random_seed() -> u64 {

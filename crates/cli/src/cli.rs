@@ -121,7 +121,7 @@ pub(crate) struct AskArgs {
     /// Run folder (default: a new folder under transcripts/).
     #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     pub out: Option<PathBuf>,
-    /// The panel as persona ids (The Auditor and The Contrarian are added if absent).
+    /// The panel as persona ids (a fact-checker and a contrarian are added if absent).
     #[arg(long, value_delimiter = ',', value_name = "ID,ID,…")]
     pub panel: Vec<String>,
     /// Panel size when the model casts it (5–7).

@@ -150,10 +150,12 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
                 None => council_personas::Roster::builtin()?,
             };
             for p in roster.all() {
-                let seat = if p.always_seated {
-                    " (always seated)"
-                } else {
-                    ""
+                let seat = match p.traits.as_slice() {
+                    [] => String::new(),
+                    ts => format!(
+                        " (seat: {}; sits on every panel)",
+                        ts.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
                 };
                 println!("{:<18} {} – {}{seat}", p.id, p.name, p.role);
             }

@@ -20,7 +20,7 @@ pub mod usage;
 pub use errors::error_chain;
 pub use lang::{detect_lang, lang_name};
 pub use moves::Move;
-pub use persona::{name_of, PanelMember, Persona, Seat};
+pub use persona::{name_of, PanelMember, Persona, Seat, Trait};
 pub use report::{report_schema, Report, REPORT_VERSION};
 pub use source::{citation_number, Source};
 pub use text::{contains_quote, excerpt, match_tokens};

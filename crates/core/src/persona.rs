@@ -25,8 +25,46 @@ pub struct Persona {
     pub favoured_moves: Vec<Move>,
     /// Keywords that match them to questions.
     pub focus: Vec<String>,
-    /// Whether they sit on every panel.
-    pub always_seated: bool,
+    /// Seats they can fill; every panel fills each seat (see [`Trait`]).
+    pub traits: Vec<Trait>,
+}
+
+impl Persona {
+    /// Whether the persona holds `t`.
+    pub fn has(&self, t: Trait) -> bool {
+        self.traits.contains(&t)
+    }
+}
+
+/// A seat on every panel, and the behaviour that comes with it. A roster
+/// must hold a persona for each; a panel always seats one of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trait {
+    /// Checks claims against the sources: shown the passages bearing on the
+    /// previous round's claims when a round checks claims; speaks last.
+    FactChecker,
+    /// Argues the strongest opposite case; speaks after the advisors.
+    Contrarian,
+}
+
+impl Trait {
+    /// Every trait, in speaking order of their seats.
+    pub const ALL: [Trait; 2] = [Trait::Contrarian, Trait::FactChecker];
+
+    /// The name persona files use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trait::FactChecker => "fact_checker",
+            Trait::Contrarian => "contrarian",
+        }
+    }
+}
+
+impl std::fmt::Display for Trait {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A panel seat as recorded in a transcript.

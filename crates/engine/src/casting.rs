@@ -3,13 +3,14 @@
 use crate::{EngineError, Prompts};
 use council_core::Persona;
 use council_llm::{ChatModel, ChatRequest, Message};
-use council_personas::casting::{casting_schema, finish_panel};
+use council_personas::casting::{candidates, casting_schema, finish_panel, open_places};
 use council_personas::Roster;
 use tera::Context;
 
-/// Asks the model to choose `size` advisors (5–7) for the question. The
-/// always-seated personas sit regardless; a failed or invalid answer is
-/// repaired by keyword matching. Returns the panel and notes on repairs.
+/// Asks the model to choose the advisors of a panel of `size` (5–7) for the
+/// question. The seats (fact-checker, contrarian) are filled regardless; a
+/// failed or invalid answer is repaired by keyword matching. Returns the
+/// panel and notes on repairs.
 pub async fn cast_panel(
     model: &dyn ChatModel,
     prompts: &Prompts,
@@ -18,17 +19,17 @@ pub async fn cast_panel(
     size: usize,
     seed: u64,
 ) -> Result<(Vec<Persona>, Vec<String>), EngineError> {
-    let size = size.clamp(
-        council_personas::casting::MIN_PANEL,
-        council_personas::casting::MAX_PANEL,
-    );
-    let seated = roster.all().iter().filter(|p| p.always_seated).count();
-    let open = size.saturating_sub(seated);
-    let candidates: Vec<&Persona> = roster.all().iter().filter(|p| !p.always_seated).collect();
+    let open = open_places(roster, size);
+    let seated: Vec<&str> = roster
+        .seat_holders()
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
     let mut ctx = Context::new();
     ctx.insert("question", question);
     ctx.insert("open_seats", &open);
-    ctx.insert("candidates", &candidates);
+    ctx.insert("seated", &seated);
+    ctx.insert("candidates", &candidates(roster));
     let prompt = prompts.render("cast.tera", &ctx)?;
     let request = ChatRequest::new(vec![Message::user(prompt)])
         .with_schema("casting", casting_schema(roster, open))

@@ -5,7 +5,7 @@
 
 use crate::rounds::RoundSpec;
 use crate::Debate;
-use council_core::{excerpt, name_of, Persona, Transcript, Turn};
+use council_core::{excerpt, name_of, Persona, Trait, Transcript, Turn};
 use serde::Serialize;
 
 /// Characters of a peer's turn shown to a persona who must answer it.
@@ -119,7 +119,7 @@ pub(crate) fn passages_for(
     let Some(lib) = d.library else {
         return Vec::new();
     };
-    let (query, k) = if spec.checks_claims && persona.id == "auditor" {
+    let (query, k) = if spec.checks_claims && persona.has(Trait::FactChecker) {
         let claims: String = previous
             .iter()
             .map(|t| excerpt(&t.text, 300))

@@ -1,8 +1,9 @@
-//! Casting: choosing 5–7 advisors for a question. The Auditor and The
-//! Contrarian (every `always_seated` persona) always sit; the others are
-//! chosen by a model through [`casting_schema`], and [`finish_panel`] makes
-//! whatever the model returned into a valid panel, falling back on keyword
-//! matching ([`keyword_ranking`]) for any seat it failed to fill.
+//! Casting: choosing 5–7 advisors for a question. The seats (a fact-checker
+//! and a contrarian, see [`Roster::seat`]) are always filled; the other
+//! advisors are chosen by a model through [`casting_schema`], and
+//! [`finish_panel`] makes whatever the model returned into a valid panel,
+//! falling back on keyword matching ([`keyword_ranking`]) for any place it
+//! failed to fill.
 
 use crate::Roster;
 use council_core::Persona;
@@ -13,15 +14,15 @@ pub const MIN_PANEL: usize = 5;
 /// Largest panel.
 pub const MAX_PANEL: usize = 7;
 
-/// The personas that are not always seated, best keyword match with the
-/// question first (ties keep roster order).
+/// The personas who hold no seat, best keyword match with the question
+/// first (ties keep roster order).
 pub fn keyword_ranking<'r>(roster: &'r Roster, question: &str) -> Vec<&'r Persona> {
     let q = question.to_lowercase();
     let mut scored: Vec<(usize, usize, &Persona)> = roster
         .all()
         .iter()
         .enumerate()
-        .filter(|(_, p)| !p.always_seated)
+        .filter(|(_, p)| p.traits.is_empty())
         .map(|(i, p)| {
             let role_words = p.role.to_lowercase();
             let score = p.focus.iter().filter(|f| q.contains(f.as_str())).count() * 3
@@ -36,15 +37,25 @@ pub fn keyword_ranking<'r>(roster: &'r Roster, question: &str) -> Vec<&'r Person
     scored.into_iter().map(|(_, _, p)| p).collect()
 }
 
-/// The JSON schema the casting call answers with: `open_seats` ids from the
-/// personas that are not always seated, and the reason.
-pub fn casting_schema(roster: &Roster, open_seats: usize) -> Value {
-    let ids: Vec<&str> = roster
+/// The personas the casting call chooses from: those who hold no seat.
+pub fn candidates(roster: &Roster) -> Vec<&Persona> {
+    roster
         .all()
         .iter()
-        .filter(|p| !p.always_seated)
-        .map(|p| p.id.as_str())
-        .collect();
+        .filter(|p| p.traits.is_empty())
+        .collect()
+}
+
+/// How many advisors the casting call chooses for a panel of `size`.
+pub fn open_places(roster: &Roster, size: usize) -> usize {
+    size.clamp(MIN_PANEL, MAX_PANEL)
+        .saturating_sub(roster.seat_holders().len())
+}
+
+/// The JSON schema the casting call answers with: `open_seats` ids from the
+/// personas who hold no seat, and the reason.
+pub fn casting_schema(roster: &Roster, open_seats: usize) -> Value {
+    let ids: Vec<&str> = candidates(roster).iter().map(|p| p.id.as_str()).collect();
     json!({
         "type": "object",
         "properties": {
@@ -61,24 +72,21 @@ pub fn casting_schema(roster: &Roster, open_seats: usize) -> Value {
 }
 
 /// Builds a valid panel of `size` (clamped to 5–7) from the model's picks:
-/// unknown and repeated ids are dropped, empty seats are filled by keyword
-/// match, and every always-seated persona is added. Returns the panel in
-/// speaking order (chosen advisors, then The Contrarian, then The Auditor)
-/// and notes on every repair made.
+/// unknown and repeated ids are dropped, empty places are filled by keyword
+/// match, and the seats are filled ([`Roster::seat`]). Returns the panel in
+/// speaking order and notes on every repair made.
 pub fn finish_panel(
     roster: &Roster,
     picks: &[String],
     question: &str,
     size: usize,
 ) -> (Vec<Persona>, Vec<String>) {
-    let size = size.clamp(MIN_PANEL, MAX_PANEL);
-    let seated: Vec<&Persona> = roster.all().iter().filter(|p| p.always_seated).collect();
-    let open = size.saturating_sub(seated.len());
+    let open = open_places(roster, size);
     let mut notes = Vec::new();
     let mut chosen: Vec<&Persona> = Vec::new();
     for id in picks {
         match roster.get(id) {
-            Some(p) if p.always_seated => {}
+            Some(p) if !p.traits.is_empty() => {}
             Some(p) if chosen.iter().any(|c| c.id == p.id) => {
                 notes.push(format!("casting repeated `{id}`; dropped"))
             }
@@ -105,10 +113,7 @@ pub fn finish_panel(
         ));
         chosen.extend(fill);
     }
-    // The Contrarian speaks after the advisors; The Auditor last, to check them.
-    let mut seated = seated;
-    seated.sort_by_key(|p| p.id == "auditor");
-    let panel = chosen.into_iter().chain(seated).cloned().collect();
+    let panel = roster.seat(chosen.into_iter().cloned().collect());
     (panel, notes)
 }
 
@@ -117,7 +122,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn always_seated_advisors_sit_and_bad_picks_are_repaired() {
+    fn the_seats_are_filled_and_bad_picks_are_repaired() {
         let r = Roster::builtin().unwrap();
         let picks = vec![
             "cfo".to_string(),

@@ -5,14 +5,16 @@
 //! (embedded from the workspace's `personas/*.toml`) plus any loaded with
 //! [`Roster::with_dir`]. [`parse_persona`] turns one TOML file into a
 //! validated [`Persona`], with errors that name the file, the field and the
-//! fix. [`casting`] picks a panel for a question.
+//! fix. Seats are a rule of the roster: every [`Trait`] must be held by
+//! some persona, and [`Roster::seat`] makes every panel hold one of each.
+//! [`casting`] picks a panel for a question.
 
 pub mod casting;
 mod parse;
 
 pub use parse::{parse_persona, PersonaError};
 
-use council_core::Persona;
+use council_core::{Persona, Trait};
 use std::path::Path;
 
 mod builtin {
@@ -37,6 +39,7 @@ impl Roster {
                 .map(|(n, t)| (format!("personas/{n}"), t.to_string())),
             false,
         )?;
+        roster.check_seats()?;
         Ok(roster)
     }
 
@@ -69,7 +72,78 @@ impl Roster {
             loaded.push((f.display().to_string(), text));
         }
         roster.add_files(loaded, true)?;
+        roster.check_seats()?;
         Ok(roster)
+    }
+
+    /// Every seat must have a persona to fill it.
+    fn check_seats(&self) -> Result<(), PersonaError> {
+        for t in Trait::ALL {
+            if self.seat_holder(t).is_none() {
+                return Err(PersonaError::MissingSeat {
+                    trait_name: t.as_str(),
+                    builtin: match t {
+                        Trait::FactChecker => "personas/auditor.toml",
+                        Trait::Contrarian => "personas/contrarian.toml",
+                    },
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The persona that fills seat `t` when a panel lacks one: the first
+    /// holder of the trait, by id.
+    pub fn seat_holder(&self, t: Trait) -> Option<&Persona> {
+        self.personas.iter().find(|p| p.has(t))
+    }
+
+    /// The personas who fill the seats of a panel that has none of its own.
+    pub fn seat_holders(&self) -> Vec<&Persona> {
+        let mut out: Vec<&Persona> = Vec::new();
+        for t in Trait::ALL {
+            if let Some(p) = self.seat_holder(t) {
+                if !out.iter().any(|q| q.id == p.id) {
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
+
+    /// Seats `panel`: adds a holder of every trait the panel lacks, then
+    /// orders it for speaking: the advisors as given, then the contrarian,
+    /// then the fact-checker last, so it can check everyone before it.
+    pub fn seat(&self, mut panel: Vec<Persona>) -> Vec<Persona> {
+        for t in Trait::ALL {
+            if !panel.iter().any(|p| p.has(t)) {
+                if let Some(p) = self.seat_holder(t) {
+                    panel.push(p.clone());
+                }
+            }
+        }
+        // Stable: advisors keep their order.
+        panel.sort_by_key(|p| (p.has(Trait::FactChecker), p.has(Trait::Contrarian)));
+        panel
+    }
+
+    /// Checks that a seated panel has 5–7 members.
+    pub fn check_size(panel: &[Persona]) -> Result<(), PersonaError> {
+        let (min, max) = (casting::MIN_PANEL, casting::MAX_PANEL);
+        if (min..=max).contains(&panel.len()) {
+            return Ok(());
+        }
+        Err(PersonaError::PanelSize {
+            size: panel.len(),
+            seated: panel
+                .iter()
+                .filter(|p| !p.traits.is_empty())
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(" and "),
+            min,
+            max,
+        })
     }
 
     fn add_files(
@@ -148,13 +222,54 @@ mod tests {
         ] {
             assert!(r.get(id).is_some(), "missing {id}");
         }
-        let seated: Vec<_> = r
-            .all()
-            .iter()
-            .filter(|p| p.always_seated)
-            .map(|p| p.id.as_str())
-            .collect();
-        assert_eq!(seated, ["auditor", "contrarian"]);
+        let seated: Vec<_> = r.seat_holders().iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(seated, ["contrarian", "auditor"]);
+    }
+
+    #[test]
+    fn a_panel_always_seats_a_fact_checker_and_a_contrarian_in_speaking_order() {
+        let r = Roster::builtin().unwrap();
+        let ids = |v: Vec<Persona>| v.into_iter().map(|p| p.id).collect::<Vec<_>>();
+        let given = r
+            .panel_from_ids(&["auditor".into(), "cfo".into(), "cto".into()])
+            .unwrap();
+        assert_eq!(ids(r.seat(given)), ["cfo", "cto", "contrarian", "auditor"]);
+        let err = Roster::check_size(&r.seat(r.panel_from_ids(&["cfo".into()]).unwrap()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("3 members") && err.contains("The Contrarian and The Auditor"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_replacement_that_drops_a_seat_is_a_clear_error_and_a_new_holder_takes_it() {
+        let builtin = |name: &str| {
+            std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../personas")
+                    .join(name),
+            )
+            .unwrap()
+        };
+        // The Auditor replaced by a file without its trait: nobody checks facts.
+        let dir = tempfile::tempdir().unwrap();
+        let auditor = builtin("auditor.toml").replace("traits = [\"fact_checker\"]", "");
+        std::fs::write(dir.path().join("auditor.toml"), &auditor).unwrap();
+        let err = Roster::with_dir(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("`fact_checker`") && err.contains("personas/auditor.toml"),
+            "{err}"
+        );
+        // Another persona taking the trait fills the seat instead.
+        let checker = builtin("cfo.toml").replace("id = \"cfo\"", "id = \"checker\"")
+            + "traits = [\"fact_checker\"]\n";
+        std::fs::write(dir.path().join("checker.toml"), checker).unwrap();
+        let r = Roster::with_dir(dir.path()).unwrap();
+        let panel = r.seat(r.panel_from_ids(&["cto".into(), "coo".into()]).unwrap());
+        let ids: Vec<_> = panel.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["cto", "coo", "contrarian", "checker"]);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! One persona file → a validated [`Persona`], or an error naming the file,
 //! the field and the fix.
 
-use council_core::{Move, Persona};
+use council_core::{Move, Persona, Trait};
 use serde::Deserialize;
 
 /// A persona file that cannot be used.
@@ -71,6 +71,26 @@ pub enum PersonaError {
         /// The ids available.
         known: String,
     },
+    /// No persona of the roster can fill a seat every panel needs.
+    #[error("no persona in the roster has the trait `{trait_name}`, and every panel seats one; add traits = [\"{trait_name}\"] to one persona file (the built-in {builtin} has it)")]
+    MissingSeat {
+        /// The trait nobody holds.
+        trait_name: &'static str,
+        /// The built-in file that holds it.
+        builtin: &'static str,
+    },
+    /// A panel is too small or too large once its seats are filled.
+    #[error("the panel has {size} members with its seats filled ({seated}); a panel has {min} to {max} members (see `council personas`)")]
+    PanelSize {
+        /// Its size.
+        size: usize,
+        /// Who fills the seats.
+        seated: String,
+        /// Smallest panel.
+        min: usize,
+        /// Largest panel.
+        max: usize,
+    },
 }
 
 #[derive(Deserialize)]
@@ -85,7 +105,9 @@ struct Raw {
     voice: Option<String>,
     favoured_moves: Option<Vec<String>>,
     focus: Option<Vec<String>>,
-    always_seated: Option<bool>,
+    traits: Option<Vec<String>>,
+    /// Replaced by `traits`; named in its own error.
+    always_seated: Option<toml::Value>,
 }
 
 /// Parses and validates one persona file. `file` names it in errors.
@@ -167,6 +189,31 @@ pub fn parse_persona(file: &str, text: &str) -> Result<Persona, PersonaError> {
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    if raw.always_seated.is_some() {
+        return Err(PersonaError::Invalid {
+            file: file.to_string(),
+            field: "always_seated",
+            problem: "is no longer read: panels seat personas by trait; write traits = [\"fact_checker\"] or traits = [\"contrarian\"] instead, or drop the line".into(),
+        });
+    }
+    let traits = raw
+        .traits
+        .unwrap_or_default()
+        .iter()
+        .map(|t| {
+            Trait::ALL
+                .into_iter()
+                .find(|k| k.as_str() == t.trim())
+                .ok_or_else(|| PersonaError::Invalid {
+                    file: file.to_string(),
+                    field: "traits",
+                    problem: format!(
+                        "has unknown trait {t:?}; use {}",
+                        Trait::ALL.map(Trait::as_str).join(" or ")
+                    ),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let focus = raw
         .focus
         .unwrap_or_default()
@@ -184,7 +231,7 @@ pub fn parse_persona(file: &str, text: &str) -> Result<Persona, PersonaError> {
         voice,
         favoured_moves,
         focus,
-        always_seated: raw.always_seated.unwrap_or(false),
+        traits,
     })
 }
 
@@ -208,7 +255,7 @@ focus = ["people"]
     fn a_good_file_parses() {
         let p = parse_persona("coach.toml", GOOD).unwrap();
         assert_eq!(p.favoured_moves, vec![Move::Share, Move::Reframe]);
-        assert!(!p.always_seated);
+        assert!(p.traits.is_empty());
     }
 
     #[test]
@@ -255,6 +302,27 @@ focus = ["people"]
         let text = GOOD.replace("blind_spot", "blindspot");
         let err = parse_persona("coach.toml", &text).unwrap_err().to_string();
         assert!(err.contains("blindspot"), "{err}");
+    }
+
+    #[test]
+    fn traits_are_read_and_unknown_or_retired_keys_are_explained() {
+        let text = format!("{GOOD}traits = [\"fact_checker\"]\n");
+        let p = parse_persona("coach.toml", &text).unwrap();
+        assert!(p.has(Trait::FactChecker) && !p.has(Trait::Contrarian));
+        let err = parse_persona("coach.toml", &format!("{GOOD}traits = [\"judge\"]\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"judge\"") && err.contains("contrarian or fact_checker"),
+            "{err}"
+        );
+        let err = parse_persona("coach.toml", &format!("{GOOD}always_seated = true\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("always_seated") && err.contains("traits = "),
+            "{err}"
+        );
     }
 
     #[test]
