@@ -4,8 +4,7 @@ use crate::cli::{AskArgs, Global};
 use crate::progress::Drawer;
 use anyhow::{bail, Context as _};
 use council_core::{detect_lang, RunStatus, Transcript};
-use council_engine::{cast_panel, run, Debate, DebateSettings, Models, Prompts, RunStore};
-use council_llm::config;
+use council_engine::{cast_panel, run, Debate, DebateSettings, Prompts, RunStore};
 use council_personas::Roster;
 use council_render::{render, Format};
 use std::path::{Path, PathBuf};
@@ -28,12 +27,9 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
         Some(dir) => Prompts::with_dir(dir)?,
         None => Prompts::builtin()?,
     };
-    let resolved = config::resolve(&crate::overrides(global), &crate::env_lookup)?;
-    let model = config::build(&resolved).await?;
-    let mut models = Models::new(model.clone());
-    for (id, m) in config::build_persona_models(&resolved)? {
-        models = models.with_override(id, m);
-    }
+    let backends = crate::settings::load(global, &crate::env_lookup)?;
+    let model = backends.main_model().await?;
+    let models = backends.models(model.clone()).await?;
 
     let (mut store, question, panel, settings, notes, library_inputs) = match &args.resume {
         Some(dir) => {

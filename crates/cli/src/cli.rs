@@ -16,7 +16,7 @@ pub(crate) struct Cli {
 }
 
 /// Backend and logging flags.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub(crate) struct Global {
     /// OpenAI-compatible server base URL (env COUNCIL_BASE_URL or OPENAI_BASE_URL).
     #[arg(long, global = true, value_name = "URL")]

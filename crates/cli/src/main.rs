@@ -4,10 +4,10 @@ mod ask;
 mod bench;
 mod cli;
 mod progress;
+mod settings;
 
 use clap::Parser;
 use cli::{Cli, Command};
-use council_llm::config::{self, Overrides};
 use council_llm::{ChatModel, ChatRequest, LlmError, Message};
 use std::io::Write;
 use std::process::ExitCode;
@@ -104,17 +104,6 @@ fn init_logging(verbose: u8, quiet: bool) {
         .init();
 }
 
-pub(crate) fn overrides(g: &cli::Global) -> Overrides {
-    Overrides {
-        base_url: g.base_url.clone(),
-        model: g.model.clone(),
-        embedded: g.embedded,
-        config: g.config.clone(),
-        record: g.record.clone(),
-        replay: g.replay.clone(),
-    }
-}
-
 pub(crate) fn env_lookup(k: &str) -> Option<String> {
     std::env::var(k).ok()
 }
@@ -171,8 +160,9 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             Ok(Done::Ok)
         }
         Command::Chat(args) => {
-            let resolved = config::resolve(&overrides(&cli.global), &env_lookup)?;
-            let model = config::build(&resolved).await?;
+            let model = settings::load(&cli.global, &env_lookup)?
+                .main_model()
+                .await?;
             let mut messages = Vec::new();
             if let Some(s) = args.system {
                 messages.push(Message::system(s));
@@ -211,8 +201,9 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             Ok(Done::Ok)
         }
         Command::Models => {
-            let resolved = config::resolve(&overrides(&cli.global), &env_lookup)?;
-            let model = config::build(&resolved).await?;
+            let model = settings::load(&cli.global, &env_lookup)?
+                .main_model()
+                .await?;
             let info = model.info();
             let c = info.capabilities;
             println!("backend:   {}", info.backend);

@@ -5,6 +5,12 @@
 //! file (`--config`, `COUNCIL_CONFIG`, or `council/config.toml` in the
 //! user's config dir). API keys are read from the environment only, never
 //! from flags or files, so they cannot land in shell history or on disk.
+//!
+//! The config file may hold tables that other layers own (which model each
+//! persona speaks through, say): callers read the file with [`read_table`],
+//! take their tables out, and hand the rest to [`ConfigFile::from_table`].
+//! A caller that needs another model than the main one describes it with a
+//! [`ModelSpec`] and gets its backend from [`Resolved::with_model`].
 
 use crate::openai::{ApiKey, OpenAiCompatible, OpenAiSettings};
 use crate::replay::CassetteModel;
@@ -36,18 +42,15 @@ pub struct ConfigFile {
     /// Embedded backend settings.
     #[serde(default)]
     pub embedded: EmbeddedConfig,
-    /// Per-persona model overrides: `[personas.cfo] model = "gpt-4o"`.
-    #[serde(default)]
-    pub personas: std::collections::BTreeMap<String, PersonaModel>,
 }
 
-/// A `[personas.ID]` table: the model one persona speaks through.
+/// Another model than the main one: a name, on the main server or another.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct PersonaModel {
+pub struct ModelSpec {
     /// Model name on the server.
     pub model: String,
-    /// Another server for this persona (default: the main one).
+    /// Another server (default: the main one).
     pub base_url: Option<String>,
 }
 
@@ -66,12 +69,18 @@ pub struct EmbeddedConfig {
 }
 
 impl ConfigFile {
-    /// Reads a config file; the error names the file and the problem.
+    /// Reads a config file that holds backend settings only; the error
+    /// names the file and the problem.
     pub fn load(path: &Path) -> Result<Self, LlmError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| LlmError::io(format!("cannot read config file {}", path.display()), e))?;
-        toml::from_str(&text).map_err(|e| {
-            LlmError::Config(format!("config file {} is invalid: {e}", path.display()))
+        Self::from_table(Some(path), read_table(path)?)
+    }
+
+    /// The backend settings in `table` (what is left of a config file once
+    /// other layers took their tables); `path` names the file in errors.
+    pub fn from_table(path: Option<&Path>, table: toml::Table) -> Result<Self, LlmError> {
+        table.try_into().map_err(|e| {
+            let file = path.map_or_else(|| "the config file".into(), |p| p.display().to_string());
+            LlmError::Config(format!("config file {file} is invalid: {e}"))
         })
     }
 
@@ -80,6 +89,27 @@ impl ConfigFile {
         directories::ProjectDirs::from("", "", "council")
             .map(|d| d.config_dir().join("config.toml"))
     }
+}
+
+/// The config file in force: `--config`, else `COUNCIL_CONFIG`, else the
+/// default location if a file is there.
+pub fn locate(over: &Overrides, env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    over.config
+        .clone()
+        .or_else(|| {
+            env("COUNCIL_CONFIG")
+                .filter(|v| !v.trim().is_empty())
+                .map(PathBuf::from)
+        })
+        .or_else(|| ConfigFile::default_path().filter(|p| p.is_file()))
+}
+
+/// Reads a config file as a TOML table; the error names the file.
+pub fn read_table(path: &Path) -> Result<toml::Table, LlmError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| LlmError::io(format!("cannot read config file {}", path.display()), e))?;
+    text.parse::<toml::Table>()
+        .map_err(|e| LlmError::Config(format!("config file {} is invalid: {e}", path.display())))
 }
 
 /// What the command line says about the backend.
@@ -122,27 +152,63 @@ pub struct Resolved {
     pub choice: Choice,
     /// Record its answers into this cassette.
     pub record: Option<PathBuf>,
-    /// Persona id → the HTTP backend that persona speaks through instead.
-    pub persona_overrides: Vec<(String, OpenAiSettings)>,
+    /// The key found for HTTP backends (and the variable it came from, or
+    /// the variables looked at), reused by [`Resolved::with_model`].
+    key: (String, Option<ApiKey>),
 }
 
-/// Resolves the backend from overrides, an environment lookup and the config file.
+impl Resolved {
+    /// The backend for another model, on the main server unless `spec`
+    /// names another; it keeps the main backend's key and limits. With a
+    /// replayed cassette the cassette answers for every model.
+    pub fn with_model(&self, spec: &ModelSpec) -> Result<Resolved, LlmError> {
+        if self.record.is_some() {
+            // One cassette must answer every request on replay; two
+            // recorders would overwrite each other's file.
+            return Err(LlmError::Config(format!(
+                "--record cannot be combined with a second model ({:?}); record with one model",
+                spec.model
+            )));
+        }
+        let choice = match &self.choice {
+            Choice::Replay(p) => Choice::Replay(p.clone()),
+            Choice::OpenAi(main) => {
+                let mut s = main.clone();
+                s.model = spec.model.clone();
+                if let Some(u) = &spec.base_url {
+                    s.base_url = u.clone();
+                }
+                Choice::OpenAi(s)
+            }
+            Choice::Embedded { .. } => {
+                let url = spec.base_url.clone().ok_or_else(|| {
+                    LlmError::Config(format!(
+                        "model {:?} needs a server, but the main backend is the embedded model; give its base_url = \"http://…/v1\"",
+                        spec.model
+                    ))
+                })?;
+                let mut s = OpenAiSettings::new(url, spec.model.clone());
+                s.key_var = self.key.0.clone();
+                s.api_key = self.key.1.clone();
+                Choice::OpenAi(s)
+            }
+        };
+        Ok(Resolved {
+            choice,
+            record: None,
+            key: self.key.clone(),
+        })
+    }
+}
+
+/// Resolves the backend from overrides, an environment lookup and the
+/// config file's backend settings.
 pub fn resolve(
     over: &Overrides,
     env: &dyn Fn(&str) -> Option<String>,
+    file: &ConfigFile,
 ) -> Result<Resolved, LlmError> {
     let env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
-    let config_path = over
-        .config
-        .clone()
-        .or_else(|| env("COUNCIL_CONFIG").map(PathBuf::from));
-    let file = match &config_path {
-        Some(p) => ConfigFile::load(p)?,
-        None => match ConfigFile::default_path().filter(|p| p.is_file()) {
-            Some(p) => ConfigFile::load(&p)?,
-            None => ConfigFile::default(),
-        },
-    };
     if over.record.is_some() && over.replay.is_some() {
         return Err(LlmError::Config(
             "--record and --replay cannot be used together".into(),
@@ -152,7 +218,7 @@ pub fn resolve(
         return Ok(Resolved {
             choice: Choice::Replay(path.clone()),
             record: None,
-            persona_overrides: Vec::new(),
+            key: (String::new(), None),
         });
     }
     let record = over.record.clone();
@@ -168,33 +234,21 @@ pub fn resolve(
     };
     let key = key_vars.iter().find_map(|v| env(v).map(|k| (v.clone(), k)));
     let use_http = !over.embedded && (base_url.is_some() || key.is_some());
+    let key_var = key
+        .as_ref()
+        .map_or_else(|| key_vars.join(" or "), |(v, _)| v.clone());
+    let api_key = key.map(|(_, k)| ApiKey::new(k));
     if !use_http {
         let spec = env("COUNCIL_MODEL_PATH")
             .or_else(|| file.embedded.model.clone())
             .unwrap_or_else(|| crate::fetch::default_model_path().display().to_string());
-        let persona_overrides = file
-            .personas
-            .iter()
-            .map(|(id, pm)| {
-                let url = pm.base_url.clone().ok_or_else(|| {
-                    LlmError::Config(format!(
-                        "[personas.{id}] names model {:?} but the main backend is the embedded model; add base_url = \"http://…/v1\" to that table",
-                        pm.model
-                    ))
-                })?;
-                let mut s = OpenAiSettings::new(url, pm.model.clone());
-                s.key_var = key.as_ref().map_or_else(|| key_vars.join(" or "), |(v, _)| v.clone());
-                s.api_key = key.as_ref().map(|(_, k)| ApiKey::new(k.clone()));
-                Ok((id.clone(), s))
-            })
-            .collect::<Result<Vec<_>, LlmError>>()?;
         return Ok(Resolved {
             choice: Choice::Embedded {
                 source: crate::fetch::ModelSource::parse(&spec)?,
                 config: file.embedded.clone(),
             },
             record,
-            persona_overrides,
+            key: (key_var, api_key),
         });
     }
     let base_url = base_url.unwrap_or_else(|| "https://api.openai.com/v1".into());
@@ -209,10 +263,8 @@ pub fn resolve(
             ))
         })?;
     let mut s = OpenAiSettings::new(base_url, model);
-    s.key_var = key
-        .as_ref()
-        .map_or_else(|| key_vars.join(" or "), |(v, _)| v.clone());
-    s.api_key = key.map(|(_, k)| ApiKey::new(k));
+    s.key_var = key_var.clone();
+    s.api_key = api_key.clone();
     if let Some(b) = file.native_json_schema {
         s.native_json_schema = b;
     }
@@ -238,47 +290,11 @@ pub fn resolve(
             ..s.retry
         };
     }
-    let persona_overrides = file
-        .personas
-        .iter()
-        .map(|(id, pm)| {
-            let mut o = s.clone();
-            o.model = pm.model.clone();
-            if let Some(u) = &pm.base_url {
-                o.base_url = u.clone();
-            }
-            (id.clone(), o)
-        })
-        .collect();
     Ok(Resolved {
         choice: Choice::OpenAi(s),
         record,
-        persona_overrides,
+        key: (key_var, api_key),
     })
-}
-
-/// Persona id → the model it speaks through.
-pub type PersonaModels = Vec<(String, Arc<dyn ChatModel>)>;
-
-/// Builds the per-persona override backends (none when replaying).
-pub fn build_persona_models(resolved: &Resolved) -> Result<PersonaModels, LlmError> {
-    if resolved.record.is_some() && !resolved.persona_overrides.is_empty() {
-        // One cassette must answer every request on replay; separate
-        // recorders would overwrite each other's file.
-        return Err(LlmError::Config(
-            "--record cannot be combined with [personas.*] model overrides in the config file; record with one model".into(),
-        ));
-    }
-    resolved
-        .persona_overrides
-        .iter()
-        .map(|(id, s)| {
-            Ok((
-                id.clone(),
-                Arc::new(OpenAiCompatible::new(s.clone())?) as Arc<dyn ChatModel>,
-            ))
-        })
-        .collect()
 }
 
 /// Builds the resolved backend (loading the embedded model if chosen).
@@ -341,15 +357,18 @@ mod tests {
     }
 
     fn no_file() -> Overrides {
-        // Point at an empty file so the user's own config does not leak in.
-        let dir = std::env::temp_dir().join(format!("council-cfg-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join("empty.toml");
-        std::fs::write(&p, "").unwrap();
-        Overrides {
-            config: Some(p),
-            ..Default::default()
-        }
+        Overrides::default()
+    }
+
+    fn resolve(
+        over: &Overrides,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Resolved, LlmError> {
+        let file = match &over.config {
+            Some(p) => ConfigFile::load(p)?,
+            None => ConfigFile::default(),
+        };
+        super::resolve(over, env, &file)
     }
 
     #[test]
@@ -401,28 +420,43 @@ mod tests {
     }
 
     #[test]
-    fn persona_overrides_reuse_the_main_server() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("c.toml");
-        std::fs::write(
-            &p,
-            "base_url = \"http://main/v1\"\nmodel = \"small\"\n[personas.cfo]\nmodel = \"big\"\n",
-        )
-        .unwrap();
-        let r = resolve(
-            &Overrides {
-                config: Some(p),
-                ..Default::default()
-            },
-            &env_of(&[]),
-        )
-        .unwrap();
-        assert_eq!(r.persona_overrides.len(), 1);
-        let (id, s) = &r.persona_overrides[0];
+    fn another_model_reuses_the_main_server_and_key() {
+        let env = env_of(&[
+            ("COUNCIL_BASE_URL", "http://main/v1"),
+            ("COUNCIL_MODEL", "small"),
+            ("OPENAI_API_KEY", "sk-x"),
+        ]);
+        let main = resolve(&no_file(), &env).unwrap();
+        let other = main
+            .with_model(&ModelSpec {
+                model: "big".into(),
+                base_url: None,
+            })
+            .unwrap();
+        let Choice::OpenAi(s) = &other.choice else {
+            panic!("expected HTTP")
+        };
         assert_eq!(
-            (id.as_str(), s.model.as_str(), s.base_url.as_str()),
-            ("cfo", "big", "http://main/v1")
+            (s.model.as_str(), s.base_url.as_str()),
+            ("big", "http://main/v1")
         );
+        assert!(s.api_key.is_some());
+        let embedded = resolve(
+            &Overrides {
+                embedded: true,
+                ..no_file()
+            },
+            &env,
+        )
+        .unwrap();
+        let err = embedded
+            .with_model(&ModelSpec {
+                model: "big".into(),
+                base_url: None,
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("base_url"), "{err}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! One worker thread owns the model and a single context. Concurrent
 //! requests each take a *slot* (a llama.cpp sequence id) and are decoded
 //! together in one continuous batch, as llama.cpp's server does with parallel
-//! slots: six personas speaking at once share every decode step. A slot
+//! slots: six concurrent requests share every decode step. A slot
 //! keeps the token ids whose KV entries it holds, so a request whose prompt
 //! starts with those tokens only evaluates the new tail (prefix reuse).
 //!
