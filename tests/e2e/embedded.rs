@@ -159,3 +159,30 @@ fn assert_same_start(a: &str, b: &str, words: usize) {
     assert!(wa.len() == words, "answer too short: {a:?}");
     assert_eq!(wa, wb, "answers diverge at once:\n{a:?}\n{b:?}");
 }
+
+#[test]
+fn every_schema_council_sends_becomes_a_llama_cpp_grammar() {
+    use council_core::answers::Bindings;
+    use council_core::synthesis::SynthesisKind;
+    let panel = ["cfo", "cto", "contrarian", "auditor"];
+    let b = Bindings {
+        panel: &panel,
+        peers: &panel[1..],
+        forecast_ids: &["F-000001", "F-000002", "F-000003"],
+    };
+    let mut schemas: Vec<(String, serde_json::Value)> = SynthesisKind::all_for(&panel)
+        .into_iter()
+        .map(|k| (k.to_string(), k.schema(&b).unwrap()))
+        .collect();
+    for spec in &council_engine::rounds::ROUNDS {
+        schemas.push((
+            spec.template.to_string(),
+            council_engine::schema::turn_schema(spec, &panel[1..]),
+        ));
+    }
+    for (name, schema) in schemas {
+        let grammar =
+            EmbeddedModel::grammar_for(&schema).unwrap_or_else(|e| panic!("{name}: {e}\n{schema}"));
+        assert!(grammar.contains("root ::="), "{name}: {grammar}");
+    }
+}

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use council_core::{citation_number, TurnStatus, Usage};
-use council_engine::report::build_report;
+use council_engine::report::report_for as build_report;
 use council_engine::{run, Debate, DebateSettings, Models, NoProgress, Prompts, RunStore};
 use council_library::Library;
 use council_llm::{

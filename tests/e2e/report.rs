@@ -1,9 +1,11 @@
 //! The report from a recorded debate: snapshots in English and Chinese,
 //! escaping of untrusted text, and quote verification.
 
+use council_core::answers::Scenario;
+use council_core::synthesis::SynthesisKind;
 use council_core::transcript::SynthesisPart;
 use council_core::{Transcript, TurnStatus, Usage};
-use council_engine::report::build_report;
+use council_engine::report::report_for as build_report;
 use council_render::{render, Format};
 use serde_json::json;
 
@@ -67,7 +69,11 @@ async fn untrusted_text_is_escaped_in_html() {
     t.question = "Should we <script>alert('q')</script> expand?".into();
     t.rounds[0].turns[0].text = "<script>alert('turn')</script><img src=x onerror=alert(1)>".into();
     t.panel[0].name = "<b>Bold</b> <script>alert('name')</script>".into();
-    if let Some(v) = t.synthesis.iter_mut().find(|p| p.part == "verdict") {
+    if let Some(v) = t
+        .synthesis
+        .iter_mut()
+        .find(|p| p.part == SynthesisKind::Verdict)
+    {
         v.value["answer"] = json!("Yes.<script>alert('verdict')</script>");
     }
     let html = render(&build_report(&t, None), Format::Html).unwrap();
@@ -99,9 +105,9 @@ async fn a_made_up_quote_is_flagged_and_a_genuine_one_passes() {
         .take(6)
         .collect::<Vec<_>>()
         .join(" ");
-    t.synthesis.retain(|p| p.part != "evidence");
+    t.synthesis.retain(|p| p.part != SynthesisKind::Evidence);
     t.synthesis.push(SynthesisPart {
-        part: "evidence".into(),
+        part: SynthesisKind::Evidence,
         value: json!({"items": [
             {"claim": "genuine", "persona": turn.persona, "quote": genuine, "source": 0},
             {"claim": "invented", "persona": turn.persona, "quote": "we will triple revenue by selling to penguins", "source": 0}
@@ -137,11 +143,13 @@ async fn a_made_up_quote_is_flagged_and_a_genuine_one_passes() {
 #[tokio::test]
 async fn milestones_citing_unknown_forecasts_are_counted() {
     let mut t = transcript().await;
-    t.synthesis.retain(|p| p.part != "paths");
+    let m = json!({"event": "e", "persona": "", "quote": "", "forecast_id": "F-000000"});
+    t.synthesis
+        .retain(|p| p.part != SynthesisKind::Path(Scenario::Works));
     t.synthesis.push(SynthesisPart {
-        part: "paths".into(),
-        value: json!({"paths": [{"name": "A", "premise": "p", "milestones": [
-            {"month": 6, "event": "e", "persona": "", "quote": "", "forecast_id": "F-000000"}]}]}),
+        part: SynthesisKind::Path(Scenario::Works),
+        value: json!({"title": "A", "premise": "p", "milestones": {
+            "month_3": m, "month_6": m, "month_9": m, "month_12": m, "month_18": m, "month_24": m}}),
         error: None,
         usage: Usage::none(),
         backend: "test".into(),
@@ -152,4 +160,53 @@ async fn milestones_citing_unknown_forecasts_are_counted() {
         report.verification.unknown_forecast_ids,
         vec!["F-000000".to_string()]
     );
+}
+
+#[tokio::test]
+async fn a_version_1_transcript_still_renders() {
+    let path = council_tests::workspace_root().join("tests/fixtures/transcript-v1.json");
+    let t = council_engine::read_transcript(&path).unwrap();
+    assert_eq!(t.version, 1);
+    let report = build_report(&t, None);
+    assert!(!report.verdict.is_empty());
+    assert_eq!(
+        report.verdict_stance, None,
+        "version 1 verdicts had no stance"
+    );
+    assert_eq!(report.paths.len(), 3);
+    assert!(report
+        .paths
+        .iter()
+        .all(|p| p.scenario.is_none() && !p.milestones.is_empty()));
+    // Forecast ids are derived from the statements: the votes' probabilities still find them.
+    assert!(!report.forecasts.is_empty());
+    assert!(
+        report.forecasts.iter().all(|f| !f.probabilities.is_empty()),
+        "{:?}",
+        report.forecasts
+    );
+    // Its votes were on the verdict: shown, not counted, and said so.
+    assert_eq!(report.votes.len(), 6);
+    assert!(report
+        .votes
+        .iter()
+        .all(|v| v.stance.is_none() && v.confidence.is_some()));
+    assert_eq!(report.tally.counted, 0);
+    assert!(
+        report.flags.iter().any(|f| f.contains("format version 1")),
+        "{:?}",
+        report.flags
+    );
+    // Two of its paths share a title: flagged.
+    assert!(
+        report.flags.iter().any(|f| f.contains("share the title")),
+        "{:?}",
+        report.flags
+    );
+    let md = render(&report, Format::Markdown).unwrap();
+    assert!(md.contains(&report.verdict) && md.contains("## Three future paths"));
+    assert!(render(&report, Format::Html).unwrap().contains("<svg"));
+    let json: serde_json::Value =
+        serde_json::from_str(&render(&report, Format::Json).unwrap()).unwrap();
+    assert_eq!(json["version"], council_core::REPORT_VERSION);
 }

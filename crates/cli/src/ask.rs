@@ -241,7 +241,7 @@ impl std::error::Error for Interrupted {}
 
 /// Writes report.md, report.html and report.json into the run folder.
 pub(crate) fn write_reports(t: &Transcript, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let report = council_engine::report::build_report(t, None);
+    let report = council_engine::report::report_for(t, None);
     let mut written = vec![dir.join(council_engine::store::TRANSCRIPT_FILE)];
     for format in [Format::Markdown, Format::Html, Format::Json] {
         let path = dir.join(format!("report.{}", format.extension()));

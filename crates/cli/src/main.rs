@@ -116,7 +116,7 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
         }),
         Command::Render(args) => {
             let transcript = council_engine::read_transcript(&args.path)?;
-            let report = council_engine::report::build_report(&transcript, args.lang.as_deref());
+            let report = council_engine::report::report_for(&transcript, args.lang.as_deref());
             let format = match args.format {
                 cli::RenderFormat::Md => council_render::Format::Markdown,
                 cli::RenderFormat::Html => council_render::Format::Html,

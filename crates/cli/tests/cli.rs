@@ -310,7 +310,7 @@ mod debate {
             match e {
                 Event::Turn(t) => *turns.entry((t.round, t.persona.clone())).or_default() += 1,
                 Event::Summary(s) => *summaries.entry(s.round).or_default() += 1,
-                Event::Synthesis(p) => *synthesis.entry(p.part.clone()).or_default() += 1,
+                Event::Synthesis(p) => *synthesis.entry(p.part.to_string()).or_default() += 1,
                 Event::Started(_) => {}
             }
         }
@@ -320,8 +320,8 @@ mod debate {
             "a turn was recorded twice: {turns:?}"
         );
         assert_eq!(summaries.len(), 5);
-        // verdict, forecasts, six votes, actions, paths, story, evidence, risks.
-        assert_eq!(synthesis.len(), 13, "{synthesis:?}");
+        // verdict, forecasts, six votes, actions, three paths, story, evidence, risks.
+        assert_eq!(synthesis.len(), 15, "{synthesis:?}");
         assert!(
             synthesis.values().all(|&n| n == 1),
             "a synthesis part was paid for twice: {synthesis:?}"

@@ -3,9 +3,13 @@
 //! [`Persona`] describes an advisor; [`Move`] is the closed set of moves a
 //! turn can make; [`Turn`], [`Round`] and [`Transcript`] record a debate,
 //! which is written as a log of [`Event`]s and rebuilt with
-//! [`Transcript::from_events`]. [`Usage`] is the token accounting every
-//! model call reports.
+//! [`Transcript::from_events`]. [`answers`] types what models answer (a
+//! turn, each synthesis part) and derives the schemas they answer with;
+//! [`synthesis::Answers`] reads a transcript's synthesis back into those
+//! types, and a [`Report`] is what an executive reads. [`Usage`] is the
+//! token accounting every model call reports.
 
+pub mod answers;
 pub mod errors;
 pub mod hash;
 pub mod lang;
@@ -13,6 +17,7 @@ pub mod moves;
 pub mod persona;
 pub mod report;
 pub mod source;
+pub mod synthesis;
 pub mod text;
 pub mod transcript;
 pub mod usage;
@@ -26,6 +31,6 @@ pub use source::{citation_number, Source};
 pub use text::{contains_quote, excerpt, match_tokens};
 pub use transcript::{
     event_schema, transcript_schema, Event, Round, RunHeader, RunStatus, Summary, Transcript, Turn,
-    TurnStatus, TRANSCRIPT_VERSION,
+    TurnStatus, OLDEST_TRANSCRIPT_VERSION, TRANSCRIPT_VERSION,
 };
 pub use usage::Usage;

@@ -2,24 +2,14 @@
 //! actions, future paths, the deeper story, evidence, risks, the panel and
 //! every round. A wire format: versioned, rendered by `council-render`.
 
+pub use crate::answers::{Scenario, Stance};
 use crate::{PanelMember, Round, Usage};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// The report format version this build writes.
-pub const REPORT_VERSION: u32 = 1;
-
-/// An advisor's final stance on the verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Stance {
-    /// Agrees.
-    Agree,
-    /// Agrees in part.
-    Partly,
-    /// Disagrees.
-    Disagree,
-}
+/// The report format version this build writes (2: stances on the
+/// question, future paths by scenario).
+pub const REPORT_VERSION: u32 = 2;
 
 /// One advisor's vote.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -28,7 +18,8 @@ pub struct Vote {
     pub persona: String,
     /// Display name.
     pub name: String,
-    /// Stance, absent if the vote call failed.
+    /// Stance on the question; absent if the vote call failed (or the
+    /// transcript predates stances on the question).
     pub stance: Option<Stance>,
     /// Raw confidence 0–100.
     pub confidence: Option<u8>,
@@ -41,14 +32,28 @@ pub struct Vote {
 /// Confidence-weighted shares of each stance, 0–1, summing to 1 when any vote counted.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Tally {
-    /// Weighted share agreeing.
-    pub agree: f64,
-    /// Weighted share agreeing in part.
-    pub partly: f64,
-    /// Weighted share disagreeing.
-    pub disagree: f64,
+    /// Weighted share supporting.
+    pub support: f64,
+    /// Weighted share supporting only if conditions hold.
+    pub mixed: f64,
+    /// Weighted share opposing.
+    pub oppose: f64,
     /// Votes counted.
     pub counted: usize,
+}
+
+impl Tally {
+    /// The stance with the largest weighted share, if one leads (none when
+    /// no vote counted or the top two tie).
+    pub fn majority(&self) -> Option<Stance> {
+        let mut shares = [
+            (Stance::Support, self.support),
+            (Stance::Mixed, self.mixed),
+            (Stance::Oppose, self.oppose),
+        ];
+        shares.sort_by(|a, b| b.1.total_cmp(&a.1));
+        (self.counted > 0 && shares[0].1 - shares[1].1 > 1e-9).then_some(shares[0].0)
+    }
 }
 
 /// Maps a raw confidence (0–100) to a vote weight with ReConcile's bins:
@@ -72,16 +77,16 @@ pub fn tally(votes: &[Vote]) -> Tally {
         let Some(stance) = v.stance else { continue };
         t.counted += 1;
         match stance {
-            Stance::Agree => t.agree += v.weight,
-            Stance::Partly => t.partly += v.weight,
-            Stance::Disagree => t.disagree += v.weight,
+            Stance::Support => t.support += v.weight,
+            Stance::Mixed => t.mixed += v.weight,
+            Stance::Oppose => t.oppose += v.weight,
         }
     }
-    let total = t.agree + t.partly + t.disagree;
+    let total = t.support + t.mixed + t.oppose;
     if total > 0.0 {
-        t.agree /= total;
-        t.partly /= total;
-        t.disagree /= total;
+        t.support /= total;
+        t.mixed /= total;
+        t.oppose /= total;
     }
     t
 }
@@ -158,8 +163,10 @@ pub struct Milestone {
 /// One of three divergent futures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FuturePath {
-    /// Short name.
-    pub name: String,
+    /// Which future (unknown for transcripts of format version 1).
+    pub scenario: Option<Scenario>,
+    /// Short title.
+    pub title: String,
     /// The decision taken.
     pub premise: String,
     /// Milestones by month.
@@ -246,6 +253,9 @@ pub struct Report {
     pub date: String,
     /// Report language.
     pub lang: String,
+    /// The verdict's stance on the question (unknown for transcripts of
+    /// format version 1).
+    pub verdict_stance: Option<Stance>,
     /// The direct answer.
     pub verdict: String,
     /// Its reasoning.
@@ -315,12 +325,16 @@ mod tests {
     #[test]
     fn the_tally_weights_confident_votes_more() {
         let t = tally(&[
-            vote(Stance::Agree, 95),
-            vote(Stance::Disagree, 50),
-            vote(Stance::Disagree, 55),
+            vote(Stance::Support, 95),
+            vote(Stance::Oppose, 50),
+            vote(Stance::Oppose, 55),
         ]);
         assert_eq!(t.counted, 3);
-        assert!((t.agree - 0.8).abs() < 1e-9, "{t:?}");
-        assert!((t.disagree - 0.2).abs() < 1e-9);
+        assert!((t.support - 0.8).abs() < 1e-9, "{t:?}");
+        assert!((t.oppose - 0.2).abs() < 1e-9);
+        assert_eq!(t.majority(), Some(Stance::Support));
+        assert_eq!(Tally::default().majority(), None);
+        let tie = tally(&[vote(Stance::Support, 50), vote(Stance::Oppose, 50)]);
+        assert_eq!(tie.majority(), None);
     }
 }

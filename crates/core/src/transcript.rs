@@ -2,13 +2,19 @@
 //! rebuilt from. This is a wire format: versioned, and documented by the
 //! JSON Schema that [`transcript_schema`] returns.
 
+use crate::synthesis::SynthesisKind;
 use crate::{Move, PanelMember, Usage};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The transcript format version this build writes.
-pub const TRANSCRIPT_VERSION: u32 = 1;
+/// The transcript format version this build writes. Version 2 types the
+/// synthesis parts (stances on the question, one call per future path,
+/// milestones keyed by month); version 1 transcripts are still read.
+pub const TRANSCRIPT_VERSION: u32 = 2;
+
+/// The oldest transcript format version this build reads.
+pub const OLDEST_TRANSCRIPT_VERSION: u32 = 1;
 
 /// Whether a turn was spoken or its calls failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -157,12 +163,13 @@ pub enum Event {
     Synthesis(SynthesisPart),
 }
 
-/// The answer to one synthesis call, kept raw so the report can be rebuilt
-/// (and re-verified) from the transcript without any model call.
+/// The answer to one synthesis call, kept as the model gave it so the
+/// report can be rebuilt (and re-verified) from the transcript without any
+/// model call; [`crate::synthesis::Answers`] reads it into types.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SynthesisPart {
-    /// Which part: `verdict`, `forecasts`, `vote:<persona>`, `actions`, `paths`, `story`, `evidence`, `risks`.
-    pub part: String,
+    /// Which part.
+    pub part: SynthesisKind,
     /// The validated JSON answer; null if the call failed.
     pub value: serde_json::Value,
     /// The error, if the call failed after retries.
@@ -219,7 +226,7 @@ impl Transcript {
         };
         let mut turns: BTreeMap<(u32, String), Turn> = BTreeMap::new();
         let mut summaries: BTreeMap<u32, Summary> = BTreeMap::new();
-        let mut synthesis: BTreeMap<String, SynthesisPart> = BTreeMap::new();
+        let mut synthesis: BTreeMap<SynthesisKind, SynthesisPart> = BTreeMap::new();
         for e in &events[1..] {
             match e {
                 Event::Started(_) => return Err("the event log has two `started` events".into()),

@@ -26,6 +26,12 @@ pub async fn run(d: &Debate<'_>, store: &mut RunStore) -> Result<Transcript, Eng
             library: d.library_inputs.clone(),
         }))?,
         Some(Event::Started(h)) => {
+            if h.version != TRANSCRIPT_VERSION {
+                return Err(EngineError::Resume(format!(
+                    "the run was made by another version of Council (transcript format {}, this one writes {TRANSCRIPT_VERSION}); `council render` still reads it, but continue it as a new run",
+                    h.version
+                )));
+            }
             if h.question != d.question
                 || h.panel
                     .iter()

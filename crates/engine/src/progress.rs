@@ -47,8 +47,8 @@ pub enum ProgressEvent {
     },
     /// A synthesis part finished (or failed) after the last round.
     SynthesisFinished {
-        /// `verdict`, `forecasts`, `vote:<persona>`, `actions`…
-        part: String,
+        /// Which part.
+        part: council_core::synthesis::SynthesisKind,
         /// Whether its call failed.
         failed: bool,
         /// Parts finished so far.

@@ -23,7 +23,7 @@ pub const REQUIRED: [&str; 17] = [
     "synth_forecasts.tera",
     "synth_vote.tera",
     "synth_actions.tera",
-    "synth_paths.tera",
+    "synth_path.tera",
     "synth_story.tera",
     "synth_evidence.tera",
     "synth_risks.tera",

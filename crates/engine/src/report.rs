@@ -1,15 +1,16 @@
-//! Building the [`Report`] from a transcript, with zero model calls, and
-//! verifying what it quotes: every quote attributed to an advisor must be
-//! found (normalised, fuzzily) in that advisor's turns, and every forecast
-//! id a milestone cites must exist.
+//! Building the [`Report`] from a transcript and its typed synthesis
+//! answers, with zero model calls, and verifying what it quotes: every
+//! quote attributed to an advisor must be found (normalised, fuzzily) in
+//! that advisor's turns, and every forecast id a milestone cites must
+//! exist.
 
 use crate::synthesis::{add_days, forecasts_of};
 use council_core::report::{
     recalibrate, tally, Action, Backing, Evidence, Forecast, FuturePath, Milestone, PanelEntry,
-    Risk, SourceRef, Stance, Verification, Vote,
+    Risk, SourceRef, Verification, Vote,
 };
+use council_core::synthesis::Answers;
 use council_core::{match_tokens, Report, Transcript, TurnStatus, REPORT_VERSION};
-use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// Share of a quote's words that must appear in one window of a turn.
@@ -45,24 +46,12 @@ pub fn quote_matches(quote: &str, text: &str) -> bool {
     })
 }
 
-fn str_of(v: &Value, key: &str) -> String {
-    v[key].as_str().unwrap_or_default().trim().to_string()
-}
-
-fn opt_str(v: &Value, key: &str) -> Option<String> {
-    Some(str_of(v, key)).filter(|s| !s.is_empty())
-}
-
-/// Builds the report from a finished transcript; `lang` overrides its language.
-pub fn build_report(t: &Transcript, lang: Option<&str>) -> Report {
-    let part = |name: &str| t.synthesis.iter().find(|p| p.part == name);
-    let value = |name: &str| part(name).map(|p| p.value.clone()).unwrap_or(Value::Null);
+/// Builds the report from a transcript and its typed synthesis answers
+/// ([`Answers::from_transcript`]); `lang` overrides its language. Pure: no
+/// model, no IO, no clock.
+pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
     let mut flags: Vec<String> = t.notes.iter().map(|n| format!("casting: {n}")).collect();
-    for p in &t.synthesis {
-        if let Some(e) = &p.error {
-            flags.push(format!("synthesis part `{}` failed: {e}", p.part));
-        }
-    }
+    flags.extend(a.problems.iter().cloned());
     let name_of = |id: &str| council_core::name_of(&t.panel, id).to_string();
     let turns_of = |id: &str| -> Vec<&str> {
         t.rounds
@@ -88,38 +77,31 @@ pub fn build_report(t: &Transcript, lang: Option<&str>) -> Report {
         ok
     };
 
-    let verdict = value("verdict");
-    let (answer, reasoning) = (str_of(&verdict, "answer"), str_of(&verdict, "reasoning"));
-
-    let mut shown = forecasts_of(t);
-    let before = shown.len();
-    let mut seen = BTreeSet::new();
-    shown.retain(|f| seen.insert(f.id.clone()));
-    if shown.len() < before {
+    let shown = forecasts_of(&t.date, a);
+    let stated = a
+        .forecasts
+        .iter()
+        .filter(|f| !f.statement.trim().is_empty())
+        .count();
+    if shown.len() < stated {
         flags.push(format!(
             "forecasts: {} repeated forecast(s) dropped",
-            before - shown.len()
+            stated - shown.len()
         ));
     }
     let votes: Vec<Vote> = t
         .panel
         .iter()
         .map(|p| {
-            let v = value(&format!("vote:{}", p.id));
-            let stance = match v["stance"].as_str() {
-                Some("agree") => Some(Stance::Agree),
-                Some("partly") => Some(Stance::Partly),
-                Some("disagree") => Some(Stance::Disagree),
-                _ => None,
-            };
-            let confidence = v["confidence"].as_u64().map(|c| c.min(100) as u8);
+            let v = a.votes.get(&p.id);
+            let confidence = v.map(|v| v.confidence.min(100));
             Vote {
                 persona: p.id.clone(),
                 name: p.name.clone(),
-                stance,
+                stance: v.and_then(|v| v.stance),
                 confidence,
                 weight: confidence.map_or(0.0, recalibrate),
-                reason: str_of(&v, "reason"),
+                reason: v.map(|v| v.reason.trim().to_string()).unwrap_or_default(),
             }
         })
         .collect();
@@ -130,13 +112,14 @@ pub fn build_report(t: &Transcript, lang: Option<&str>) -> Report {
                 .panel
                 .iter()
                 .filter_map(|p| {
-                    let v = value(&format!("vote:{}", p.id));
-                    let prob = v["probabilities"]
-                        .as_array()?
+                    let prob = a
+                        .votes
+                        .get(&p.id)?
+                        .probabilities
                         .iter()
-                        .find(|x| x["id"].as_str() == Some(f.id.as_str()))?["probability"]
-                        .as_f64()?;
-                    Some((p.id.clone(), (prob / 100.0).clamp(0.0, 1.0)))
+                        .find(|x| x.id == f.id)?
+                        .probability;
+                    Some((p.id.clone(), (f64::from(prob) / 100.0).clamp(0.0, 1.0)))
                 })
                 .collect();
             let mut ps: Vec<f64> = probabilities.iter().map(|x| x.1).collect();
@@ -157,44 +140,40 @@ pub fn build_report(t: &Transcript, lang: Option<&str>) -> Report {
         })
         .collect();
 
-    let actions: Vec<Action> = value("actions")["actions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|a| {
-            let start = a["start_day"].as_u64().unwrap_or(0).min(365) as u32;
-            let end =
-                (a["end_day"].as_u64().unwrap_or(u64::from(start)).min(365) as u32).max(start);
+    let actions: Vec<Action> = a
+        .actions
+        .iter()
+        .map(|x| {
+            let start = u32::from(x.start_day.min(365));
+            let end = u32::from(x.end_day.min(365)).max(start);
             let from = add_days(&t.date, start).unwrap_or_else(|| format!("day {start}"));
             let to = add_days(&t.date, end).unwrap_or_else(|| format!("day {end}"));
             Action {
-                action: str_of(a, "action"),
-                owner: str_of(a, "owner"),
+                action: x.action.trim().to_string(),
+                owner: x.owner.trim().to_string(),
                 when: if from == to {
                     from
                 } else {
                     format!("{from} – {to}")
                 },
-                script: opt_str(a, "script"),
-                trigger: opt_str(a, "trigger"),
+                script: non_empty(&x.script),
+                trigger: non_empty(&x.trigger),
             }
         })
         .collect();
 
     let mut unknown_ids = BTreeSet::new();
-    let paths: Vec<FuturePath> = value("paths")["paths"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let paths: Vec<FuturePath> = a
+        .paths
+        .iter()
         .map(|p| {
-            let mut milestones: Vec<Milestone> = p["milestones"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|m| {
-                    let fid = str_of(m, "forecast_id");
-                    let persona = str_of(m, "persona");
-                    let quote = str_of(m, "quote");
+            let milestones: Vec<Milestone> = p
+                .milestones
+                .iter()
+                .map(|(month, m)| {
+                    let fid = m.forecast_id.trim().to_string();
+                    let persona = m.persona.trim().to_string();
+                    let quote = m.quote.trim().to_string();
                     let backing = if !fid.is_empty() {
                         let found = forecasts.iter().find(|f| f.id == fid);
                         if found.is_none() {
@@ -216,38 +195,30 @@ pub fn build_report(t: &Transcript, lang: Option<&str>) -> Report {
                         Backing::None
                     };
                     Milestone {
-                        month: m["month"].as_u64().unwrap_or(0) as u32,
-                        event: str_of(m, "event"),
+                        month: *month,
+                        event: m.event.trim().to_string(),
                         backing,
                     }
                 })
                 .collect();
-            milestones.sort_by_key(|m| m.month);
             FuturePath {
-                name: str_of(p, "name"),
-                premise: str_of(p, "premise"),
+                scenario: p.scenario,
+                title: p.title.trim().to_string(),
+                premise: p.premise.trim().to_string(),
                 milestones,
             }
         })
         .collect();
-
-    let story: Vec<String> = value("story")["paragraphs"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|p| p.as_str().map(|s| s.trim().to_string()))
-        .filter(|s| !s.is_empty())
-        .collect();
+    flags.extend(path_problems(&paths));
 
     let mut bad_sources: Vec<u32> = Vec::new();
-    let evidence: Vec<Evidence> = value("evidence")["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let evidence: Vec<Evidence> = a
+        .evidence
+        .iter()
         .map(|e| {
-            let persona = opt_str(e, "persona");
-            let quote = opt_str(e, "quote");
-            let source = e["source"].as_u64().filter(|n| *n > 0).map(|n| n as u32);
+            let persona = non_empty(&e.persona);
+            let quote = non_empty(&e.quote);
+            let source = Some(u32::from(e.source)).filter(|n| *n > 0);
             let source_ok = source.is_some_and(|n| t.sources.iter().any(|s| s.number == n));
             if let (Some(n), false) = (source, source_ok) {
                 bad_sources.push(n);
@@ -257,7 +228,7 @@ pub fn build_report(t: &Transcript, lang: Option<&str>) -> Report {
                 _ => source_ok,
             };
             Evidence {
-                claim: str_of(e, "claim"),
+                claim: e.claim.trim().to_string(),
                 source,
                 persona,
                 quote,
@@ -266,13 +237,12 @@ pub fn build_report(t: &Transcript, lang: Option<&str>) -> Report {
         })
         .collect();
 
-    let risks: Vec<Risk> = value("risks")["risks"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let risks: Vec<Risk> = a
+        .risks
+        .iter()
         .map(|r| Risk {
-            risk: str_of(r, "risk"),
-            why: str_of(r, "why"),
+            risk: r.risk.trim().to_string(),
+            why: r.why.trim().to_string(),
         })
         .collect();
 
@@ -352,19 +322,28 @@ pub fn build_report(t: &Transcript, lang: Option<&str>) -> Report {
         .map(|x| format!("{} {}", x.backend, x.model))
         .collect();
 
+    let (verdict_stance, verdict, reasoning) = match &a.verdict {
+        Some(v) => (
+            v.stance,
+            v.answer.trim().to_string(),
+            v.reasoning.trim().to_string(),
+        ),
+        None => (None, String::new(), String::new()),
+    };
     Report {
         version: REPORT_VERSION,
         question: t.question.clone(),
         date: t.date.clone(),
         lang: lang.unwrap_or(&t.lang).to_string(),
-        verdict: answer,
+        verdict_stance,
+        verdict,
         reasoning,
         tally: tally(&votes),
         votes,
         forecasts,
         actions,
         paths,
-        story,
+        story: a.story.clone(),
         evidence,
         risks,
         panel,
@@ -376,6 +355,46 @@ pub fn build_report(t: &Transcript, lang: Option<&str>) -> Report {
         produced_by: produced.into_iter().collect::<Vec<_>>().join(", "),
         usage: t.usage,
     }
+}
+
+/// The report of a transcript: its answers read, then [`build_report`].
+pub fn report_for(t: &Transcript, lang: Option<&str>) -> Report {
+    build_report(t, &Answers::from_transcript(t), lang)
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// What is wrong with the paths as a set: two paths with one title, two
+/// milestones at one month (possible only in version 1 transcripts).
+fn path_problems(paths: &[FuturePath]) -> Vec<String> {
+    let mut out = Vec::new();
+    let key = |s: &str| council_core::match_tokens(s).join(" ");
+    for (i, p) in paths.iter().enumerate() {
+        if paths[..i].iter().any(|q| key(&q.title) == key(&p.title)) {
+            out.push(format!(
+                "future paths: two paths share the title \"{}\"; they may not be distinct futures",
+                p.title
+            ));
+        }
+        let mut months: Vec<u32> = p.milestones.iter().map(|m| m.month).collect();
+        months.sort_unstable();
+        let mut dup: Vec<u32> = months
+            .windows(2)
+            .filter(|w| w[0] == w[1])
+            .map(|w| w[0])
+            .collect();
+        dup.dedup();
+        for m in dup {
+            let n = months.iter().filter(|x| **x == m).count();
+            out.push(format!(
+                "future path \"{}\": {n} milestones at month {m}",
+                p.title
+            ));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use crate::citations::check_citations;
 use crate::progress::ProgressEvent;
 use crate::schema::turn_schema;
 use crate::shown::{answer_turns, passages_for, summaries_before, ShownSummary};
-use crate::validate::turn_from_answer;
+use crate::validate::{turn_from_answer, TurnContext};
 use crate::{Debate, EngineError, RunStore};
 use council_core::{lang_name, Event, PanelMember, Persona, Turn, TurnStatus, Usage};
 use council_llm::{ChatRequest, Message};
@@ -212,12 +212,14 @@ async fn speak(
             let json = resp.json.unwrap_or_default();
             let mut t = turn_from_answer(
                 &json,
-                round,
-                spec,
-                persona,
-                &others,
-                &d.question,
-                &d.settings.lang,
+                &TurnContext {
+                    round,
+                    spec,
+                    persona,
+                    peers: &others,
+                    question: &d.question,
+                    lang: &d.settings.lang,
+                },
             );
             check_citations(&mut t, d.library);
             t.usage = resp.usage;

@@ -176,12 +176,14 @@ pub fn read_transcript(path: &Path) -> Result<Transcript, EngineError> {
             file.display()
         ))
     })?;
-    if t.version != council_core::TRANSCRIPT_VERSION {
+    let readable = council_core::OLDEST_TRANSCRIPT_VERSION..=council_core::TRANSCRIPT_VERSION;
+    if !readable.contains(&t.version) {
         return Err(EngineError::Store(format!(
-            "{} has transcript version {}, this build reads version {}",
+            "{} has transcript version {}, this build reads versions {} to {}; use a newer Council",
             file.display(),
             t.version,
-            council_core::TRANSCRIPT_VERSION
+            readable.start(),
+            readable.end()
         )));
     }
     Ok(t)

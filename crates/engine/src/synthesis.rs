@@ -1,23 +1,30 @@
-//! Synthesis after the last round: several focused calls, each with its own
-//! schema (verdict; forecasts; every advisor's vote and probabilities; the
-//! action plan; three future paths; the deeper story; evidence; risks).
-//! Each answer is appended to the event log as it arrives, so a resumed run
-//! never pays for a part twice and `council render` needs no model.
+//! Synthesis after the last round: one focused call per
+//! [`SynthesisKind`], each answering with its type's derived schema (the
+//! verdict; the forecasts; every advisor's vote and probabilities; the
+//! action plan; one call per future path; the deeper story; the evidence;
+//! the risks). Each answer is appended to the event log as it arrives, so a
+//! resumed run never pays for a part twice and `council render` needs no
+//! model.
 
-use crate::Debate;
-use crate::{EngineError, RunStore};
-use council_core::hash::fnv1a;
+use crate::{Debate, EngineError, RunStore};
+use council_core::answers::{token_budget, Bindings};
+use council_core::synthesis::{Answers, SynthesisKind};
 use council_core::transcript::SynthesisPart;
-use council_core::{excerpt, lang_name, Event, Transcript, TurnStatus, Usage};
+use council_core::{excerpt, lang_name, Event, PanelMember, Transcript, TurnStatus, Usage};
 use council_llm::{ChatModel, ChatRequest, Message};
 use futures::StreamExt;
 use serde::Serialize;
-use serde_json::{json, Value};
 use std::sync::Arc;
 use tera::Context;
 
-/// The months a milestone may sit at.
-pub const MILESTONE_MONTHS: [u32; 7] = [3, 6, 9, 12, 15, 18, 24];
+/// Characters of each turn in the digest every synthesis prompt carries.
+const DIGEST_TURN: usize = 160;
+/// Characters of each round summary in that digest.
+const DIGEST_SUMMARY: usize = 400;
+/// Characters of an advisor's last turn shown when it votes.
+const OWN_LAST: usize = 400;
+/// The round number synthesis seeds are mixed with (past any real round).
+const SEED_ROUND: u32 = 100;
 
 #[derive(Serialize)]
 struct DigestTurn {
@@ -36,22 +43,25 @@ struct Digest {
 }
 
 #[derive(Serialize)]
-struct FullSummary {
+struct DigestSummary {
     number: u32,
     text: String,
 }
 
-/// A forecast as prompts show it.
-#[derive(Serialize, Clone)]
-pub(crate) struct ShownForecast {
+/// A forecast as prompts and the report show it.
+#[derive(Debug, Serialize, Clone, PartialEq)]
+pub struct ShownForecast {
+    /// Stable id, `F-xxxxxx`.
     pub id: String,
+    /// What will be true.
     pub statement: String,
+    /// By when, `YYYY-MM-DD`.
     pub horizon: String,
 }
 
 /// A stable forecast id: a hash of the run date and the statement.
 pub fn forecast_id(date: &str, statement: &str) -> String {
-    let h = fnv1a(date.bytes().chain(statement.trim().bytes()));
+    let h = council_core::hash::fnv1a(date.bytes().chain(statement.trim().bytes()));
     format!("F-{:06x}", h & 0xff_ffff)
 }
 
@@ -75,96 +85,64 @@ pub fn add_days(date: &str, days: u32) -> Option<String> {
     )
 }
 
-/// The forecasts of a transcript's `forecasts` part, with ids and horizon dates.
-pub(crate) fn forecasts_of(t: &Transcript) -> Vec<ShownForecast> {
-    let Some(part) = t.synthesis.iter().find(|p| p.part == "forecasts") else {
-        return Vec::new();
-    };
-    part.value["forecasts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|f| {
-            let statement = f["statement"].as_str()?.trim().to_string();
-            if statement.is_empty() {
-                return None;
-            }
-            let months = f["horizon_months"].as_u64().unwrap_or(12).clamp(1, 36) as u32;
-            Some(ShownForecast {
-                id: forecast_id(&t.date, &statement),
-                horizon: add_months(&t.date, months).unwrap_or_else(|| format!("+{months} months")),
-                statement,
-            })
-        })
-        .collect()
+/// The run's forecasts, with ids and horizon dates; a statement given twice
+/// is kept once.
+pub fn forecasts_of(date: &str, answers: &Answers) -> Vec<ShownForecast> {
+    let mut out: Vec<ShownForecast> = Vec::new();
+    for f in &answers.forecasts {
+        let statement = f.statement.trim().to_string();
+        if statement.is_empty() {
+            continue;
+        }
+        let id = forecast_id(date, &statement);
+        if out.iter().any(|x| x.id == id) {
+            continue;
+        }
+        let months = u32::from(f.horizon_months.clamp(1, 36));
+        out.push(ShownForecast {
+            horizon: add_months(date, months).unwrap_or_else(|| format!("+{months} months")),
+            id,
+            statement,
+        });
+    }
+    out
 }
 
-fn s(max: usize) -> Value {
-    json!({"type": "string", "maxLength": max})
-}
-
-fn text(max: usize) -> Value {
-    json!({"type": "string", "minLength": 1, "maxLength": max})
-}
-
-fn schema_for(part: &str, panel: &[&str], forecast_ids: &[String]) -> Value {
-    let persona = json!({"type": "string", "enum": panel});
-    let mut with_blank: Vec<String> = forecast_ids.to_vec();
-    with_blank.push(String::new());
-    match part {
-        "verdict" => {
-            json!({"type": "object", "properties": {"answer": text(900), "reasoning": text(1200)}, "required": ["answer", "reasoning"]})
-        }
-        "forecasts" => {
-            json!({"type": "object", "properties": {"forecasts": {"type": "array", "minItems": 3, "maxItems": 6, "items": {
-            "type": "object", "properties": {"statement": text(240), "horizon_months": {"type": "integer", "minimum": 1, "maximum": 36}},
-            "required": ["statement", "horizon_months"]}}}, "required": ["forecasts"]})
-        }
-        "vote" => json!({"type": "object", "properties": {
-            "stance": {"type": "string", "enum": ["agree", "partly", "disagree"]},
-            "confidence": {"type": "integer", "minimum": 0, "maximum": 100},
-            "reason": text(300),
-            "probabilities": {"type": "array", "minItems": forecast_ids.len(), "maxItems": forecast_ids.len(), "items": {
-                "type": "object", "properties": {"id": {"type": "string", "enum": forecast_ids}, "probability": {"type": "integer", "minimum": 0, "maximum": 100}},
-                "required": ["id", "probability"]}}},
-            "required": ["stance", "confidence", "reason", "probabilities"]}),
-        "actions" => {
-            json!({"type": "object", "properties": {"actions": {"type": "array", "minItems": 4, "maxItems": 7, "items": {
-            "type": "object", "properties": {"action": text(300), "owner": text(80),
-                "start_day": {"type": "integer", "minimum": 0, "maximum": 365}, "end_day": {"type": "integer", "minimum": 0, "maximum": 365},
-                "script": s(400), "trigger": s(200)},
-            "required": ["action", "owner", "start_day", "end_day", "script", "trigger"]}}}, "required": ["actions"]})
-        }
-        "paths" => {
-            json!({"type": "object", "properties": {"paths": {"type": "array", "minItems": 3, "maxItems": 3, "items": {
-            "type": "object", "properties": {"name": text(60), "premise": text(300), "milestones": {"type": "array", "minItems": 4, "maxItems": 6, "items": {
-                "type": "object", "properties": {"month": {"type": "integer", "enum": MILESTONE_MONTHS}, "event": text(240),
-                    "persona": {"type": "string", "enum": panel.iter().copied().chain([""]).collect::<Vec<_>>()}, "quote": s(200),
-                    "forecast_id": {"type": "string", "enum": with_blank}},
-                "required": ["month", "event", "persona", "quote", "forecast_id"]}}},
-            "required": ["name", "premise", "milestones"]}}}, "required": ["paths"]})
-        }
-        "story" => {
-            json!({"type": "object", "properties": {"paragraphs": {"type": "array", "minItems": 2, "maxItems": 2, "items": text(1200)}}, "required": ["paragraphs"]})
-        }
-        "evidence" => {
-            json!({"type": "object", "properties": {"items": {"type": "array", "minItems": 5, "maxItems": 8, "items": {
-            "type": "object", "properties": {"claim": text(300), "persona": persona, "quote": s(240), "source": {"type": "integer", "minimum": 0, "maximum": 999}},
-            "required": ["claim", "persona", "quote", "source"]}}}, "required": ["items"]})
-        }
-        _ => {
-            json!({"type": "object", "properties": {"risks": {"type": "array", "minItems": 3, "maxItems": 5, "items": {
-            "type": "object", "properties": {"risk": text(200), "why": text(400)}, "required": ["risk", "why"]}}}, "required": ["risks"]})
-        }
+/// The prompt template of each kind.
+fn template(kind: &SynthesisKind) -> &'static str {
+    match kind {
+        SynthesisKind::Verdict => "synth_verdict.tera",
+        SynthesisKind::Forecasts => "synth_forecasts.tera",
+        SynthesisKind::Vote(_) => "synth_vote.tera",
+        SynthesisKind::Actions => "synth_actions.tera",
+        SynthesisKind::Path(_) | SynthesisKind::LegacyPaths => "synth_path.tera",
+        SynthesisKind::Story => "synth_story.tera",
+        SynthesisKind::Evidence => "synth_evidence.tera",
+        SynthesisKind::Risks => "synth_risks.tera",
     }
 }
 
-/// Runs every synthesis part not yet in `store`.
+/// Characters a token holds, at the least, in the run's language: budgets
+/// are sized from the schema's longest valid answer in tokens. English
+/// prose runs near 4 characters a token, but the ids, numbers and broken
+/// words a weak model writes run nearer 2.
+fn chars_per_token(lang: &str) -> f64 {
+    match lang {
+        "zh" | "ja" => 1.0,
+        _ => 2.5,
+    }
+}
+
+/// Runs every synthesis part not yet in `store`: the verdict first, then
+/// the forecasts (both build on the debate alone), then everything else
+/// concurrently (votes need the forecasts' ids).
 pub(crate) async fn synthesize(d: &Debate<'_>, store: &mut RunStore) -> Result<(), EngineError> {
+    let panel_ids: Vec<&str> = d.panel.iter().map(|p| p.id.as_str()).collect();
+    let kinds = SynthesisKind::all_for(&panel_ids);
+    let total = kinds.len();
     let t = store.transcript()?;
-    let total = 7 + d.panel.len();
     let mut finished_parts = t.synthesis.len();
-    let mut report = |p: &SynthesisPart| {
+    let mut note = |p: &SynthesisPart| {
         finished_parts += 1;
         d.progress.event(crate::ProgressEvent::SynthesisFinished {
             part: p.part.clone(),
@@ -173,141 +151,95 @@ pub(crate) async fn synthesize(d: &Debate<'_>, store: &mut RunStore) -> Result<(
             total,
         });
     };
-    let mut ctx = base_context(d, &t);
-    let done = |t: &Transcript, part: &str| t.synthesis.iter().any(|p| p.part == part);
+    let done = |t: &Transcript, k: &SynthesisKind| t.synthesis.iter().any(|p| &p.part == k);
     let moderator = d.models.default_model().clone();
-    let panel_ids: Vec<&str> = d.panel.iter().map(|p| p.id.as_str()).collect();
+    let mut ctx = base_context(d, &t);
 
-    if !done(&t, "verdict") {
-        let p = call(
-            d,
-            "verdict",
-            &moderator,
-            None,
-            "synth_verdict.tera",
-            &ctx,
-            schema_for("verdict", &panel_ids, &[]),
-        )
-        .await?;
-        report(&p);
-        store.append(Event::Synthesis(p))?;
+    for first in [SynthesisKind::Verdict, SynthesisKind::Forecasts] {
+        let t = store.transcript()?;
+        let answers = Answers::from_transcript(&t);
+        add_answers_so_far(&mut ctx, &t, &answers);
+        if !done(&t, &first) {
+            let b = Bindings {
+                panel: &panel_ids,
+                ..Bindings::default()
+            };
+            let p = call(d, &first, &moderator, &ctx, &b).await?;
+            note(&p);
+            store.append(Event::Synthesis(p))?;
+        }
     }
-    let t = store.transcript()?;
-    let verdict = t
-        .synthesis
-        .iter()
-        .find(|p| p.part == "verdict")
-        .and_then(|p| p.value["answer"].as_str())
-        .unwrap_or("(no verdict: the call failed)")
-        .to_string();
-    ctx.insert("verdict", &verdict);
-    if !done(&t, "forecasts") {
-        let p = call(
-            d,
-            "forecasts",
-            &moderator,
-            None,
-            "synth_forecasts.tera",
-            &ctx,
-            schema_for("forecasts", &panel_ids, &[]),
-        )
-        .await?;
-        report(&p);
-        store.append(Event::Synthesis(p))?;
-    }
-    let t = store.transcript()?;
-    let forecasts = forecasts_of(&t);
-    let ids: Vec<String> = forecasts.iter().map(|f| f.id.clone()).collect();
-    ctx.insert("forecasts", &forecasts);
 
-    let mut jobs = Vec::new();
-    for persona in &d.panel {
-        let part = format!("vote:{}", persona.id);
-        if done(&t, &part) {
-            continue;
-        }
-        let own_last = t
-            .rounds
-            .iter()
-            .rev()
-            .flat_map(|r| r.turns.iter())
-            .find(|x| x.persona == persona.id && x.status == TurnStatus::Ok)
-            .map(|x| excerpt(&x.text, 400))
-            .unwrap_or_else(|| "(you did not speak)".into());
-        let mut c = ctx.clone();
-        c.insert("own_last", &own_last);
-        c.insert("persona", persona);
-        c.insert(
-            "peers",
-            &d.panel
-                .iter()
-                .map(council_core::PanelMember::from)
-                .collect::<Vec<_>>(),
-        );
-        let model = d.models.for_persona(&persona.id).clone();
-        let schema = schema_for("vote", &panel_ids, &ids);
-        jobs.push((
-            part,
-            model,
-            Some(persona.id.clone()),
-            "synth_vote.tera",
-            c,
-            schema,
-        ));
-    }
-    for (part, template) in [
-        ("actions", "synth_actions.tera"),
-        ("paths", "synth_paths.tera"),
-        ("story", "synth_story.tera"),
-        ("evidence", "synth_evidence.tera"),
-        ("risks", "synth_risks.tera"),
-    ] {
-        if !done(&t, part) {
-            jobs.push((
-                part.to_string(),
-                moderator.clone(),
-                None,
-                template,
-                ctx.clone(),
-                schema_for(part, &panel_ids, &ids),
-            ));
-        }
+    let t = store.transcript()?;
+    let answers = Answers::from_transcript(&t);
+    add_answers_so_far(&mut ctx, &t, &answers);
+    let forecasts = forecasts_of(&t.date, &answers);
+    let ids: Vec<&str> = forecasts.iter().map(|f| f.id.as_str()).collect();
+    let b = Bindings {
+        panel: &panel_ids,
+        peers: &[],
+        forecast_ids: &ids,
+    };
+    let mut jobs: Vec<(SynthesisKind, Arc<dyn ChatModel>, Context)> = Vec::new();
+    for kind in kinds.into_iter().skip(2).filter(|k| !done(&t, k)) {
+        let (model, c) = match &kind {
+            SynthesisKind::Vote(id) => {
+                let Some(persona) = d.panel.iter().find(|p| &p.id == id) else {
+                    continue;
+                };
+                let own_last = t
+                    .rounds
+                    .iter()
+                    .rev()
+                    .flat_map(|r| r.turns.iter())
+                    .find(|x| x.persona == persona.id && x.status == TurnStatus::Ok)
+                    .map(|x| excerpt(&x.text, OWN_LAST))
+                    .unwrap_or_else(|| "(you did not speak)".into());
+                let mut c = ctx.clone();
+                c.insert("own_last", &own_last);
+                c.insert("persona", persona);
+                c.insert(
+                    "peers",
+                    &d.panel.iter().map(PanelMember::from).collect::<Vec<_>>(),
+                );
+                (d.models.for_persona(&persona.id).clone(), c)
+            }
+            SynthesisKind::Path(scenario) => {
+                let mut c = ctx.clone();
+                c.insert("scenario", scenario.as_str());
+                (moderator.clone(), c)
+            }
+            _ => (moderator.clone(), ctx.clone()),
+        };
+        jobs.push((kind, model, c));
     }
     let calls = jobs
         .iter()
-        .map(|(part, model, persona, template, c, schema)| {
-            call(
-                d,
-                part,
-                model,
-                persona.as_deref(),
-                template,
-                c,
-                schema.clone(),
-            )
-        });
+        .map(|(kind, model, c)| call(d, kind, model, c, &b));
     let mut finished =
         futures::stream::iter(calls).buffer_unordered(d.settings.max_concurrency.max(1));
     while let Some(p) = finished.next().await {
         let p = p?;
-        report(&p);
+        note(&p);
         store.append(Event::Synthesis(p))?;
     }
     Ok(())
 }
 
+/// What every synthesis prompt shows: the question, the date, the round
+/// summaries and each advisor's turns, in excerpts, and the library.
 fn base_context(d: &Debate<'_>, t: &Transcript) -> Context {
     let mut ctx = Context::new();
     ctx.insert("question", &d.question);
     ctx.insert("date", &d.settings.date);
     ctx.insert("lang_name", lang_name(&d.settings.lang));
-    let summaries: Vec<FullSummary> = t
+    let summaries: Vec<DigestSummary> = t
         .rounds
         .iter()
         .filter_map(|r| {
-            r.summary.as_ref().map(|s| FullSummary {
+            r.summary.as_ref().map(|s| DigestSummary {
                 number: r.number,
-                text: excerpt(s, 700),
+                text: excerpt(s, DIGEST_SUMMARY),
             })
         })
         .collect();
@@ -327,46 +259,60 @@ fn base_context(d: &Debate<'_>, t: &Transcript) -> Context {
                     round: x.round,
                     move_: x.move_.map_or_else(|| "?".into(), |m| m.to_string()),
                     confidence: x.confidence.map_or_else(|| "?".into(), |c| c.to_string()),
-                    text: excerpt(&x.text, 220),
+                    text: excerpt(&x.text, DIGEST_TURN),
                 })
                 .collect(),
         })
         .collect();
     ctx.insert("digest", &digest);
-    let sources: Vec<Value> = t
+    let sources: Vec<serde_json::Value> = t
         .sources
         .iter()
-        .map(|s| json!({"number": s.number, "title": s.title}))
+        .map(|s| serde_json::json!({"number": s.number, "title": s.title}))
         .collect();
     ctx.insert("sources", &sources);
     ctx
 }
 
+/// Adds the verdict and the forecasts, once answered, to the context.
+fn add_answers_so_far(ctx: &mut Context, t: &Transcript, a: &Answers) {
+    let verdict = a.verdict.as_ref().map_or_else(
+        || "(no verdict: the call failed)".to_string(),
+        |v| v.answer.clone(),
+    );
+    ctx.insert("verdict", &verdict);
+    ctx.insert("forecasts", &forecasts_of(&t.date, a));
+}
+
 async fn call(
     d: &Debate<'_>,
-    part: &str,
+    kind: &SynthesisKind,
     model: &Arc<dyn ChatModel>,
-    persona: Option<&str>,
-    template: &str,
     ctx: &Context,
-    schema: Value,
+    b: &Bindings<'_>,
 ) -> Result<SynthesisPart, EngineError> {
-    let user = d.prompts.render(template, ctx)?;
+    let Some(schema) = kind.schema(b) else {
+        return Err(EngineError::Store(format!(
+            "synthesis part `{kind}` is read from old transcripts only"
+        )));
+    };
+    let user = d.prompts.render(template(kind), ctx)?;
     let mut messages = Vec::new();
-    if persona.is_some() {
+    if let SynthesisKind::Vote(_) = kind {
+        // The advisor votes in its own voice.
         messages.push(Message::system(d.prompts.render("system.tera", ctx)?));
     }
     messages.push(Message::user(user));
-    let name = part.split(':').next().unwrap_or(part).to_string();
+    let budget = token_budget(&schema, chars_per_token(&d.settings.lang));
     let request = ChatRequest::new(messages)
-        .with_schema(format!("synthesis_{name}"), schema)
-        .with_seed(d.settings.seed_for(100, part))
-        .with_max_tokens(d.settings.max_tokens.max(900));
+        .with_schema(format!("synthesis_{}", kind.name()), schema)
+        .with_seed(d.settings.seed_for(SEED_ROUND, &kind.to_string()))
+        .with_max_tokens(budget);
     let info = model.info();
     Ok(match model.chat(&request).await {
         Ok(r) => SynthesisPart {
-            part: part.to_string(),
-            value: r.json.unwrap_or(Value::Null),
+            part: kind.clone(),
+            value: r.json.unwrap_or(serde_json::Value::Null),
             error: None,
             usage: r.usage,
             backend: info.backend,
@@ -377,8 +323,8 @@ async fn call(
             },
         },
         Err(e) => SynthesisPart {
-            part: part.to_string(),
-            value: Value::Null,
+            part: kind.clone(),
+            value: serde_json::Value::Null,
             error: Some(council_core::error_chain(&e)),
             usage: Usage::none(),
             backend: info.backend,
@@ -390,6 +336,7 @@ async fn call(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use council_core::answers::ForecastDraft;
 
     #[test]
     fn dates_are_computed_from_the_run_date() {
@@ -403,6 +350,26 @@ mod tests {
         let a = forecast_id("2026-11-26", "Churn stays under 5%");
         assert_eq!(a, forecast_id("2026-11-26", " Churn stays under 5% "));
         assert_ne!(a, forecast_id("2026-11-26", "Churn rises above 5%"));
-        assert!(a.starts_with("F-") && a.len() == 8);
+        // The id of a version 1 transcript's forecast must not change.
+        assert_eq!(a, "F-7dd6cb");
+    }
+
+    #[test]
+    fn a_forecast_given_twice_is_kept_once() {
+        let f = |s: &str| ForecastDraft {
+            statement: s.into(),
+            horizon_months: 6,
+        };
+        let a = Answers {
+            forecasts: vec![
+                f("Churn stays under 5%"),
+                f(" Churn stays under 5%"),
+                f("NRR tops 110%"),
+            ],
+            ..Answers::default()
+        };
+        let shown = forecasts_of("2026-11-26", &a);
+        assert_eq!(shown.len(), 2);
+        assert_eq!(shown[0].horizon, "2027-05-26");
     }
 }

@@ -3,135 +3,134 @@
 //! Pure functions: no model, no IO.
 
 use crate::rounds::{RoundExtra, RoundSpec};
-use council_core::{Move, Persona, Turn, TurnStatus, Usage};
+use council_core::answers::{AssumptionsAnswer, StoryTurnAnswer, TurnAnswer};
+use council_core::{Persona, Turn, TurnStatus, Usage};
+use serde_json::Value;
 use std::collections::HashMap;
 
-fn str_field(json: &serde_json::Value, key: &str) -> Option<String> {
-    json.get(key)
-        .and_then(|v| v.as_str())
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
+/// What a turn's answer is checked against.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TurnContext<'a> {
+    /// The round number.
+    pub(crate) round: u32,
+    /// What the round asks for.
+    pub(crate) spec: &'a RoundSpec,
+    /// The speaker.
+    pub(crate) persona: &'a Persona,
+    /// The ids the speaker may answer or target.
+    pub(crate) peers: &'a [&'a str],
+    /// The question (for the off-topic check).
+    pub(crate) question: &'a str,
+    /// The debate's language.
+    pub(crate) lang: &'a str,
 }
 
-/// Builds a turn from a model's JSON answer, repairing what it can and
-/// flagging everything doubtful, so weak models cannot make the transcript lie.
-pub(crate) fn turn_from_answer(
-    json: &serde_json::Value,
-    round: u32,
-    spec: &RoundSpec,
-    persona: &Persona,
-    others: &[&str],
-    question: &str,
-    lang: &str,
-) -> Turn {
-    let mut flags = Vec::new();
-    let move_ = match json.get("move").and_then(|v| v.as_str()) {
-        Some(m) => match m.parse::<Move>() {
-            Ok(m) => Some(m),
-            Err(_) => {
-                flags.push(format!("invalid move {m:?} dropped"));
-                None
-            }
-        },
-        None => {
-            flags.push("no move given".into());
-            None
-        }
-    };
-    let text = str_field(json, "text").unwrap_or_default();
-    if text.is_empty() {
-        flags.push("empty answer".into());
-    } else if text.chars().count() < 40 {
-        flags.push("very short answer".into());
-    }
-    let confidence = match json.get("confidence").and_then(|v| v.as_f64()) {
-        Some(c) if (0.0..=100.0).contains(&c) => Some(c.round() as u8),
-        Some(c) => {
-            flags.push(format!("confidence {c} out of 0–100, clamped"));
-            Some(c.clamp(0.0, 100.0).round() as u8)
-        }
-        None => {
-            flags.push("no confidence given".into());
-            None
-        }
-    };
-    if let Some(c @ (0 | 100)) = confidence {
-        flags.push(format!("extreme confidence {c}"));
-    }
-    let mut responds_to = Vec::new();
-    for v in json
-        .get("responds_to")
-        .and_then(|v| v.as_array())
-        .into_iter()
-        .flatten()
-    {
-        match v.as_str() {
-            Some(id) if others.contains(&id) && !responds_to.iter().any(|r| r == id) => {
-                responds_to.push(id.to_string())
-            }
-            Some(id) => flags.push(format!("responds_to {id:?} is not a peer; dropped")),
-            None => flags.push("responds_to holds a non-string; dropped".into()),
-        }
-    }
-    let citations = json
-        .get("citations")
-        .and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|c| c.as_str().map(|s| s.trim().to_string()))
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    let (mut assumption, mut target_peer, mut target_assumption, mut story, mut systemic_change) =
-        (None, None, None, None, None);
-    if spec.extra == RoundExtra::Assumptions {
-        assumption = str_field(json, "assumption");
-        target_assumption = str_field(json, "target_assumption");
-        target_peer = str_field(json, "target_peer");
-        if let Some(p) = &target_peer {
-            if !others.contains(&p.as_str()) {
-                flags.push(format!("target_peer {p:?} is not a peer; dropped"));
-                target_peer = None;
-            }
-        }
-        if assumption.is_none() || target_peer.is_none() || target_assumption.is_none() {
-            flags.push("the answer lacks its own assumption or a targeted peer".into());
-        }
-    }
-    if spec.extra == RoundExtra::Story {
-        story = str_field(json, "story");
-        systemic_change = str_field(json, "systemic_change");
-        if story.is_none() || systemic_change.is_none() {
-            flags.push("the answer lacks its story or systemic change".into());
-        }
-    }
-    if is_repetitive(&text) {
-        flags.push("repetitive answer: the same sentence three or more times".into());
-    }
-    if !text.is_empty() && lang != "zh" && looks_off_topic(question, &text) {
-        flags.push("may be off-topic: shares no key word with the question".into());
-    }
-    Turn {
-        round,
-        persona: persona.id.clone(),
+fn trimmed(s: String) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// Builds a turn from a model's JSON answer, read into the turn's types,
+/// flagging everything doubtful (so weak models cannot make the transcript
+/// lie) and keeping an answer that does not fit the types, flagged, rather
+/// than losing it.
+pub(crate) fn turn_from_answer(json: &Value, c: &TurnContext<'_>) -> Turn {
+    let mut turn = Turn {
+        round: c.round,
+        persona: c.persona.id.clone(),
         status: TurnStatus::Ok,
-        move_,
-        text,
-        responds_to,
-        confidence,
-        citations,
-        assumption,
-        target_peer,
-        target_assumption,
-        story,
-        systemic_change,
-        flags,
+        move_: None,
+        text: String::new(),
+        responds_to: Vec::new(),
+        confidence: None,
+        citations: Vec::new(),
+        assumption: None,
+        target_peer: None,
+        target_assumption: None,
+        story: None,
+        systemic_change: None,
+        flags: Vec::new(),
         error: None,
         usage: Usage::none(),
         backend: String::new(),
         model: String::new(),
+    };
+    let answer = match serde_json::from_value::<TurnAnswer>(json.clone()) {
+        Ok(a) => a,
+        Err(e) => {
+            turn.text = json
+                .get("text")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            turn.flags.push(format!(
+                "the answer does not fit the turn's form ({e}); kept as text only"
+            ));
+            return turn;
+        }
+    };
+    let flags = &mut turn.flags;
+    turn.move_ = Some(answer.move_);
+    turn.text = answer.text.trim().to_string();
+    if turn.text.is_empty() {
+        flags.push("empty answer".into());
+    } else if turn.text.chars().count() < 40 {
+        flags.push("very short answer".into());
     }
+    if matches!(answer.confidence, 0 | 100) {
+        flags.push(format!("extreme confidence {}", answer.confidence));
+    }
+    turn.confidence = Some(answer.confidence.min(100));
+    for id in answer.responds_to {
+        if c.peers.contains(&id.as_str()) && !turn.responds_to.contains(&id) {
+            turn.responds_to.push(id);
+        } else if !turn.responds_to.contains(&id) {
+            flags.push(format!("responds_to {id:?} is not a peer; dropped"));
+        }
+    }
+    turn.citations = answer.citations.into_iter().filter_map(trimmed).collect();
+    match c.spec.extra {
+        RoundExtra::None => {}
+        RoundExtra::Assumptions => {
+            match serde_json::from_value::<AssumptionsAnswer>(json.clone()) {
+                Ok(a) => {
+                    turn.assumption = trimmed(a.assumption);
+                    turn.target_assumption = trimmed(a.target_assumption);
+                    if c.peers.contains(&a.target_peer.as_str()) {
+                        turn.target_peer = Some(a.target_peer);
+                    } else {
+                        flags.push(format!(
+                            "target_peer {:?} is not a peer; dropped",
+                            a.target_peer
+                        ));
+                    }
+                    if turn.assumption.is_none() || turn.target_assumption.is_none() {
+                        flags.push("the answer lacks its own assumption or the peer's".into());
+                    }
+                }
+                Err(_) => {
+                    flags.push("the answer lacks its own assumption or a targeted peer".into())
+                }
+            }
+        }
+        RoundExtra::Story => match serde_json::from_value::<StoryTurnAnswer>(json.clone()) {
+            Ok(a) => {
+                turn.story = trimmed(a.story);
+                turn.systemic_change = trimmed(a.systemic_change);
+                if turn.story.is_none() || turn.systemic_change.is_none() {
+                    flags.push("the answer lacks its story or systemic change".into());
+                }
+            }
+            Err(_) => flags.push("the answer lacks its story or systemic change".into()),
+        },
+    }
+    if is_repetitive(&turn.text) {
+        flags.push("repetitive answer: the same sentence three or more times".into());
+    }
+    if !turn.text.is_empty() && c.lang != "zh" && looks_off_topic(c.question, &turn.text) {
+        flags.push("may be off-topic: shares no key word with the question".into());
+    }
+    turn
 }
 
 const STOPWORDS: [&str; 24] = [
@@ -186,24 +185,30 @@ mod tests {
             .clone()
     }
 
+    fn read(answer: Value, round: u32, peers: &[&str], question: &str) -> Turn {
+        let p = persona();
+        turn_from_answer(
+            &answer,
+            &TurnContext {
+                round,
+                spec: spec(round),
+                persona: &p,
+                peers,
+                question,
+                lang: "en",
+            },
+        )
+    }
+
     #[test]
     fn weak_answers_are_repaired_and_flagged() {
-        let answer = json!({"move": "AGREE", "text": "ok", "confidence": 100, "responds_to": ["cfo", "ghost", "cto"], "citations": []});
-        let t = turn_from_answer(
-            &answer,
-            2,
-            spec(2),
-            &persona(),
-            &["cto", "auditor"],
-            "Should we raise prices?",
-            "en",
-        );
-        assert_eq!(t.move_, None);
+        let answer = json!({"move": "SHARE", "text": "ok", "confidence": 100, "responds_to": ["cfo", "ghost", "cto"], "citations": [" [2] ", ""]});
+        let t = read(answer, 2, &["cto", "auditor"], "Should we raise prices?");
         assert_eq!(t.confidence, Some(100));
         assert_eq!(t.responds_to, vec!["cto"]);
+        assert_eq!(t.citations, vec!["[2]"]);
         let flags = t.flags.join(" | ");
         for expected in [
-            "invalid move",
             "extreme confidence 100",
             "very short",
             "\"ghost\" is not a peer",
@@ -211,6 +216,24 @@ mod tests {
         ] {
             assert!(flags.contains(expected), "missing {expected:?} in {flags}");
         }
+    }
+
+    #[test]
+    fn an_answer_that_does_not_fit_the_form_is_kept_and_flagged() {
+        let t = read(
+            json!({"move": "AGREE", "text": "Raise prices for new customers only.", "confidence": 70}),
+            1,
+            &["cto"],
+            "Should we raise prices?",
+        );
+        assert_eq!(t.status, TurnStatus::Ok);
+        assert_eq!(t.text, "Raise prices for new customers only.");
+        assert_eq!((t.move_, t.confidence), (None, None));
+        assert!(
+            t.flags[0].contains("does not fit the turn's form"),
+            "{:?}",
+            t.flags
+        );
     }
 
     #[test]
@@ -230,7 +253,7 @@ mod tests {
     fn round_four_needs_a_real_peer() {
         let answer = json!({"move": "CHALLENGE", "text": "A long enough answer about pricing and margins.", "confidence": 60,
             "responds_to": [], "citations": [], "assumption": "a", "target_peer": "nobody", "target_assumption": "b"});
-        let t = turn_from_answer(&answer, 4, spec(4), &persona(), &["cto"], "pricing?", "en");
+        let t = read(answer, 4, &["cto"], "pricing?");
         assert_eq!(t.target_peer, None);
         assert!(
             t.flags.iter().any(|f| f.contains("target_peer")),

@@ -46,10 +46,11 @@ fn report() -> Report {
         })
         .collect();
     Report {
-        version: 1,
+        version: council_core::REPORT_VERSION,
         question: "Should we raise prices?".into(),
         date: "2026-11-26".into(),
         lang: "en".into(),
+        verdict_stance: None,
         verdict: text.clone(),
         reasoning: text.clone(),
         votes: vec![],
@@ -58,7 +59,8 @@ fn report() -> Report {
         actions: vec![],
         paths: (0..3)
             .map(|k| FuturePath {
-                name: format!("Path {k}"),
+                scenario: None,
+                title: format!("Path {k}"),
                 premise: text.clone(),
                 milestones: [3, 6, 12, 24]
                     .iter()

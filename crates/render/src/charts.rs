@@ -128,7 +128,7 @@ pub fn paths_chart(paths: &[FuturePath]) -> String {
             r##"<text x="{}" y="{}" font-size="11" text-anchor="end" fill="#222">{}</text>"##,
             left - 10.0,
             cy + 4.0,
-            escape(&council_core::excerpt(&p.name, 22))
+            escape(&council_core::excerpt(&p.title, 22))
         );
         let _ = write!(
             s,
@@ -191,7 +191,8 @@ mod tests {
     #[test]
     fn unverified_milestones_are_hollow() {
         let path = FuturePath {
-            name: "Path".into(),
+            scenario: None,
+            title: "Path".into(),
             premise: "p".into(),
             milestones: vec![
                 Milestone {

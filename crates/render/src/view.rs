@@ -2,7 +2,7 @@
 //! formatted and localised.
 
 use crate::charts;
-use council_core::report::{Backing, Stance};
+use council_core::report::{Backing, Scenario, Stance};
 use council_core::{Report, TurnStatus};
 use serde_json::{json, Value};
 use tera::Context;
@@ -22,8 +22,8 @@ pub(crate) fn context(r: &Report) -> Context {
         .map(|v| {
             json!({
                 "name": v.name,
-                "stance": match v.stance { Some(Stance::Agree) => s("agree"), Some(Stance::Partly) => s("partly"), Some(Stance::Disagree) => s("disagree"), None => s("no_vote") },
-                "stance_class": match v.stance { Some(Stance::Agree) => "agree", Some(Stance::Partly) => "partly", Some(Stance::Disagree) => "disagree", None => "none" },
+                "stance": v.stance.map_or_else(|| s("no_vote"), |x| s(x.as_str())),
+                "stance_class": v.stance.map_or("none", Stance::as_str),
                 "confidence": v.confidence.map_or_else(|| "–".into(), |c| c.to_string()),
                 "weight": format!("{:.1}", v.weight),
                 "reason": v.reason,
@@ -85,7 +85,12 @@ pub(crate) fn context(r: &Report) -> Context {
                     json!({"month": m.month, "event": m.event, "backing": backing, "ok": ok})
                 })
                 .collect();
-            json!({"name": p.name, "premise": p.premise, "milestones": milestones})
+            let scenario = p.scenario.map(|x| match x {
+                Scenario::Works => s("scenario_works"),
+                Scenario::Fails => s("scenario_fails"),
+                Scenario::Opposite => s("scenario_opposite"),
+            });
+            json!({"title": p.title, "scenario": scenario, "premise": p.premise, "milestones": milestones})
         })
         .collect();
     let evidence: Vec<Value> = r
@@ -156,10 +161,15 @@ pub(crate) fn context(r: &Report) -> Context {
     ctx.insert("votes", &votes);
     ctx.insert(
         "tally",
-        &json!({"agree": pct(r.tally.agree), "partly": pct(r.tally.partly), "disagree": pct(r.tally.disagree),
-                "agree_w": format!("{:.1}", r.tally.agree * 100.0), "partly_w": format!("{:.1}", r.tally.partly * 100.0),
-                "disagree_w": format!("{:.1}", r.tally.disagree * 100.0),
+        &json!({"support": pct(r.tally.support), "mixed": pct(r.tally.mixed), "oppose": pct(r.tally.oppose),
+                "support_w": format!("{:.1}", r.tally.support * 100.0), "mixed_w": format!("{:.1}", r.tally.mixed * 100.0),
+                "oppose_w": format!("{:.1}", r.tally.oppose * 100.0),
                 "counted": r.tally.counted}),
+    );
+    ctx.insert(
+        "verdict_stance",
+        &r.verdict_stance
+            .map(|x| (s(&format!("verdict_{}", x.as_str())), x.as_str())),
     );
     ctx.insert("forecasts", &forecasts);
     ctx.insert("paths", &paths);

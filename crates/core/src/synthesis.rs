@@ -1,0 +1,394 @@
+//! The synthesis parts of a transcript: which call an answer belongs to
+//! ([`SynthesisKind`]), the schema each call answers with
+//! ([`SynthesisKind::schema`]), and the answers read back into types
+//! ([`Answers::from_transcript`]), from this version's transcripts and
+//! from version 1's.
+
+use crate::answers::{
+    schema_of, ActionDraft, ActionsAnswer, Bindings, EvidenceAnswer, EvidenceDraft, ForecastDraft,
+    ForecastsAnswer, MilestoneDraft, PathAnswer, Probability, RiskDraft, RisksAnswer, Scenario,
+    Stance, StoryAnswer, VerdictAnswer, VoteAnswer,
+};
+use crate::transcript::SynthesisPart;
+use crate::Transcript;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+/// Which synthesis call an answer belongs to. On the wire, a string:
+/// `verdict`, `forecasts`, `vote:<persona id>`, `actions`,
+/// `path:works|fails|opposite`, `story`, `evidence`, `risks`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SynthesisKind {
+    /// The verdict and its reasoning.
+    Verdict,
+    /// The checkable forecasts.
+    Forecasts,
+    /// One advisor's vote and probabilities.
+    Vote(String),
+    /// The action plan.
+    Actions,
+    /// One of the three future paths.
+    Path(Scenario),
+    /// The deeper story.
+    Story,
+    /// The evidence.
+    Evidence,
+    /// The risks to the verdict.
+    Risks,
+    /// Transcript version 1's three paths in one answer (`paths`): read
+    /// from old transcripts, never asked for.
+    LegacyPaths,
+}
+
+impl SynthesisKind {
+    /// The kind's name without its persona or scenario (`vote`, `path`…).
+    pub fn name(&self) -> &'static str {
+        match self {
+            SynthesisKind::Verdict => "verdict",
+            SynthesisKind::Forecasts => "forecasts",
+            SynthesisKind::Vote(_) => "vote",
+            SynthesisKind::Actions => "actions",
+            SynthesisKind::Path(_) => "path",
+            SynthesisKind::Story => "story",
+            SynthesisKind::Evidence => "evidence",
+            SynthesisKind::Risks => "risks",
+            SynthesisKind::LegacyPaths => "paths",
+        }
+    }
+
+    /// The parts a run asks for after a debate of `panel`, in the order
+    /// they are asked (the verdict first, the forecasts second: the rest
+    /// build on them).
+    pub fn all_for(panel: &[&str]) -> Vec<SynthesisKind> {
+        let mut out = vec![SynthesisKind::Verdict, SynthesisKind::Forecasts];
+        out.extend(panel.iter().map(|id| SynthesisKind::Vote(id.to_string())));
+        out.push(SynthesisKind::Actions);
+        out.extend(Scenario::ALL.map(SynthesisKind::Path));
+        out.extend([
+            SynthesisKind::Story,
+            SynthesisKind::Evidence,
+            SynthesisKind::Risks,
+        ]);
+        out
+    }
+
+    /// The JSON Schema the call answers with, bound to the run (none for a
+    /// kind that is never asked).
+    pub fn schema(&self, b: &Bindings<'_>) -> Option<Value> {
+        Some(match self {
+            SynthesisKind::Verdict => schema_of::<VerdictAnswer>(b),
+            SynthesisKind::Forecasts => schema_of::<ForecastsAnswer>(b),
+            SynthesisKind::Vote(_) => schema_of::<VoteAnswer>(b),
+            SynthesisKind::Actions => schema_of::<ActionsAnswer>(b),
+            SynthesisKind::Path(_) => schema_of::<PathAnswer>(b),
+            SynthesisKind::Story => schema_of::<StoryAnswer>(b),
+            SynthesisKind::Evidence => schema_of::<EvidenceAnswer>(b),
+            SynthesisKind::Risks => schema_of::<RisksAnswer>(b),
+            SynthesisKind::LegacyPaths => return None,
+        })
+    }
+}
+
+impl fmt::Display for SynthesisKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SynthesisKind::Vote(id) => write!(f, "vote:{id}"),
+            SynthesisKind::Path(s) => write!(f, "path:{}", s.as_str()),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+impl FromStr for SynthesisKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "verdict" => SynthesisKind::Verdict,
+            "forecasts" => SynthesisKind::Forecasts,
+            "actions" => SynthesisKind::Actions,
+            "story" => SynthesisKind::Story,
+            "evidence" => SynthesisKind::Evidence,
+            "risks" => SynthesisKind::Risks,
+            "paths" => SynthesisKind::LegacyPaths,
+            other => match other.split_once(':') {
+                Some(("vote", id)) if !id.is_empty() => SynthesisKind::Vote(id.to_string()),
+                Some(("path", sc)) => SynthesisKind::Path(
+                    Scenario::ALL
+                        .into_iter()
+                        .find(|x| x.as_str() == sc)
+                        .ok_or_else(|| format!("unknown path scenario {sc:?}"))?,
+                ),
+                _ => return Err(format!("unknown synthesis part {other:?}")),
+            },
+        })
+    }
+}
+
+impl Serialize for SynthesisKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SynthesisKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for SynthesisKind {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SynthesisKind".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "verdict, forecasts, vote:<persona id>, actions, path:works|fails|opposite, story, evidence, risks (version 1 also: paths)"
+        })
+    }
+}
+
+/// The verdict as a report reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// Its stance; unknown in version 1 transcripts.
+    pub stance: Option<Stance>,
+    /// The direct answer.
+    pub answer: String,
+    /// Its reasoning.
+    pub reasoning: String,
+}
+
+/// One advisor's vote as a report reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vote {
+    /// Their stance on the question; unknown in version 1 transcripts,
+    /// whose votes were on the verdict instead.
+    pub stance: Option<Stance>,
+    /// Their confidence in it.
+    pub confidence: u8,
+    /// Their reason.
+    pub reason: String,
+    /// Their probability for each forecast.
+    pub probabilities: Vec<Probability>,
+}
+
+/// One future path as a report reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Path {
+    /// Which future; unknown in version 1 transcripts.
+    pub scenario: Option<Scenario>,
+    /// Its title.
+    pub title: String,
+    /// The decision taken.
+    pub premise: String,
+    /// (month, milestone), in month order.
+    pub milestones: Vec<(u32, MilestoneDraft)>,
+}
+
+/// Every synthesis answer of a transcript, read into types.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Answers {
+    /// The verdict, if its call succeeded.
+    pub verdict: Option<Verdict>,
+    /// The forecasts as stated.
+    pub forecasts: Vec<ForecastDraft>,
+    /// Persona id → vote.
+    pub votes: BTreeMap<String, Vote>,
+    /// The actions.
+    pub actions: Vec<ActionDraft>,
+    /// The paths, in scenario order.
+    pub paths: Vec<Path>,
+    /// The deeper story's paragraphs.
+    pub story: Vec<String>,
+    /// The evidence items.
+    pub evidence: Vec<EvidenceDraft>,
+    /// The risks.
+    pub risks: Vec<RiskDraft>,
+    /// What could not be used: failed calls, unreadable answers, old formats.
+    pub problems: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct V1Verdict {
+    answer: String,
+    reasoning: String,
+}
+
+#[derive(Deserialize)]
+struct V1Vote {
+    confidence: u8,
+    reason: String,
+    probabilities: Vec<Probability>,
+}
+
+#[derive(Deserialize)]
+struct V1Paths {
+    paths: Vec<V1Path>,
+}
+
+#[derive(Deserialize)]
+struct V1Path {
+    name: String,
+    premise: String,
+    milestones: Vec<V1Milestone>,
+}
+
+#[derive(Deserialize)]
+struct V1Milestone {
+    month: u32,
+    #[serde(flatten)]
+    milestone: MilestoneDraft,
+}
+
+fn read<T: serde::de::DeserializeOwned>(p: &SynthesisPart) -> Result<T, String> {
+    serde_json::from_value(p.value.clone()).map_err(|e| e.to_string())
+}
+
+impl Answers {
+    /// Reads every synthesis part of `t`: a failed call or an answer that
+    /// does not fit its type becomes a problem, never a panic.
+    pub fn from_transcript(t: &Transcript) -> Answers {
+        let mut a = Answers::default();
+        let v1 = t.version < 2;
+        let mut v1_votes = false;
+        let mut paths: Vec<Path> = Vec::new();
+        for p in &t.synthesis {
+            if let Some(e) = &p.error {
+                a.problems
+                    .push(format!("synthesis part `{}` failed: {e}", p.part));
+                continue;
+            }
+            let outcome: Result<(), String> = match &p.part {
+                SynthesisKind::Verdict if v1 => read::<V1Verdict>(p).map(|v| {
+                    a.verdict = Some(Verdict {
+                        stance: None,
+                        answer: v.answer,
+                        reasoning: v.reasoning,
+                    })
+                }),
+                SynthesisKind::Verdict => read::<VerdictAnswer>(p).map(|v| {
+                    a.verdict = Some(Verdict {
+                        stance: Some(v.stance),
+                        answer: v.answer,
+                        reasoning: v.reasoning,
+                    })
+                }),
+                SynthesisKind::Forecasts => {
+                    read::<ForecastsAnswer>(p).map(|f| a.forecasts = f.forecasts)
+                }
+                SynthesisKind::Vote(id) if v1 => read::<V1Vote>(p).map(|v| {
+                    v1_votes = true;
+                    a.votes.insert(
+                        id.clone(),
+                        Vote {
+                            stance: None,
+                            confidence: v.confidence,
+                            reason: v.reason,
+                            probabilities: v.probabilities,
+                        },
+                    );
+                }),
+                SynthesisKind::Vote(id) => read::<VoteAnswer>(p).map(|v| {
+                    a.votes.insert(
+                        id.clone(),
+                        Vote {
+                            stance: Some(v.stance),
+                            confidence: v.confidence,
+                            reason: v.reason,
+                            probabilities: v.probabilities,
+                        },
+                    );
+                }),
+                SynthesisKind::Actions => read::<ActionsAnswer>(p).map(|x| a.actions = x.actions),
+                SynthesisKind::Path(scenario) => read::<PathAnswer>(p).map(|x| {
+                    paths.push(Path {
+                        scenario: Some(*scenario),
+                        title: x.title,
+                        premise: x.premise,
+                        milestones: x
+                            .milestones
+                            .by_month()
+                            .into_iter()
+                            .map(|(m, d)| (m, d.clone()))
+                            .collect(),
+                    })
+                }),
+                SynthesisKind::LegacyPaths => read::<V1Paths>(p).map(|x| {
+                    paths.extend(x.paths.into_iter().map(|q| {
+                        let mut milestones: Vec<(u32, MilestoneDraft)> = q
+                            .milestones
+                            .into_iter()
+                            .map(|m| (m.month, m.milestone))
+                            .collect();
+                        milestones.sort_by_key(|m| m.0);
+                        Path {
+                            scenario: None,
+                            title: q.name,
+                            premise: q.premise,
+                            milestones,
+                        }
+                    }))
+                }),
+                SynthesisKind::Story => read::<StoryAnswer>(p).map(|x| {
+                    a.story = x
+                        .paragraphs
+                        .into_iter()
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                }),
+                SynthesisKind::Evidence => read::<EvidenceAnswer>(p).map(|x| a.evidence = x.items),
+                SynthesisKind::Risks => read::<RisksAnswer>(p).map(|x| a.risks = x.risks),
+            };
+            if let Err(e) = outcome {
+                a.problems.push(format!(
+                    "synthesis part `{}` could not be read ({e}); left out",
+                    p.part
+                ));
+            }
+        }
+        paths.sort_by_key(|p| p.scenario);
+        a.paths = paths;
+        if v1_votes {
+            a.problems.push(
+                "votes: this transcript (format version 1) recorded stances on the verdict, not on the question; they are shown without a stance and not counted".into(),
+            );
+        }
+        a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_their_wire_names() {
+        for k in SynthesisKind::all_for(&["cfo", "auditor"])
+            .into_iter()
+            .chain([SynthesisKind::LegacyPaths])
+        {
+            let wire = k.to_string();
+            assert_eq!(wire.parse::<SynthesisKind>().unwrap(), k, "{wire}");
+            assert_eq!(serde_json::to_value(&k).unwrap(), Value::from(wire));
+        }
+        assert!("vote:".parse::<SynthesisKind>().is_err());
+        assert!("path:someday".parse::<SynthesisKind>().is_err());
+        assert!("summary".parse::<SynthesisKind>().is_err());
+    }
+
+    #[test]
+    fn every_asked_kind_has_a_schema_and_the_legacy_one_none() {
+        let b = Bindings::default();
+        for k in SynthesisKind::all_for(&["cfo"]) {
+            assert!(k.schema(&b).is_some(), "{k}");
+        }
+        assert!(SynthesisKind::LegacyPaths.schema(&b).is_none());
+    }
+}
