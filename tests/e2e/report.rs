@@ -128,6 +128,11 @@ async fn a_made_up_quote_is_flagged_and_a_genuine_one_passes() {
         .unverified_quotes
         .iter()
         .any(|(_, _, q)| q.contains("penguins")));
+    assert!(report
+        .verification
+        .unverified_quotes
+        .iter()
+        .any(|(_, _, q)| q.contains("penguins")));
     assert!(
         report.flags.iter().any(|f| f.contains("penguins")),
         "the report does not say what was flagged"
@@ -138,6 +143,56 @@ async fn a_made_up_quote_is_flagged_and_a_genuine_one_passes() {
         .as_array()
         .unwrap()
         .is_empty());
+}
+
+#[tokio::test]
+async fn a_quote_with_its_meaning_turned_is_not_verified() {
+    let mut t = transcript().await;
+    let said = "We should raise list prices by 15% for new customers in January, not for renewals.";
+    let turn = &mut t.rounds[2].turns[0];
+    turn.text = said.into();
+    let persona = turn.persona.clone();
+    let quotes = [
+        (
+            "said",
+            "we should raise list prices by 15% for new customers",
+            true,
+        ),
+        (
+            "negated",
+            "we should not raise list prices by 15% for new customers",
+            false,
+        ),
+        (
+            "changed number",
+            "we should raise list prices by 20% for new customers",
+            false,
+        ),
+        (
+            "reordered",
+            "for new customers we should raise list prices by 15%",
+            false,
+        ),
+        (
+            "elided",
+            "we should raise list prices … not for renewals",
+            true,
+        ),
+    ];
+    t.synthesis.retain(|p| p.part != SynthesisKind::Evidence);
+    t.synthesis.push(SynthesisPart {
+        part: SynthesisKind::Evidence,
+        value: json!({"items": quotes.iter().map(|(claim, quote, _)| json!({
+            "claim": claim, "persona": persona, "quote": quote, "source": 0})).collect::<Vec<_>>()}),
+        error: None,
+        usage: Usage::none(),
+        backend: "test".into(),
+        model: "test".into(),
+    });
+    let report = build_report(&t, None);
+    for ((claim, quote, expected), e) in quotes.iter().zip(&report.evidence) {
+        assert_eq!(e.verified, *expected, "{claim}: {quote:?} in {said:?}");
+    }
 }
 
 #[tokio::test]

@@ -28,7 +28,7 @@ pub use moves::Move;
 pub use persona::{name_of, PanelMember, Persona, Seat, Trait};
 pub use report::{report_schema, Report, REPORT_VERSION};
 pub use source::{citation_number, Source};
-pub use text::{contains_quote, excerpt, match_tokens};
+pub use text::{contains_quote, excerpt, match_tokens, quote_matches};
 pub use transcript::{
     event_schema, transcript_schema, Event, Round, RunHeader, RunStatus, Summary, Transcript, Turn,
     TurnStatus, OLDEST_TRANSCRIPT_VERSION, TRANSCRIPT_VERSION,

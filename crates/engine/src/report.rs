@@ -1,8 +1,8 @@
 //! Building the [`Report`] from a transcript and its typed synthesis
 //! answers, with zero model calls, and verifying what it quotes: every
-//! quote attributed to an advisor must be found (normalised, fuzzily) in
-//! that advisor's turns, and every forecast id a milestone cites must
-//! exist.
+//! quote attributed to an advisor must be found in that advisor's turns
+//! ([`quote_matches`]: in order, negations and numbers exact), and every
+//! forecast id a milestone cites must exist.
 
 use crate::synthesis::{add_days, forecasts_of};
 use council_core::report::{
@@ -10,41 +10,8 @@ use council_core::report::{
     Risk, SourceRef, Verification, Vote,
 };
 use council_core::synthesis::Answers;
-use council_core::{match_tokens, Report, Transcript, TurnStatus, REPORT_VERSION};
+use council_core::{quote_matches, Report, Transcript, TurnStatus, REPORT_VERSION};
 use std::collections::BTreeSet;
-
-/// Share of a quote's words that must appear in one window of a turn.
-const FUZZY_THRESHOLD: f64 = 0.8;
-
-/// Whether `quote` appears in `text`, ignoring case, punctuation and
-/// spacing, allowing a few changed words in quotes of four words or more.
-pub fn quote_matches(quote: &str, text: &str) -> bool {
-    let q = match_tokens(quote);
-    let t = match_tokens(text);
-    if q.is_empty() || t.len() < q.len() {
-        return false;
-    }
-    if t.windows(q.len()).any(|w| w == q.as_slice()) {
-        return true;
-    }
-    if q.len() < 4 {
-        return false;
-    }
-    t.windows(q.len()).any(|w| {
-        let mut pool: Vec<&String> = w.iter().collect();
-        let hits = q
-            .iter()
-            .filter(|word| match pool.iter().position(|p| p == word) {
-                Some(i) => {
-                    pool.swap_remove(i);
-                    true
-                }
-                None => false,
-            })
-            .count();
-        hits as f64 / q.len() as f64 >= FUZZY_THRESHOLD
-    })
-}
 
 /// Builds the report from a transcript and its typed synthesis answers
 /// ([`Answers::from_transcript`]); `lang` overrides its language. Pure: no
@@ -395,46 +362,4 @@ fn path_problems(paths: &[FuturePath]) -> Vec<String> {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const TURN: &str = "Raising list prices by 15% will cost us two of our five largest renewals, \
-        and the CFO's payback model ignores that churn.";
-
-    #[test]
-    fn a_genuine_quote_passes_even_with_changed_case_and_punctuation() {
-        assert!(quote_matches(
-            "raising list prices by 15% will cost us two of our five largest renewals",
-            TURN
-        ));
-        assert!(quote_matches(
-            "the CFO’s payback model ignores that churn",
-            TURN
-        ));
-        // One word changed in a long quote is still the advisor's.
-        assert!(quote_matches(
-            "Raising list prices by 15 percent will cost us two of our five largest renewals",
-            TURN
-        ));
-    }
-
-    #[test]
-    fn a_made_up_quote_is_flagged() {
-        assert!(!quote_matches(
-            "Prices should double next month to fund the new office",
-            TURN
-        ));
-        assert!(!quote_matches("renewals", "nothing here"));
-        assert!(!quote_matches("", TURN));
-    }
-
-    #[test]
-    fn chinese_quotes_match_by_character() {
-        let text = "不平等的复利效应使公司更加失衡，而非构成战略优势。";
-        assert!(quote_matches("使公司更加失衡", text));
-        assert!(!quote_matches("公司已经平衡", text));
-    }
 }
