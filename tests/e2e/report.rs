@@ -196,6 +196,38 @@ async fn a_quote_with_its_meaning_turned_is_not_verified() {
 }
 
 #[tokio::test]
+async fn evidence_citing_a_source_the_run_lacks_is_shown_unverified() {
+    let mut t = transcript().await;
+    assert!(t.sources.is_empty(), "the recorded run has no library");
+    let persona = t.panel[0].id.clone();
+    t.synthesis.retain(|p| p.part != SynthesisKind::Evidence);
+    t.synthesis.push(SynthesisPart {
+        part: SynthesisKind::Evidence,
+        value: json!({"items": [
+            {"claim": "Churn doubles after a rise", "persona": persona, "quote": "", "source": 7}]}),
+        error: None,
+        usage: Usage::none(),
+        backend: "test".into(),
+        model: "test".into(),
+    });
+    let report = build_report(&t, None);
+    assert!(!report.evidence[0].verified);
+    assert!(report.flags.iter().any(|f| f.contains("cites [7]")));
+    let md = render(&report, Format::Markdown).unwrap();
+    let line = md
+        .lines()
+        .find(|l| l.contains("Churn doubles after a rise"))
+        .unwrap();
+    assert!(line.contains("unverified"), "{line}");
+    let html = render(&report, Format::Html).unwrap();
+    let item = html
+        .lines()
+        .find(|l| l.contains("Churn doubles after a rise"))
+        .unwrap();
+    assert!(item.contains("unverified"), "{item}");
+}
+
+#[tokio::test]
 async fn milestones_citing_unknown_forecasts_are_counted() {
     let mut t = transcript().await;
     let m = json!({"event": "e", "persona": "", "quote": "", "forecast_id": "F-000000"});

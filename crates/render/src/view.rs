@@ -107,7 +107,8 @@ pub(crate) fn context(r: &Report) -> Context {
                     None => cite.push(name_of(p)),
                 }
             }
-            json!({"claim": e.claim, "cite": cite.join("; "), "verified": e.verified || (e.quote.is_none() && e.source.is_some())})
+            // Shown verified exactly when the report's check verified it.
+            json!({"claim": e.claim, "cite": cite.join("; "), "verified": e.verified})
         })
         .collect();
     let rounds: Vec<Value> = r
