@@ -227,6 +227,61 @@ async fn evidence_citing_a_source_the_run_lacks_is_shown_unverified() {
     assert!(item.contains("unverified"), "{item}");
 }
 
+/// Sets the verdict's stance and every advisor's vote stance.
+fn with_stances(t: &mut council_core::Transcript, verdict: &str, votes: &str) {
+    for p in &mut t.synthesis {
+        match p.part {
+            SynthesisKind::Verdict => p.value["stance"] = json!(verdict),
+            SynthesisKind::Vote(_) => {
+                p.value["stance"] = json!(votes);
+                p.value["confidence"] = json!(85);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_verdict_against_the_panel_is_said_beside_it_and_counted() {
+    let mut t = transcript().await;
+    with_stances(&mut t, "support", "oppose");
+    let report = build_report(&t, None);
+    assert_eq!(report.verification.verdict_contradictions, 1);
+    assert!(
+        report.flags[0].starts_with(
+            "verdict: its stance is support but the panel's weighted vote leans oppose (100%)"
+        ),
+        "{:?}",
+        report.flags
+    );
+    let md = render(&report, Format::Markdown).unwrap();
+    let verdict_section =
+        &md[md.find("## Verdict").unwrap()..md.find("### The panel's vote").unwrap()];
+    assert!(
+        verdict_section
+            .contains("The verdict says Yes, but the panel's weighted vote leans Oppose (100%)"),
+        "{verdict_section}"
+    );
+    let html = render(&report, Format::Html).unwrap();
+    assert!(html.contains("role=\"alert\""));
+    let json: serde_json::Value =
+        serde_json::from_str(&render(&report, Format::Json).unwrap()).unwrap();
+    assert_eq!(json["verification"]["verdict_contradictions"], 1);
+    let zh = render(&build_report(&t, Some("zh")), Format::Markdown).unwrap();
+    assert!(
+        zh.contains("结论为“是”，但委员会的加权投票倾向“反对”"),
+        "{zh}"
+    );
+
+    // A verdict that agrees with the panel says nothing of the kind.
+    with_stances(&mut t, "oppose", "oppose");
+    let report = build_report(&t, None);
+    assert_eq!(report.verification.verdict_contradictions, 0);
+    assert!(!render(&report, Format::Markdown)
+        .unwrap()
+        .contains("weighted vote leans"));
+}
+
 #[tokio::test]
 async fn milestones_citing_unknown_forecasts_are_counted() {
     let mut t = transcript().await;

@@ -240,6 +240,11 @@ pub struct Verification {
     pub unverified_quotes: Vec<(String, String, String)>,
     /// Forecast ids referenced that do not exist.
     pub unknown_forecast_ids: Vec<String>,
+    /// Verdicts whose stance differs from the weighted vote's majority (0 or 1).
+    pub verdict_contradictions: u32,
+    /// When the verdict contradicts the vote: (the verdict's stance, the
+    /// vote's majority stance, that majority's weighted share).
+    pub verdict_vs_vote: Option<(Stance, Stance, f64)>,
 }
 
 /// The whole report.

@@ -7,7 +7,7 @@
 use crate::synthesis::{add_days, forecasts_of};
 use council_core::report::{
     recalibrate, tally, Action, Backing, Evidence, Forecast, FuturePath, Milestone, PanelEntry,
-    Risk, SourceRef, Verification, Vote,
+    Risk, SourceRef, Stance, Verification, Vote,
 };
 use council_core::synthesis::Answers;
 use council_core::{quote_matches, Report, Transcript, TurnStatus, REPORT_VERSION};
@@ -297,6 +297,27 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         ),
         None => (None, String::new(), String::new()),
     };
+    let tally = tally(&votes);
+    if let (Some(said), Some(majority)) = (verdict_stance, tally.majority()) {
+        if said != majority {
+            let share = match majority {
+                Stance::Support => tally.support,
+                Stance::Mixed => tally.mixed,
+                Stance::Oppose => tally.oppose,
+            };
+            verification.verdict_contradictions = 1;
+            verification.verdict_vs_vote = Some((said, majority, share));
+            flags.insert(
+                0,
+                format!(
+                    "verdict: its stance is {} but the panel's weighted vote leans {} ({:.0}%)",
+                    said.as_str(),
+                    majority.as_str(),
+                    share * 100.0
+                ),
+            );
+        }
+    }
     Report {
         version: REPORT_VERSION,
         question: t.question.clone(),
@@ -305,7 +326,7 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         verdict_stance,
         verdict,
         reasoning,
-        tally: tally(&votes),
+        tally,
         votes,
         forecasts,
         actions,

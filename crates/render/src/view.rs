@@ -167,6 +167,16 @@ pub(crate) fn context(r: &Report) -> Context {
                 "oppose_w": format!("{:.1}", r.tally.oppose * 100.0),
                 "counted": r.tally.counted}),
     );
+    let contradiction = r
+        .verification
+        .verdict_vs_vote
+        .map(|(said, majority, share)| {
+            s("verdict_contradiction")
+                .replace("{verdict}", &s(&format!("verdict_{}", said.as_str())))
+                .replace("{majority}", &s(majority.as_str()))
+                .replace("{share}", &pct(share))
+        });
+    ctx.insert("contradiction", &contradiction);
     ctx.insert(
         "verdict_stance",
         &r.verdict_stance
