@@ -475,6 +475,85 @@ mod debate {
     }
 
     #[test]
+    fn render_never_writes_to_a_run_another_process_is_writing() {
+        use std::io::Write;
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let server = rt.block_on(FakeServer::start_with(
+            Arc::new(schema_answering),
+            Duration::from_millis(1),
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        let made = council(
+            &[
+                "--base-url",
+                &server.url,
+                "--model",
+                "fake",
+                "-q",
+                "ask",
+                "Q?",
+                "--panel",
+                PANEL,
+                "--rounds",
+                "1",
+                "--no-synthesis",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert!(made.status.success(), "{}", text(&made.stderr));
+        // A run still going: no transcript.json yet, and its log growing.
+        std::fs::remove_file(out.join("transcript.json")).unwrap();
+        let log = out.join("events.jsonl");
+        let original = std::fs::read_to_string(&log).unwrap();
+        let line = original.lines().nth(1).unwrap().to_string();
+        let files_before: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        let writer = {
+            let log = log.clone();
+            let line = line.clone();
+            std::thread::spawn(move || {
+                let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+                for _ in 0..8 {
+                    // Each event lands in two writes, as a slow disk may show it.
+                    let (a, b) = line.split_at(line.len() / 2);
+                    f.write_all(a.as_bytes()).unwrap();
+                    f.flush().unwrap();
+                    std::thread::sleep(Duration::from_millis(60));
+                    f.write_all(format!("{b}\n").as_bytes()).unwrap();
+                    f.flush().unwrap();
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            })
+        };
+        for _ in 0..6 {
+            let r = council(&["render", out.to_str().unwrap(), "--format", "md"], &[]);
+            assert!(r.status.success(), "{}", text(&r.stderr));
+            assert!(text(&r.stdout).starts_with("# Advisory board report"));
+            std::thread::sleep(Duration::from_millis(35));
+        }
+        writer.join().unwrap();
+        let after = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(
+            after,
+            format!("{original}{}", format!("{line}\n").repeat(8)),
+            "the log was changed"
+        );
+        for (i, l) in after.lines().enumerate() {
+            serde_json::from_str::<Event>(l).unwrap_or_else(|e| panic!("line {}: {e}", i + 1));
+        }
+        let files_after: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(files_before, files_after, "render created or removed files");
+    }
+
+    #[test]
     fn ask_with_a_library_reports_skipped_files_and_lists_the_sources() {
         let rt = tokio::runtime::Runtime::new().unwrap();
         let server = rt.block_on(FakeServer::start_with(

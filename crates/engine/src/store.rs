@@ -50,53 +50,19 @@ impl RunStore {
     /// crash is dropped (and truncated from the file) so appends stay valid.
     pub fn open(dir: &Path) -> Result<RunStore, EngineError> {
         let path = dir.join(EVENTS_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            EngineError::io(
-                format!(
-                    "cannot read {} (is {} a run folder?)",
-                    path.display(),
-                    dir.display()
-                ),
-                e,
-            )
-        })?;
-        let mut events = Vec::new();
-        let mut good_len = 0usize;
-        let mut offset = 0usize;
-        for (i, line) in text.split_inclusive('\n').enumerate() {
-            offset += line.len();
-            if !line.ends_with('\n') {
-                // Only the last piece can lack its newline: a write cut short.
-                tracing::warn!("{}: dropping the unfinished last line", path.display());
-                break;
-            }
-            let ev = serde_json::from_str::<Event>(line.trim_end()).map_err(|e| {
-                EngineError::Store(format!(
-                    "{} line {}: not a Council event ({e}); the log is damaged",
-                    path.display(),
-                    i + 1
-                ))
-            })?;
-            events.push(ev);
-            good_len = offset;
-        }
-        if events.is_empty() {
-            return Err(EngineError::Store(format!(
-                "{} holds no events; start a new run instead",
-                path.display()
-            )));
-        }
+        let log = read_events(dir)?;
         let file = OpenOptions::new()
             .append(true)
             .open(&path)
             .map_err(|e| EngineError::io(format!("cannot open {}", path.display()), e))?;
-        if good_len < text.len() {
-            file.set_len(good_len as u64)
+        if log.complete_len < log.file_len {
+            tracing::warn!("{}: dropping the unfinished last line", path.display());
+            file.set_len(log.complete_len)
                 .map_err(|e| EngineError::io(format!("cannot truncate {}", path.display()), e))?;
         }
         Ok(RunStore {
             dir: dir.to_path_buf(),
-            events,
+            events: log.events,
             file,
         })
     }
@@ -150,7 +116,65 @@ impl RunStore {
     }
 }
 
-/// Reads a transcript from a run folder or a `transcript.json` file.
+/// A run's event log as read, without changing the file.
+#[derive(Debug)]
+pub struct EventLog {
+    /// Every complete event.
+    pub events: Vec<Event>,
+    /// Bytes up to the end of the last complete line.
+    pub complete_len: u64,
+    /// Bytes in the file when read (more when a line was being written).
+    pub file_len: u64,
+}
+
+/// Reads a run folder's `events.jsonl` without writing anything: a last
+/// line still being written (by a live run) or cut short (by a crash) is
+/// left out, and the file is left as it is.
+pub fn read_events(dir: &Path) -> Result<EventLog, EngineError> {
+    let path = dir.join(EVENTS_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        EngineError::io(
+            format!(
+                "cannot read {} (is {} a run folder?)",
+                path.display(),
+                dir.display()
+            ),
+            e,
+        )
+    })?;
+    let mut events = Vec::new();
+    let mut complete_len = 0usize;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if !line.ends_with('\n') {
+            // Only the last piece can lack its newline: a write in progress or cut short.
+            break;
+        }
+        let ev = serde_json::from_str::<Event>(line.trim_end()).map_err(|e| {
+            EngineError::Store(format!(
+                "{} line {}: not a Council event ({e}); the log is damaged",
+                path.display(),
+                i + 1
+            ))
+        })?;
+        events.push(ev);
+        complete_len += line.len();
+    }
+    if events.is_empty() {
+        return Err(EngineError::Store(format!(
+            "{} holds no events; start a new run instead",
+            path.display()
+        )));
+    }
+    Ok(EventLog {
+        events,
+        complete_len: complete_len as u64,
+        file_len: text.len() as u64,
+    })
+}
+
+/// Reads a transcript from a run folder or a `transcript.json` file. Never
+/// writes: a run still going (or killed) is read from its event log as it
+/// stands.
 pub fn read_transcript(path: &Path) -> Result<Transcript, EngineError> {
     let file = if path.is_dir() {
         path.join(TRANSCRIPT_FILE)
@@ -159,7 +183,9 @@ pub fn read_transcript(path: &Path) -> Result<Transcript, EngineError> {
     };
     if !file.exists() && path.is_dir() && path.join(EVENTS_FILE).exists() {
         // An unfinished run: rebuild from its events.
-        return RunStore::open(path)?.transcript();
+        let log = read_events(path)?;
+        return Transcript::from_events(&log.events)
+            .map_err(|e| EngineError::Store(format!("{}: {e}", path.join(EVENTS_FILE).display())));
     }
     let text = std::fs::read_to_string(&file).map_err(|e| {
         EngineError::io(
