@@ -2,6 +2,7 @@
 
 use crate::cli::{AskArgs, Global};
 use crate::progress::Drawer;
+use crate::InputError;
 use anyhow::{bail, Context as _};
 use council_core::{detect_lang, RunStatus, Transcript};
 use council_engine::{cast_panel, run, Debate, DebateSettings, Prompts, RunStore};
@@ -17,6 +18,89 @@ pub(crate) enum Outcome {
     Partial,
 }
 
+/// How an `ask` begins.
+enum Start {
+    /// Continuing the run in this (opened) folder.
+    Resume(RunStore),
+    /// A new run.
+    New(NewRun),
+}
+
+/// A new run's inputs, validated before anything slow happens.
+struct NewRun {
+    question: String,
+    date: String,
+    lang: String,
+    seed: u64,
+    out: PathBuf,
+    library: Vec<String>,
+}
+
+/// Checks a new run's question, date and language: a problem here is the
+/// user's to fix (exit 4) and is reported before any model loads.
+fn new_run(args: &AskArgs) -> Result<NewRun, InputError> {
+    let question = match (&args.question, &args.question_file) {
+        (Some(q), _) => q.clone(),
+        (None, Some(f)) => std::fs::read_to_string(f).map_err(|e| {
+            InputError(format!(
+                "cannot read the question file {} ({e}); give a readable UTF-8 text file, or the question itself",
+                f.display()
+            ))
+        })?,
+        (None, None) => {
+            return Err(InputError(
+                "give a question, --question-file FILE or --resume DIR".into(),
+            ))
+        }
+    };
+    let question = question.trim().to_string();
+    if question.is_empty() {
+        return Err(InputError(
+            "the question is empty; write what the board should decide".into(),
+        ));
+    }
+    let date = match &args.date {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| {
+                InputError(format!(
+                    "--date {d:?} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-26"
+                ))
+            })?
+            .format("%Y-%m-%d")
+            .to_string(),
+        None => chrono::Local::now()
+            .date_naive()
+            .format("%Y-%m-%d")
+            .to_string(),
+    };
+    let lang = match &args.lang {
+        Some(l) if council_core::lang::is_known(l) => l.clone(),
+        Some(l) => {
+            return Err(InputError(format!(
+                "--lang {l:?} is not a language Council writes; use one of {}",
+                council_core::lang::CODES.join(", ")
+            )))
+        }
+        None => detect_lang(&question).to_string(),
+    };
+    Ok(NewRun {
+        seed: args.seed.unwrap_or_else(random_seed),
+        out: args
+            .out
+            .clone()
+            .unwrap_or_else(|| default_out(&question, &date)),
+        library: args
+            .library
+            .iter()
+            .chain(&args.source)
+            .map(|p| p.display().to_string())
+            .collect(),
+        question,
+        date,
+        lang,
+    })
+}
+
 /// Runs `council ask`.
 pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcome> {
     let roster = match &args.personas {
@@ -28,17 +112,30 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
         None => Prompts::builtin()?,
     };
     let backends = crate::settings::load(global, &crate::env_lookup)?;
+    let start = match &args.resume {
+        Some(dir) => Start::Resume(RunStore::open(dir)?),
+        None => Start::New(new_run(&args)?),
+    };
+    // The library is input too: an unusable one stops the run before the model loads.
+    let library = match &start {
+        Start::New(n) => load_library(&n.library, None)?,
+        Start::Resume(store) => match store.events().first() {
+            Some(council_core::Event::Started(h)) => load_library(&h.library, Some(store))?,
+            _ => None,
+        },
+    };
     let model = backends.main_model().await?;
     let models = backends.models(model.clone()).await?;
 
-    let (mut store, question, panel, settings, notes, library_inputs) = match &args.resume {
-        Some(dir) => {
-            let store = RunStore::open(dir)?;
+    let (mut store, question, panel, settings, notes, library_inputs) = match start {
+        Start::Resume(store) => {
+            let dir = store.dir().to_path_buf();
             let Some(council_core::Event::Started(h)) = store.events().first().cloned() else {
-                bail!(
+                return Err(InputError(format!(
                     "{} does not start with a run header; it cannot be resumed",
                     dir.display()
-                );
+                ))
+                .into());
             };
             let ids: Vec<String> = h.panel.iter().map(|p| p.id.clone()).collect();
             let panel = roster.panel_from_ids(&ids).with_context(|| {
@@ -64,49 +161,16 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
             );
             (store, h.question, panel, settings, h.notes, h.library)
         }
-        None => {
-            let question = match (&args.question, &args.question_file) {
-                (Some(q), _) => q.clone(),
-                (None, Some(f)) => std::fs::read_to_string(f)
-                    .with_context(|| format!("cannot read the question file {}", f.display()))?,
-                (None, None) => bail!("give a question, --question-file FILE or --resume DIR"),
-            };
-            let question = question.trim().to_string();
-            if question.is_empty() {
-                bail!("the question is empty; write what the board should decide");
-            }
-            let date = match &args.date {
-                Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                    .map_err(|_| {
-                        anyhow::anyhow!(
-                            "--date {d:?} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-26"
-                        )
-                    })?
-                    .format("%Y-%m-%d")
-                    .to_string(),
-                None => chrono::Local::now()
-                    .date_naive()
-                    .format("%Y-%m-%d")
-                    .to_string(),
-            };
-            let lang = args
-                .lang
-                .clone()
-                .unwrap_or_else(|| detect_lang(&question).to_string());
-            let seed = args.seed.unwrap_or_else(random_seed);
-            let out = args
-                .out
-                .clone()
-                .unwrap_or_else(|| default_out(&question, &date));
+        Start::New(n) => {
             let (panel, notes) = if args.panel.is_empty() {
                 eprintln!("casting the panel…");
                 cast_panel(
                     model.as_ref(),
                     &prompts,
                     &roster,
-                    &question,
+                    &n.question,
                     args.panel_size as usize,
-                    seed,
+                    n.seed,
                 )
                 .await?
             } else {
@@ -114,31 +178,24 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
                 Roster::check_size(&panel)?;
                 (panel, Vec::new())
             };
-            for n in &notes {
-                eprintln!("note: {n}");
+            for note in &notes {
+                eprintln!("note: {note}");
             }
             // Only now, with a valid panel, does the run folder appear.
-            let store = RunStore::create(&out)?;
+            let store = RunStore::create(&n.out)?;
             let settings = DebateSettings {
                 rounds: args.rounds,
                 max_concurrency: args.max_concurrency as usize,
-                seed,
-                date,
-                lang,
+                seed: n.seed,
+                date: n.date,
+                lang: n.lang,
                 max_tokens: args.max_tokens,
                 synthesis: !args.no_synthesis,
             };
-            let inputs: Vec<String> = args
-                .library
-                .iter()
-                .chain(&args.source)
-                .map(|p| p.display().to_string())
-                .collect();
-            (store, question, panel, settings, notes, inputs)
+            (store, n.question, panel, settings, notes, n.library)
         }
     };
 
-    let library = load_library(&library_inputs, &store)?;
     let info = model.info();
     eprintln!(
         "run folder: {}\nmodel: {} {} | panel: {} | seed {}",
@@ -189,7 +246,7 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
 /// sources the run started with.
 fn load_library(
     inputs: &[String],
-    store: &RunStore,
+    resumed: Option<&RunStore>,
 ) -> anyhow::Result<Option<council_library::Library>> {
     if inputs.is_empty() {
         return Ok(None);
@@ -211,7 +268,7 @@ fn load_library(
         },
         started.elapsed().as_secs_f64()
     );
-    if let Some(council_core::Event::Started(h)) = store.events().first() {
+    if let Some(council_core::Event::Started(h)) = resumed.and_then(|s| s.events().first()) {
         if !h.sources.is_empty() && h.sources != library.sources() {
             bail!(
                 "the research library changed since this run started ({} sources then, {} now); restore it or start a new run",

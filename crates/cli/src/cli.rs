@@ -196,8 +196,8 @@ pub(crate) struct RenderArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = RenderFormat::Md)]
     pub format: RenderFormat,
-    /// Language of the headings and fixed text (default: the run's).
-    #[arg(long, value_parser = ["en", "zh"])]
+    /// Language of the headings and fixed text: en or zh (default: the run's).
+    #[arg(long)]
     pub lang: Option<String>,
     /// Write to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]

@@ -46,6 +46,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// A problem with what the user gave (a flag's value, a file, a folder):
+/// exit code 4, and the message names the fix.
+#[derive(Debug)]
+pub(crate) struct InputError(pub(crate) String);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InputError {}
+
 /// How a successful command ended.
 enum Done {
     Ok,
@@ -60,7 +73,9 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         return exit::INTERRUPTED;
     }
     let input_error = err.chain().any(|e| {
-        e.downcast_ref::<council_personas::PersonaError>().is_some()
+        e.downcast_ref::<InputError>().is_some()
+            || e.downcast_ref::<council_personas::PersonaError>().is_some()
+            || e.downcast_ref::<council_library::LibraryError>().is_some()
             || matches!(
                 e.downcast_ref::<council_engine::EngineError>(),
                 Some(
@@ -115,7 +130,28 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             ask::Outcome::Partial => Done::Partial,
         }),
         Command::Render(args) => {
-            let transcript = council_engine::read_transcript(&args.path)?;
+            if !args.path.exists() {
+                return Err(InputError(format!(
+                    "no run at {}: give a run folder (as `council ask` printed it) or its transcript.json",
+                    args.path.display()
+                ))
+                .into());
+            }
+            if let Some(l) = args.lang.as_deref() {
+                if !council_render::LANGUAGES.contains(&l) {
+                    return Err(InputError(format!(
+                        "--lang {l:?} has no report text; use one of {}",
+                        council_render::LANGUAGES.join(", ")
+                    ))
+                    .into());
+                }
+            }
+            let transcript = council_engine::read_transcript(&args.path).map_err(|e| match e {
+                council_engine::EngineError::Io { .. } => {
+                    anyhow::Error::new(InputError(council_core::error_chain(&e)))
+                }
+                other => other.into(),
+            })?;
             let report = council_engine::report::report_for(&transcript, args.lang.as_deref());
             let format = match args.format {
                 cli::RenderFormat::Md => council_render::Format::Markdown,
@@ -125,8 +161,16 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             let text = council_render::render(&report, format)?;
             match &args.output {
                 Some(path) => {
-                    std::fs::write(path, text)
-                        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                    std::fs::write(path, text).map_err(|e| {
+                        let msg = format!("cannot write {}: {e}", path.display());
+                        if e.kind() == std::io::ErrorKind::NotFound {
+                            anyhow::Error::new(InputError(format!(
+                                "{msg}; create its folder first or choose another -o"
+                            )))
+                        } else {
+                            anyhow::anyhow!(msg)
+                        }
+                    })?;
                     eprintln!("{}", path.display());
                 }
                 None => print!("{text}"),

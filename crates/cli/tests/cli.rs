@@ -662,3 +662,222 @@ mod debate {
         assert!(schema["properties"]["rounds"].is_object(), "{schema}");
     }
 }
+
+/// The README's exit-code table, row by row, as a user meets each code.
+mod exit_codes {
+    use super::{council, text};
+    use council_tests::{schema_answering, FakeServer, Reply};
+    use std::process::{Command, Stdio};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    /// One row: what is run, the exit code, words the message must hold.
+    struct Row {
+        what: &'static str,
+        args: Vec<String>,
+        code: i32,
+        says: &'static [&'static str],
+    }
+
+    fn row(what: &'static str, args: &[&str], code: i32, says: &'static [&'static str]) -> Row {
+        Row {
+            what,
+            args: args.iter().map(|s| s.to_string()).collect(),
+            code,
+            says,
+        }
+    }
+
+    #[test]
+    fn every_row_of_the_readme_table() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let failing = rt.block_on(FakeServer::start(vec![Reply::status(500, "overloaded")]));
+        let partial = rt.block_on(FakeServer::start_with(
+            Arc::new(|body: &str| {
+                if body.contains("You are The CFO") {
+                    Reply::status(400, "context length exceeded")
+                } else {
+                    schema_answering(body)
+                }
+            }),
+            Duration::from_millis(1),
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let p = |name: &str| dir.path().join(name).display().to_string();
+        let no_retries = p("no-retries.toml");
+        std::fs::write(&no_retries, "max_retries = 0\n").unwrap();
+        std::fs::create_dir(p("empty-library")).unwrap();
+        std::fs::write(p("empty-question.md"), "  \n").unwrap();
+        let v1 = council_tests::workspace_root()
+            .join("tests/fixtures/transcript-v1.json")
+            .display()
+            .to_string();
+        let rows = vec![
+            row("success", &["schema", "report"], 0, &[]),
+            row(
+                "a full disk",
+                &["render", &v1, "-o", "/dev/full"],
+                1,
+                &["cannot write /dev/full"],
+            ),
+            row(
+                "bad command line",
+                &["ask", "Q?", "--rounds", "99"],
+                2,
+                &["--rounds"],
+            ),
+            row(
+                "the server keeps failing",
+                &[
+                    "--config",
+                    &no_retries,
+                    "--base-url",
+                    &failing.url,
+                    "--model",
+                    "m",
+                    "chat",
+                    "hi",
+                ],
+                3,
+                &["HTTP 500", "overloaded"],
+            ),
+            row(
+                "bad --date",
+                &["ask", "Q?", "--date", "2026-13-45"],
+                4,
+                &["--date", "YYYY-MM-DD"],
+            ),
+            row(
+                "invalid --lang for a debate",
+                &["ask", "Q?", "--lang", "xx"],
+                4,
+                &["--lang \"xx\"", "en, zh"],
+            ),
+            row(
+                "invalid --lang for a report",
+                &["render", &v1, "--lang", "fr"],
+                4,
+                &["--lang \"fr\"", "en, zh"],
+            ),
+            row(
+                "unreadable question file",
+                &["ask", "--question-file", &p("missing.md")],
+                4,
+                &["cannot read the question file", "missing.md"],
+            ),
+            row(
+                "empty question",
+                &["ask", "--question-file", &p("empty-question.md")],
+                4,
+                &["question is empty"],
+            ),
+            row(
+                "no run at the render path",
+                &["render", &p("no-such-run")],
+                4,
+                &["no run at", "no-such-run", "run folder"],
+            ),
+            row(
+                "unusable library",
+                &["ask", "Q?", "--library", &p("empty-library")],
+                4,
+                &["research library is empty", "holds no .md"],
+            ),
+            row(
+                "some turns failed",
+                &[
+                    "--base-url",
+                    &partial.url,
+                    "--model",
+                    "fake",
+                    "-q",
+                    "ask",
+                    "Q?",
+                    "--panel",
+                    "cfo,cto,coo,brand-strategist",
+                    "--rounds",
+                    "1",
+                    "--no-synthesis",
+                    "--out",
+                    &p("partial-run"),
+                ],
+                5,
+                &["partial run"],
+            ),
+        ];
+        for r in rows {
+            // A missing model would also exit 4: input problems must be found first.
+            let out = council(
+                &r.args.iter().map(String::as_str).collect::<Vec<_>>(),
+                &[("COUNCIL_MODEL_PATH", "/nonexistent/model.gguf")],
+            );
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(r.code), "{}: {err}", r.what);
+            for words in r.says {
+                assert!(err.contains(words), "{}: {words:?} not in {err}", r.what);
+            }
+            if r.code == 4 {
+                assert!(!err.contains("model file not found"), "{}: {err}", r.what);
+            }
+        }
+    }
+
+    #[test]
+    fn ctrl_c_exits_130_and_says_how_to_resume() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let server = rt.block_on(FakeServer::start_with(
+            Arc::new(schema_answering),
+            Duration::from_millis(300),
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        let child = Command::new(env!("CARGO_BIN_EXE_council"))
+            .args([
+                "--base-url",
+                &server.url,
+                "--model",
+                "fake",
+                "-q",
+                "ask",
+                "Q?",
+            ])
+            .args([
+                "--panel",
+                "cfo,cto,coo,brand-strategist",
+                "--max-concurrency",
+                "1",
+            ])
+            .arg("--out")
+            .arg(&out)
+            .env_remove("COUNCIL_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::fs::read_to_string(out.join("events.jsonl")).map_or(0, |t| t.lines().count()) < 2
+        {
+            assert!(Instant::now() < deadline, "the run never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -INT {}", child.id())])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let done = child.wait_with_output().unwrap();
+        let err = text(&done.stderr);
+        assert_eq!(done.status.code(), Some(130), "{err}");
+        assert!(
+            err.contains("interrupted") && err.contains("--resume"),
+            "{err}"
+        );
+        assert!(
+            std::fs::read_to_string(out.join("events.jsonl"))
+                .unwrap()
+                .lines()
+                .count()
+                >= 2
+        );
+    }
+}
