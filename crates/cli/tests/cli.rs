@@ -881,3 +881,75 @@ mod exit_codes {
         );
     }
 }
+
+/// Colour codes appear only on a terminal, and never with NO_COLOR set.
+mod colour {
+    use super::text;
+    use council_tests::{FakeServer, Reply};
+    use std::process::Command;
+
+    /// Whether `s` holds an SGR (colour or style) escape sequence.
+    fn has_sgr(s: &str) -> bool {
+        s.match_indices("\u{1b}[").any(|(i, _)| {
+            s[i + 2..]
+                .chars()
+                .find(|c| !c.is_ascii_digit() && *c != ';')
+                == Some('m')
+        })
+    }
+
+    /// `council chat` against a server that fails once, so a retry
+    /// warning is logged; `pty` runs it on a pseudo-terminal (util-linux
+    /// `script`). Returns everything written to stderr (and the terminal).
+    fn warn_once(pty: bool, no_color: bool) -> String {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let server = rt.block_on(FakeServer::start(vec![
+            Reply::status(503, "busy"),
+            Reply::completion("fine"),
+        ]));
+        let bin = env!("CARGO_BIN_EXE_council");
+        let args = format!("--base-url {} --model m chat hi", server.url);
+        let mut cmd = if pty {
+            let mut c = Command::new("script");
+            c.args(["-qec", &format!("{bin} {args}"), "/dev/null"]);
+            c
+        } else {
+            let mut c = Command::new(bin);
+            c.args(args.split(' '));
+            c
+        };
+        for var in [
+            "COUNCIL_CONFIG",
+            "NO_COLOR",
+            "OPENAI_API_KEY",
+            "COUNCIL_API_KEY",
+        ] {
+            cmd.env_remove(var);
+        }
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(all.contains("retrying in"), "no warning was logged: {all}");
+        all
+    }
+
+    #[test]
+    fn no_colour_codes_off_a_terminal_or_with_no_color() {
+        let piped = warn_once(false, false);
+        assert!(!has_sgr(&piped), "colour codes on a pipe: {piped:?}");
+        let terminal_no_color = warn_once(true, true);
+        assert!(
+            !has_sgr(&terminal_no_color),
+            "colour codes despite NO_COLOR: {terminal_no_color:?}"
+        );
+        // On a terminal without NO_COLOR the warning is coloured: the check above can fail.
+        let terminal = warn_once(true, false);
+        assert!(
+            has_sgr(&terminal),
+            "expected colour on a terminal: {terminal:?}"
+        );
+    }
+}
