@@ -83,6 +83,7 @@ fn reply(text: String, json: Option<serde_json::Value>) -> ChatResponse {
         finish_reason: FinishReason::Stop,
         usage: Usage::reported(10, 10),
         model: "fake".into(),
+        attempts: 1,
     }
 }
 

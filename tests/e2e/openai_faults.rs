@@ -164,6 +164,7 @@ async fn malformed_json_triggers_one_repair_retry() {
         "the repair request must say what was wrong: {last}"
     );
     assert_eq!(r.usage.calls, 2, "usage covers both calls");
+    assert_eq!(r.attempts, 2, "the answer took a repair");
     assert_eq!(r.usage.prompt_tokens, Some(22));
 }
 
@@ -187,7 +188,8 @@ async fn the_schema_goes_out_as_response_format() {
     )])
     .await;
     let req = ChatRequest::prompt("decide").with_schema("answer", answer_schema());
-    backend(&server).chat(&req).await.unwrap();
+    let r = backend(&server).chat(&req).await.unwrap();
+    assert_eq!(r.attempts, 1, "valid at the first try");
     let body: serde_json::Value = serde_json::from_str(&server.bodies()[0]).unwrap();
     assert_eq!(body["response_format"]["type"], "json_schema");
     assert_eq!(

@@ -307,6 +307,10 @@ pub(crate) fn write_reports(t: &Transcript, dir: &Path) -> anyhow::Result<Vec<Pa
         written.push(path);
     }
     let v = &report.verification;
+    eprintln!(
+        "answers valid at the first try: {} of {}",
+        v.first_try, v.answers
+    );
     if !v.unverified_quotes.is_empty() || !v.unknown_forecast_ids.is_empty() {
         eprintln!(
             "verification: {} of {} quotes not found in the advisor's turns, {} unknown forecast ids (flagged in the report)",

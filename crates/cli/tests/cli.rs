@@ -47,6 +47,7 @@ fn cassette_for(prompt: &str, answer: &str) -> tempfile::TempDir {
                 finish_reason: FinishReason::Stop,
                 usage: council_core::Usage::reported(9, 4),
                 model: "recorded".into(),
+                attempts: 1,
             },
         },
     );

@@ -240,6 +240,10 @@ pub struct Verification {
     pub unverified_quotes: Vec<(String, String, String)>,
     /// Forecast ids referenced that do not exist.
     pub unknown_forecast_ids: Vec<String>,
+    /// Structured answers (turns and synthesis parts) the models gave.
+    pub answers: u32,
+    /// Of those, how many were valid at the first try (no repair or second draw).
+    pub first_try: u32,
     /// Verdicts whose stance differs from the weighted vote's majority (0 or 1).
     pub verdict_contradictions: u32,
     /// When the verdict contradicts the vote: (the verdict's stance, the

@@ -65,6 +65,7 @@ impl ChatModel for LatencyModel {
             json,
             finish_reason: FinishReason::Stop,
             model: "fixed-latency".into(),
+            attempts: 1,
         })
     }
 }

@@ -214,6 +214,18 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         .collect();
 
     verification.unknown_forecast_ids = unknown_ids.into_iter().collect();
+    // Usage counts the answers a call generated: 1 means valid at once.
+    let calls = t
+        .rounds
+        .iter()
+        .flat_map(|r| &r.turns)
+        .map(|x| x.usage.calls)
+        .chain(t.synthesis.iter().map(|p| p.usage.calls))
+        .filter(|c| *c > 0);
+    for c in calls {
+        verification.answers += 1;
+        verification.first_try += u32::from(c == 1);
+    }
     for n in &bad_sources {
         flags.push(format!(
             "evidence: cites [{n}], which is not a library source of this run"

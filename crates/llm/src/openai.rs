@@ -342,6 +342,7 @@ impl ChatModel for OpenAiCompatible {
                     Ok(json) => {
                         let mut resp = second.into_response(Some(json));
                         resp.usage = usage;
+                        resp.attempts = 2;
                         Ok(resp)
                     }
                     Err(problem) => Err(LlmError::SchemaViolation {
@@ -391,6 +392,7 @@ struct Completion {
 impl Completion {
     fn into_response(self, json: Option<serde_json::Value>) -> ChatResponse {
         ChatResponse {
+            attempts: 1,
             text: self.text,
             json,
             finish_reason: self.finish_reason,

@@ -181,6 +181,15 @@ pub struct ChatResponse {
     pub usage: Usage,
     /// The model that answered, as the backend names it.
     pub model: String,
+    /// Answers the model generated for this call: 1 when the first was
+    /// valid, 2 when a repair (or, embedded, a second draw) was needed.
+    /// Transport retries of a failed exchange are not answers.
+    #[serde(default = "one")]
+    pub attempts: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// What a backend can do, declared rather than guessed.

@@ -154,7 +154,9 @@ pub(crate) fn context(r: &Report) -> Context {
         .replace(
             "{unverified}",
             &r.verification.unverified_quotes.len().to_string(),
-        );
+        )
+        .replace("{first_try}", &r.verification.first_try.to_string())
+        .replace("{answers}", &r.verification.answers.to_string());
 
     let mut ctx = Context::new();
     ctx.insert("t", &t);

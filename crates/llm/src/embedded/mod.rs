@@ -173,12 +173,35 @@ impl EmbeddedModel {
     }
 
     /// Converts a JSON schema to the GBNF grammar llama.cpp samples with.
+    /// The JSON is kept compact: between tokens the grammar allows one
+    /// space at most, where llama.cpp's own rule allows newlines and twenty
+    /// spaces of indent, on which a small model spends its token budget.
     pub fn grammar_for(schema: &serde_json::Value) -> Result<String, LlmError> {
-        llama_cpp_2::json_schema_to_grammar(&schema.to_string()).map_err(|e| {
+        let grammar = llama_cpp_2::json_schema_to_grammar(&schema.to_string()).map_err(|e| {
             LlmError::InvalidRequest(format!(
                 "llama.cpp cannot turn this schema into a grammar: {e}"
             ))
-        })
+        })?;
+        Ok(grammar
+            .lines()
+            .map(|l| {
+                if l.starts_with("space ::=") {
+                    "space ::= \" \"?"
+                } else {
+                    l
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+
+    /// The generation limit for an answer to `schema`: at least the longest
+    /// answer the schema allows, counted at one character a token (digits
+    /// and rare words tokenise that finely), so a valid answer is never cut
+    /// short by the limit.
+    fn limit_for(schema: &serde_json::Value, asked: u32) -> u32 {
+        let longest = council_core::answers::token_budget(schema, 1.0);
+        asked.max(longest + longest / 10 + 16)
     }
 }
 
@@ -219,13 +242,20 @@ impl ChatModel for EmbeddedModel {
         };
         let Some(spec) = &request.schema else {
             let g = self.generate(params).await?;
-            return Ok(response(g, None, Usage::none(), &self.model_name));
+            return Ok(response(g, None, Usage::none(), &self.model_name, 1));
         };
         let validator = Validator::new(spec)?;
         params.grammar = Some(Self::grammar_for(&spec.schema)?);
+        params.max_tokens = Self::limit_for(&spec.schema, params.max_tokens);
         let first = self.generate(params.clone()).await?;
         match validator.check(&first.text) {
-            Ok(json) => Ok(response(first, Some(json), Usage::none(), &self.model_name)),
+            Ok(json) => Ok(response(
+                first,
+                Some(json),
+                Usage::none(),
+                &self.model_name,
+                1,
+            )),
             Err(problem) => {
                 // The grammar guarantees the shape unless the token limit cut
                 // the answer short; retry once with a new seed and more room.
@@ -238,7 +268,7 @@ impl ChatModel for EmbeddedModel {
                 params.max_tokens = params.max_tokens.saturating_mul(2);
                 let second = self.generate(params).await?;
                 match validator.check(&second.text) {
-                    Ok(json) => Ok(response(second, Some(json), spent, &self.model_name)),
+                    Ok(json) => Ok(response(second, Some(json), spent, &self.model_name, 2)),
                     Err(problem) => Err(LlmError::SchemaViolation {
                         schema: spec.name.clone(),
                         problem,
@@ -259,6 +289,7 @@ fn response(
     json: Option<serde_json::Value>,
     earlier: Usage,
     model: &str,
+    attempts: u32,
 ) -> ChatResponse {
     let usage = earlier + usage_of(&g);
     ChatResponse {
@@ -267,5 +298,6 @@ fn response(
         finish_reason: g.finish_reason,
         usage,
         model: model.to_string(),
+        attempts,
     }
 }
