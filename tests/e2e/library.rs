@@ -256,3 +256,276 @@ async fn a_second_load_reuses_the_cached_index() {
             .join(" ")
     ));
 }
+
+/// A model that answers every schema with `example_for`, lets `edit`
+/// change a turn's answer (given the persona's system prompt and the
+/// round's prompt), and keeps every prompt it was sent.
+struct ScriptedModel<F> {
+    edit: F,
+    prompts: std::sync::Mutex<Vec<(String, String)>>,
+}
+
+#[async_trait]
+impl<F> ChatModel for ScriptedModel<F>
+where
+    F: Fn(&str, &str, &mut serde_json::Value) + Send + Sync,
+{
+    fn info(&self) -> ModelInfo {
+        CitingModel.info()
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        let system = request
+            .messages
+            .iter()
+            .find(|m| m.role == council_llm::Role::System)
+            .map(|m| m.content.clone())
+            .unwrap_or_default();
+        let user = request.messages.last().expect("a message").content.clone();
+        self.prompts
+            .lock()
+            .unwrap()
+            .push((system.clone(), user.clone()));
+        let Some(spec) = &request.schema else {
+            return Ok(reply("The board weighed the data.".into(), None));
+        };
+        let mut v = council_llm::schema::example_for(
+            &spec.schema,
+            "Pricing should follow the survey and churn data.",
+        );
+        if v.get("citations").is_some() {
+            (self.edit)(&system, &user, &mut v);
+        }
+        Ok(reply(v.to_string(), Some(v)))
+    }
+}
+
+fn debate_over<'a>(
+    library: &'a Library,
+    prompts: &'a Prompts,
+    roster: &council_personas::Roster,
+    ids: &[&str],
+    rounds: u32,
+    model: Arc<dyn ChatModel>,
+) -> Debate<'a> {
+    let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    Debate {
+        question: "Should we raise list prices by 15% for new customers next quarter?".into(),
+        panel: roster.seat(roster.panel_from_ids(&ids).unwrap()),
+        settings: DebateSettings {
+            rounds,
+            max_concurrency: 5,
+            seed: 3,
+            date: "2026-11-26".into(),
+            lang: "en".into(),
+            max_tokens: 500,
+            synthesis: false,
+        },
+        models: Models::new(model),
+        prompts,
+        progress: &NoProgress,
+        notes: Vec::new(),
+        library: Some(library),
+        library_inputs: vec![library_dir().display().to_string()],
+    }
+}
+
+#[tokio::test]
+async fn a_citation_to_no_source_and_an_invented_quote_are_flagged() {
+    let cache = tempfile::tempdir().unwrap();
+    let (library, _) = Library::load(&[library_dir()], cache.path()).unwrap();
+    let model = Arc::new(ScriptedModel {
+        edit: |_: &str, _: &str, v: &mut serde_json::Value| {
+            v["citations"] = serde_json::json!(["[99]", "[2]"]);
+            v["text"] = serde_json::json!(
+                "Pricing matters, and the source says \"enterprise buyers will pay double without blinking\" plainly."
+            );
+        },
+        prompts: Default::default(),
+    });
+    let prompts = Prompts::builtin().unwrap();
+    let roster = council_personas::Roster::builtin().unwrap();
+    let d = debate_over(
+        &library,
+        &prompts,
+        &roster,
+        &["cfo", "cto", "coo"],
+        1,
+        model,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = RunStore::create(&dir.path().join("run")).unwrap();
+    let t = run(&d, &mut store).await.unwrap();
+    for turn in &t.rounds[0].turns {
+        let flags = turn.flags.join(" | ");
+        assert!(
+            flags.contains("citation \"[99]\" does not resolve to a library source (1–12)"),
+            "{flags}"
+        );
+        assert!(
+            flags.contains("quoted passage not found in the cited source [2]: “enterprise buyers will pay double without blinking”"),
+            "{flags}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_fact_checker_is_shown_the_passages_behind_the_last_rounds_claims() {
+    let cache = tempfile::tempdir().unwrap();
+    let (library, _) = Library::load(&[library_dir()], cache.path()).unwrap();
+    // The fact-checker is a persona of our own, not the built-in Auditor:
+    // the seat goes by trait, never by id.
+    let dir = tempfile::tempdir().unwrap();
+    let builtin = |name: &str| {
+        std::fs::read_to_string(council_tests::workspace_root().join("personas").join(name))
+            .unwrap()
+    };
+    std::fs::write(
+        dir.path().join("auditor.toml"),
+        builtin("auditor.toml").replace("traits = [\"fact_checker\"]", ""),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("checker.toml"),
+        builtin("cto.toml")
+            .replace("id = \"cto\"", "id = \"checker\"")
+            .replace("name = \"The CTO\"", "name = \"The Checker\"")
+            + "traits = [\"fact_checker\"]\n",
+    )
+    .unwrap();
+    let roster = council_personas::Roster::with_dir(dir.path()).unwrap();
+    // In round 2 everyone claims things about engineering capacity, which
+    // the pricing question and the advisors' focus never mention.
+    let model = Arc::new(ScriptedModel {
+        edit: |_: &str, user: &str, v: &mut serde_json::Value| {
+            if user.starts_with("Round 2 of") {
+                v["text"] = serde_json::json!(
+                    "Engineering capacity is the constraint: the roadmap needs two backend engineers and the platform team is already at full capacity until the hiring plan lands."
+                );
+            }
+        },
+        prompts: Default::default(),
+    });
+    let prompts = Prompts::builtin().unwrap();
+    let d = debate_over(
+        &library,
+        &prompts,
+        &roster,
+        &["cfo", "sales-leader", "coo"],
+        3,
+        model.clone(),
+    );
+    let checker_first = d.panel.iter().position(|p| p.id == "checker").unwrap();
+    assert_eq!(
+        checker_first,
+        d.panel.len() - 1,
+        "the fact-checker speaks last"
+    );
+    let run_dir = tempfile::tempdir().unwrap();
+    let mut store = RunStore::create(&run_dir.path().join("run")).unwrap();
+    run(&d, &mut store).await.unwrap();
+    let prompts = model.prompts.lock().unwrap().clone();
+    let round3 = |who: &str| {
+        prompts
+            .iter()
+            .find(|(system, user)| {
+                system.starts_with(&format!("You are {who},")) && user.starts_with("Round 3 of")
+            })
+            .map(|(_, user)| user.clone())
+            .unwrap_or_else(|| panic!("no round 3 prompt for {who}"))
+    };
+    let passages = |user: &str| user.lines().filter(|l| l.starts_with('[')).count();
+    let checker = round3("The Checker");
+    assert!(
+        checker.contains("FACTCHECK the strongest claims"),
+        "{checker}"
+    );
+    assert!(
+        checker.contains("Engineering Capacity and Roadmap"),
+        "the fact-checker was not shown the source behind the claims: {checker}"
+    );
+    assert_eq!(passages(&checker), 4, "{checker}");
+    let cfo = round3("The CFO");
+    assert_eq!(passages(&cfo), 3, "{cfo}");
+    assert!(!cfo.contains("FACTCHECK the strongest claims"));
+}
+
+/// A one-page PDF whose page says `text` (Helvetica, WinAnsi), with a
+/// correct cross-reference table.
+fn pdf_saying(text: &str) -> Vec<u8> {
+    let stream = format!("BT /F1 12 Tf 72 720 Td ({text}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{stream}\nendstream", stream.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_string(),
+    ];
+    let mut pdf = String::from("%PDF-1.4\n");
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.push_str(&format!("{} 0 obj\n{o}\nendobj\n", i + 1));
+    }
+    let xref = pdf.len();
+    pdf.push_str(&format!(
+        "xref\n0 {}\n0000000000 65535 f \n",
+        objects.len() + 1
+    ));
+    for o in offsets {
+        pdf.push_str(&format!("{o:010} 00000 n \n"));
+    }
+    pdf.push_str(&format!(
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    ));
+    pdf.into_bytes()
+}
+
+#[tokio::test]
+async fn a_real_pdf_and_a_json_bibliography_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("board-pack.pdf"),
+        pdf_saying("Net revenue retention was 112 percent in 2026."),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("refs.json"),
+        r#"{"source": [
+            {"title": "Repricing playbook", "url": "https://example.org/repricing", "date": "2025-05-02",
+             "excerpt": "Raise prices for new customers first and grandfather renewals for a year."},
+            {"title": "No date here", "excerpt": "Discounts fell from 21% to 12% after value pricing."}
+        ]}"#,
+    )
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let (library, problems) = Library::load(&[dir.path().to_path_buf()], cache.path()).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    let docs = library.documents();
+    assert_eq!(docs.len(), 3);
+    let pdf = docs
+        .iter()
+        .find(|d| d.source.location.ends_with("board-pack.pdf"))
+        .unwrap();
+    assert!(
+        pdf.text
+            .contains("Net revenue retention was 112 percent in 2026."),
+        "{:?}",
+        pdf.text
+    );
+    assert!(library.contains_passage(pdf.source.number, "net revenue retention was 112 percent"));
+    let dated = docs
+        .iter()
+        .find(|d| d.source.title.starts_with("Repricing playbook"))
+        .unwrap();
+    assert_eq!(dated.source.title, "Repricing playbook (2025-05-02)");
+    assert_eq!(dated.source.location, "https://example.org/repricing");
+    let undated = docs
+        .iter()
+        .find(|d| d.source.title == "No date here")
+        .unwrap();
+    assert!(undated.source.location.ends_with("refs.json"));
+    let hits = library.search("discounts value pricing", 1);
+    assert_eq!(hits[0].number, undated.source.number);
+}

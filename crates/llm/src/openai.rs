@@ -225,7 +225,15 @@ impl OpenAiCompatible {
     }
 
     fn transport_error(&self, e: reqwest::Error) -> LlmError {
-        if e.is_timeout() {
+        if e.is_connect() && e.is_timeout() {
+            LlmError::Connect {
+                url: self.url.clone(),
+                message: format!(
+                    "no connection within {:?} (the connect timeout)",
+                    self.settings.connect_timeout
+                ),
+            }
+        } else if e.is_timeout() {
             LlmError::Timeout {
                 url: self.url.clone(),
                 after: self.settings.request_timeout,

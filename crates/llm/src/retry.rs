@@ -3,7 +3,7 @@
 //! bounded number of attempts. Lower layers (the HTTP client) never retry.
 
 use crate::LlmError;
-use backon::{ExponentialBuilder, Retryable};
+use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
@@ -37,19 +37,29 @@ impl RetryPolicy {
         }
     }
 
+    /// The delays before each retry: exponential from `base_delay`, each
+    /// with random jitter of up to its own length added (so concurrent
+    /// callers do not retry in step), and never more than `max_delay`.
+    pub fn delays(&self) -> impl Iterator<Item = Duration> + Send + Sync + Unpin {
+        let max_delay = self.max_delay;
+        ExponentialBuilder::default()
+            .with_min_delay(self.base_delay)
+            .with_max_delay(self.max_delay)
+            .with_max_times(self.max_retries)
+            .with_jitter()
+            .build()
+            // backon's jitter is added after its own cap.
+            .map(move |d| d.min(max_delay))
+    }
+
     /// Runs `op` until it succeeds, fails permanently, or retries run out.
     pub async fn run<T, F, Fut>(&self, what: &str, op: F) -> Result<T, LlmError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, LlmError>>,
     {
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(self.base_delay)
-            .with_max_delay(self.max_delay)
-            .with_max_times(self.max_retries)
-            .with_jitter();
         let max_delay = self.max_delay;
-        op.retry(backoff)
+        op.retry(self.delays())
             .sleep(tokio::time::sleep)
             .when(LlmError::is_retryable)
             .adjust(
@@ -110,6 +120,28 @@ mod tests {
             body: String::new(),
             retry_after: None,
         }
+    }
+
+    #[test]
+    fn jittered_delays_grow_vary_and_stay_within_the_cap() {
+        let policy = RetryPolicy {
+            max_retries: 6,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(700),
+        };
+        let runs: Vec<Vec<Duration>> = (0..200).map(|_| policy.delays().collect()).collect();
+        for delays in &runs {
+            assert_eq!(delays.len(), 6, "one delay per retry");
+            for (i, d) in delays.iter().enumerate() {
+                // Nominal 100, 200, 400, 700, 700, 700 ms; jitter adds up to as much again.
+                let nominal = Duration::from_millis(100 << i).min(policy.max_delay);
+                assert!(*d >= nominal, "retry {i}: {d:?} < {nominal:?}");
+                assert!(*d <= policy.max_delay, "retry {i}: {d:?} over the cap");
+                assert!(*d <= nominal * 2);
+            }
+        }
+        let firsts: std::collections::BTreeSet<_> = runs.iter().map(|r| r[0]).collect();
+        assert!(firsts.len() > 20, "no jitter: {firsts:?}");
     }
 
     #[tokio::test]
