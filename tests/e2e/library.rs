@@ -188,6 +188,31 @@ async fn a_debate_over_a_ten_document_library_cites_and_accounts_for_its_sources
     // Rendering needs nothing but the transcript.
     let md = council_render::render(&report, council_render::Format::Markdown).unwrap();
     assert!(md.contains(&format!("[{}] ", used[0])));
+    // A client-facing report names files, never the folders they sit in.
+    let folder = library_dir().display().to_string();
+    assert!(t
+        .sources
+        .iter()
+        .all(|s| s.location.starts_with(&folder) || s.location.starts_with("https://")));
+    let html = council_render::render(&report, council_render::Format::Html).unwrap();
+    for (name, text) in [("md", &md), ("html", &html)] {
+        assert!(!text.contains(&folder), "{name} shows the library's folder");
+        assert!(
+            !text.contains(&folder.replace('/', "&#x2F;")),
+            "{name} shows the library's folder"
+        );
+    }
+    assert!(md.contains("churn-report-q3.md"), "{md}");
+    let board = report
+        .sources_used
+        .iter()
+        .chain(&report.sources_unused)
+        .find(|s| s.location == "board-memo-oct.html")
+        .expect("the board memo by its file name");
+    assert_eq!(
+        board.title, "Board Memo — Runway & Growth Targets, October 2025",
+        "the title's entities are decoded"
+    );
 }
 
 #[tokio::test]

@@ -225,7 +225,8 @@ pub struct SourceRef {
     pub number: u32,
     /// Title.
     pub title: String,
-    /// URL or path.
+    /// Its URL, or for a local file its file name (the full path stays in
+    /// the transcript).
     pub location: String,
     /// Times cited in the debate.
     pub cited: u32,

@@ -254,7 +254,7 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         .map(|s| SourceRef {
             number: s.number,
             title: s.title.clone(),
-            location: s.location.clone(),
+            location: shown_location(&s.location),
             cited: cited.get(&s.number).copied().unwrap_or(0),
         })
         .partition(|s| s.cited > 0);
@@ -360,6 +360,19 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
 /// The report of a transcript: its answers read, then [`build_report`].
 pub fn report_for(t: &Transcript, lang: Option<&str>) -> Report {
     build_report(t, &Answers::from_transcript(t), lang)
+}
+
+/// Where a source lives, as a client-facing report may show it: a URL as
+/// it is, a local file by its name only (folder names stay in the
+/// transcript).
+fn shown_location(location: &str) -> String {
+    if location.starts_with("http://") || location.starts_with("https://") {
+        return location.to_string();
+    }
+    std::path::Path::new(location).file_name().map_or_else(
+        || location.to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 fn non_empty(s: &str) -> Option<String> {

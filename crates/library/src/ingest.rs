@@ -3,8 +3,14 @@
 
 use crate::Document;
 use council_core::Source;
+use html5ever::tendril::StrTendril;
+use html5ever::tokenizer::states::RawKind;
+use html5ever::tokenizer::{
+    BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts,
+};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -155,15 +161,7 @@ fn read_one(path: &Path) -> Result<Vec<Raw>, Problem> {
         }
         "html" | "htm" => {
             let html = text_of(&bytes)?;
-            let title = html
-                .find("<title>")
-                .and_then(|i| {
-                    html[i + 7..]
-                        .find("</title>")
-                        .map(|j| html[i + 7..i + 7 + j].trim().to_string())
-                })
-                .filter(|t| !t.is_empty())
-                .unwrap_or(stem);
+            let title = html_title(&html).unwrap_or(stem);
             let text = html2text::from_read(html.as_bytes(), 100)
                 .map_err(|e| problem(path, format!("cannot extract text from this HTML ({e})")))?;
             one(title, text)
@@ -211,6 +209,67 @@ fn read_one(path: &Path) -> Result<Vec<Raw>, Problem> {
     }
 }
 
+/// Collects the text of a document's first `<title>`, as the HTML
+/// tokenizer reads it (entities such as `&mdash;` decoded).
+#[derive(Default)]
+struct TitleSink {
+    inside: Cell<bool>,
+    done: Cell<bool>,
+    text: RefCell<String>,
+}
+
+impl TokenSink for TitleSink {
+    type Handle = ();
+
+    fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
+        match token {
+            Token::TagToken(Tag {
+                kind: TagKind::StartTag,
+                name,
+                ..
+            }) => match &*name {
+                "title" if !self.done.get() => {
+                    self.inside.set(true);
+                    return TokenSinkResult::RawData(RawKind::Rcdata);
+                }
+                // As a browser's tree builder would: no tags inside these.
+                "script" => return TokenSinkResult::RawData(RawKind::ScriptData),
+                "style" => return TokenSinkResult::RawData(RawKind::Rawtext),
+                _ => {}
+            },
+            Token::TagToken(Tag {
+                kind: TagKind::EndTag,
+                name,
+                ..
+            }) if &*name == "title" && self.inside.get() => {
+                self.inside.set(false);
+                self.done.set(true);
+            }
+            Token::CharacterTokens(t) if self.inside.get() => self.text.borrow_mut().push_str(&t),
+            _ => {}
+        }
+        TokenSinkResult::Continue
+    }
+}
+
+/// The document's title, decoded, with its spacing collapsed; `None` when
+/// it has no (or an empty) `<title>`.
+pub(crate) fn html_title(html: &str) -> Option<String> {
+    let tokenizer = Tokenizer::new(TitleSink::default(), TokenizerOpts::default());
+    let input = BufferQueue::default();
+    input.push_back(StrTendril::from(html));
+    let _ = tokenizer.feed(&input);
+    tokenizer.end();
+    let title = tokenizer
+        .sink
+        .text
+        .borrow()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some(title).filter(|t| !t.is_empty())
+}
+
 /// Loads every input into numbered documents, with a problem per skipped input.
 pub(crate) fn load(inputs: &[PathBuf]) -> (Vec<Document>, Vec<Problem>) {
     let mut files = Vec::new();
@@ -251,4 +310,29 @@ pub(crate) fn load(inputs: &[PathBuf]) -> (Vec<Document>, Vec<Problem>) {
         });
     }
     (docs, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::html_title;
+
+    #[test]
+    fn titles_are_decoded_as_a_browser_reads_them() {
+        assert_eq!(
+            html_title("<html><head><TITLE lang=en>QEMU disk image utility &mdash; QEMU\n  documentation</TITLE></head></html>").as_deref(),
+            Some("QEMU disk image utility — QEMU documentation")
+        );
+        assert_eq!(
+            html_title("<title>R&amp;D &lt;2026&gt; &#8212; plan</title>").as_deref(),
+            Some("R&D <2026> — plan")
+        );
+        // A "<title>" inside a script is not the title.
+        assert_eq!(
+            html_title("<script>var t = '<title>fake</title>';</script><title>Real</title>")
+                .as_deref(),
+            Some("Real")
+        );
+        assert_eq!(html_title("<p>no title</p>"), None);
+        assert_eq!(html_title("<title>  </title>"), None);
+    }
 }
