@@ -9,8 +9,9 @@ mod builtin {
 }
 
 /// Names every template must have.
-pub const REQUIRED: [&str; 17] = [
+pub const REQUIRED: [&str; 18] = [
     "system.tera",
+    "round_common.tera",
     "round1.tera",
     "round2.tera",
     "round3.tera",
@@ -107,10 +108,10 @@ impl Prompts {
         {
             for (name, text, origin) in &files {
                 let mut single = Tera::default();
-                if let Some((_, common, _)) =
-                    files.iter().find(|(n, _, _)| n == "synth_common.tera")
-                {
-                    let _ = single.add_raw_template("synth_common.tera", common);
+                for macros in ["round_common.tera", "synth_common.tera"] {
+                    if let Some((_, common, _)) = files.iter().find(|(n, _, _)| n == macros) {
+                        let _ = single.add_raw_template(macros, common);
+                    }
                 }
                 if let Err(e) = single.add_raw_template(name, text) {
                     return Err(EngineError::Prompt(format!(
@@ -147,6 +148,112 @@ mod tests {
     #[test]
     fn every_builtin_template_compiles() {
         Prompts::builtin().unwrap();
+    }
+
+    /// The context variables a template reads: identifiers in its tags that
+    /// are not attributes, filters, functions, named arguments, keywords,
+    /// loop variables or macro parameters of the file.
+    fn variables_read(template: &str) -> std::collections::BTreeSet<String> {
+        const KEYWORDS: [&str; 14] = [
+            "if", "elif", "else", "endif", "for", "in", "endfor", "not", "and", "or", "import",
+            "as", "macro", "endmacro",
+        ];
+        let mut tags = Vec::new();
+        let mut rest = template;
+        while let Some(i) = rest.find(['{']) {
+            let after = &rest[i + 1..];
+            let close = match after.chars().next() {
+                Some('{') => "}}",
+                Some('%') => "%}",
+                _ => {
+                    rest = after;
+                    continue;
+                }
+            };
+            let Some(j) = after.find(close) else { break };
+            tags.push(after[1..j].to_string());
+            rest = &after[j + 2..];
+        }
+        let mut bound = std::collections::BTreeSet::new();
+        let mut read = std::collections::BTreeSet::new();
+        for tag in &tags {
+            // Drop string literals.
+            let mut clean = String::new();
+            let mut quoted = false;
+            for c in tag.chars() {
+                if c == '"' {
+                    quoted = !quoted;
+                } else if !quoted {
+                    clean.push(c);
+                }
+            }
+            let words: Vec<&str> = clean.split_whitespace().collect();
+            if let (Some(&"for"), Some(var)) = (words.first(), words.get(1)) {
+                bound.insert(var.trim_end_matches(',').to_string());
+            }
+            if let (Some(&"macro"), Some(sig)) = (words.first(), words.get(1)) {
+                let params = clean[clean.find('(').unwrap_or(0)..].to_string();
+                bound.insert(sig.split('(').next().unwrap_or("").to_string());
+                for p in params.split(|c: char| !c.is_alphanumeric() && c != '_') {
+                    bound.insert(p.to_string());
+                }
+            }
+            if let (Some(&"import"), Some(ns)) = (words.first(), words.last()) {
+                bound.insert(ns.to_string());
+                continue;
+            }
+            let chars: Vec<char> = clean.chars().collect();
+            let mut k = 0;
+            while k < chars.len() {
+                if chars[k].is_ascii_alphabetic() || chars[k] == '_' {
+                    let start = k;
+                    while k < chars.len() && (chars[k].is_ascii_alphanumeric() || chars[k] == '_') {
+                        k += 1;
+                    }
+                    let word: String = chars[start..k].iter().collect();
+                    let before = chars[..start].iter().rev().find(|c| !c.is_whitespace());
+                    let after = chars[k..].iter().find(|c| !c.is_whitespace());
+                    let attribute_or_filter = matches!(before, Some('.') | Some('|') | Some(':'));
+                    let call_or_name = matches!(after, Some('(') | Some('=') | Some(':'));
+                    if !attribute_or_filter && !call_or_name && !KEYWORDS.contains(&word.as_str()) {
+                        read.insert(word);
+                    }
+                } else {
+                    k += 1;
+                }
+            }
+        }
+        read.retain(|w| !bound.contains(w) && w != "loop" && w != "endmacro");
+        read
+    }
+
+    #[test]
+    fn the_readme_names_every_template_and_every_variable_it_reads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../prompts");
+        let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+        let mut missing = Vec::new();
+        for (name, text) in builtin::BUILTIN {
+            if !readme.contains(&format!("`{name}`")) {
+                missing.push(format!("{name} itself"));
+            }
+            for v in variables_read(text) {
+                if !readme.contains(&format!("`{v}`")) {
+                    missing.push(format!("{name}: {v}"));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "prompts/README.md does not list: {missing:?}"
+        );
+        // The parser itself finds what a template reads, and only that.
+        let found = variables_read(
+            "{% import \"x.tera\" as c %}{% for t in to_answer %}{{ t.name | trim }}{% endfor %}{{ c::m(a=question) }}{% if not seated %}{{ p | join(sep=\", \") }}{% endif %}",
+        );
+        assert_eq!(
+            found.into_iter().collect::<Vec<_>>(),
+            ["p", "question", "seated", "to_answer"]
+        );
     }
 
     #[test]
