@@ -1,6 +1,7 @@
 //! A recorded six-persona, five-round debate, replayed: deterministic, valid,
 //! complete. Re-record with `bash scripts/record-fixtures.sh`.
 
+use council_core::synthesis::{Answers, SynthesisKind};
 use council_core::{transcript_schema, Transcript, TurnStatus};
 use council_engine::{run, Debate, DebateSettings, Models, NoProgress, Prompts, RunStore};
 use council_llm::replay::CassetteModel;
@@ -114,6 +115,24 @@ async fn a_replayed_debate_is_deterministic_and_complete() {
     for (persona, track) in first.confidence_trajectories() {
         assert!(track.iter().all(Option::is_some), "{persona}: {track:?}");
     }
+    // Every synthesis part was answered, on the embedded model, and reads
+    // into its type: the fixture is complete.
+    let ids: Vec<&str> = first.panel.iter().map(|p| p.id.as_str()).collect();
+    for kind in SynthesisKind::all_for(&ids) {
+        let part = first
+            .synthesis
+            .iter()
+            .find(|p| p.part == kind)
+            .unwrap_or_else(|| panic!("no `{kind}` part"));
+        assert_eq!(part.error, None, "`{kind}` failed");
+    }
+    let answers = Answers::from_transcript(&first);
+    assert!(answers.problems.is_empty(), "{:?}", answers.problems);
+    assert!(answers.verdict.is_some() && answers.verdict.as_ref().unwrap().stance.is_some());
+    assert_eq!(answers.votes.len(), ids.len());
+    assert_eq!(answers.paths.len(), 3);
+    assert!(!answers.forecasts.is_empty() && !answers.actions.is_empty());
+    assert!(!answers.story.is_empty() && !answers.evidence.is_empty() && !answers.risks.is_empty());
 }
 
 #[tokio::test]

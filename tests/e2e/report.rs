@@ -27,6 +27,22 @@ async fn markdown_and_html_snapshots_in_english_and_chinese() {
         let html = render(&report, Format::Html)
             .unwrap()
             .replace(&root.replace('/', "&#x2F;"), "[ROOT]");
+        // A complete fixture: no part failed, nothing missed the cassette.
+        for (format, text) in [("md", &md), ("html", &html)] {
+            for error in [
+                "cassette",
+                "no recorded answer",
+                "synthesis part",
+                "the model call failed",
+                "Not available",
+                "综合分析失败",
+            ] {
+                assert!(
+                    !text.contains(error),
+                    "{lang} {format} report holds {error:?}"
+                );
+            }
+        }
         insta::assert_snapshot!(format!("report_{lang}_md"), md);
         insta::assert_snapshot!(format!("report_{lang}_html"), html);
     }
@@ -215,7 +231,10 @@ async fn evidence_citing_a_source_the_run_lacks_is_shown_unverified() {
     });
     let report = build_report(&t, None);
     assert!(!report.evidence[0].verified);
-    assert!(report.flags.iter().any(|f| f.contains("cites [7]")));
+    assert!(report
+        .flags
+        .iter()
+        .any(|f| f == "evidence: an item cites [7], which is not a library source of this run"));
     let md = render(&report, Format::Markdown).unwrap();
     let line = md
         .lines()

@@ -226,10 +226,20 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         verification.answers += 1;
         verification.first_try += u32::from(c == 1);
     }
-    for n in &bad_sources {
-        flags.push(format!(
-            "evidence: cites [{n}], which is not a library source of this run"
-        ));
+    bad_sources.sort_unstable();
+    for (i, n) in bad_sources.iter().enumerate() {
+        if bad_sources[..i].contains(n) {
+            continue;
+        }
+        let times = bad_sources.iter().filter(|m| *m == n).count();
+        flags.push(match times {
+            1 => {
+                format!("evidence: an item cites [{n}], which is not a library source of this run")
+            }
+            _ => format!(
+                "evidence: {times} items cite [{n}], which is not a library source of this run"
+            ),
+        });
     }
     // How often each source was cited, by turns and by the evidence.
     let mut cited: std::collections::BTreeMap<u32, u32> = std::collections::BTreeMap::new();
