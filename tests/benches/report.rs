@@ -7,54 +7,17 @@
 //! `cargo bench -p council-tests --bench report`
 
 use council_core::synthesis::Answers;
+use council_engine::read_transcript;
 use council_engine::report::build_report;
-use council_engine::{
-    read_transcript, run, Debate, DebateSettings, Models, NoProgress, Prompts, RunStore,
-};
-use council_llm::replay::CassetteModel;
 use council_render::{render, Format};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Replays the recorded debate into `dir` (its transcript.json is the input).
 fn record_input(dir: &Path) {
-    let root = council_tests::workspace_root();
-    let model = Arc::new(
-        CassetteModel::replay(root.join("tests/fixtures/debate.cassette.json")).expect("cassette"),
-    );
-    let roster = council_personas::Roster::builtin().expect("roster");
-    let ids: Vec<String> = ["cfo", "cto", "brand-strategist", "org-psychologist"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let prompts = Prompts::builtin().expect("prompts");
-    let question = std::fs::read_to_string(root.join("tests/fixtures/debate-question.txt"))
-        .expect("question")
-        .trim()
-        .to_string();
-    let debate = Debate {
-        question,
-        panel: roster.seat(roster.panel_from_ids(&ids).expect("panel")),
-        settings: DebateSettings {
-            rounds: 5,
-            max_concurrency: 6,
-            seed: 11,
-            date: "2026-11-26".into(),
-            lang: "en".into(),
-            max_tokens: 700,
-            synthesis: true,
-        },
-        models: Models::new(model),
-        prompts: &prompts,
-        progress: &NoProgress,
-        notes: Vec::new(),
-        library: None,
-        library_inputs: Vec::new(),
-    };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let mut store = RunStore::create(dir).expect("run folder");
-    rt.block_on(run(&debate, &mut store)).expect("replay");
+    rt.block_on(council_tests::replay_fixture_debate(dir))
+        .expect("replay");
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

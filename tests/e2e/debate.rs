@@ -3,65 +3,22 @@
 
 use council_core::synthesis::{Answers, SynthesisKind};
 use council_core::{transcript_schema, Transcript, TurnStatus};
-use council_engine::{run, Debate, DebateSettings, Models, NoProgress, Prompts, RunStore};
-use council_llm::replay::CassetteModel;
+use council_engine::Prompts;
 use council_llm::schema::Validator;
 use council_llm::SchemaSpec;
 use std::sync::Arc;
 
-fn fixture(name: &str) -> std::path::PathBuf {
-    council_tests::workspace_root()
-        .join("tests/fixtures")
-        .join(name)
-}
-
 /// Replays the recorded debate with the settings it was recorded with
 /// (those of scripts/record-fixtures.sh and `council ask`'s defaults).
 pub(crate) async fn replay_debate() -> Transcript {
-    let model = Arc::new(CassetteModel::replay(fixture("debate.cassette.json")).unwrap());
-    let roster = council_personas::Roster::builtin().unwrap();
-    let ids: Vec<String> = [
-        "cfo",
-        "cto",
-        "brand-strategist",
-        "org-psychologist",
-        "contrarian",
-        "auditor",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let prompts = Prompts::builtin().unwrap();
-    let question = std::fs::read_to_string(fixture("debate-question.txt"))
-        .unwrap()
-        .trim()
-        .to_string();
-    let debate = Debate {
-        question,
-        panel: roster.panel_from_ids(&ids).unwrap(),
-        settings: DebateSettings {
-            rounds: 5,
-            max_concurrency: 6,
-            seed: 11,
-            date: "2026-11-26".into(),
-            lang: "en".into(),
-            max_tokens: 700,
-            synthesis: true,
-        },
-        models: Models::new(model),
-        prompts: &prompts,
-        progress: &NoProgress,
-        notes: Vec::new(),
-        library: None,
-        library_inputs: Vec::new(),
-    };
     let dir = tempfile::tempdir().unwrap();
-    let mut store = RunStore::create(&dir.path().join("run")).unwrap();
-    run(&debate, &mut store).await.unwrap_or_else(|e| {
-        panic!(
-            "{e}\nIf prompts or schemas changed, re-record with: bash scripts/record-fixtures.sh"
-        )
-    })
+    council_tests::replay_fixture_debate(&dir.path().join("run"))
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "{e}\nIf prompts or schemas changed, re-record with: bash scripts/record-fixtures.sh"
+            )
+        })
 }
 
 #[tokio::test]

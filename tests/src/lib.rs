@@ -1,6 +1,6 @@
-//! Test support shared by Council's end-to-end tests: a scripted fake
-//! OpenAI-compatible server, the real llama.cpp server from PyPI, and the
-//! embedded model's location.
+//! Test support shared by Council's end-to-end tests and benchmarks: a
+//! scripted fake OpenAI-compatible server, the real llama.cpp server from
+//! PyPI, the embedded model's location, and the recorded fixture debate.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -318,4 +318,49 @@ impl Drop for LlamaServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Replays the recorded fixture debate (`tests/fixtures/debate.cassette.json`)
+/// into the run folder `dir`, with the settings it was recorded with (those
+/// of `scripts/record-fixtures.sh`), and returns its transcript.
+pub async fn replay_fixture_debate(
+    dir: &std::path::Path,
+) -> Result<council_core::Transcript, council_engine::EngineError> {
+    use council_engine::{run, Debate, DebateSettings, Models, NoProgress, Prompts, RunStore};
+    let fixtures = workspace_root().join("tests/fixtures");
+    let model = std::sync::Arc::new(
+        council_llm::replay::CassetteModel::replay(fixtures.join("debate.cassette.json"))
+            .expect("the recorded cassette"),
+    );
+    let roster = council_personas::Roster::builtin().expect("the built-in roster");
+    let ids: Vec<String> = ["cfo", "cto", "brand-strategist", "org-psychologist"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let prompts = Prompts::builtin()?;
+    let question = std::fs::read_to_string(fixtures.join("debate-question.txt"))
+        .expect("the recorded question")
+        .trim()
+        .to_string();
+    let debate = Debate {
+        question,
+        panel: roster.seat(roster.panel_from_ids(&ids).expect("known personas")),
+        settings: DebateSettings {
+            rounds: 5,
+            max_concurrency: 6,
+            seed: 11,
+            date: "2026-11-26".into(),
+            lang: "en".into(),
+            max_tokens: 700,
+            synthesis: true,
+        },
+        models: Models::new(model),
+        prompts: &prompts,
+        progress: &NoProgress,
+        notes: Vec::new(),
+        library: None,
+        library_inputs: Vec::new(),
+    };
+    let mut store = RunStore::create(dir)?;
+    run(&debate, &mut store).await
 }

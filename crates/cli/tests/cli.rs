@@ -233,6 +233,35 @@ mod debate {
 
     const PANEL: &str = "cfo,cto,coo,brand-strategist";
 
+    /// A finished one-round run in `out`, against a cooperative fake
+    /// server; the runtime returned keeps the server alive.
+    fn one_round_run(out: &std::path::Path, extra: &[&str]) -> tokio::runtime::Runtime {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let server = rt.block_on(FakeServer::start_with(
+            Arc::new(schema_answering),
+            Duration::from_millis(1),
+        ));
+        let mut args = vec![
+            "--base-url",
+            &server.url,
+            "--model",
+            "fake",
+            "-q",
+            "ask",
+            "Q?",
+            "--panel",
+            PANEL,
+            "--rounds",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let made = council(&args, &[]);
+        assert!(made.status.success(), "{}", text(&made.stderr));
+        rt
+    }
+
     #[test]
     fn a_run_killed_mid_round_resumes_with_every_turn_exactly_once() {
         let rt = tokio::runtime::Runtime::new().unwrap();
@@ -412,32 +441,9 @@ mod debate {
 
     #[test]
     fn render_makes_no_model_call() {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let good = rt.block_on(FakeServer::start_with(
-            Arc::new(schema_answering),
-            Duration::from_millis(1),
-        ));
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("run");
-        let made = council(
-            &[
-                "--base-url",
-                &good.url,
-                "--model",
-                "fake",
-                "-q",
-                "ask",
-                "Q?",
-                "--panel",
-                PANEL,
-                "--rounds",
-                "1",
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            &[],
-        );
-        assert!(made.status.success(), "{}", text(&made.stderr));
+        let rt = one_round_run(&out, &[]);
         // Every configured backend now fails on any call.
         let failing = rt.block_on(FakeServer::start(vec![Reply::status(
             500,
@@ -478,33 +484,9 @@ mod debate {
     #[test]
     fn render_never_writes_to_a_run_another_process_is_writing() {
         use std::io::Write;
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let server = rt.block_on(FakeServer::start_with(
-            Arc::new(schema_answering),
-            Duration::from_millis(1),
-        ));
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("run");
-        let made = council(
-            &[
-                "--base-url",
-                &server.url,
-                "--model",
-                "fake",
-                "-q",
-                "ask",
-                "Q?",
-                "--panel",
-                PANEL,
-                "--rounds",
-                "1",
-                "--no-synthesis",
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            &[],
-        );
-        assert!(made.status.success(), "{}", text(&made.stderr));
+        let _rt = one_round_run(&out, &["--no-synthesis"]);
         // A run still going: no transcript.json yet, and its log growing.
         std::fs::remove_file(out.join("transcript.json")).unwrap();
         let log = out.join("events.jsonl");

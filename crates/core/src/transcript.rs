@@ -77,6 +77,41 @@ pub struct Turn {
     pub model: String,
 }
 
+impl Turn {
+    /// A spoken turn with nothing in it yet, to be filled from an answer.
+    pub fn empty(round: u32, persona: &str) -> Turn {
+        Turn {
+            round,
+            persona: persona.to_string(),
+            status: TurnStatus::Ok,
+            move_: None,
+            text: String::new(),
+            responds_to: Vec::new(),
+            confidence: None,
+            citations: Vec::new(),
+            assumption: None,
+            target_peer: None,
+            target_assumption: None,
+            story: None,
+            systemic_change: None,
+            flags: Vec::new(),
+            error: None,
+            usage: Usage::none(),
+            backend: String::new(),
+            model: String::new(),
+        }
+    }
+
+    /// A turn whose calls failed after retries, with the error.
+    pub fn failed(round: u32, persona: &str, error: String) -> Turn {
+        Turn {
+            status: TurnStatus::Failed,
+            error: Some(error),
+            ..Turn::empty(round, persona)
+        }
+    }
+}
+
 /// A round's moderator summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {

@@ -61,29 +61,12 @@ pub(crate) fn check_citations(turn: &mut Turn, library: Option<&Library>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use council_core::{TurnStatus, Usage};
 
     fn turn(text: &str, citations: &[&str]) -> Turn {
-        Turn {
-            round: 1,
-            persona: "cfo".into(),
-            status: TurnStatus::Ok,
-            move_: None,
-            text: text.into(),
-            responds_to: Vec::new(),
-            confidence: None,
-            citations: citations.iter().map(|s| s.to_string()).collect(),
-            assumption: None,
-            target_peer: None,
-            target_assumption: None,
-            story: None,
-            systemic_change: None,
-            flags: Vec::new(),
-            error: None,
-            usage: Usage::none(),
-            backend: String::new(),
-            model: String::new(),
-        }
+        let mut t = Turn::empty(1, "cfo");
+        t.text = text.into();
+        t.citations = citations.iter().map(|s| s.to_string()).collect();
+        t
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::schema::turn_schema;
 use crate::shown::{answer_turns, passages_for, summaries_before, ShownSummary};
 use crate::validate::{turn_from_answer, TurnContext};
 use crate::{Debate, EngineError, RunStore};
-use council_core::{lang_name, Event, PanelMember, Persona, Turn, TurnStatus, Usage};
+use council_core::{lang_name, Event, PanelMember, Persona, Turn, TurnStatus};
 use council_llm::{ChatRequest, Message};
 use futures::StreamExt;
 use std::time::Instant;
@@ -231,26 +231,12 @@ async fn speak(
             };
             t
         }
-        Err(e) => Turn {
-            round,
-            persona: persona.id.clone(),
-            status: TurnStatus::Failed,
-            move_: None,
-            text: String::new(),
-            responds_to: Vec::new(),
-            confidence: None,
-            citations: Vec::new(),
-            assumption: None,
-            target_peer: None,
-            target_assumption: None,
-            story: None,
-            systemic_change: None,
-            flags: Vec::new(),
-            error: Some(council_core::error_chain(&e)),
-            usage: Usage::none(),
-            backend: info.backend,
-            model: info.model,
-        },
+        Err(e) => {
+            let mut t = Turn::failed(round, &persona.id, council_core::error_chain(&e));
+            t.backend = info.backend;
+            t.model = info.model;
+            t
+        }
     };
     d.progress.event(ProgressEvent::TurnFinished {
         round,

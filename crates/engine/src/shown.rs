@@ -150,29 +150,11 @@ pub(crate) fn passages_for(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use council_core::{TurnStatus, Usage};
 
     fn turn(persona: &str, responds_to: &[&str]) -> Turn {
-        Turn {
-            round: 1,
-            persona: persona.into(),
-            status: TurnStatus::Ok,
-            move_: None,
-            text: "x".into(),
-            responds_to: responds_to.iter().map(|s| s.to_string()).collect(),
-            confidence: None,
-            citations: Vec::new(),
-            assumption: None,
-            target_peer: None,
-            target_assumption: None,
-            story: None,
-            systemic_change: None,
-            flags: Vec::new(),
-            error: None,
-            usage: Usage::none(),
-            backend: String::new(),
-            model: String::new(),
-        }
+        let mut t = Turn::empty(1, persona);
+        t.responds_to = responds_to.iter().map(|s| s.to_string()).collect();
+        t
     }
 
     #[test]

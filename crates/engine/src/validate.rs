@@ -4,7 +4,7 @@
 
 use crate::rounds::{RoundExtra, RoundSpec};
 use council_core::answers::{AssumptionsAnswer, StoryTurnAnswer, TurnAnswer};
-use council_core::{Persona, Turn, TurnStatus, Usage};
+use council_core::{Persona, Turn};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -34,26 +34,7 @@ fn trimmed(s: String) -> Option<String> {
 /// lie) and keeping an answer that does not fit the types, flagged, rather
 /// than losing it.
 pub(crate) fn turn_from_answer(json: &Value, c: &TurnContext<'_>) -> Turn {
-    let mut turn = Turn {
-        round: c.round,
-        persona: c.persona.id.clone(),
-        status: TurnStatus::Ok,
-        move_: None,
-        text: String::new(),
-        responds_to: Vec::new(),
-        confidence: None,
-        citations: Vec::new(),
-        assumption: None,
-        target_peer: None,
-        target_assumption: None,
-        story: None,
-        systemic_change: None,
-        flags: Vec::new(),
-        error: None,
-        usage: Usage::none(),
-        backend: String::new(),
-        model: String::new(),
-    };
+    let mut turn = Turn::empty(c.round, &c.persona.id);
     let answer = match serde_json::from_value::<TurnAnswer>(json.clone()) {
         Ok(a) => a,
         Err(e) => {
@@ -226,7 +207,7 @@ mod tests {
             &["cto"],
             "Should we raise prices?",
         );
-        assert_eq!(t.status, TurnStatus::Ok);
+        assert_eq!(t.status, council_core::TurnStatus::Ok);
         assert_eq!(t.text, "Raise prices for new customers only.");
         assert_eq!((t.move_, t.confidence), (None, None));
         assert!(
