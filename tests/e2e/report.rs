@@ -305,6 +305,22 @@ async fn a_verdict_against_the_panel_is_said_beside_it_and_counted() {
 }
 
 #[tokio::test]
+async fn a_story_paragraph_without_a_word_is_left_out_and_said() {
+    let mut t = transcript().await;
+    for p in &mut t.synthesis {
+        if p.part == SynthesisKind::Story {
+            p.value = json!({"paragraphs": ["The board is buying time.", "] {"]});
+        }
+    }
+    let report = build_report(&t, None);
+    assert_eq!(report.story, ["The board is buying time."]);
+    assert!(report
+        .flags
+        .iter()
+        .any(|f| f == "story: 1 paragraph(s) without a word left out"));
+}
+
+#[tokio::test]
 async fn milestones_citing_unknown_forecasts_are_counted() {
     let mut t = transcript().await;
     let m = json!({"event": "e", "persona": "", "quote": "", "forecast_id": "F-000000"});

@@ -204,6 +204,19 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         })
         .collect();
 
+    // A paragraph without a single word (a weak model's stray brackets) is no story.
+    let (story, empty): (Vec<String>, Vec<String>) = a
+        .story
+        .iter()
+        .cloned()
+        .partition(|p| p.chars().any(char::is_alphanumeric));
+    if !empty.is_empty() {
+        flags.push(format!(
+            "story: {} paragraph(s) without a word left out",
+            empty.len()
+        ));
+    }
+
     let risks: Vec<Risk> = a
         .risks
         .iter()
@@ -353,7 +366,7 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         forecasts,
         actions,
         paths,
-        story: a.story.clone(),
+        story,
         evidence,
         risks,
         panel,

@@ -101,8 +101,9 @@ pub fn confidence_chart(panel: &[PanelEntry], round_label: &str) -> String {
     s
 }
 
-/// The three future paths as rows on one month axis (0–24), one dot per milestone.
-pub fn paths_chart(paths: &[FuturePath]) -> String {
+/// The three future paths as rows on one month axis (0–24), one dot per
+/// milestone; `label` names each row (its scenario, where known).
+pub fn paths_chart(paths: &[FuturePath], label: impl Fn(&FuturePath) -> String) -> String {
     let (w, left, plot_w, row_h, top) = (640.0, 150.0, 460.0, 56.0, 10.0);
     let h = top + row_h * paths.len().max(1) as f64 + 30.0;
     let x = |m: u32| left + plot_w * f64::from(m.min(24)) / 24.0;
@@ -111,7 +112,8 @@ pub fn paths_chart(paths: &[FuturePath]) -> String {
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" class="chart" aria-label="future paths chart">"#
     );
-    for m in [0u32, 3, 6, 9, 12, 15, 18, 24] {
+    let ticks = std::iter::once(0).chain(council_core::answers::Milestones::MONTHS);
+    for m in ticks {
         let _ = write!(
             s,
             r##"<line x1="{x}" x2="{x}" y1="{top}" y2="{}" stroke="#eee"/><text x="{x}" y="{}" font-size="10" text-anchor="middle" fill="#555">{m}</text>"##,
@@ -128,7 +130,7 @@ pub fn paths_chart(paths: &[FuturePath]) -> String {
             r##"<text x="{}" y="{}" font-size="11" text-anchor="end" fill="#222">{}</text>"##,
             left - 10.0,
             cy + 4.0,
-            escape(&council_core::excerpt(&p.title, 22))
+            escape(&council_core::excerpt(&label(p), 26))
         );
         let _ = write!(
             s,
@@ -148,7 +150,7 @@ pub fn paths_chart(paths: &[FuturePath]) -> String {
             let fill = if hollow { "white" } else { color };
             let _ = write!(
                 s,
-                r#"<circle cx="{}" cy="{cy}" r="6" fill="{fill}" stroke="{color}" stroke-width="2"><title>{}</title></circle><text x="{}" y="{}" font-size="9" text-anchor="middle" fill="{color}">{}</text>"#,
+                r#"<circle cx="{}" cy="{cy}" r="6" fill="{fill}" stroke="{color}" stroke-width="2"><title>{}</title></circle><text x="{}" y="{}" font-size="9" text-anchor="{}" fill="{color}">{}</text>"#,
                 x(m.month),
                 escape(&format!(
                     "M{}: {}",
@@ -157,6 +159,8 @@ pub fn paths_chart(paths: &[FuturePath]) -> String {
                 )),
                 x(m.month),
                 cy + if i % 2 == 0 { -10.0 } else { 18.0 },
+                // The last label ends at its dot, inside the chart.
+                if m.month >= 24 { "end" } else { "middle" },
                 escape(&council_core::excerpt(&m.event, 16))
             );
         }
@@ -215,7 +219,7 @@ mod tests {
                 },
             ],
         };
-        let svg = paths_chart(&[path]);
+        let svg = paths_chart(&[path], |p| p.title.clone());
         assert_eq!(svg.matches(r#"fill="white""#).count(), 1);
     }
 }

@@ -15,6 +15,7 @@ pub(crate) fn context(r: &Report) -> Context {
     let t = crate::strings(&r.lang);
     let s = |k: &str| t.get(k).cloned().unwrap_or_default();
     let name_of = |id: &str| council_core::name_of(&r.panel, id).to_string();
+    let scenario_name = |x: Scenario| s(&format!("scenario_{}", x.as_str()));
 
     let votes: Vec<Value> = r
         .votes
@@ -85,11 +86,7 @@ pub(crate) fn context(r: &Report) -> Context {
                     json!({"month": m.month, "event": m.event, "backing": backing, "ok": ok})
                 })
                 .collect();
-            let scenario = p.scenario.map(|x| match x {
-                Scenario::Works => s("scenario_works"),
-                Scenario::Fails => s("scenario_fails"),
-                Scenario::Opposite => s("scenario_opposite"),
-            });
+            let scenario = p.scenario.map(scenario_name);
             json!({"title": p.title, "scenario": scenario, "premise": p.premise, "milestones": milestones})
         })
         .collect();
@@ -195,6 +192,9 @@ pub(crate) fn context(r: &Report) -> Context {
         "confidence_svg",
         &charts::confidence_chart(&r.panel, &s("round")),
     );
-    ctx.insert("paths_svg", &charts::paths_chart(&r.paths));
+    let row_label = |p: &council_core::report::FuturePath| {
+        p.scenario.map_or_else(|| p.title.clone(), scenario_name)
+    };
+    ctx.insert("paths_svg", &charts::paths_chart(&r.paths, row_label));
     ctx
 }
