@@ -133,7 +133,7 @@ pub(crate) struct AskArgs {
     /// Base sampling seed (default: chosen at random and recorded).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Language of the debate and report, e.g. en or zh (default: the question's).
+    /// Language of the debate and report: en, zh, de, fr, es or ja (default: the question's; report headings exist in en and zh).
     #[arg(long)]
     pub lang: Option<String>,
     /// Stop after the debate: no synthesis calls (the report then lacks verdict, forecasts and plan).

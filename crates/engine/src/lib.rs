@@ -3,11 +3,14 @@
 //!
 //! [`Debate`] holds what a run needs (question, panel, [`DebateSettings`],
 //! the [`Models`] each persona speaks through, the [`Prompts`]); [`run`]
-//! plays the rounds in order, every persona of a round concurrently, then
-//! the moderator's summary, appending each [`council_core::Event`] to a
-//! [`RunStore`]. A run reopened with [`RunStore::open`] continues where it
-//! stopped: turns already on disk are never asked for again. [`cast_panel`]
-//! picks the panel; [`Progress`] reports what is happening.
+//! plays each round of [`rounds::ROUNDS`] in order (every persona of a
+//! round concurrently, then the moderator's summary), then the synthesis,
+//! one call per [`council_core::synthesis::SynthesisKind`], appending each
+//! [`council_core::Event`] to a [`RunStore`]. A run reopened with
+//! [`RunStore::open`] continues where it stopped: nothing already on disk
+//! is asked for again. [`report::build_report`] turns a transcript and its
+//! typed answers into a [`council_core::Report`] with no model call.
+//! [`cast_panel`] picks the panel; [`Progress`] reports what is happening.
 
 mod casting;
 mod citations;
