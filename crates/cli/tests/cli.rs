@@ -761,6 +761,12 @@ mod exit_codes {
                 &["no run at", "no-such-run", "run folder"],
             ),
             row(
+                "no run to resume",
+                &["ask", "--resume", &p("empty-library")],
+                4,
+                &["events.jsonl", "a run folder?"],
+            ),
+            row(
                 "unusable library",
                 &["ask", "Q?", "--library", &p("empty-library")],
                 4,
