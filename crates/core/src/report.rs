@@ -43,14 +43,19 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// The weighted share of `stance`, 0–1.
+    pub fn share(&self, stance: Stance) -> f64 {
+        match stance {
+            Stance::Support => self.support,
+            Stance::Mixed => self.mixed,
+            Stance::Oppose => self.oppose,
+        }
+    }
+
     /// The stance with the largest weighted share, if one leads (none when
     /// no vote counted or the top two tie).
     pub fn majority(&self) -> Option<Stance> {
-        let mut shares = [
-            (Stance::Support, self.support),
-            (Stance::Mixed, self.mixed),
-            (Stance::Oppose, self.oppose),
-        ];
+        let mut shares = Stance::ALL.map(|s| (s, self.share(s)));
         shares.sort_by(|a, b| b.1.total_cmp(&a.1));
         (self.counted > 0 && shares[0].1 - shares[1].1 > 1e-9).then_some(shares[0].0)
     }

@@ -7,7 +7,7 @@
 use crate::synthesis::{add_days, forecasts_of};
 use council_core::report::{
     recalibrate, tally, Action, Backing, Evidence, Forecast, FuturePath, Milestone, PanelEntry,
-    Risk, SourceRef, Stance, Verification, Vote,
+    Risk, SourceRef, Verification, Vote,
 };
 use council_core::synthesis::Answers;
 use council_core::{quote_matches, Report, Transcript, TurnStatus, REPORT_VERSION};
@@ -178,7 +178,8 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         .collect();
     flags.extend(path_problems(&paths));
 
-    let mut bad_sources: Vec<u32> = Vec::new();
+    // Source number → evidence items citing it that the run does not have.
+    let mut bad_sources: std::collections::BTreeMap<u32, usize> = Default::default();
     let evidence: Vec<Evidence> = a
         .evidence
         .iter()
@@ -188,7 +189,7 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
             let source = Some(u32::from(e.source)).filter(|n| *n > 0);
             let source_ok = source.is_some_and(|n| t.sources.iter().any(|s| s.number == n));
             if let (Some(n), false) = (source, source_ok) {
-                bad_sources.push(n);
+                *bad_sources.entry(n).or_default() += 1;
             }
             let verified = match (&persona, &quote) {
                 (Some(p), Some(q)) => verify("evidence", p, q) && (source.is_none() || source_ok),
@@ -239,12 +240,7 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         verification.answers += 1;
         verification.first_try += u32::from(c == 1);
     }
-    bad_sources.sort_unstable();
-    for (i, n) in bad_sources.iter().enumerate() {
-        if bad_sources[..i].contains(n) {
-            continue;
-        }
-        let times = bad_sources.iter().filter(|m| *m == n).count();
+    for (n, times) in bad_sources {
         flags.push(match times {
             1 => {
                 format!("evidence: an item cites [{n}], which is not a library source of this run")
@@ -335,11 +331,7 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
     let tally = tally(&votes);
     if let (Some(said), Some(majority)) = (verdict_stance, tally.majority()) {
         if said != majority {
-            let share = match majority {
-                Stance::Support => tally.support,
-                Stance::Mixed => tally.mixed,
-                Stance::Oppose => tally.oppose,
-            };
+            let share = tally.share(majority);
             verification.verdict_contradictions = 1;
             verification.verdict_vs_vote = Some((said, majority, share));
             flags.insert(
