@@ -113,13 +113,7 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
     };
     let backends = crate::settings::load(global, &crate::env_lookup)?;
     let start = match &args.resume {
-        Some(dir) => Start::Resume(RunStore::open(dir).map_err(|e| match e {
-            // No log to read: the folder given is not a run.
-            council_engine::EngineError::Io { .. } => {
-                anyhow::Error::new(InputError(council_core::error_chain(&e)))
-            }
-            other => other.into(),
-        })?),
+        Some(dir) => Start::Resume(RunStore::open(dir).map_err(crate::unreadable_run)?),
         None => Start::New(new_run(&args)?),
     };
     // The library is input too: an unusable one stops the run before the model loads.

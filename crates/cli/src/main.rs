@@ -59,6 +59,17 @@ impl std::fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
+/// A run folder that cannot be read (no such folder, no event log) is the
+/// user's to fix: the engine's IO error becomes an input error.
+pub(crate) fn unreadable_run(e: council_engine::EngineError) -> anyhow::Error {
+    match e {
+        council_engine::EngineError::Io { .. } => {
+            anyhow::Error::new(InputError(council_core::error_chain(&e)))
+        }
+        other => other.into(),
+    }
+}
+
 /// How a successful command ended.
 enum Done {
     Ok,
@@ -154,12 +165,7 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
                     .into());
                 }
             }
-            let transcript = council_engine::read_transcript(&args.path).map_err(|e| match e {
-                council_engine::EngineError::Io { .. } => {
-                    anyhow::Error::new(InputError(council_core::error_chain(&e)))
-                }
-                other => other.into(),
-            })?;
+            let transcript = council_engine::read_transcript(&args.path).map_err(unreadable_run)?;
             let report = council_engine::report::report_for(&transcript, args.lang.as_deref());
             let format = match args.format {
                 cli::RenderFormat::Md => council_render::Format::Markdown,
