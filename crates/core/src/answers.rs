@@ -105,6 +105,40 @@ pub struct VerdictAnswer {
     pub reasoning: String,
 }
 
+/// The forecasts' statements in another wording or language, by id: the
+/// ids, horizons and probabilities stay those of the debate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ForecastWordingAnswer {
+    /// One entry per forecast.
+    #[schemars(extend("x-bind" = "forecast-count"))]
+    pub forecasts: Vec<ForecastWording>,
+}
+
+/// One forecast re-worded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ForecastWording {
+    /// The forecast's id, as given.
+    #[schemars(extend("x-bind" = "forecast-ids"))]
+    pub id: String,
+    /// The same statement, same numbers and dates, in the requested wording and language.
+    #[schemars(length(min = 1, max = 200))]
+    pub statement: String,
+}
+
+/// The panel's short answer to a follow-up question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FollowupAnswer {
+    /// The direct answer to the follow-up in 2–5 sentences, with numbers and dates where the advisors gave them.
+    #[schemars(length(min = 1, max = 700))]
+    pub answer: String,
+    /// What the follow-up changes in the original verdict, or why it changes nothing.
+    #[schemars(length(min = 1, max = 400))]
+    pub what_changed: String,
+    /// New risks the follow-up brought up (none if none).
+    #[schemars(length(max = 3), inner(length(min = 1, max = 200)))]
+    pub new_risks: Vec<String>,
+}
+
 /// Checkable forecasts that will show whether the verdict was right.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ForecastsAnswer {

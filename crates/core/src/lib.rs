@@ -10,6 +10,7 @@
 //! token accounting every model call reports.
 
 pub mod answers;
+pub mod cost;
 pub mod errors;
 pub mod hash;
 pub mod lang;
@@ -21,6 +22,7 @@ pub mod synthesis;
 pub mod text;
 pub mod transcript;
 pub mod usage;
+pub mod variant;
 
 pub use errors::error_chain;
 pub use lang::{detect_lang, lang_name};
@@ -30,7 +32,7 @@ pub use report::{report_schema, Report, REPORT_VERSION};
 pub use source::{citation_number, Source};
 pub use text::{contains_quote, excerpt, match_tokens, quote_matches};
 pub use transcript::{
-    event_schema, transcript_schema, Event, Round, RunHeader, RunStatus, Summary, Transcript, Turn,
-    TurnStatus, OLDEST_TRANSCRIPT_VERSION, TRANSCRIPT_VERSION,
+    event_schema, transcript_schema, CallMeta, Event, Followup, FollowupAsked, Round, RunHeader, RunStatus,
+    Summary, Transcript, Turn, TurnStatus, OLDEST_TRANSCRIPT_VERSION, TRANSCRIPT_VERSION,
 };
 pub use usage::Usage;

@@ -7,9 +7,9 @@ use crate::{PanelMember, Round, Usage};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// The report format version this build writes (2: stances on the
-/// question, future paths by scenario).
-pub const REPORT_VERSION: u32 = 2;
+/// The report format version this build writes (3: follow-ups, variants,
+/// origin, cost; 2: stances on the question, future paths by scenario).
+pub const REPORT_VERSION: u32 = 3;
 
 /// One advisor's vote.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -303,10 +303,48 @@ pub struct Report {
     pub verification: Verification,
     /// Everything flagged along the way (weak answers, repairs, failures).
     pub flags: Vec<String>,
+    /// Follow-up questions and the panel's answers, in order.
+    #[serde(default)]
+    pub followups: Vec<FollowupSection>,
+    /// For a variant or a branch: the run it came from.
+    #[serde(default)]
+    pub origin: Option<crate::variant::Origin>,
+    /// For a variant: its audience, length, tone and emphasis.
+    #[serde(default)]
+    pub variant: Option<crate::variant::VariantSpec>,
     /// Model and backend that produced the run.
     pub produced_by: String,
     /// Tokens spent on the whole run.
     pub usage: Usage,
+    /// What the run cost, when the command that wrote the report had a price table.
+    #[serde(default)]
+    pub cost: Option<crate::cost::RunCost>,
+}
+
+impl Report {
+    /// How much of the report to show (all of it unless a variant says otherwise).
+    pub fn length(&self) -> crate::variant::Length {
+        self.variant.as_ref().map(|v| v.length).unwrap_or_default()
+    }
+}
+
+/// A follow-up question and the panel's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FollowupSection {
+    /// 1 for the first follow-up, 2 for the next…
+    pub number: u32,
+    /// The question.
+    pub question: String,
+    /// The direct answer (empty if its synthesis failed or is missing).
+    pub answer: String,
+    /// What it changes in the verdict.
+    pub what_changed: String,
+    /// New risks it brought up.
+    pub new_risks: Vec<String>,
+    /// The moderator's summary of the advisors' answers.
+    pub summary: Option<String>,
+    /// Each advisor's answer.
+    pub turns: Vec<crate::Turn>,
 }
 
 /// The JSON Schema of [`Report`].

@@ -5,8 +5,8 @@
 //! from version 1's.
 
 use crate::answers::{
-    schema_of, ActionDraft, ActionsAnswer, Bindings, EvidenceAnswer, EvidenceDraft, ForecastDraft,
-    ForecastsAnswer, MilestoneDraft, PathAnswer, Probability, RiskDraft, RisksAnswer, Scenario,
+    schema_of, ActionDraft, ActionsAnswer, Bindings, EvidenceAnswer, EvidenceDraft, FollowupAnswer,
+    ForecastDraft, ForecastWordingAnswer, ForecastsAnswer, MilestoneDraft, PathAnswer, Probability, RiskDraft, RisksAnswer, Scenario,
     Stance, StoryAnswer, VerdictAnswer, VoteAnswer,
 };
 use crate::transcript::SynthesisPart;
@@ -42,6 +42,10 @@ pub enum SynthesisKind {
     /// Transcript version 1's three paths in one answer (`paths`): read
     /// from old transcripts, never asked for.
     LegacyPaths,
+    /// A variant's wording of the forecasts (ids and probabilities kept).
+    ForecastWording,
+    /// The short synthesis of follow-up N.
+    Followup(u32),
 }
 
 impl SynthesisKind {
@@ -57,6 +61,8 @@ impl SynthesisKind {
             SynthesisKind::Evidence => "evidence",
             SynthesisKind::Risks => "risks",
             SynthesisKind::LegacyPaths => "paths",
+            SynthesisKind::ForecastWording => "forecast-wording",
+            SynthesisKind::Followup(_) => "followup",
         }
     }
 
@@ -88,6 +94,8 @@ impl SynthesisKind {
             SynthesisKind::Story => schema_of::<StoryAnswer>(b),
             SynthesisKind::Evidence => schema_of::<EvidenceAnswer>(b),
             SynthesisKind::Risks => schema_of::<RisksAnswer>(b),
+            SynthesisKind::ForecastWording => schema_of::<ForecastWordingAnswer>(b),
+            SynthesisKind::Followup(_) => schema_of::<FollowupAnswer>(b),
             SynthesisKind::LegacyPaths => return None,
         })
     }
@@ -98,6 +106,7 @@ impl fmt::Display for SynthesisKind {
         match self {
             SynthesisKind::Vote(id) => write!(f, "vote:{id}"),
             SynthesisKind::Path(s) => write!(f, "path:{}", s.as_str()),
+            SynthesisKind::Followup(n) => write!(f, "followup:{n}"),
             other => f.write_str(other.name()),
         }
     }
@@ -114,8 +123,15 @@ impl FromStr for SynthesisKind {
             "evidence" => SynthesisKind::Evidence,
             "risks" => SynthesisKind::Risks,
             "paths" => SynthesisKind::LegacyPaths,
+            "forecast-wording" => SynthesisKind::ForecastWording,
             other => match other.split_once(':') {
                 Some(("vote", id)) if !id.is_empty() => SynthesisKind::Vote(id.to_string()),
+                Some(("followup", n)) => SynthesisKind::Followup(
+                    n.parse()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| format!("follow-up number {n:?} is not a number from 1"))?,
+                ),
                 Some(("path", sc)) => SynthesisKind::Path(
                     Scenario::ALL
                         .into_iter()
@@ -210,6 +226,8 @@ pub struct Answers {
     pub evidence: Vec<EvidenceDraft>,
     /// The risks.
     pub risks: Vec<RiskDraft>,
+    /// A variant's wording of the forecasts: id → statement.
+    pub forecast_wording: BTreeMap<String, String>,
     /// What could not be used: failed calls, unreadable answers, old formats.
     pub problems: Vec<String>,
 }
@@ -345,6 +363,16 @@ impl Answers {
                 }),
                 SynthesisKind::Evidence => read::<EvidenceAnswer>(p).map(|x| a.evidence = x.items),
                 SynthesisKind::Risks => read::<RisksAnswer>(p).map(|x| a.risks = x.risks),
+                SynthesisKind::ForecastWording => read::<ForecastWordingAnswer>(p).map(|x| {
+                    a.forecast_wording = x
+                        .forecasts
+                        .into_iter()
+                        .map(|f| (f.id, f.statement.trim().to_string()))
+                        .filter(|(_, s)| !s.is_empty())
+                        .collect()
+                }),
+                // A follow-up's answer belongs to the follow-up, not the report's synthesis.
+                SynthesisKind::Followup(_) => Ok(()),
             };
             if let Err(e) = outcome {
                 a.problems.push(format!(
@@ -370,9 +398,11 @@ mod tests {
 
     #[test]
     fn kinds_round_trip_through_their_wire_names() {
-        for k in SynthesisKind::all_for(&["cfo", "auditor"])
-            .into_iter()
-            .chain([SynthesisKind::LegacyPaths])
+        for k in SynthesisKind::all_for(&["cfo", "auditor"]).into_iter().chain([
+            SynthesisKind::LegacyPaths,
+            SynthesisKind::ForecastWording,
+            SynthesisKind::Followup(2),
+        ])
         {
             let wire = k.to_string();
             assert_eq!(wire.parse::<SynthesisKind>().unwrap(), k, "{wire}");
@@ -381,6 +411,8 @@ mod tests {
         assert!("vote:".parse::<SynthesisKind>().is_err());
         assert!("path:someday".parse::<SynthesisKind>().is_err());
         assert!("summary".parse::<SynthesisKind>().is_err());
+        assert!("followup:0".parse::<SynthesisKind>().is_err());
+        assert!("followup:x".parse::<SynthesisKind>().is_err());
     }
 
     #[test]

@@ -3,15 +3,18 @@
 //! JSON Schema that [`transcript_schema`] returns.
 
 use crate::synthesis::SynthesisKind;
+use crate::variant::{Origin, VariantSpec};
 use crate::{Move, PanelMember, Usage};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The transcript format version this build writes. Version 2 types the
-/// synthesis parts (stances on the question, one call per future path,
-/// milestones keyed by month); version 1 transcripts are still read.
-pub const TRANSCRIPT_VERSION: u32 = 2;
+/// The transcript format version this build writes. Version 3 adds
+/// follow-up rounds, variants and branches (their origin, copied turns);
+/// version 2 typed the synthesis parts (stances on the question, one call
+/// per future path, milestones keyed by month). Versions 1 and 2 are still
+/// read.
+pub const TRANSCRIPT_VERSION: u32 = 3;
 
 /// The oldest transcript format version this build reads.
 pub const OLDEST_TRANSCRIPT_VERSION: u32 = 1;
@@ -69,6 +72,10 @@ pub struct Turn {
     /// For failed turns, the error after retries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For a turn copied into a branch: the run folder it was spoken in
+    /// (its usage was paid there, and is not counted again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copied_from: Option<String>,
     /// Tokens spent on this turn.
     pub usage: Usage,
     /// Backend that produced it.
@@ -96,6 +103,7 @@ impl Turn {
             systemic_change: None,
             flags: Vec::new(),
             error: None,
+            copied_from: None,
             usage: Usage::none(),
             backend: String::new(),
             model: String::new(),
@@ -125,12 +133,40 @@ pub struct Summary {
     /// Whether the model's call failed and the text was assembled from the turns.
     #[serde(default)]
     pub fallback: bool,
+    /// For a summary copied into a branch: the run folder it was written in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copied_from: Option<String>,
     /// Tokens spent.
     pub usage: Usage,
     /// Backend that produced it.
     pub backend: String,
     /// Model that produced it.
     pub model: String,
+}
+
+/// Who answered one call and what it cost in tokens.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CallMeta {
+    /// Tokens spent.
+    pub usage: Usage,
+    /// Backend that answered.
+    pub backend: String,
+    /// Model that answered.
+    pub model: String,
+    /// For a call copied from another run: that run's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copied_from: Option<String>,
+}
+
+impl From<&Summary> for CallMeta {
+    fn from(s: &Summary) -> CallMeta {
+        CallMeta {
+            usage: s.usage,
+            backend: s.backend.clone(),
+            model: s.model.clone(),
+            copied_from: s.copied_from.clone(),
+        }
+    }
 }
 
 /// One round of the debate.
@@ -140,6 +176,9 @@ pub struct Round {
     pub number: u32,
     /// The moderator's summary, once written.
     pub summary: Option<String>,
+    /// The summary's call (absent in transcripts before version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary_call: Option<CallMeta>,
     /// Turns, in panel order.
     pub turns: Vec<Turn>,
 }
@@ -182,6 +221,40 @@ pub struct RunHeader {
     /// The library inputs (folders and files), so a resumed run reloads them.
     #[serde(default)]
     pub library: Vec<String>,
+    /// For a variant or a branch: the run it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+    /// For a variant: its audience, length, tone and emphasis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<VariantSpec>,
+}
+
+/// A follow-up question put to the panel after the debate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FollowupAsked {
+    /// 1 for the first follow-up, 2 for the next…
+    pub number: u32,
+    /// The question.
+    pub question: String,
+}
+
+/// One follow-up: the question, each advisor's answer, the moderator's
+/// summary and the short synthesis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Followup {
+    /// 1 for the first follow-up, 2 for the next…
+    pub number: u32,
+    /// The question.
+    pub question: String,
+    /// The panel's answers, in panel order (`round` holds the follow-up's number).
+    pub turns: Vec<Turn>,
+    /// The moderator's summary, once written.
+    pub summary: Option<String>,
+    /// The summary's call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary_call: Option<CallMeta>,
+    /// The short synthesis (answer, what changed, new risks), once written.
+    pub synthesis: Option<SynthesisPart>,
 }
 
 /// One line of `events.jsonl`.
@@ -194,8 +267,14 @@ pub enum Event {
     Turn(Box<Turn>),
     /// A round was summarised.
     Summary(Summary),
-    /// One synthesis call finished.
+    /// One synthesis call finished (a follow-up's too: `followup:N`).
     Synthesis(SynthesisPart),
+    /// A follow-up question was put to the panel.
+    Followup(FollowupAsked),
+    /// An advisor answered a follow-up (`round` holds its number).
+    FollowupTurn(Box<Turn>),
+    /// A follow-up was summarised (`round` holds its number).
+    FollowupSummary(Summary),
 }
 
 /// The answer to one synthesis call, kept as the model gave it so the
@@ -210,6 +289,9 @@ pub struct SynthesisPart {
     /// The error, if the call failed after retries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For a part copied into a variant: the run folder it was answered in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copied_from: Option<String>,
     /// Tokens spent.
     pub usage: Usage,
     /// Backend that produced it.
@@ -248,7 +330,16 @@ pub struct Transcript {
     pub sources: Vec<crate::Source>,
     /// How the run ended.
     pub status: RunStatus,
-    /// Tokens spent by every call.
+    /// Follow-up questions and their answers, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub followups: Vec<Followup>,
+    /// For a variant or a branch: the run it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+    /// For a variant: its audience, length, tone and emphasis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<VariantSpec>,
+    /// Tokens spent by every call (turns copied from another run excluded).
     pub usage: Usage,
 }
 
@@ -262,6 +353,9 @@ impl Transcript {
         let mut turns: BTreeMap<(u32, String), Turn> = BTreeMap::new();
         let mut summaries: BTreeMap<u32, Summary> = BTreeMap::new();
         let mut synthesis: BTreeMap<SynthesisKind, SynthesisPart> = BTreeMap::new();
+        let mut followups: BTreeMap<u32, Followup> = BTreeMap::new();
+        let mut followup_turns: BTreeMap<(u32, String), Turn> = BTreeMap::new();
+        let mut followup_summaries: BTreeMap<u32, Summary> = BTreeMap::new();
         for e in &events[1..] {
             match e {
                 Event::Started(_) => return Err("the event log has two `started` events".into()),
@@ -271,8 +365,38 @@ impl Transcript {
                 Event::Summary(s) => {
                     summaries.insert(s.round, s.clone());
                 }
-                Event::Synthesis(p) => {
-                    synthesis.insert(p.part.clone(), p.clone());
+                Event::Synthesis(p) => match p.part {
+                    SynthesisKind::Followup(n) => {
+                        let f = followups
+                            .get_mut(&n)
+                            .ok_or_else(|| format!("follow-up {n} is answered before it is asked"))?;
+                        f.synthesis = Some(p.clone());
+                    }
+                    _ => {
+                        synthesis.insert(p.part.clone(), p.clone());
+                    }
+                },
+                Event::Followup(f) => {
+                    followups.entry(f.number).or_insert_with(|| Followup {
+                        number: f.number,
+                        question: f.question.clone(),
+                        turns: Vec::new(),
+                        summary: None,
+                        summary_call: None,
+                        synthesis: None,
+                    });
+                }
+                Event::FollowupTurn(t) => {
+                    if !followups.contains_key(&t.round) {
+                        return Err(format!("follow-up {} is answered before it is asked", t.round));
+                    }
+                    followup_turns.insert((t.round, t.persona.clone()), (**t).clone());
+                }
+                Event::FollowupSummary(s) => {
+                    if !followups.contains_key(&s.round) {
+                        return Err(format!("follow-up {} is summarised before it is asked", s.round));
+                    }
+                    followup_summaries.insert(s.round, s.clone());
                 }
             }
         }
@@ -288,17 +412,22 @@ impl Transcript {
             let mut round_turns = Vec::new();
             for p in &h.panel {
                 if let Some(t) = turns.get(&(n, p.id.clone())) {
-                    usage += t.usage;
+                    if t.copied_from.is_none() {
+                        usage += t.usage;
+                    }
                     round_turns.push(t.clone());
                 }
             }
             let summary = summaries.get(&n).map(|s| {
-                usage += s.usage;
+                if s.copied_from.is_none() {
+                    usage += s.usage;
+                }
                 s.text.clone()
             });
             rounds.push(Round {
                 number: n,
                 summary,
+                summary_call: summaries.get(&n).map(CallMeta::from),
                 turns: round_turns,
             });
         }
@@ -315,6 +444,22 @@ impl Transcript {
             (true, true) => RunStatus::Partial,
             (true, false) => RunStatus::Complete,
         };
+        for f in followups.values_mut() {
+            for p in &h.panel {
+                if let Some(t) = followup_turns.get(&(f.number, p.id.clone())) {
+                    usage += t.usage;
+                    f.turns.push(t.clone());
+                }
+            }
+            f.summary = followup_summaries.get(&f.number).map(|s| {
+                usage += s.usage;
+                s.text.clone()
+            });
+            f.summary_call = followup_summaries.get(&f.number).map(CallMeta::from);
+            if let Some(p) = &f.synthesis {
+                usage += p.usage;
+            }
+        }
         Ok(Transcript {
             version: h.version,
             question: h.question.clone(),
@@ -328,9 +473,16 @@ impl Transcript {
             sources: h.sources.clone(),
             synthesis: synthesis
                 .into_values()
-                .inspect(|p| usage += p.usage)
+                .inspect(|p| {
+                    if p.copied_from.is_none() {
+                        usage += p.usage;
+                    }
+                })
                 .collect(),
             status,
+            followups: followups.into_values().collect(),
+            origin: h.origin.clone(),
+            variant: h.variant.clone(),
             usage,
         })
     }

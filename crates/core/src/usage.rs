@@ -16,6 +16,10 @@ pub struct Usage {
     pub prompt_tokens: Option<u64>,
     /// Generated tokens, if the backend reported them.
     pub completion_tokens: Option<u64>,
+    /// Of the prompt tokens, how many the provider served from its prompt
+    /// cache (billed at the cached-input price), if it said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_tokens: Option<u64>,
     /// How many calls this usage covers.
     #[serde(default = "one")]
     pub calls: u32,
@@ -34,6 +38,7 @@ impl Usage {
         Usage {
             prompt_tokens: Some(prompt_tokens),
             completion_tokens: Some(completion_tokens),
+            cached_tokens: None,
             calls: 1,
             unreported_calls: 0,
         }
@@ -44,6 +49,7 @@ impl Usage {
         Usage {
             prompt_tokens: None,
             completion_tokens: None,
+            cached_tokens: None,
             calls: 1,
             unreported_calls: 1,
         }
@@ -52,6 +58,12 @@ impl Usage {
     /// Usage of zero calls: the identity for addition.
     pub fn none() -> Self {
         Usage::default()
+    }
+
+    /// The same usage with `cached` of its prompt tokens served from cache.
+    pub fn with_cached(mut self, cached: Option<u64>) -> Self {
+        self.cached_tokens = cached;
+        self
     }
 
     /// Whether every call in this sum reported its usage.
@@ -74,6 +86,7 @@ impl Add for Usage {
         Usage {
             prompt_tokens: add_opt(self.prompt_tokens, rhs.prompt_tokens),
             completion_tokens: add_opt(self.completion_tokens, rhs.completion_tokens),
+            cached_tokens: add_opt(self.cached_tokens, rhs.cached_tokens),
             calls: self.calls + rhs.calls,
             unreported_calls: self.unreported_calls + rhs.unreported_calls,
         }

@@ -76,6 +76,7 @@ pub(crate) async fn summarize(
             .map(|t| t.persona.clone())
             .collect(),
         fallback,
+        copied_from: None,
         usage,
         backend: info.backend,
         model: info.model,

@@ -24,6 +24,8 @@ pub async fn run(d: &Debate<'_>, store: &mut RunStore) -> Result<Transcript, Eng
                 .map(council_library::Library::sources)
                 .unwrap_or_default(),
             library: d.library_inputs.clone(),
+            origin: None,
+            variant: None,
         }))?,
         Some(Event::Started(h)) => {
             if h.version != TRANSCRIPT_VERSION {

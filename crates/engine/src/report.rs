@@ -5,9 +5,10 @@
 //! forecast id a milestone cites must exist.
 
 use crate::synthesis::{add_days, forecasts_of};
+use council_core::answers::FollowupAnswer;
 use council_core::report::{
-    recalibrate, tally, Action, Backing, Evidence, Forecast, FuturePath, Milestone, PanelEntry,
-    Risk, SourceRef, Verification, Vote,
+    recalibrate, tally, Action, Backing, Evidence, FollowupSection, Forecast, FuturePath,
+    Milestone, PanelEntry, Risk, SourceRef, Verification, Vote,
 };
 use council_core::synthesis::Answers;
 use council_core::{quote_matches, Report, Transcript, TurnStatus, REPORT_VERSION};
@@ -98,7 +99,12 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
             };
             Forecast {
                 id: f.id.clone(),
-                statement: f.statement.clone(),
+                // A variant may word the statement anew; id and probabilities stay.
+                statement: a
+                    .forecast_wording
+                    .get(&f.id)
+                    .cloned()
+                    .unwrap_or_else(|| f.statement.clone()),
                 horizon: f.horizon.clone(),
                 range: ps.first().zip(ps.last()).map(|(a, b)| (*a, *b)),
                 median,
@@ -302,6 +308,8 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         }
     }
 
+    let followups = followup_sections(t, &mut flags);
+
     let trajectories = t.confidence_trajectories();
     let panel: Vec<PanelEntry> = t
         .panel
@@ -367,9 +375,67 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         sources_unused,
         verification,
         flags,
+        followups,
+        origin: t.origin.clone(),
+        variant: t.variant.clone(),
         produced_by: produced.into_iter().collect::<Vec<_>>().join(", "),
         usage: t.usage,
+        cost: None,
     }
+}
+
+/// The follow-ups as the report shows them; what failed or could not be
+/// read is flagged.
+fn followup_sections(t: &Transcript, flags: &mut Vec<String>) -> Vec<FollowupSection> {
+    t.followups
+        .iter()
+        .map(|f| {
+            let answer = match &f.synthesis {
+                Some(p) if p.error.is_none() => {
+                    serde_json::from_value::<FollowupAnswer>(p.value.clone()).map_err(|e| {
+                        format!("its answer could not be read ({e})")
+                    })
+                }
+                Some(p) => Err(format!(
+                    "its synthesis call failed ({})",
+                    p.error.as_deref().unwrap_or("unknown error")
+                )),
+                None => Err("it has no synthesis yet (resume the follow-up)".to_string()),
+            };
+            let answer = answer.unwrap_or_else(|why| {
+                flags.push(format!("follow-up {}: {why}", f.number));
+                FollowupAnswer {
+                    answer: String::new(),
+                    what_changed: String::new(),
+                    new_risks: Vec::new(),
+                }
+            });
+            for x in &f.turns {
+                if x.status == TurnStatus::Failed {
+                    flags.push(format!(
+                        "follow-up {}, {}: no answer, the model call failed ({})",
+                        f.number,
+                        council_core::name_of(&t.panel, &x.persona),
+                        x.error.as_deref().unwrap_or("unknown error")
+                    ));
+                }
+            }
+            FollowupSection {
+                number: f.number,
+                question: f.question.clone(),
+                answer: answer.answer.trim().to_string(),
+                what_changed: answer.what_changed.trim().to_string(),
+                new_risks: answer
+                    .new_risks
+                    .iter()
+                    .map(|r| r.trim().to_string())
+                    .filter(|r| !r.is_empty())
+                    .collect(),
+                summary: f.summary.clone(),
+                turns: f.turns.clone(),
+            }
+        })
+        .collect()
 }
 
 /// The report of a transcript: its answers read, then [`build_report`].

@@ -119,6 +119,8 @@ fn template(kind: &SynthesisKind) -> &'static str {
         SynthesisKind::Story => "synth_story.tera",
         SynthesisKind::Evidence => "synth_evidence.tera",
         SynthesisKind::Risks => "synth_risks.tera",
+        SynthesisKind::ForecastWording => "synth_forecast_wording.tera",
+        SynthesisKind::Followup(_) => "followup_synthesis.tera",
     }
 }
 
@@ -314,6 +316,7 @@ async fn call(
             part: kind.clone(),
             value: r.json.unwrap_or(serde_json::Value::Null),
             error: None,
+            copied_from: None,
             usage: r.usage,
             backend: info.backend,
             model: if r.model.is_empty() {
@@ -326,6 +329,7 @@ async fn call(
             part: kind.clone(),
             value: serde_json::Value::Null,
             error: Some(council_core::error_chain(&e)),
+            copied_from: None,
             usage: Usage::none(),
             backend: info.backend,
             model: info.model,

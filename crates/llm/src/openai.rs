@@ -197,13 +197,17 @@ impl OpenAiCompatible {
             Some(WireUsage {
                 prompt_tokens: Some(p),
                 completion_tokens: Some(c),
-            }) => Usage::reported(p, c),
+                prompt_tokens_details,
+            }) => Usage::reported(p, c)
+                .with_cached(prompt_tokens_details.and_then(|d| d.cached_tokens)),
             Some(WireUsage {
                 prompt_tokens,
                 completion_tokens,
+                prompt_tokens_details,
             }) => Usage {
                 prompt_tokens,
                 completion_tokens,
+                cached_tokens: prompt_tokens_details.and_then(|d| d.cached_tokens),
                 calls: 1,
                 unreported_calls: u32::from(prompt_tokens.is_none() && completion_tokens.is_none()),
             },
@@ -442,6 +446,15 @@ struct WireUsage {
     prompt_tokens: Option<u64>,
     #[serde(default)]
     completion_tokens: Option<u64>,
+    /// OpenAI's breakdown: `cached_tokens` of the prompt were served from its cache.
+    #[serde(default)]
+    prompt_tokens_details: Option<WireTokenDetails>,
+}
+
+#[derive(Deserialize)]
+struct WireTokenDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,142 @@
+//! What a report variant asks for (audience, length, tone, emphasis), and
+//! where a derived run came from (a variant or a branch of another run).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Who reads the report: sets the wording of the re-asked synthesis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Audience {
+    /// A board of directors: governance, risk, capital.
+    #[default]
+    Board,
+    /// The executive who asked: the decision and the next moves.
+    Executive,
+    /// The team that carries it out: owners, dates, scripts.
+    Team,
+    /// Investors: returns, milestones, downside.
+    Investor,
+    /// A client of the firm: recommendations without internal politics.
+    Client,
+}
+
+impl Audience {
+    /// Every audience, in the order `--help` lists them.
+    pub const ALL: [Audience; 5] = [
+        Audience::Board,
+        Audience::Executive,
+        Audience::Team,
+        Audience::Investor,
+        Audience::Client,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Audience::Board => "board",
+            Audience::Executive => "executive",
+            Audience::Team => "team",
+            Audience::Investor => "investor",
+            Audience::Client => "client",
+        }
+    }
+}
+
+impl fmt::Display for Audience {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How much of the report is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Length {
+    /// One page: verdict, vote, forecasts, the first actions, the top risks.
+    Brief,
+    /// Everything but the rounds' full turns.
+    Standard,
+    /// Everything, every round included.
+    #[default]
+    Full,
+}
+
+impl Length {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Length::Brief => "brief",
+            Length::Standard => "standard",
+            Length::Full => "full",
+        }
+    }
+
+    /// Whether the rounds (every turn) are shown.
+    pub fn shows_rounds(self) -> bool {
+        self == Length::Full
+    }
+
+    /// Whether the long sections (paths, story, evidence, panel) are shown.
+    pub fn shows_detail(self) -> bool {
+        self != Length::Brief
+    }
+}
+
+impl fmt::Display for Length {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A variant's directions to the synthesis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+pub struct VariantSpec {
+    /// Who reads it.
+    pub audience: Audience,
+    /// How much is shown.
+    pub length: Length,
+    /// Free-text tone ("plain, no jargon"), if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tone: Option<String>,
+    /// What to stress ("cash runway"), if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emphasis: Option<String>,
+}
+
+impl VariantSpec {
+    /// Whether the synthesis must be asked again for this variant: any
+    /// direction other than the default audience, or a tone or emphasis.
+    /// Length alone is a render.
+    pub fn changes_wording(&self) -> bool {
+        self.audience != Audience::default() || self.tone.is_some() || self.emphasis.is_some()
+    }
+}
+
+/// How a derived run relates to its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OriginKind {
+    /// The same debate, its report re-worded.
+    Variant,
+    /// The same early rounds, later rounds played again with changes.
+    Branch,
+}
+
+/// Where a derived run came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Origin {
+    /// Variant or branch.
+    pub kind: OriginKind,
+    /// The source run's folder, as given.
+    pub source: String,
+    /// The source run's question, for the reader.
+    pub source_question: String,
+    /// For a branch: the first round played again (earlier rounds are copied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_round: Option<u32>,
+    /// What differs from the source, one line each (`swap cfo=brand`…).
+    #[serde(default)]
+    pub changes: Vec<String>,
+}
