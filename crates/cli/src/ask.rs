@@ -196,6 +196,12 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
         }
     };
 
+    let (models, budget) = crate::settings::metered(
+        models,
+        &args.budget,
+        &backends.prices,
+        store.transcript().ok().as_ref(),
+    )?;
     let info = model.info();
     eprintln!(
         "run folder: {}\nmodel: {} {} | panel: {} | seed {}",
@@ -227,13 +233,13 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
     };
     let dir = store.dir().to_path_buf();
     let transcript = tokio::select! {
-        t = run(&debate, &mut store) => t?,
+        t = run(&debate, &mut store) => t.map_err(|e| budget_stop(e, &dir, budget.as_deref(), "council ask --resume"))?,
         _ = tokio::signal::ctrl_c() => {
             bail!(Interrupted(dir));
         }
     };
     summarize(&transcript);
-    for path in write_reports(&transcript, &dir)? {
+    for path in write_reports(&transcript, &dir, &backends.prices)? {
         println!("{}", path.display());
     }
     Ok(match transcript.status {
@@ -280,6 +286,45 @@ fn load_library(
     Ok(Some(library))
 }
 
+/// A run stopped by its spending limit; every answer so far is on disk.
+#[derive(Debug)]
+pub(crate) struct BudgetStop(pub String);
+
+impl std::fmt::Display for BudgetStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BudgetStop {}
+
+/// Turns the engine's budget stop into the message the user acts on
+/// (exit 5); any other error passes through.
+pub(crate) fn budget_stop(
+    e: council_engine::EngineError,
+    dir: &Path,
+    budget: Option<&council_engine::Budget>,
+    resume: &str,
+) -> anyhow::Error {
+    match e {
+        council_engine::EngineError::Budget(why) => {
+            let spent = budget.map_or_else(String::new, |b| {
+                let (usd, tokens) = b.spent();
+                format!(
+                    " (this command spent {tokens} tokens, {})",
+                    council_core::cost::format_usd(usd)
+                )
+            });
+            anyhow::Error::new(BudgetStop(format!(
+                "stopped before the budget was passed: {why}{spent}; every answer so far is saved in {}; finish it with: {resume} {} and a larger --budget-usd or --budget-tokens",
+                dir.display(),
+                dir.display()
+            )))
+        }
+        other => other.into(),
+    }
+}
+
 /// A run stopped by Ctrl-C; every finished turn is on disk.
 #[derive(Debug)]
 pub(crate) struct Interrupted(pub PathBuf);
@@ -296,9 +341,15 @@ impl std::fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
-/// Writes report.md, report.html and report.json into the run folder.
-pub(crate) fn write_reports(t: &Transcript, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let report = council_engine::report::report_for(t, None);
+/// Writes report.md, report.html and report.json into the run folder,
+/// with the run's cost from `prices`.
+pub(crate) fn write_reports(
+    t: &Transcript,
+    dir: &Path,
+    prices: &council_core::cost::PriceTable,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let mut report = council_engine::report::report_for(t, None);
+    report.cost = Some(council_core::cost::cost_of(t, prices));
     let mut written = vec![dir.join(council_engine::store::TRANSCRIPT_FILE)];
     for format in [Format::Markdown, Format::Html, Format::Json] {
         let path = dir.join(format!("report.{}", format.extension()));

@@ -51,6 +51,8 @@ pub(crate) enum Command {
     Ask(AskArgs),
     /// Renders a run's report again from its transcript, with no model calls.
     Render(RenderArgs),
+    /// Prints a run's tokens and cost by persona, round, moderator, synthesis, follow-up, variant and branch.
+    Cost(CostArgs),
     /// Lists the personas available to a panel.
     Personas(PersonasArgs),
     /// Prints the JSON Schema of a file format.
@@ -160,6 +162,50 @@ pub(crate) struct AskArgs {
     /// A folder of prompt templates replacing the built-in ones of the same name.
     #[arg(long, value_name = "DIR")]
     pub prompts: Option<PathBuf>,
+    /// Spending limits.
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+}
+
+/// Spending limits of a command that calls models.
+#[derive(Debug, Default, Clone, Args)]
+pub(crate) struct BudgetArgs {
+    /// Stop cleanly (exit 5) before a call that could take the run past this many dollars; resume with a larger budget.
+    #[arg(long, value_name = "USD", value_parser = non_negative_usd)]
+    pub budget_usd: Option<f64>,
+    /// Stop cleanly (exit 5) before a call that could take the run past this many tokens (prompt and generated).
+    #[arg(long, value_name = "N")]
+    pub budget_tokens: Option<u64>,
+}
+
+/// Parses a dollar amount: a number, 0 or more.
+fn non_negative_usd(s: &str) -> Result<f64, String> {
+    match s.trim().trim_start_matches('$').parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        Ok(_) => Err(format!(
+            "{s} is not a budget; give dollars, 0 or more, e.g. 2.50"
+        )),
+        Err(_) => Err(format!("{s:?} is not a number of dollars; write e.g. 2.50")),
+    }
+}
+
+/// `council cost`.
+#[derive(Debug, Args)]
+pub(crate) struct CostArgs {
+    /// A run folder or a transcript.json file.
+    pub path: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CostFormat::Table)]
+    pub format: CostFormat,
+}
+
+/// `council cost` formats.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum CostFormat {
+    /// A table for people.
+    Table,
+    /// JSON for programs.
+    Json,
 }
 
 /// `council personas`.

@@ -3,6 +3,7 @@
 mod ask;
 mod bench;
 mod cli;
+mod cost;
 mod progress;
 mod settings;
 
@@ -20,7 +21,8 @@ mod exit {
     pub(crate) const CONFIG: u8 = 4;
     /// Any other failure.
     pub(crate) const OTHER: u8 = 1;
-    /// The run finished but some turns failed after retries.
+    /// The run finished but some turns failed after retries, or it stopped
+    /// at its budget; resume it.
     pub(crate) const PARTIAL: u8 = 5;
     /// Interrupted with Ctrl-C; resume the run.
     pub(crate) const INTERRUPTED: u8 = 130;
@@ -82,6 +84,12 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         .any(|e| e.downcast_ref::<ask::Interrupted>().is_some())
     {
         return exit::INTERRUPTED;
+    }
+    if err
+        .chain()
+        .any(|e| e.downcast_ref::<ask::BudgetStop>().is_some())
+    {
+        return exit::PARTIAL;
     }
     let input_error = err.chain().any(|e| {
         e.downcast_ref::<InputError>().is_some()
@@ -189,6 +197,17 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
                 }
                 None => print!("{text}"),
             }
+            Ok(Done::Ok)
+        }
+        Command::Cost(args) => {
+            if !args.path.exists() {
+                return Err(InputError(format!(
+                    "no run at {}: give a run folder (as `council ask` printed it) or its transcript.json",
+                    args.path.display()
+                ))
+                .into());
+            }
+            cost::cost(&args, &settings::prices_or_builtin(&cli.global))?;
             Ok(Done::Ok)
         }
         Command::Personas(args) => {

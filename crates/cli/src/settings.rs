@@ -4,6 +4,7 @@
 //! `council-llm` knows nothing of personas).
 
 use crate::cli::Global;
+use council_core::cost::PriceTable;
 use council_engine::Models;
 use council_llm::config::{self, ConfigFile, ModelSpec, Overrides, Resolved};
 use council_llm::{ChatModel, LlmError};
@@ -17,6 +18,8 @@ pub(crate) struct Backends {
     pub(crate) main: Resolved,
     /// Persona id → the model it speaks through instead.
     pub(crate) personas: BTreeMap<String, ModelSpec>,
+    /// Prices per model: the built-in table and the config's `[prices."MODEL"]`.
+    pub(crate) prices: PriceTable,
 }
 
 /// The command line's backend flags.
@@ -48,10 +51,27 @@ pub(crate) fn load(g: &Global, env: &dyn Fn(&str) -> Option<String>) -> Result<B
             ))
         })?,
     };
+    let prices = match table.remove("prices") {
+        None => BTreeMap::new(),
+        Some(v) => v.try_into().map_err(|e| {
+            LlmError::Config(format!(
+                "config file {}: the [prices.\"MODEL\"] tables are invalid: {e}; each takes input, output and optionally cached_input, in dollars per million tokens",
+                path.as_ref().map_or_else(String::new, |p| p.display().to_string())
+            ))
+        })?,
+    };
+    let prices = PriceTable::new(prices).map_err(|e| {
+        LlmError::Config(format!(
+            "config file {}: {e}",
+            path.as_ref()
+                .map_or_else(String::new, |p| p.display().to_string())
+        ))
+    })?;
     let file = ConfigFile::from_table(path.as_deref(), table)?;
     Ok(Backends {
         main: config::resolve(&over, env, &file)?,
         personas,
+        prices,
     })
 }
 
@@ -73,6 +93,59 @@ impl Backends {
         }
         Ok(models)
     }
+}
+
+/// Wraps `models` in the spending limits of `args`, counting what `spent`
+/// (the run so far, if any) already cost; unchanged when no limit is set.
+pub(crate) fn metered(
+    models: council_engine::Models,
+    args: &crate::cli::BudgetArgs,
+    prices: &PriceTable,
+    spent: Option<&council_core::Transcript>,
+) -> anyhow::Result<(council_engine::Models, Option<Arc<council_engine::Budget>>)> {
+    if args.budget_usd.is_none() && args.budget_tokens.is_none() {
+        return Ok((models, None));
+    }
+    let cost = spent
+        .map(|t| council_core::cost::cost_of(t, prices))
+        .unwrap_or_default();
+    let cost = council_core::cost::RunCost {
+        total: council_core::cost::CostLine {
+            usd: cost.total.usd.or(spent.is_none().then_some(0.0)),
+            ..cost.total
+        },
+        ..cost
+    };
+    let spent_usd = match (args.budget_usd, cost.total.usd) {
+        (Some(_), None) => {
+            return Err(crate::InputError(format!(
+                "--budget-usd: the run so far used models without a price ({}); add [prices.\"MODEL\"] to the config or use --budget-tokens",
+                cost.unpriced_models.join(", ")
+            ))
+            .into())
+        }
+        (_, usd) => usd.unwrap_or(0.0),
+    };
+    let u = cost.total.usage;
+    let spent_tokens = u.prompt_tokens.unwrap_or(0) + u.completion_tokens.unwrap_or(0);
+    let budget = Arc::new(council_engine::Budget::new(
+        args.budget_usd,
+        args.budget_tokens,
+        spent_usd,
+        spent_tokens,
+    ));
+    let models = models
+        .metered(&budget, |info| {
+            prices.price(&info.backend, &info.model).map(|(p, _)| p)
+        })
+        .map_err(crate::InputError)?;
+    Ok((models, Some(budget)))
+}
+
+/// The price table of the config, or the built-in one when the config
+/// cannot be read (a render must not fail for a broken backend setting).
+pub(crate) fn prices_or_builtin(g: &Global) -> PriceTable {
+    load(g, &crate::env_lookup).map_or_else(|_| PriceTable::default(), |b| b.prices)
 }
 
 #[cfg(test)]

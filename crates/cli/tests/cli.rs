@@ -341,7 +341,10 @@ mod debate {
                 Event::Turn(t) => *turns.entry((t.round, t.persona.clone())).or_default() += 1,
                 Event::Summary(s) => *summaries.entry(s.round).or_default() += 1,
                 Event::Synthesis(p) => *synthesis.entry(p.part.to_string()).or_default() += 1,
-                Event::Started(_) => {}
+                Event::Started(_)
+                | Event::Followup(_)
+                | Event::FollowupTurn(_)
+                | Event::FollowupSummary(_) => {}
             }
         }
         assert_eq!(turns.len(), 30, "6 personas x 5 rounds");

@@ -386,7 +386,10 @@ mod tests {
         events.push(turn(1, "b", "house-model", Usage::reported(10, 10)));
         let t = Transcript::from_events(&events).unwrap();
         let c = cost_of(&t, &PriceTable::default());
-        assert_eq!(c.total.usd, None, "one unpriced call makes the total unknown");
+        assert_eq!(
+            c.total.usd, None,
+            "one unpriced call makes the total unknown"
+        );
         assert_eq!(c.total.unpriced_calls, 1);
         assert_eq!(c.unpriced_models, vec!["house-model".to_string()]);
     }

@@ -6,8 +6,8 @@
 
 use crate::answers::{
     schema_of, ActionDraft, ActionsAnswer, Bindings, EvidenceAnswer, EvidenceDraft, FollowupAnswer,
-    ForecastDraft, ForecastWordingAnswer, ForecastsAnswer, MilestoneDraft, PathAnswer, Probability, RiskDraft, RisksAnswer, Scenario,
-    Stance, StoryAnswer, VerdictAnswer, VoteAnswer,
+    ForecastDraft, ForecastWordingAnswer, ForecastsAnswer, MilestoneDraft, PathAnswer, Probability,
+    RiskDraft, RisksAnswer, Scenario, Stance, StoryAnswer, VerdictAnswer, VoteAnswer,
 };
 use crate::transcript::SynthesisPart;
 use crate::Transcript;
@@ -398,11 +398,13 @@ mod tests {
 
     #[test]
     fn kinds_round_trip_through_their_wire_names() {
-        for k in SynthesisKind::all_for(&["cfo", "auditor"]).into_iter().chain([
-            SynthesisKind::LegacyPaths,
-            SynthesisKind::ForecastWording,
-            SynthesisKind::Followup(2),
-        ])
+        for k in SynthesisKind::all_for(&["cfo", "auditor"])
+            .into_iter()
+            .chain([
+                SynthesisKind::LegacyPaths,
+                SynthesisKind::ForecastWording,
+                SynthesisKind::Followup(2),
+            ])
         {
             let wire = k.to_string();
             assert_eq!(wire.parse::<SynthesisKind>().unwrap(), k, "{wire}");

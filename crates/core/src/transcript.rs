@@ -367,9 +367,9 @@ impl Transcript {
                 }
                 Event::Synthesis(p) => match p.part {
                     SynthesisKind::Followup(n) => {
-                        let f = followups
-                            .get_mut(&n)
-                            .ok_or_else(|| format!("follow-up {n} is answered before it is asked"))?;
+                        let f = followups.get_mut(&n).ok_or_else(|| {
+                            format!("follow-up {n} is answered before it is asked")
+                        })?;
                         f.synthesis = Some(p.clone());
                     }
                     _ => {
@@ -388,13 +388,19 @@ impl Transcript {
                 }
                 Event::FollowupTurn(t) => {
                     if !followups.contains_key(&t.round) {
-                        return Err(format!("follow-up {} is answered before it is asked", t.round));
+                        return Err(format!(
+                            "follow-up {} is answered before it is asked",
+                            t.round
+                        ));
                     }
                     followup_turns.insert((t.round, t.persona.clone()), (**t).clone());
                 }
                 Event::FollowupSummary(s) => {
                     if !followups.contains_key(&s.round) {
-                        return Err(format!("follow-up {} is summarised before it is asked", s.round));
+                        return Err(format!(
+                            "follow-up {} is summarised before it is asked",
+                            s.round
+                        ));
                     }
                     followup_summaries.insert(s.round, s.clone());
                 }

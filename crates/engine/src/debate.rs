@@ -72,6 +72,31 @@ impl Models {
         self.per_persona.get(persona).unwrap_or(&self.default)
     }
 
+    /// Every model checked against `budget` before each call; `price_of`
+    /// prices a model (needed when the budget limits dollars).
+    pub fn metered(
+        self,
+        budget: &Arc<crate::Budget>,
+        price_of: impl Fn(&council_llm::ModelInfo) -> Option<council_core::cost::Price>,
+    ) -> Result<Models, String> {
+        let wrap = |m: Arc<dyn ChatModel>| -> Result<Arc<dyn ChatModel>, String> {
+            let price = price_of(&m.info());
+            Ok(Arc::new(crate::budget::Metered::new(
+                m,
+                price,
+                budget.clone(),
+            )?))
+        };
+        let mut per_persona = HashMap::new();
+        for (id, m) in self.per_persona {
+            per_persona.insert(id, wrap(m)?);
+        }
+        Ok(Models {
+            default: wrap(self.default)?,
+            per_persona,
+        })
+    }
+
     /// The moderator's (and casting's) model.
     pub fn default_model(&self) -> &Arc<dyn ChatModel> {
         &self.default

@@ -21,12 +21,25 @@ pub enum EngineError {
     /// A run cannot be resumed as asked.
     #[error("cannot resume: {0}")]
     Resume(String),
+    /// The spending limit stops the run before its next call; every answer
+    /// so far is on disk.
+    #[error("budget reached: {0}")]
+    Budget(String),
     /// Casting the panel failed.
     #[error("casting the panel: {0}")]
     Casting(String),
 }
 
 impl EngineError {
+    /// A model error that must stop the run rather than be recorded as a
+    /// failed call: the budget's refusal.
+    pub(crate) fn stops_run(e: &council_llm::LlmError) -> Option<EngineError> {
+        match e {
+            council_llm::LlmError::Budget(m) => Some(EngineError::Budget(m.clone())),
+            _ => None,
+        }
+    }
+
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         EngineError::Io {
             context: context.into(),

@@ -12,6 +12,7 @@
 //! typed answers into a [`council_core::Report`] with no model call.
 //! [`cast_panel`] picks the panel; [`Progress`] reports what is happening.
 
+pub mod budget;
 mod casting;
 mod citations;
 mod debate;
@@ -28,6 +29,7 @@ pub mod store;
 pub mod synthesis;
 mod validate;
 
+pub use budget::Budget;
 pub use casting::cast_panel;
 pub use debate::{Debate, DebateSettings, Models};
 pub use error::EngineError;

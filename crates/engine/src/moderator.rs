@@ -48,6 +48,9 @@ pub(crate) async fn summarize(
         Ok(r) if !r.text.trim().is_empty() => (r.text.trim().to_string(), false, r.usage),
         Ok(r) => (fallback_summary(&spoken), true, r.usage),
         Err(e) => {
+            if let Some(stop) = EngineError::stops_run(&e) {
+                return Err(stop);
+            }
             tracing::warn!("round {round} summary call failed: {e}; summarising from the turns");
             (fallback_summary(&spoken), true, Usage::none())
         }

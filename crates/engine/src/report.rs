@@ -392,9 +392,8 @@ fn followup_sections(t: &Transcript, flags: &mut Vec<String>) -> Vec<FollowupSec
         .map(|f| {
             let answer = match &f.synthesis {
                 Some(p) if p.error.is_none() => {
-                    serde_json::from_value::<FollowupAnswer>(p.value.clone()).map_err(|e| {
-                        format!("its answer could not be read ({e})")
-                    })
+                    serde_json::from_value::<FollowupAnswer>(p.value.clone())
+                        .map_err(|e| format!("its answer could not be read ({e})"))
                 }
                 Some(p) => Err(format!(
                     "its synthesis call failed ({})",

@@ -147,10 +147,21 @@ pub(crate) async fn play(
         .map(|p| speak(d, p, round, spec, &previous, &summaries));
     let mut finished =
         futures::stream::iter(calls).buffer_unordered(d.settings.max_concurrency.max(1));
+    // A budget stop lets the calls in flight finish and keeps their turns.
+    let mut stopped = None;
     while let Some(turn) = finished.next().await {
-        store.append(Event::Turn(Box::new(turn?)))?;
+        match turn {
+            Ok(turn) => store.append(Event::Turn(Box::new(turn)))?,
+            Err(e @ EngineError::Budget(_)) => {
+                stopped.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
+        }
     }
     drop(finished);
+    if let Some(e) = stopped {
+        return Err(e);
+    }
     let t = store.transcript()?;
     let this = t.rounds.iter().find(|r| r.number == round);
     if this.is_none_or(|r| r.summary.is_none()) {
@@ -232,6 +243,9 @@ async fn speak(
             t
         }
         Err(e) => {
+            if let Some(stop) = EngineError::stops_run(&e) {
+                return Err(stop);
+            }
             let mut t = Turn::failed(round, &persona.id, council_core::error_chain(&e));
             t.backend = info.backend;
             t.model = info.model;

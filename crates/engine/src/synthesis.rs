@@ -220,12 +220,20 @@ pub(crate) async fn synthesize(d: &Debate<'_>, store: &mut RunStore) -> Result<(
         .map(|(kind, model, c)| call(d, kind, model, c, &b));
     let mut finished =
         futures::stream::iter(calls).buffer_unordered(d.settings.max_concurrency.max(1));
+    let mut stopped = None;
     while let Some(p) = finished.next().await {
-        let p = p?;
-        note(&p);
-        store.append(Event::Synthesis(p))?;
+        match p {
+            Ok(p) => {
+                note(&p);
+                store.append(Event::Synthesis(p))?;
+            }
+            Err(e @ EngineError::Budget(_)) => {
+                stopped.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
+        }
     }
-    Ok(())
+    stopped.map_or(Ok(()), Err)
 }
 
 /// What every synthesis prompt shows: the question, the date, the round
@@ -325,15 +333,20 @@ async fn call(
                 r.model
             },
         },
-        Err(e) => SynthesisPart {
-            part: kind.clone(),
-            value: serde_json::Value::Null,
-            error: Some(council_core::error_chain(&e)),
-            copied_from: None,
-            usage: Usage::none(),
-            backend: info.backend,
-            model: info.model,
-        },
+        Err(e) => {
+            if let Some(stop) = EngineError::stops_run(&e) {
+                return Err(stop);
+            }
+            SynthesisPart {
+                part: kind.clone(),
+                value: serde_json::Value::Null,
+                error: Some(council_core::error_chain(&e)),
+                copied_from: None,
+                usage: Usage::none(),
+                backend: info.backend,
+                model: info.model,
+            }
+        }
     })
 }
 

@@ -6,6 +6,9 @@ use std::time::Duration;
 /// What went wrong talking to a model, in the user's terms.
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
+    /// The caller's spending limit does not allow this call; it was not made.
+    #[error("budget reached: {0}")]
+    Budget(String),
     /// The server refused the credentials.
     #[error("{url} answered HTTP {status}: the API key was refused; set a valid key in {key_var} ({body})")]
     Auth {
