@@ -132,6 +132,8 @@ async fn a_made_up_quote_is_flagged_and_a_genuine_one_passes() {
             {"claim": "invented", "persona": turn.persona, "quote": "we will triple revenue by selling to penguins", "source": 0}
         ]}),
         error: None,
+        flags: Vec::new(),
+        copied_from: None,
         usage: Usage::none(),
         backend: "test".into(),
         model: "test".into(),
@@ -204,6 +206,8 @@ async fn a_quote_with_its_meaning_turned_is_not_verified() {
         value: json!({"items": quotes.iter().map(|(claim, quote, _)| json!({
             "claim": claim, "persona": persona, "quote": quote, "source": 0})).collect::<Vec<_>>()}),
         error: None,
+        flags: Vec::new(),
+        copied_from: None,
         usage: Usage::none(),
         backend: "test".into(),
         model: "test".into(),
@@ -225,6 +229,8 @@ async fn evidence_citing_a_source_the_run_lacks_is_shown_unverified() {
         value: json!({"items": [
             {"claim": "Churn doubles after a rise", "persona": persona, "quote": "", "source": 7}]}),
         error: None,
+        flags: Vec::new(),
+        copied_from: None,
         usage: Usage::none(),
         backend: "test".into(),
         model: "test".into(),
@@ -331,6 +337,8 @@ async fn milestones_citing_unknown_forecasts_are_counted() {
         value: json!({"title": "A", "premise": "p", "milestones": {
             "month_3": m, "month_6": m, "month_9": m, "month_12": m, "month_18": m, "month_24": m}}),
         error: None,
+        flags: Vec::new(),
+        copied_from: None,
         usage: Usage::none(),
         backend: "test".into(),
         model: "test".into(),

@@ -39,6 +39,24 @@ impl Reply {
         }
     }
 
+    /// A 200 chat completion with this content and these token counts.
+    pub fn completion_with_usage(
+        content: &str,
+        prompt_tokens: u64,
+        completion_tokens: u64,
+    ) -> Reply {
+        let body = format!(
+            r#"{{"id":"x","object":"chat.completion","model":"fake","choices":[{{"index":0,"message":{{"role":"assistant","content":{}}},"finish_reason":"stop"}}],"usage":{{"prompt_tokens":{prompt_tokens},"completion_tokens":{completion_tokens},"total_tokens":{}}}}}"#,
+            json_string(content),
+            prompt_tokens + completion_tokens
+        );
+        Reply::Respond {
+            status: 200,
+            headers: vec![],
+            body,
+        }
+    }
+
     /// An error status with a JSON error body.
     pub fn status(status: u16, message: &str) -> Reply {
         Reply::Respond {
@@ -207,6 +225,27 @@ pub fn schema_answering(body: &str) -> Reply {
             &council_llm::schema::example_for(schema, "We should price by value and test it on new customers first, measuring win rates for eight weeks.").to_string(),
         ),
         None => Reply::completion("The board split on pricing: the CFO backs a rise; the Contrarian doubts demand."),
+    }
+}
+
+/// [`schema_answering`], reporting usage the way a real server would:
+/// about four bytes a token for the request and the answer.
+pub fn schema_answering_measured(body: &str) -> Reply {
+    match schema_answering(body) {
+        Reply::Respond { body: reply, .. } => {
+            let v: serde_json::Value = serde_json::from_str(&reply).unwrap_or_default();
+            let content = v
+                .pointer("/choices/0/message/content")
+                .and_then(|c| c.as_str())
+                .unwrap_or_default()
+                .to_string();
+            Reply::completion_with_usage(
+                &content,
+                (body.len() as u64).div_ceil(4),
+                (content.len() as u64).div_ceil(4),
+            )
+        }
+        other => other,
     }
 }
 

@@ -250,7 +250,7 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
 
 /// Loads the research library, if any; on resume, checks it still holds the
 /// sources the run started with.
-fn load_library(
+pub(crate) fn load_library(
     inputs: &[String],
     resumed: Option<&RunStore>,
 ) -> anyhow::Result<Option<council_library::Library>> {

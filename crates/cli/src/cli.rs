@@ -51,6 +51,14 @@ pub(crate) enum Command {
     Ask(AskArgs),
     /// Renders a run's report again from its transcript, with no model calls.
     Render(RenderArgs),
+    /// A new report from the same debate, re-worded for another reader (only the wording's calls are made).
+    Variant(VariantArgs),
+    /// A new run sharing a run's early rounds, the rest played again with another panel, model or question.
+    Branch(BranchArgs),
+    /// Asks the same panel a follow-up question: one more round, a summary and a short answer, appended to the run.
+    Followup(FollowupArgs),
+    /// Two runs side by side: verdicts, vote shares, forecasts, actions and risks, with what changed marked.
+    Diff(DiffArgs),
     /// Prints a run's tokens and cost by persona, round, moderator, synthesis, follow-up, variant and branch.
     Cost(CostArgs),
     /// Lists the personas available to a panel.
@@ -189,6 +197,216 @@ fn non_negative_usd(s: &str) -> Result<f64, String> {
     }
 }
 
+/// Extra report formats a command that writes a run also writes.
+#[derive(Debug, Default, Clone, Args)]
+pub(crate) struct ExportArgs {
+    /// Also write the report in these formats (md, html and json are always written); repeatable.
+    #[arg(long = "format", value_enum, value_name = "pdf|docx")]
+    pub formats: Vec<ExportKind>,
+    /// A brand file (firm name, logo, accent colour, footer, confidentiality line) for HTML, PDF and DOCX.
+    #[arg(long, value_name = "FILE.toml")]
+    pub brand: Option<PathBuf>,
+}
+
+/// Formats beyond the three every run writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ExportKind {
+    /// PDF, printed from the HTML report by headless Chromium.
+    Pdf,
+    /// An editable Word document.
+    Docx,
+}
+
+/// Who a variant is for.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum AudienceArg {
+    /// A board of directors.
+    Board,
+    /// The executive who asked.
+    Executive,
+    /// The team that carries it out.
+    Team,
+    /// Investors.
+    Investor,
+    /// A client of the firm.
+    Client,
+}
+
+impl From<AudienceArg> for council_core::variant::Audience {
+    fn from(a: AudienceArg) -> Self {
+        use council_core::variant::Audience as A;
+        match a {
+            AudienceArg::Board => A::Board,
+            AudienceArg::Executive => A::Executive,
+            AudienceArg::Team => A::Team,
+            AudienceArg::Investor => A::Investor,
+            AudienceArg::Client => A::Client,
+        }
+    }
+}
+
+/// How long a variant is.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum LengthArg {
+    /// One page: verdict, vote, forecasts, actions, risks.
+    Brief,
+    /// Everything but the rounds' full turns.
+    Standard,
+    /// Everything.
+    Full,
+}
+
+impl From<LengthArg> for council_core::variant::Length {
+    fn from(a: LengthArg) -> Self {
+        use council_core::variant::Length as L;
+        match a {
+            LengthArg::Brief => L::Brief,
+            LengthArg::Standard => L::Standard,
+            LengthArg::Full => L::Full,
+        }
+    }
+}
+
+/// `council variant`.
+#[derive(Debug, Args)]
+pub(crate) struct VariantArgs {
+    /// The run folder.
+    pub run: PathBuf,
+    /// Who reads it.
+    #[arg(long, value_enum, default_value_t = AudienceArg::Board)]
+    pub audience: AudienceArg,
+    /// How much it shows.
+    #[arg(long, value_enum, default_value_t = LengthArg::Full)]
+    pub length: LengthArg,
+    /// Language of the variant's synthesis (default: the debate's); turns stay in theirs.
+    #[arg(long)]
+    pub lang: Option<String>,
+    /// Language of the headings and fixed text only (en or zh): no model calls.
+    #[arg(long)]
+    pub headings: Option<String>,
+    /// The tone, in words ("plain, no jargon").
+    #[arg(long)]
+    pub tone: Option<String>,
+    /// What to stress ("cash runway").
+    #[arg(long)]
+    pub emphasis: Option<String>,
+    /// The variant's folder name under RUN/variants/ (default: AUDIENCE-LENGTH[-LANG]); the same name continues it.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Model calls in flight at once.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrency: u16,
+    /// A folder of persona TOML files, as for `ask`.
+    #[arg(long, value_name = "DIR")]
+    pub personas: Option<PathBuf>,
+    /// A folder of prompt templates, as for `ask`.
+    #[arg(long, value_name = "DIR")]
+    pub prompts: Option<PathBuf>,
+    /// Extra formats and brand.
+    #[command(flatten)]
+    pub export: ExportArgs,
+    /// Spending limits.
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+}
+
+/// `council branch`.
+#[derive(Debug, Args)]
+pub(crate) struct BranchArgs {
+    /// The run folder to branch from.
+    pub run: PathBuf,
+    /// The first round played again (rounds before it are copied).
+    #[arg(long, value_name = "N")]
+    pub from_round: u32,
+    /// Replace a persona: OLD=NEW (persona ids); repeatable.
+    #[arg(long, value_name = "OLD=NEW")]
+    pub swap: Vec<String>,
+    /// The whole new panel as persona ids.
+    #[arg(long, value_delimiter = ',', value_name = "ID,ID,…")]
+    pub panel: Vec<String>,
+    /// A persona speaks through another model on the main server: PERSONA=MODEL; repeatable.
+    #[arg(long = "model", value_name = "PERSONA=MODEL")]
+    pub model: Vec<String>,
+    /// A new question.
+    #[arg(long)]
+    pub question: Option<String>,
+    /// The branch's run folder (default: RUN/branches/from-rN-TIME); the same folder continues it.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Model calls in flight at once.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrency: u16,
+    /// Generated-token limit per turn.
+    #[arg(long, default_value_t = 700)]
+    pub max_tokens: u32,
+    /// A folder of persona TOML files, as for `ask`.
+    #[arg(long, value_name = "DIR")]
+    pub personas: Option<PathBuf>,
+    /// A folder of prompt templates, as for `ask`.
+    #[arg(long, value_name = "DIR")]
+    pub prompts: Option<PathBuf>,
+    /// Extra formats and brand.
+    #[command(flatten)]
+    pub export: ExportArgs,
+    /// Spending limits.
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+}
+
+/// `council followup`.
+#[derive(Debug, Args)]
+pub(crate) struct FollowupArgs {
+    /// The run folder.
+    pub run: PathBuf,
+    /// The follow-up question.
+    #[arg(conflicts_with = "resume")]
+    pub question: Option<String>,
+    /// Finish the last follow-up, stopped half-way.
+    #[arg(long)]
+    pub resume: bool,
+    /// Model calls in flight at once.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrency: u16,
+    /// Generated-token limit per answer.
+    #[arg(long, default_value_t = 700)]
+    pub max_tokens: u32,
+    /// A folder of persona TOML files, as for `ask`.
+    #[arg(long, value_name = "DIR")]
+    pub personas: Option<PathBuf>,
+    /// A folder of prompt templates, as for `ask`.
+    #[arg(long, value_name = "DIR")]
+    pub prompts: Option<PathBuf>,
+    /// Spending limits.
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+}
+
+/// `council diff`.
+#[derive(Debug, Args)]
+pub(crate) struct DiffArgs {
+    /// Run A (a folder or transcript.json).
+    pub a: PathBuf,
+    /// Run B.
+    pub b: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Md)]
+    pub format: DiffFormat,
+    /// Write to this file instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `council diff` formats.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum DiffFormat {
+    /// Markdown.
+    Md,
+    /// One HTML file.
+    Html,
+    /// JSON.
+    Json,
+}
+
 /// `council cost`.
 #[derive(Debug, Args)]
 pub(crate) struct CostArgs {
@@ -239,24 +457,16 @@ pub(crate) enum SchemaKind {
 pub(crate) struct RenderArgs {
     /// A run folder or a transcript.json file.
     pub path: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = RenderFormat::Md)]
-    pub format: RenderFormat,
+    /// Output format (pdf needs Chromium; pdf and docx need -o on a terminal).
+    #[arg(long, value_enum, default_value_t = crate::export::ExportFormat::Md)]
+    pub format: crate::export::ExportFormat,
     /// Language of the headings and fixed text: en or zh (default: the run's).
     #[arg(long)]
     pub lang: Option<String>,
     /// Write to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-}
-
-/// Report formats.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub(crate) enum RenderFormat {
-    /// Markdown.
-    Md,
-    /// Self-contained HTML.
-    Html,
-    /// The report JSON.
-    Json,
+    /// A brand file (TOML: name, logo, accent, footer, confidentiality) for the firm's name, logo and colours.
+    #[arg(long, value_name = "FILE.toml")]
+    pub brand: Option<PathBuf>,
 }

@@ -4,6 +4,8 @@ mod ask;
 mod bench;
 mod cli;
 mod cost;
+mod derived;
+mod export;
 mod progress;
 mod settings;
 
@@ -173,32 +175,25 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
                     .into());
                 }
             }
+            let brand = args.brand.as_deref().map(export::load_brand).transpose()?;
             let transcript = council_engine::read_transcript(&args.path).map_err(unreadable_run)?;
             let report = council_engine::report::report_for(&transcript, args.lang.as_deref());
-            let format = match args.format {
-                cli::RenderFormat::Md => council_render::Format::Markdown,
-                cli::RenderFormat::Html => council_render::Format::Html,
-                cli::RenderFormat::Json => council_render::Format::Json,
-            };
-            let text = council_render::render(&report, format)?;
-            match &args.output {
-                Some(path) => {
-                    std::fs::write(path, text).map_err(|e| {
-                        let msg = format!("cannot write {}: {e}", path.display());
-                        if e.kind() == std::io::ErrorKind::NotFound {
-                            anyhow::Error::new(InputError(format!(
-                                "{msg}; create its folder first or choose another -o"
-                            )))
-                        } else {
-                            anyhow::anyhow!(msg)
-                        }
-                    })?;
-                    eprintln!("{}", path.display());
-                }
-                None => print!("{text}"),
-            }
+            export::render_output(&report, args.format, brand.as_ref(), args.output.as_deref())?;
             Ok(Done::Ok)
         }
+        Command::Variant(args) => Ok(done_of(&derived::variant(args, &cli.global).await?)),
+        Command::Branch(args) => Ok(done_of(&derived::branch(args, &cli.global).await?)),
+        Command::Followup(args) => {
+            let t = derived::followup(args, &cli.global).await?;
+            let failed = t.followups.last().is_some_and(|f| {
+                f.synthesis.as_ref().is_none_or(|p| p.error.is_some())
+                    || f.turns
+                        .iter()
+                        .any(|x| x.status == council_core::TurnStatus::Failed)
+            });
+            Ok(if failed { Done::Partial } else { Done::Ok })
+        }
+        Command::Diff(args) => derived::diff(&args, &cli.global).map(|()| Done::Ok),
         Command::Cost(args) => {
             if !args.path.exists() {
                 return Err(InputError(format!(
@@ -313,6 +308,14 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             Ok(Done::Ok)
         }
         Command::Bench(args) => bench::run(args).await.map(|()| Done::Ok),
+    }
+}
+
+/// A derived run ends like `ask`: partial when a turn failed.
+fn done_of(t: &council_core::Transcript) -> Done {
+    match t.status {
+        council_core::RunStatus::Complete => Done::Ok,
+        _ => Done::Partial,
     }
 }
 

@@ -11,6 +11,7 @@
 
 pub mod answers;
 pub mod cost;
+pub mod diff;
 pub mod errors;
 pub mod hash;
 pub mod lang;

@@ -277,6 +277,11 @@ impl Answers {
         let mut v1_votes = false;
         let mut paths: Vec<Path> = Vec::new();
         for p in &t.synthesis {
+            a.problems.extend(
+                p.flags
+                    .iter()
+                    .map(|f| format!("synthesis part `{}`: {f}", p.part)),
+            );
             if let Some(e) = &p.error {
                 a.problems
                     .push(format!("synthesis part `{}` failed: {e}", p.part));

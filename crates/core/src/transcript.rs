@@ -289,6 +289,10 @@ pub struct SynthesisPart {
     /// The error, if the call failed after retries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What was repaired in the answer (a variant's verdict held to the
+    /// debate's stance…), for the report's flags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
     /// For a part copied into a variant: the run folder it was answered in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub copied_from: Option<String>,
@@ -414,9 +418,17 @@ impl Transcript {
             .unwrap_or(0);
         let mut rounds = Vec::new();
         let mut usage = Usage::none();
+        // A branch's rounds before its branch point are copied as they were
+        // (with the panel of then); from there on every member speaks.
+        let first = h.origin.as_ref().and_then(|o| o.from_round).unwrap_or(1);
         for n in 1..=max_round {
             let mut round_turns = Vec::new();
-            for p in &h.panel {
+            // A branch's copied rounds keep the source's speaking order.
+            let order = match &h.origin {
+                Some(o) if n < first && !o.source_panel.is_empty() => &o.source_panel,
+                _ => &h.panel,
+            };
+            for p in order {
                 if let Some(t) = turns.get(&(n, p.id.clone())) {
                     if t.copied_from.is_none() {
                         usage += t.usage;
@@ -424,6 +436,17 @@ impl Transcript {
                     round_turns.push(t.clone());
                 }
             }
+            // Any other copied turn (an advisor a branch took off the
+            // panel) stays in its round, after the rest.
+            round_turns.extend(
+                turns
+                    .range((n, String::new())..)
+                    .take_while(|((r, _), _)| *r == n)
+                    .filter(|(_, t)| {
+                        t.copied_from.is_some() && !order.iter().any(|p| p.id == t.persona)
+                    })
+                    .map(|(_, t)| t.clone()),
+            );
             let summary = summaries.get(&n).map(|s| {
                 if s.copied_from.is_none() {
                     usage += s.usage;
@@ -438,9 +461,13 @@ impl Transcript {
             });
         }
         let finished = rounds.len() as u32 == h.rounds
-            && rounds
-                .iter()
-                .all(|r| r.summary.is_some() && r.turns.len() == h.panel.len());
+            && rounds.iter().all(|r| {
+                r.summary.is_some()
+                    && (r.number < first
+                        || h.panel
+                            .iter()
+                            .all(|p| r.turns.iter().any(|t| t.persona == p.id)))
+            });
         let any_failed = rounds
             .iter()
             .flat_map(|r| &r.turns)

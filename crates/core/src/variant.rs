@@ -103,14 +103,39 @@ pub struct VariantSpec {
     /// What to stress ("cash runway"), if given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emphasis: Option<String>,
+    /// The language of the fixed text (headings), when it differs from the
+    /// synthesis's: a render, no calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headings: Option<String>,
+    /// Whether the synthesis's wording was asked again (audience, tone,
+    /// emphasis or language); when false the variant is a render.
+    #[serde(default)]
+    pub rewords: bool,
+    /// The source's verdict text, which a reworded verdict restates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_verdict: Option<String>,
+    /// The source verdict's stance, which a reworded verdict keeps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_stance: Option<crate::answers::Stance>,
 }
 
 impl VariantSpec {
-    /// Whether the synthesis must be asked again for this variant: any
-    /// direction other than the default audience, or a tone or emphasis.
-    /// Length alone is a render.
+    /// Whether the synthesis must be asked again for this variant: an
+    /// audience other than the board (whom a run's report addresses), a
+    /// tone or an emphasis. Length and headings alone are a render.
     pub fn changes_wording(&self) -> bool {
         self.audience != Audience::default() || self.tone.is_some() || self.emphasis.is_some()
+    }
+
+    /// The audience in words, for the prompts.
+    pub fn audience_text(&self) -> &'static str {
+        match self.audience {
+            Audience::Board => "a board of directors: governance, capital, risk and what needs their approval",
+            Audience::Executive => "the executive who asked: the decision, the first moves and who owns them",
+            Audience::Team => "the team that will carry it out: owners, dates and the exact words to use",
+            Audience::Investor => "investors: returns, milestones, the downside and how it is capped",
+            Audience::Client => "a client of the firm: clear recommendations, without the advisors' internal disputes",
+        }
     }
 }
 
@@ -139,4 +164,8 @@ pub struct Origin {
     /// What differs from the source, one line each (`swap cfo=brand`…).
     #[serde(default)]
     pub changes: Vec<String>,
+    /// For a branch: the source's panel, in its speaking order (the copied
+    /// rounds keep it, and name advisors who have since left).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_panel: Vec<crate::PanelMember>,
 }

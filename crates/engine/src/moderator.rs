@@ -14,10 +14,12 @@ const TURN_EXCERPT: usize = 900;
 /// Generated-token limit of a summary.
 const SUMMARY_TOKENS: u32 = 400;
 
-/// Summarises round `spec` from its `turns`.
+/// Summarises round `spec` (numbered `round` in the prompt, seeded as
+/// `seed_round`) from its `turns`.
 pub(crate) async fn summarize(
     d: &Debate<'_>,
     round: u32,
+    seed_round: u32,
     spec: &RoundSpec,
     turns: &[Turn],
 ) -> Result<Summary, EngineError> {
@@ -42,7 +44,7 @@ pub(crate) async fn summarize(
     ctx.insert("lang_name", lang_name(&d.settings.lang));
     let prompt = d.prompts.render("summary.tera", &ctx)?;
     let request = ChatRequest::new(vec![Message::user(prompt)])
-        .with_seed(d.settings.seed_for(round, "moderator"))
+        .with_seed(d.settings.seed_for(seed_round, "moderator"))
         .with_max_tokens(SUMMARY_TOKENS);
     let (mut text, fallback, usage) = match model.chat(&request).await {
         Ok(r) if !r.text.trim().is_empty() => (r.text.trim().to_string(), false, r.usage),

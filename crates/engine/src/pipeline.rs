@@ -51,7 +51,12 @@ pub async fn run(d: &Debate<'_>, store: &mut RunStore) -> Result<Transcript, Eng
             ))
         }
     }
-    for round in 1..=d.settings.rounds {
+    // A branch plays from its branch point; earlier rounds were copied in.
+    let first = match store.events().first() {
+        Some(Event::Started(h)) => h.origin.as_ref().and_then(|o| o.from_round).unwrap_or(1),
+        _ => 1,
+    };
+    for round in first..=d.settings.rounds {
         crate::rounds::play(d, store, round).await?;
     }
     if d.settings.synthesis {

@@ -9,7 +9,7 @@ mod builtin {
 }
 
 /// Names every template must have.
-pub const REQUIRED: [&str; 18] = [
+pub const REQUIRED: [&str; 21] = [
     "system.tera",
     "round_common.tera",
     "round1.tera",
@@ -28,6 +28,9 @@ pub const REQUIRED: [&str; 18] = [
     "synth_story.tera",
     "synth_evidence.tera",
     "synth_risks.tera",
+    "synth_forecast_wording.tera",
+    "followup.tera",
+    "followup_synthesis.tera",
 ];
 
 /// The compiled templates for a run.

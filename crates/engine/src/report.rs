@@ -439,7 +439,9 @@ fn followup_sections(t: &Transcript, flags: &mut Vec<String>) -> Vec<FollowupSec
 
 /// The report of a transcript: its answers read, then [`build_report`].
 pub fn report_for(t: &Transcript, lang: Option<&str>) -> Report {
-    build_report(t, &Answers::from_transcript(t), lang)
+    // A variant may ask for its headings in another language.
+    let headings = t.variant.as_ref().and_then(|v| v.headings.as_deref());
+    build_report(t, &Answers::from_transcript(t), lang.or(headings))
 }
 
 /// Where a source lives, as a client-facing report may show it: a URL as

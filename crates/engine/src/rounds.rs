@@ -167,7 +167,7 @@ pub(crate) async fn play(
     if this.is_none_or(|r| r.summary.is_none()) {
         d.progress.event(ProgressEvent::SummaryStarted { round });
         let turns = this.map(|r| r.turns.clone()).unwrap_or_default();
-        let summary = crate::moderator::summarize(d, round, spec, &turns).await?;
+        let summary = crate::moderator::summarize(d, round, round, spec, &turns).await?;
         store.append(Event::Summary(summary))?;
     }
     d.progress.event(ProgressEvent::RoundFinished { round });

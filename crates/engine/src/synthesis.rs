@@ -7,9 +7,10 @@
 //! model.
 
 use crate::{Debate, EngineError, RunStore};
-use council_core::answers::{token_budget, Bindings};
+use council_core::answers::{token_budget, Bindings, Stance};
 use council_core::synthesis::{Answers, SynthesisKind};
 use council_core::transcript::SynthesisPart;
+use council_core::variant::VariantSpec;
 use council_core::{excerpt, lang_name, Event, PanelMember, Transcript, TurnStatus, Usage};
 use council_llm::{ChatModel, ChatRequest, Message};
 use futures::StreamExt;
@@ -140,7 +141,15 @@ fn chars_per_token(lang: &str) -> f64 {
 /// concurrently (votes need the forecasts' ids).
 pub(crate) async fn synthesize(d: &Debate<'_>, store: &mut RunStore) -> Result<(), EngineError> {
     let panel_ids: Vec<&str> = d.panel.iter().map(|p| p.id.as_str()).collect();
-    let kinds = SynthesisKind::all_for(&panel_ids);
+    // A re-worded variant asks for its own wording of the forecasts too.
+    let variant = match store.events().first() {
+        Some(Event::Started(h)) => h.variant.clone().filter(|v| v.rewords),
+        _ => None,
+    };
+    let mut kinds = SynthesisKind::all_for(&panel_ids);
+    if variant.is_some() {
+        kinds.push(SynthesisKind::ForecastWording);
+    }
     let total = kinds.len();
     let t = store.transcript()?;
     let mut finished_parts = t.synthesis.len();
@@ -156,6 +165,7 @@ pub(crate) async fn synthesize(d: &Debate<'_>, store: &mut RunStore) -> Result<(
     let done = |t: &Transcript, k: &SynthesisKind| t.synthesis.iter().any(|p| &p.part == k);
     let moderator = d.models.default_model().clone();
     let mut ctx = base_context(d, &t);
+    ctx.insert("variant", &variant.as_ref().map(directions));
 
     for first in [SynthesisKind::Verdict, SynthesisKind::Forecasts] {
         let t = store.transcript()?;
@@ -166,7 +176,10 @@ pub(crate) async fn synthesize(d: &Debate<'_>, store: &mut RunStore) -> Result<(
                 panel: &panel_ids,
                 ..Bindings::default()
             };
-            let p = call(d, &first, &moderator, &ctx, &b).await?;
+            let mut p = call(d, &first, &moderator, &ctx, &b).await?;
+            if let Some(keep) = variant.as_ref().and_then(|v| v.keep_stance) {
+                hold_stance(&mut p, keep);
+            }
             note(&p);
             store.append(Event::Synthesis(p))?;
         }
@@ -234,6 +247,38 @@ pub(crate) async fn synthesize(d: &Debate<'_>, store: &mut RunStore) -> Result<(
         }
     }
     stopped.map_or(Ok(()), Err)
+}
+
+/// A variant's directions as the templates read them (`variant`).
+fn directions(v: &VariantSpec) -> serde_json::Value {
+    serde_json::json!({
+        "audience": v.audience_text(),
+        "tone": v.tone,
+        "emphasis": v.emphasis,
+        "brief": v.length == council_core::variant::Length::Brief,
+        "source_verdict": v.source_verdict,
+        "keep_stance": v.keep_stance.map(|s| s.as_str()),
+    })
+}
+
+/// A variant restates the debate's verdict: a different stance in its
+/// answer is put back, and flagged.
+fn hold_stance(p: &mut SynthesisPart, keep: Stance) {
+    let Some(said) = p
+        .value
+        .get("stance")
+        .and_then(|s| s.as_str())
+        .map(str::to_string)
+    else {
+        return;
+    };
+    if said != keep.as_str() {
+        p.value["stance"] = serde_json::Value::from(keep.as_str());
+        p.flags.push(format!(
+            "the variant's verdict said {said}; it restates the debate's verdict, so its stance stays {}",
+            keep.as_str()
+        ));
+    }
 }
 
 /// What every synthesis prompt shows: the question, the date, the round
@@ -324,6 +369,7 @@ async fn call(
             part: kind.clone(),
             value: r.json.unwrap_or(serde_json::Value::Null),
             error: None,
+            flags: Vec::new(),
             copied_from: None,
             usage: r.usage,
             backend: info.backend,
@@ -341,6 +387,7 @@ async fn call(
                 part: kind.clone(),
                 value: serde_json::Value::Null,
                 error: Some(council_core::error_chain(&e)),
+                flags: Vec::new(),
                 copied_from: None,
                 usage: Usage::none(),
                 backend: info.backend,

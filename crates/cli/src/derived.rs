@@ -1,0 +1,447 @@
+//! Commands that work from an existing run: `variant` (the same debate,
+//! the report re-worded for another reader), `branch` (the same early
+//! rounds, the rest played again with changes), `followup` (one more
+//! question to the same panel) and `diff` (two runs side by side). The
+//! source run is only read, except by `followup`, which appends to it.
+
+use crate::cli::{BranchArgs, DiffArgs, DiffFormat, FollowupArgs, Global, VariantArgs};
+use crate::progress::Drawer;
+use crate::InputError;
+use anyhow::bail;
+use council_core::{Event, RunHeader, RunStatus, Transcript};
+use council_engine::derive::{start_branch, start_variant, BranchPlan};
+use council_engine::{Debate, DebateSettings, Prompts, RunStore};
+use council_personas::Roster;
+use std::path::{Path, PathBuf};
+
+/// What every command that calls models from a run needs.
+struct Setup {
+    roster: Roster,
+    prompts: Prompts,
+    backends: crate::settings::Backends,
+}
+
+fn setup(
+    global: &Global,
+    personas: Option<&Path>,
+    prompts: Option<&Path>,
+) -> anyhow::Result<Setup> {
+    Ok(Setup {
+        roster: match personas {
+            Some(d) => Roster::with_dir(d)?,
+            None => Roster::builtin()?,
+        },
+        prompts: match prompts {
+            Some(d) => Prompts::with_dir(d)?,
+            None => Prompts::builtin()?,
+        },
+        backends: crate::settings::load(global, &crate::env_lookup)?,
+    })
+}
+
+/// The source run's header and event log, read without writing.
+fn source_run(dir: &Path) -> anyhow::Result<(RunHeader, Transcript)> {
+    if !dir.is_dir() {
+        return Err(InputError(format!(
+            "no run folder at {}: give a run folder as `council ask` printed it",
+            dir.display()
+        ))
+        .into());
+    }
+    let log = council_engine::store::read_events(dir).map_err(crate::unreadable_run)?;
+    let Some(Event::Started(h)) = log.events.first().cloned() else {
+        return Err(InputError(format!(
+            "{} does not start with a run header",
+            dir.display()
+        ))
+        .into());
+    };
+    let t = Transcript::from_events(&log.events)
+        .map_err(|e| InputError(format!("{}: {e}", dir.display())))?;
+    Ok((h, t))
+}
+
+/// The settings a derived run plays with: the header's, with this
+/// command's limits.
+fn settings_of(h: &RunHeader, max_concurrency: u16, max_tokens: u32) -> DebateSettings {
+    DebateSettings {
+        rounds: h.rounds,
+        max_concurrency: max_concurrency as usize,
+        seed: h.seed,
+        date: h.date.clone(),
+        lang: h.lang.clone(),
+        max_tokens,
+        synthesis: true,
+    }
+}
+
+fn check_lang(flag: &str, l: &str, known: &[&str]) -> Result<(), InputError> {
+    if known.contains(&l) {
+        Ok(())
+    } else {
+        Err(InputError(format!(
+            "{flag} {l:?} is not a language Council writes here; use one of {}",
+            known.join(", ")
+        )))
+    }
+}
+
+/// Runs a derived run's store to its end (rounds not yet played, then the
+/// synthesis), writes its reports, and says how many calls it made.
+async fn play(
+    s: &Setup,
+    global: &Global,
+    mut store: RunStore,
+    settings: DebateSettings,
+    budget: &crate::cli::BudgetArgs,
+    resume_hint: &str,
+) -> anyhow::Result<Transcript> {
+    let Some(Event::Started(h)) = store.events().first().cloned() else {
+        bail!("{} has no run header", store.dir().display());
+    };
+    let ids: Vec<String> = h.panel.iter().map(|p| p.id.clone()).collect();
+    let panel = s.roster.panel_from_ids(&ids)?;
+    let library = crate::ask::load_library(&h.library, Some(&store))?;
+    let model = s.backends.main_model().await?;
+    let models = s.backends.models(model.clone()).await?;
+    let (models, meter) = crate::settings::metered(
+        models,
+        budget,
+        &s.backends.prices,
+        store.transcript().ok().as_ref(),
+    )?;
+    let names = panel
+        .iter()
+        .map(|p| (p.id.clone(), p.name.clone()))
+        .collect();
+    let drawer = Drawer::new(names, settings.rounds, global.quiet);
+    let calls_before = store.transcript()?.usage.calls;
+    let debate = Debate {
+        question: h.question.clone(),
+        panel,
+        settings,
+        models,
+        prompts: &s.prompts,
+        progress: &drawer,
+        notes: h.notes.clone(),
+        library: library.as_ref(),
+        library_inputs: h.library.clone(),
+    };
+    let dir = store.dir().to_path_buf();
+    let t = tokio::select! {
+        t = council_engine::run(&debate, &mut store) => t.map_err(|e| crate::ask::budget_stop(e, &dir, meter.as_deref(), resume_hint))?,
+        _ = tokio::signal::ctrl_c() => bail!(crate::ask::Interrupted(dir)),
+    };
+    if !global.quiet {
+        eprintln!(
+            "{}: {} model call(s) made by this command",
+            dir.display(),
+            t.usage.calls - calls_before
+        );
+    }
+    Ok(t)
+}
+
+/// Runs `council variant`.
+pub(crate) async fn variant(args: VariantArgs, global: &Global) -> anyhow::Result<Transcript> {
+    let (h, _) = source_run(&args.run)?;
+    let lang = args.lang.clone().unwrap_or_else(|| h.lang.clone());
+    check_lang("--lang", &lang, &council_core::lang::CODES)?;
+    if let Some(l) = &args.headings {
+        check_lang("--headings", l, &council_render::LANGUAGES)?;
+    }
+    let spec = council_core::variant::VariantSpec {
+        audience: args.audience.into(),
+        length: args.length.into(),
+        tone: args.tone.clone().filter(|x| !x.trim().is_empty()),
+        emphasis: args.emphasis.clone().filter(|x| !x.trim().is_empty()),
+        headings: args.headings.clone(),
+        ..Default::default()
+    };
+    let name = match &args.name {
+        Some(n) => {
+            if n.is_empty() || n.contains(['/', '\\']) || n.starts_with('.') {
+                return Err(InputError(format!(
+                    "--name {n:?} is not a folder name; use letters, digits and dashes"
+                ))
+                .into());
+            }
+            n.clone()
+        }
+        None => {
+            let mut n = format!("{}-{}", spec.audience, spec.length);
+            if lang != h.lang {
+                n.push_str(&format!("-{lang}"));
+            }
+            n
+        }
+    };
+    let s = setup(global, args.personas.as_deref(), args.prompts.as_deref())?;
+    let dest = args.run.join("variants").join(&name);
+    let (store, continued) = start_variant(&args.run, &dest, spec, &lang)?;
+    if continued && !global.quiet {
+        eprintln!("continuing the variant in {}", dest.display());
+    }
+    let mut settings = settings_of(&h, args.max_concurrency, 700);
+    settings.lang = lang;
+    let hint = format!(
+        "council variant {} --name {name} (the same flags)",
+        args.run.display()
+    );
+    let t = play(&s, global, store, settings, &args.budget, &hint).await?;
+    finish(&t, &dest, &s, &args.export)?;
+    Ok(t)
+}
+
+/// Parses `OLD=NEW` pairs.
+fn pairs(flag: &str, given: &[String]) -> Result<Vec<(String, String)>, InputError> {
+    given
+        .iter()
+        .map(|p| match p.split_once('=') {
+            Some((a, b)) if !a.trim().is_empty() && !b.trim().is_empty() => {
+                Ok((a.trim().to_string(), b.trim().to_string()))
+            }
+            _ => Err(InputError(format!(
+                "{flag} {p:?} is not a pair; write it as {}",
+                if flag == "--swap" {
+                    "OLD=NEW (persona ids), e.g. --swap brand-strategist=cfo"
+                } else {
+                    "PERSONA=MODEL, e.g. --model cfo=gpt-4o"
+                }
+            ))),
+        })
+        .collect()
+}
+
+/// Runs `council branch`.
+pub(crate) async fn branch(args: BranchArgs, global: &Global) -> anyhow::Result<Transcript> {
+    let (h, _) = source_run(&args.run)?;
+    if args.from_round < 1 || args.from_round > h.rounds {
+        return Err(InputError(format!(
+            "--from-round {} is out of range: the run has rounds 1 to {}",
+            args.from_round, h.rounds
+        ))
+        .into());
+    }
+    let mut s = setup(global, args.personas.as_deref(), args.prompts.as_deref())?;
+    let mut changes = Vec::new();
+    let mut ids: Vec<String> = if args.panel.is_empty() {
+        h.panel.iter().map(|p| p.id.clone()).collect()
+    } else {
+        changes.push(format!("panel {}", args.panel.join(",")));
+        args.panel.clone()
+    };
+    for (old, new) in pairs("--swap", &args.swap)? {
+        let Some(i) = ids.iter().position(|x| *x == old) else {
+            return Err(InputError(format!(
+                "--swap {old}={new}: {old} does not sit on the panel ({}); see the panel with `council render {}`",
+                ids.join(", "),
+                args.run.display()
+            ))
+            .into());
+        };
+        if ids.contains(&new) {
+            return Err(InputError(format!(
+                "--swap {old}={new}: {new} already sits on the panel"
+            ))
+            .into());
+        }
+        ids[i] = new.clone();
+        changes.push(format!("swap {old}={new}"));
+    }
+    let panel = s.roster.seat(s.roster.panel_from_ids(&ids)?);
+    Roster::check_size(&panel)?;
+    for (persona, model) in pairs("--model", &args.model)? {
+        if !panel.iter().any(|p| p.id == persona) {
+            return Err(InputError(format!(
+                "--model {persona}={model}: {persona} does not sit on the branch's panel"
+            ))
+            .into());
+        }
+        changes.push(format!("model {persona}={model}"));
+        s.backends.personas.insert(
+            persona,
+            council_llm::config::ModelSpec {
+                model,
+                base_url: None,
+            },
+        );
+    }
+    let question = match &args.question {
+        Some(q) if q.trim().is_empty() => {
+            return Err(InputError("--question is empty; write the new question".into()).into())
+        }
+        Some(q) => {
+            changes.push("question changed".into());
+            Some(q.trim().to_string())
+        }
+        None => None,
+    };
+    let plan = BranchPlan {
+        from_round: args.from_round,
+        panel: panel.iter().map(council_core::PanelMember::from).collect(),
+        question,
+        changes,
+    };
+    let dest = args.out.clone().unwrap_or_else(|| {
+        args.run.join("branches").join(format!(
+            "from-r{}-{}",
+            args.from_round,
+            chrono::Local::now().format("%Y%m%d-%H%M%S")
+        ))
+    });
+    let (store, continued) = start_branch(&args.run, &dest, &plan)?;
+    if !global.quiet {
+        eprintln!(
+            "{} {} (rounds 1–{} copied from {})",
+            if continued {
+                "continuing the branch in"
+            } else {
+                "branch:"
+            },
+            dest.display(),
+            args.from_round - 1,
+            args.run.display()
+        );
+    }
+    let settings = settings_of(&h, args.max_concurrency, args.max_tokens);
+    let hint = format!("council branch {} --out", args.run.display());
+    let hint = format!("{hint} {} (the same flags); or", dest.display());
+    let t = play(&s, global, store, settings, &args.budget, &hint).await?;
+    finish(&t, &dest, &s, &args.export)?;
+    Ok(t)
+}
+
+/// Writes a derived run's transcript and reports, and prints their paths.
+fn finish(
+    t: &Transcript,
+    dir: &Path,
+    s: &Setup,
+    export: &crate::cli::ExportArgs,
+) -> anyhow::Result<()> {
+    for path in crate::ask::write_reports(t, dir, &s.backends.prices)? {
+        println!("{}", path.display());
+    }
+    let _ = export;
+    Ok(())
+}
+
+/// Runs `council followup`.
+pub(crate) async fn followup(args: FollowupArgs, global: &Global) -> anyhow::Result<Transcript> {
+    let ask = match (&args.question, args.resume) {
+        (Some(q), false) if !q.trim().is_empty() => {
+            council_engine::followup::Ask::New(q.trim().to_string())
+        }
+        (Some(_), false) => {
+            return Err(InputError(
+                "the follow-up question is empty; write what the board should answer".into(),
+            )
+            .into())
+        }
+        (None, true) => council_engine::followup::Ask::Resume,
+        _ => {
+            return Err(InputError(
+                "give a follow-up question, or --resume to finish the last one".into(),
+            )
+            .into())
+        }
+    };
+    let (h, t) = source_run(&args.run)?;
+    if t.status == RunStatus::Incomplete {
+        return Err(InputError(format!(
+            "the debate in {} has not finished; finish it with `council ask --resume {}` before asking a follow-up",
+            args.run.display(),
+            args.run.display()
+        ))
+        .into());
+    }
+    if h.version != council_core::TRANSCRIPT_VERSION {
+        return Err(InputError(format!(
+            "{} was made by another version of Council (transcript format {}); follow-ups need format {}: make a variant or branch of it first",
+            args.run.display(),
+            h.version,
+            council_core::TRANSCRIPT_VERSION
+        ))
+        .into());
+    }
+    let s = setup(global, args.personas.as_deref(), args.prompts.as_deref())?;
+    let mut store = RunStore::open(&args.run).map_err(crate::unreadable_run)?;
+    let ids: Vec<String> = h.panel.iter().map(|p| p.id.clone()).collect();
+    let panel = s.roster.panel_from_ids(&ids)?;
+    let model = s.backends.main_model().await?;
+    let models = s.backends.models(model.clone()).await?;
+    let (models, meter) =
+        crate::settings::metered(models, &args.budget, &s.backends.prices, Some(&t))?;
+    let names = panel
+        .iter()
+        .map(|p| (p.id.clone(), p.name.clone()))
+        .collect();
+    let drawer = Drawer::new(names, 1, global.quiet);
+    let debate = Debate {
+        question: h.question.clone(),
+        panel,
+        settings: settings_of(&h, args.max_concurrency, args.max_tokens),
+        models,
+        prompts: &s.prompts,
+        progress: &drawer,
+        notes: h.notes.clone(),
+        library: None,
+        library_inputs: h.library.clone(),
+    };
+    let dir = args.run.clone();
+    let hint = "council followup --resume";
+    let t = tokio::select! {
+        t = council_engine::followup::followup(&debate, &mut store, &ask) => t.map_err(|e| crate::ask::budget_stop(e, &dir, meter.as_deref(), hint))?,
+        _ = tokio::signal::ctrl_c() => bail!(crate::ask::Interrupted(dir)),
+    };
+    if let Some(f) = t.followups.last() {
+        eprintln!(
+            "follow-up {}: {}",
+            f.number,
+            council_core::excerpt(&f.question, 80)
+        );
+    }
+    for path in crate::ask::write_reports(&t, &args.run, &s.backends.prices)? {
+        println!("{}", path.display());
+    }
+    Ok(t)
+}
+
+/// Runs `council diff`.
+pub(crate) fn diff(args: &DiffArgs, global: &Global) -> anyhow::Result<()> {
+    let prices = crate::settings::prices_or_builtin(global);
+    let report = |p: &PathBuf| -> anyhow::Result<council_core::Report> {
+        if !p.exists() {
+            return Err(InputError(format!(
+                "no run at {}: give two run folders (or transcript.json files)",
+                p.display()
+            ))
+            .into());
+        }
+        let t = council_engine::read_transcript(p).map_err(crate::unreadable_run)?;
+        let mut r = council_engine::report::report_for(&t, None);
+        r.cost = Some(council_core::cost::cost_of(&t, &prices));
+        Ok(r)
+    };
+    let (ra, rb) = (report(&args.a)?, report(&args.b)?);
+    let d = council_core::diff::diff(
+        &args.a.display().to_string(),
+        &ra,
+        &args.b.display().to_string(),
+        &rb,
+    );
+    let text = match args.format {
+        DiffFormat::Json => serde_json::to_string_pretty(&d)?,
+        DiffFormat::Md => council_render::diff::markdown(&d),
+        DiffFormat::Html => council_render::diff::html(&d)?,
+    };
+    match &args.output {
+        Some(p) => {
+            std::fs::write(p, text)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
+            eprintln!("{}", p.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}

@@ -1,0 +1,360 @@
+//! Follow-ups: after the debate, the same panel answers a new question in
+//! one extra round (each advisor sees its own earlier turns in brief, the
+//! round summaries and the earlier follow-ups), the moderator summarises,
+//! and the chair writes a short synthesis (the answer, what changed, new
+//! risks). Everything is appended to the run's event log as it arrives: a
+//! follow-up stopped half-way resumes without asking anything twice.
+
+use crate::rounds::{RoundExtra, RoundSpec};
+use crate::schema::turn_schema;
+use crate::shown::{shown_turn, summaries_before};
+use crate::validate::{turn_from_answer, TurnContext};
+use crate::{Debate, EngineError, ProgressEvent, RunStore};
+use council_core::answers::{token_budget, Bindings, FollowupAnswer};
+use council_core::synthesis::{Answers, SynthesisKind};
+use council_core::transcript::SynthesisPart;
+use council_core::{
+    excerpt, lang_name, Event, FollowupAsked, PanelMember, Persona, RunStatus, Transcript, Turn,
+    TurnStatus, Usage,
+};
+use council_llm::{ChatRequest, Message};
+use futures::StreamExt;
+use std::time::Instant;
+use tera::Context;
+
+/// What a follow-up round asks: a plain turn (no extra fields).
+pub const FOLLOWUP: RoundSpec = RoundSpec {
+    number: 0,
+    title: "Follow-up",
+    job: "answer the executive's follow-up question",
+    template: "followup.tera",
+    retrieval: "follow-up question",
+    extra: RoundExtra::None,
+    checks_claims: false,
+};
+
+/// Characters of each of an advisor's own earlier turns shown to it.
+const OWN_TURN: usize = 220;
+/// Characters of each follow-up answer the chair reads.
+const ANSWER_EXCERPT: usize = 700;
+/// The round number follow-up seeds are mixed with (past any real round
+/// and the synthesis).
+const SEED_BASE: u32 = 200;
+
+/// Which follow-up a command works on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ask {
+    /// A new follow-up with this question (or the unfinished one, if it
+    /// has the same question).
+    New(String),
+    /// The unfinished last follow-up.
+    Resume,
+}
+
+/// The follow-up `ask` picks in `t`: its number and question, and whether
+/// it still has to be announced in the log.
+fn pick(t: &Transcript, ask: &Ask, panel: &[Persona]) -> Result<(u32, String, bool), EngineError> {
+    let unfinished = t.followups.last().filter(|f| {
+        f.synthesis.is_none()
+            || f.summary.is_none()
+            || panel
+                .iter()
+                .any(|p| !f.turns.iter().any(|x| x.persona == p.id))
+    });
+    match (ask, unfinished) {
+        (Ask::Resume, Some(f)) => Ok((f.number, f.question.clone(), false)),
+        (Ask::Resume, None) => Err(EngineError::Resume(
+            "the run has no unfinished follow-up; ask one with `council followup RUN \"QUESTION\"`"
+                .into(),
+        )),
+        (Ask::New(q), Some(f)) if f.question == *q => Ok((f.number, q.clone(), false)),
+        (Ask::New(_), Some(f)) => Err(EngineError::Resume(format!(
+            "follow-up {} (\"{}\") is unfinished; finish it first with `council followup RUN --resume`",
+            f.number,
+            excerpt(&f.question, 80)
+        ))),
+        (Ask::New(q), None) => Ok((t.followups.len() as u32 + 1, q.clone(), true)),
+    }
+}
+
+/// Runs (or finishes) one follow-up of the finished run in `store` and
+/// returns the transcript with it.
+pub async fn followup(
+    d: &Debate<'_>,
+    store: &mut RunStore,
+    ask: &Ask,
+) -> Result<Transcript, EngineError> {
+    let t = store.transcript()?;
+    if t.status == RunStatus::Incomplete {
+        return Err(EngineError::Resume(
+            "the debate has not finished; finish it with `council ask --resume RUN` before asking a follow-up".into(),
+        ));
+    }
+    let (number, question, announce) = pick(&t, ask, &d.panel)?;
+    if announce {
+        store.append(Event::Followup(FollowupAsked {
+            number,
+            question: question.clone(),
+        }))?;
+    }
+    let t = store.transcript()?;
+    let Some(f) = t.followups.iter().find(|f| f.number == number) else {
+        return Err(EngineError::Store(format!(
+            "follow-up {number} vanished from the log"
+        )));
+    };
+    let pending: Vec<&Persona> = d
+        .panel
+        .iter()
+        .filter(|p| !f.turns.iter().any(|x| x.persona == p.id))
+        .collect();
+    d.progress.event(ProgressEvent::RoundStarted {
+        round: number,
+        title: FOLLOWUP.title,
+        pending: pending.iter().map(|p| p.id.clone()).collect(),
+    });
+    let earlier: Vec<serde_json::Value> = t
+        .followups
+        .iter()
+        .filter(|e| e.number < number)
+        .map(|e| {
+            let answer = e
+                .synthesis
+                .as_ref()
+                .and_then(|p| serde_json::from_value::<FollowupAnswer>(p.value.clone()).ok())
+                .map_or_else(|| "(no answer)".to_string(), |a| excerpt(&a.answer, 300));
+            serde_json::json!({"question": e.question, "answer": answer})
+        })
+        .collect();
+    let calls = pending
+        .iter()
+        .map(|p| answer(d, p, number, &question, &t, &earlier));
+    let mut finished =
+        futures::stream::iter(calls).buffer_unordered(d.settings.max_concurrency.max(1));
+    let mut stopped = None;
+    while let Some(turn) = finished.next().await {
+        match turn {
+            Ok(turn) => store.append(Event::FollowupTurn(Box::new(turn)))?,
+            Err(e @ EngineError::Budget(_)) => {
+                stopped.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    drop(finished);
+    if let Some(e) = stopped {
+        return Err(e);
+    }
+
+    let t = store.transcript()?;
+    let f = t
+        .followups
+        .iter()
+        .find(|f| f.number == number)
+        .cloned()
+        .ok_or_else(|| EngineError::Store(format!("follow-up {number} vanished from the log")))?;
+    let summary = match &f.summary {
+        Some(s) => s.clone(),
+        None => {
+            d.progress
+                .event(ProgressEvent::SummaryStarted { round: number });
+            let spec = RoundSpec {
+                title: "Follow-up question",
+                ..FOLLOWUP
+            };
+            let s =
+                crate::moderator::summarize(d, number, SEED_BASE + number, &spec, &f.turns).await?;
+            let text = s.text.clone();
+            store.append(Event::FollowupSummary(s))?;
+            text
+        }
+    };
+    if f.synthesis.is_none() {
+        let part = chair(d, &t, number, &question, &summary, &f.turns).await?;
+        d.progress.event(ProgressEvent::SynthesisFinished {
+            part: part.part.clone(),
+            failed: part.error.is_some(),
+            done: 1,
+            total: 1,
+        });
+        store.append(Event::Synthesis(part))?;
+    }
+    d.progress
+        .event(ProgressEvent::RoundFinished { round: number });
+    store.write_transcript()?;
+    store.transcript()
+}
+
+/// One advisor's answer to the follow-up.
+async fn answer(
+    d: &Debate<'_>,
+    persona: &Persona,
+    number: u32,
+    question: &str,
+    t: &Transcript,
+    earlier: &[serde_json::Value],
+) -> Result<Turn, EngineError> {
+    let started = Instant::now();
+    d.progress.event(ProgressEvent::TurnStarted {
+        round: number,
+        persona: persona.id.clone(),
+    });
+    let peers: Vec<PanelMember> = d.panel.iter().map(PanelMember::from).collect();
+    let others: Vec<&str> = d
+        .panel
+        .iter()
+        .filter(|p| p.id != persona.id)
+        .map(|p| p.id.as_str())
+        .collect();
+    let own: Vec<serde_json::Value> = t
+        .rounds
+        .iter()
+        .flat_map(|r| &r.turns)
+        .filter(|x| x.persona == persona.id && x.status == TurnStatus::Ok)
+        .map(|x| {
+            serde_json::json!({
+                "round": x.round,
+                "move": x.move_.map_or_else(|| "?".into(), |m| m.to_string()),
+                "confidence": x.confidence.map_or_else(|| "?".into(), |c| c.to_string()),
+                "text": excerpt(&x.text, OWN_TURN),
+            })
+        })
+        .collect();
+    let mut ctx = Context::new();
+    ctx.insert("persona", persona);
+    ctx.insert("peers", &peers);
+    ctx.insert("date", &d.settings.date);
+    ctx.insert("lang_name", lang_name(&d.settings.lang));
+    ctx.insert("question", &d.question);
+    ctx.insert("rounds_total", &t.planned_rounds);
+    ctx.insert("summaries", &summaries_before(t, u32::MAX));
+    ctx.insert("own", &own);
+    ctx.insert("earlier", earlier);
+    ctx.insert("followup", question);
+    let system = d.prompts.render("system.tera", &ctx)?;
+    let user = d.prompts.render(FOLLOWUP.template, &ctx)?;
+    let request = ChatRequest::new(vec![Message::system(system), Message::user(user)])
+        .with_schema("turn_followup", turn_schema(&FOLLOWUP, &others))
+        .with_seed(d.settings.seed_for(SEED_BASE + number, &persona.id))
+        .with_max_tokens(d.settings.max_tokens);
+    let model = d.models.for_persona(&persona.id);
+    let info = model.info();
+    let turn = match model.chat(&request).await {
+        Ok(resp) => {
+            let json = resp.json.unwrap_or_default();
+            let mut x = turn_from_answer(
+                &json,
+                &TurnContext {
+                    round: number,
+                    spec: &FOLLOWUP,
+                    persona,
+                    peers: &others,
+                    question: &d.question,
+                    lang: &d.settings.lang,
+                },
+            );
+            x.usage = resp.usage;
+            x.backend = info.backend;
+            x.model = if resp.model.is_empty() {
+                info.model
+            } else {
+                resp.model
+            };
+            x
+        }
+        Err(e) => {
+            if let Some(stop) = EngineError::stops_run(&e) {
+                return Err(stop);
+            }
+            let mut x = Turn::failed(number, &persona.id, council_core::error_chain(&e));
+            x.backend = info.backend;
+            x.model = info.model;
+            x
+        }
+    };
+    d.progress.event(ProgressEvent::TurnFinished {
+        round: number,
+        persona: persona.id.clone(),
+        failed: turn.status == TurnStatus::Failed,
+        usage: turn.usage,
+        elapsed: started.elapsed(),
+    });
+    Ok(turn)
+}
+
+/// The chair's short synthesis of follow-up `number`.
+async fn chair(
+    d: &Debate<'_>,
+    t: &Transcript,
+    number: u32,
+    question: &str,
+    summary: &str,
+    turns: &[Turn],
+) -> Result<SynthesisPart, EngineError> {
+    let kind = SynthesisKind::Followup(number);
+    let answers: Vec<_> = turns
+        .iter()
+        .filter(|x| x.status == TurnStatus::Ok)
+        .map(|x| shown_turn(&d.panel, x, ANSWER_EXCERPT))
+        .collect();
+    let verdict = Answers::from_transcript(t)
+        .verdict
+        .map_or_else(|| "(no verdict)".to_string(), |v| v.answer);
+    let mut ctx = Context::new();
+    ctx.insert("question", &d.question);
+    ctx.insert("date", &d.settings.date);
+    ctx.insert("lang_name", lang_name(&d.settings.lang));
+    ctx.insert("verdict", &verdict);
+    ctx.insert("followup", question);
+    ctx.insert("followup_summary", summary);
+    ctx.insert("answers", &answers);
+    let user = d.prompts.render("followup_synthesis.tera", &ctx)?;
+    let schema = kind
+        .schema(&Bindings::default())
+        .ok_or_else(|| EngineError::Store("the follow-up answer has no schema".into()))?;
+    let budget = token_budget(
+        &schema,
+        if matches!(d.settings.lang.as_str(), "zh" | "ja") {
+            1.0
+        } else {
+            2.5
+        },
+    );
+    let request = ChatRequest::new(vec![Message::user(user)])
+        .with_schema("synthesis_followup", schema)
+        .with_seed(d.settings.seed_for(SEED_BASE + number, "chair"))
+        .with_max_tokens(budget);
+    let model = d.models.default_model();
+    let info = model.info();
+    Ok(match model.chat(&request).await {
+        Ok(r) => SynthesisPart {
+            part: kind,
+            value: r.json.unwrap_or(serde_json::Value::Null),
+            error: None,
+            flags: Vec::new(),
+            copied_from: None,
+            usage: r.usage,
+            backend: info.backend,
+            model: if r.model.is_empty() {
+                info.model
+            } else {
+                r.model
+            },
+        },
+        Err(e) => {
+            if let Some(stop) = EngineError::stops_run(&e) {
+                return Err(stop);
+            }
+            SynthesisPart {
+                part: kind,
+                value: serde_json::Value::Null,
+                error: Some(council_core::error_chain(&e)),
+                flags: Vec::new(),
+                copied_from: None,
+                usage: Usage::none(),
+                backend: info.backend,
+                model: info.model,
+            }
+        }
+    })
+}
