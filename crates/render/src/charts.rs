@@ -25,8 +25,9 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// Each panel member's confidence per round, as lines on a 0–100 scale.
-pub fn confidence_chart(panel: &[PanelEntry], round_label: &str) -> String {
+/// Each panel member's confidence per round, as lines on a 0–100 scale;
+/// `round_label` names round n ("Round 3", "第 3 轮").
+pub fn confidence_chart(panel: &[PanelEntry], round_label: impl Fn(usize) -> String) -> String {
     let rounds = panel
         .iter()
         .map(|p| p.trajectory.len())
@@ -60,11 +61,10 @@ pub fn confidence_chart(panel: &[PanelEntry], round_label: &str) -> String {
     for i in 0..rounds {
         let _ = write!(
             s,
-            r##"<text x="{}" y="{}" font-size="10" text-anchor="middle" fill="#555">{} {}</text>"##,
+            r##"<text x="{}" y="{}" font-size="10" text-anchor="middle" fill="#555">{}</text>"##,
             x(i),
             top + plot_h + 16.0,
-            escape(round_label),
-            i + 1
+            escape(&round_label(i + 1)),
         );
     }
     for (k, p) in panel.iter().enumerate() {
@@ -186,7 +186,7 @@ mod tests {
             trajectory: vec![Some(40), Some(60)],
             final_confidence: Some(60),
         }];
-        let svg = confidence_chart(&panel, "R");
+        let svg = confidence_chart(&panel, |n| format!("R{n}"));
         assert!(!svg.contains("<script>") && svg.contains("&lt;script&gt;"));
         assert_eq!(svg.matches("<circle").count(), 2);
         assert!(svg.contains("<polyline"));

@@ -1,16 +1,30 @@
-//! Rendering a [`Report`] as Markdown, one self-contained HTML file, or JSON.
+//! Rendering a [`Report`] as Markdown, one self-contained HTML file, JSON,
+//! a PDF or an editable Word document, optionally under a firm's [`Brand`].
 //!
-//! [`render`] builds a display view of the report (formatted percentages,
-//! names instead of ids, localised fixed text from `i18n.toml`), then fills
-//! the tera templates in `templates/`. HTML is autoescaped: every piece of
-//! model text is untrusted. Charts are inline SVG drawn by [`charts`], which
-//! escapes the few labels it writes itself.
+//! Every format reads one display view of the report (`view`: formatted
+//! percentages, names instead of ids, localised fixed text from
+//! `i18n.toml`, sections cut to the report's [`Length`]). Markdown and HTML
+//! fill the tera templates in `templates/`; HTML is autoescaped, since every
+//! piece of model text is untrusted, and its charts are inline SVG drawn by
+//! [`charts`], which escapes the few labels it writes itself. The PDF is that
+//! HTML printed by headless Chromium (`pdf`); the DOCX is written by
+//! `docx-rs` from the same view, with the charts rasterised to PNG (`docx`).
+//!
+//! [`Length`]: council_core::variant::Length
 
+pub mod brand;
 pub mod charts;
+pub mod diff;
+mod docx;
+#[cfg(test)]
+mod fixture;
+mod pdf;
 mod view;
 
+pub use brand::{Brand, BrandError};
 use council_core::Report;
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use tera::Tera;
 
 /// Output formats.
@@ -22,6 +36,10 @@ pub enum Format {
     Html,
     /// The versioned report JSON.
     Json,
+    /// A PDF printed from the HTML (binary; needs Chromium).
+    Pdf,
+    /// An editable Word document (binary).
+    Docx,
 }
 
 impl Format {
@@ -31,8 +49,22 @@ impl Format {
             Format::Markdown => "md",
             Format::Html => "html",
             Format::Json => "json",
+            Format::Pdf => "pdf",
+            Format::Docx => "docx",
         }
     }
+
+    /// Whether the output is bytes rather than text (not for a terminal).
+    pub fn is_binary(self) -> bool {
+        matches!(self, Format::Pdf | Format::Docx)
+    }
+}
+
+/// How to render: the brand to apply, if any.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions<'a> {
+    /// The firm whose name, logo, colours and notices the report carries.
+    pub brand: Option<&'a Brand>,
 }
 
 /// A report that could not be rendered.
@@ -49,6 +81,58 @@ pub enum RenderError {
     /// JSON encoding failed.
     #[error("encoding the report as JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// A binary format was asked of a function that returns text.
+    #[error(
+        "{0} is a binary format: write it to a file (render_pdf, render_docx or write_report)"
+    )]
+    Binary(&'static str),
+    /// No Chromium or Chrome was found to print the PDF.
+    #[error("no Chromium to print the PDF with ({looked}): install it with `sudo apt-get install chromium fonts-noto-cjk` (on macOS, install Google Chrome), or set COUNCIL_CHROMIUM to its path")]
+    NoPdfEngine {
+        /// Where it was looked for.
+        looked: String,
+    },
+    /// Chromium ran but made no PDF.
+    #[error("{engine} failed to print the PDF ({status}): {stderr}")]
+    PdfEngine {
+        /// The program run.
+        engine: PathBuf,
+        /// Its exit status.
+        status: String,
+        /// The end of what it wrote on stderr.
+        stderr: String,
+    },
+    /// Chromium did not finish in time and was stopped.
+    #[error("{engine} did not finish printing the PDF within {secs} s and was stopped: {stderr}")]
+    PdfTimeout {
+        /// The program run.
+        engine: PathBuf,
+        /// The limit.
+        secs: u64,
+        /// The end of what it wrote on stderr.
+        stderr: String,
+    },
+    /// A file could not be written or read.
+    #[error("{what} {}: {source}", path.display())]
+    Io {
+        /// What was being done ("cannot write").
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The IO error.
+        source: std::io::Error,
+    },
+    /// A chart or logo could not be turned into a PNG for the DOCX.
+    #[error("drawing {what} as a PNG: {message}")]
+    Raster {
+        /// Which picture.
+        what: String,
+        /// Why.
+        message: String,
+    },
+    /// The DOCX could not be packed.
+    #[error("writing the DOCX: {0}")]
+    Docx(String),
 }
 
 /// Languages with localised fixed text.
@@ -74,25 +158,78 @@ fn templates() -> Result<Tera, tera::Error> {
     Ok(tera)
 }
 
-/// Renders the report in `format`, in the report's language.
+/// Renders the report in a text `format` (Markdown, HTML or JSON), in the
+/// report's language, unbranded.
 pub fn render(report: &Report, format: Format) -> Result<String, RenderError> {
+    render_with(report, format, &RenderOptions::default())
+}
+
+/// Renders the report in a text `format` (Markdown, HTML or JSON) with
+/// `options`; binary formats are refused with [`RenderError::Binary`].
+pub fn render_with(
+    report: &Report,
+    format: Format,
+    options: &RenderOptions<'_>,
+) -> Result<String, RenderError> {
     let name = match format {
         Format::Json => return Ok(serde_json::to_string_pretty(report)?),
         Format::Markdown => "report.md",
         Format::Html => "report.html",
+        Format::Pdf | Format::Docx => return Err(RenderError::Binary(format.extension())),
     };
     let fail = |e: tera::Error| RenderError::Template {
         format: format.extension(),
         message: council_core::error_chain(&e),
     };
     let tera = templates().map_err(fail)?;
-    let ctx = view::context(report);
+    let view = view::view(report, options.brand);
+    let ctx = view::context(&view).map_err(fail)?;
     tera.render(name, &ctx).map_err(fail)
+}
+
+/// Prints the report's HTML to a PDF at `out` with headless Chromium (found
+/// through `COUNCIL_CHROMIUM`, else `chromium`, `chromium-browser` or
+/// `google-chrome` on the PATH). Chinese text needs a CJK font installed
+/// (Debian: `fonts-noto-cjk`).
+pub fn render_pdf(
+    report: &Report,
+    options: &RenderOptions<'_>,
+    out: &Path,
+) -> Result<(), RenderError> {
+    let html = render_with(report, Format::Html, options)?;
+    pdf::print(&html, out)
+}
+
+/// The report as an editable Word document: Heading 1/2 styles, tables for
+/// the vote, forecasts, action plan, risks and cost, the charts as PNG.
+pub fn render_docx(report: &Report, options: &RenderOptions<'_>) -> Result<Vec<u8>, RenderError> {
+    let view = view::view(report, options.brand);
+    docx::write(&view, options.brand)
+}
+
+/// Writes the report in any `format` to the file `out`.
+pub fn write_report(
+    report: &Report,
+    format: Format,
+    options: &RenderOptions<'_>,
+    out: &Path,
+) -> Result<(), RenderError> {
+    let bytes = match format {
+        Format::Pdf => return render_pdf(report, options, out),
+        Format::Docx => render_docx(report, options)?,
+        text => render_with(report, text, options)?.into_bytes(),
+    };
+    std::fs::write(out, bytes).map_err(|source| RenderError::Io {
+        what: "cannot write",
+        path: out.into(),
+        source,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use council_core::variant::Length;
 
     #[test]
     fn every_language_has_every_key() {
@@ -113,5 +250,219 @@ mod tests {
     #[test]
     fn the_templates_compile() {
         templates().unwrap();
+    }
+
+    /// HTML text as a reader sees it (the entities tera writes, decoded).
+    fn unescape(html: &str) -> String {
+        html.replace("&#x2F;", "/")
+            .replace("&#x27;", "'")
+            .replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    }
+
+    /// The text of every `<h2>` of an HTML report, in order.
+    fn h2s(html: &str) -> Vec<String> {
+        html.split("<h2")
+            .skip(1)
+            .filter_map(|s| Some(s[s.find('>')? + 1..s.find("</h2>")?].to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_brief_shows_only_the_one_page_sections() {
+        let r = fixture::report(Length::Brief);
+        let html = render(&r, Format::Html).unwrap();
+        assert_eq!(
+            h2s(&html),
+            [
+                "Verdict",
+                "Forecasts",
+                "Action plan",
+                "Risks to the verdict",
+                "Follow-up 1: What if the euro falls?"
+            ]
+        );
+        assert_eq!(h2s(&html), view::view(&r, None).sections());
+        let md = render(&r, Format::Markdown).unwrap();
+        for gone in [
+            "## Three future paths",
+            "## The debate, round by round",
+            "## The panel\n",
+            "## Sources",
+            "## Cost of this run",
+            "The unit economics work out",
+            "A weaker euro",
+        ] {
+            assert!(!md.contains(gone), "a brief shows {gone:?}");
+            let heading = gone.strip_prefix("## ").map(str::trim_end);
+            let shown = match heading {
+                Some(h) => h2s(&html).iter().any(|x| x == h),
+                None => html.contains(gone),
+            };
+            assert!(!shown, "a brief's HTML shows {gone:?}");
+        }
+        for kept in [
+            "The panel's vote",
+            "F-abc123",
+            "Hire a country lead",
+            "Hiring is slow",
+            "Then wait a quarter.",
+            "Currency swings",
+            "Variant for the board · brief",
+        ] {
+            assert!(
+                md.contains(kept) && unescape(&html).contains(kept),
+                "a brief lacks {kept:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn standard_shows_round_summaries_but_not_turns_and_full_shows_turns() {
+        let standard = render(&fixture::report(Length::Standard), Format::Markdown).unwrap();
+        let full = render(&fixture::report(Length::Full), Format::Markdown).unwrap();
+        for md in [&standard, &full] {
+            for h in [
+                "## Three future paths",
+                "## The panel",
+                "## The debate, round by round",
+                "They agree on demand.",
+                "## Cost of this run",
+            ] {
+                assert!(md.contains(h), "{h:?} missing");
+            }
+        }
+        assert!(!standard.contains("The unit economics work out"));
+        assert!(standard.contains("the full report holds every advisor's turn"));
+        assert!(full.contains("The unit economics work out"));
+        assert!(!full.contains("the full report holds every advisor's turn"));
+        let html = render(&fixture::report(Length::Full), Format::Html).unwrap();
+        assert_eq!(
+            h2s(&html),
+            view::view(&fixture::report(Length::Full), None).sections()
+        );
+        assert!(h2s(&html).contains(&"The debate, round by round".to_string()));
+    }
+
+    #[test]
+    fn follow_ups_origin_and_cost_are_shown_in_both_languages() {
+        let mut r = fixture::report(Length::Full);
+        for (lang, says) in [
+            (
+                "en",
+                [
+                    "Branch of transcripts/run-a from round 3: swap cfo=brand-strategist",
+                    "Follow-up 1: What if the euro falls?",
+                    "What changed",
+                    "The moderator's summary",
+                    "A weaker euro makes hiring cheaper.",
+                    "not priced",
+                    "$0.0123",
+                    "$1.50",
+                    "Models without a price: my-local-model",
+                    "Built-in prices as of 2025-08-15.",
+                ],
+            ),
+            (
+                "zh",
+                [
+                    "transcripts/run-a 自第 3 轮起的分支：swap cfo=brand-strategist",
+                    "追问 1：What if the euro falls?",
+                    "带来的变化",
+                    "主持人总结",
+                    "A weaker euro makes hiring cheaper.",
+                    "未定价",
+                    "$0.0123",
+                    "$1.50",
+                    "没有价格的模型：my-local-model",
+                    "内置价格截至 2025-08-15。",
+                ],
+            ),
+        ] {
+            r.lang = lang.into();
+            let md = render(&r, Format::Markdown).unwrap();
+            let html = render(&r, Format::Html).unwrap();
+            for s in says {
+                assert!(md.contains(s), "{lang} md lacks {s:?}");
+                assert!(unescape(&html).contains(s), "{lang} html lacks {s:?}");
+            }
+            // An unpriced line is never shown as free.
+            assert!(!md.contains("$0.0000") && !md.contains("$0 "), "{md}");
+        }
+    }
+
+    #[test]
+    fn a_brand_is_shown_escaped_and_without_one_nothing_is() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("logo.svg"),
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><script>alert(1)</script><rect width="4" height="4"/></svg>"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("brand.toml"),
+            "name = \"Acme <b>&</b> Co\"\nlogo = \"logo.svg\"\naccent = \"#0a7f6f\"\nfooter = \"</style><script>x()</script>\"\nconfidentiality = \"Confidential — prepared for the board\"\n",
+        )
+        .unwrap();
+        let brand = Brand::load(&dir.path().join("brand.toml")).unwrap();
+        let r = fixture::report(Length::Full);
+        let html = render_with(
+            &r,
+            Format::Html,
+            &RenderOptions {
+                brand: Some(&brand),
+            },
+        )
+        .unwrap();
+        assert!(
+            html.contains("<span class=\"firm\">Acme &lt;b&gt;&amp;&lt;&#x2F;b&gt; Co</span>"),
+            "firm name not escaped"
+        );
+        assert!(html.contains("<img class=\"logo\" src=\"data:image/svg+xml;base64,"));
+        assert!(
+            !html.contains("<script") && !html.contains("alert(1)"),
+            "the SVG or footer got in as markup"
+        );
+        assert!(!html.contains("</style><script>"));
+        assert!(html.contains("--accent: #0a7f6f;"));
+        assert_eq!(
+            html.matches("Confidential — prepared for the board")
+                .count(),
+            2,
+            "top and bottom"
+        );
+        let md = render_with(
+            &r,
+            Format::Markdown,
+            &RenderOptions {
+                brand: Some(&brand),
+            },
+        )
+        .unwrap();
+        assert!(md.starts_with("**Acme <b>&</b> Co** · *Confidential"));
+        let plain = render(&r, Format::Html).unwrap();
+        for absent in [
+            "class=\"brand\"",
+            "--accent",
+            "confidential",
+            "@bottom-left",
+        ] {
+            assert!(
+                !plain.contains(absent),
+                "an unbranded report holds {absent:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn binary_formats_are_not_text() {
+        let r = fixture::report(Length::Full);
+        assert!(matches!(
+            render(&r, Format::Pdf),
+            Err(RenderError::Binary("pdf"))
+        ));
+        assert!(Format::Docx.is_binary() && !Format::Html.is_binary());
     }
 }

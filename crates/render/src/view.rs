@@ -1,53 +1,382 @@
-//! The display view of a report: what the templates show, already
-//! formatted and localised.
+//! The display view of a report: what every format shows, already
+//! formatted, localised and cut to the report's length. The templates
+//! (Markdown, HTML) and the DOCX writer read the same [`View`].
 
+use crate::brand::Brand;
 use crate::charts;
+use council_core::cost::{format_usd, CostLine, RunCost};
 use council_core::report::{Backing, Scenario, Stance};
-use council_core::{Report, TurnStatus};
-use serde_json::{json, Value};
+use council_core::variant::OriginKind;
+use council_core::{Report, Turn, TurnStatus};
+use serde::Serialize;
+use std::collections::BTreeMap;
 use tera::Context;
 
 fn pct(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
 }
 
-pub(crate) fn context(r: &Report) -> Context {
-    let t = crate::strings(&r.lang);
-    let s = |k: &str| t.get(k).cloned().unwrap_or_default();
-    let name_of = |id: &str| council_core::name_of(&r.panel, id).to_string();
-    let scenario_name = |x: Scenario| s(&format!("scenario_{}", x.as_str()));
+/// The fixed text of one language, with `{name}` placeholders filled.
+pub(crate) struct Text(BTreeMap<String, String>);
 
-    let votes: Vec<Value> = r
+impl Text {
+    pub(crate) fn get(&self, key: &str) -> String {
+        self.0.get(key).cloned().unwrap_or_default()
+    }
+
+    pub(crate) fn fill(&self, key: &str, vars: &[(&str, &str)]) -> String {
+        vars.iter()
+            .fold(self.get(key), |s, (k, v)| s.replace(&format!("{{{k}}}"), v))
+    }
+}
+
+/// One advisor's vote, formatted.
+#[derive(Debug, Serialize)]
+pub(crate) struct VoteRow {
+    pub(crate) name: String,
+    pub(crate) stance: String,
+    pub(crate) stance_class: &'static str,
+    pub(crate) confidence: String,
+    pub(crate) weight: String,
+    pub(crate) reason: String,
+}
+
+/// The weighted tally, as percentages and bar widths.
+#[derive(Debug, Serialize)]
+pub(crate) struct TallyView {
+    pub(crate) support: String,
+    pub(crate) mixed: String,
+    pub(crate) oppose: String,
+    pub(crate) support_w: String,
+    pub(crate) mixed_w: String,
+    pub(crate) oppose_w: String,
+    pub(crate) counted: usize,
+}
+
+/// A forecast, formatted.
+#[derive(Debug, Serialize)]
+pub(crate) struct ForecastRow {
+    pub(crate) id: String,
+    pub(crate) statement: String,
+    pub(crate) horizon: String,
+    pub(crate) median: String,
+    pub(crate) range: String,
+    pub(crate) n: usize,
+}
+
+/// A milestone with what backs it.
+#[derive(Debug, Serialize)]
+pub(crate) struct MilestoneRow {
+    pub(crate) month: u32,
+    pub(crate) event: String,
+    pub(crate) backing: String,
+    pub(crate) ok: bool,
+}
+
+/// A future path.
+#[derive(Debug, Serialize)]
+pub(crate) struct PathView {
+    pub(crate) title: String,
+    pub(crate) scenario: Option<String>,
+    pub(crate) premise: String,
+    pub(crate) milestones: Vec<MilestoneRow>,
+}
+
+/// A piece of evidence and its citation.
+#[derive(Debug, Serialize)]
+pub(crate) struct EvidenceRow {
+    pub(crate) claim: String,
+    pub(crate) cite: String,
+    pub(crate) verified: bool,
+}
+
+/// One turn of a round (or a follow-up).
+#[derive(Debug, Serialize)]
+pub(crate) struct TurnView {
+    pub(crate) name: String,
+    #[serde(rename = "move")]
+    pub(crate) move_: String,
+    pub(crate) confidence: String,
+    pub(crate) failed: bool,
+    pub(crate) error: Option<String>,
+    pub(crate) text: String,
+    pub(crate) answers: String,
+    pub(crate) assumption: Option<String>,
+    pub(crate) target: Option<String>,
+    pub(crate) target_assumption: Option<String>,
+    pub(crate) story: Option<String>,
+    pub(crate) change: Option<String>,
+    pub(crate) citations: String,
+}
+
+/// A round with its summary and (at full length) its turns.
+#[derive(Debug, Serialize)]
+pub(crate) struct RoundView {
+    pub(crate) number: u32,
+    pub(crate) title: String,
+    pub(crate) summary: Option<String>,
+    pub(crate) turns: Vec<TurnView>,
+}
+
+/// A panel member's row.
+#[derive(Debug, Serialize)]
+pub(crate) struct PanelRow {
+    pub(crate) name: String,
+    pub(crate) role: String,
+    #[serde(rename = "final")]
+    pub(crate) final_: String,
+}
+
+/// A follow-up question and the panel's answer.
+#[derive(Debug, Serialize)]
+pub(crate) struct FollowupView {
+    pub(crate) heading: String,
+    pub(crate) answer: Option<String>,
+    pub(crate) what_changed: Option<String>,
+    pub(crate) new_risks: Vec<String>,
+    pub(crate) summary: Option<String>,
+    /// Each advisor's answer, cut short (left out of a brief).
+    pub(crate) turns: Vec<TurnView>,
+}
+
+/// One line of the cost table.
+#[derive(Debug, Serialize)]
+pub(crate) struct CostRow {
+    pub(crate) label: String,
+    pub(crate) calls: u32,
+    pub(crate) tokens: String,
+    pub(crate) usd: String,
+    pub(crate) priced: bool,
+    pub(crate) total: bool,
+}
+
+/// What the run cost.
+#[derive(Debug, Serialize)]
+pub(crate) struct CostView {
+    pub(crate) rows: Vec<CostRow>,
+    /// "Models without a price: …", when some are.
+    pub(crate) unpriced: Option<String>,
+    /// "Built-in prices as of DATE.", when they were used.
+    pub(crate) prices_as_of: Option<String>,
+}
+
+/// The brand, as the templates show it.
+#[derive(Debug, Serialize)]
+pub(crate) struct BrandView {
+    pub(crate) name: String,
+    /// A `data:` URI of only base64 characters after a fixed prefix.
+    pub(crate) logo_uri: Option<String>,
+    pub(crate) accent: Option<String>,
+    pub(crate) footer: Option<String>,
+    pub(crate) confidentiality: Option<String>,
+    /// The text at the foot of each printed page, as a CSS string literal.
+    pub(crate) page_footer_css: String,
+    /// The confidentiality line at the top of each printed page, as a CSS string literal.
+    pub(crate) confidentiality_css: String,
+}
+
+/// Which parts the report's length shows.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub(crate) struct Show {
+    /// Paths, story, evidence, panel, the rounds' summaries, sources, flags, cost.
+    pub(crate) detail: bool,
+    /// Every turn of every round.
+    pub(crate) turns: bool,
+}
+
+/// Everything the formats show.
+#[derive(Debug, Serialize)]
+pub(crate) struct View<'a> {
+    pub(crate) t: BTreeMap<String, String>,
+    pub(crate) r: &'a Report,
+    pub(crate) show: Show,
+    /// "Branch of RUN from round 3: …", for a derived run.
+    pub(crate) origin_line: Option<String>,
+    /// "Variant for the board · brief", for a variant.
+    pub(crate) variant_line: Option<String>,
+    pub(crate) votes: Vec<VoteRow>,
+    pub(crate) tally: TallyView,
+    pub(crate) contradiction: Option<String>,
+    /// The verdict's stance: (its words, its CSS class).
+    pub(crate) verdict_stance: Option<(String, &'static str)>,
+    pub(crate) forecasts: Vec<ForecastRow>,
+    pub(crate) paths: Vec<PathView>,
+    pub(crate) evidence: Vec<EvidenceRow>,
+    pub(crate) rounds: Vec<RoundView>,
+    pub(crate) panel: Vec<PanelRow>,
+    pub(crate) followups: Vec<FollowupView>,
+    pub(crate) cost: Option<CostView>,
+    pub(crate) brand: Option<BrandView>,
+    pub(crate) verification: String,
+    pub(crate) short_question: String,
+    pub(crate) confidence_svg: String,
+    pub(crate) paths_svg: String,
+}
+
+impl View<'_> {
+    /// The top-level section headings shown, in order (`<h2>` in HTML,
+    /// Heading 1 in DOCX).
+    #[cfg(test)]
+    pub(crate) fn sections(&self) -> Vec<String> {
+        let t = |k: &str| self.t.get(k).cloned().unwrap_or_default();
+        let mut out = vec![t("verdict"), t("forecasts"), t("actions")];
+        if self.show.detail {
+            out.extend([t("paths"), t("story"), t("evidence")]);
+        }
+        out.push(t("risks"));
+        if self.show.detail {
+            out.push(t("panel"));
+        }
+        out.extend(self.followups.iter().map(|f| f.heading.clone()));
+        if self.show.detail {
+            out.extend([t("rounds"), t("sources"), t("flags")]);
+            if self.cost.is_some() {
+                out.push(t("cost"));
+            }
+        }
+        out
+    }
+}
+
+fn turn_view(r: &Report, x: &Turn, limit: Option<usize>) -> TurnView {
+    let name_of = |id: &str| council_core::name_of(&r.panel, id).to_string();
+    TurnView {
+        name: name_of(&x.persona),
+        move_: x.move_.map_or_else(|| "–".into(), |m| m.to_string()),
+        confidence: x.confidence.map_or_else(|| "–".into(), |c| c.to_string()),
+        failed: x.status == TurnStatus::Failed,
+        error: x.error.clone(),
+        text: limit.map_or_else(|| x.text.clone(), |n| council_core::excerpt(&x.text, n)),
+        answers: x
+            .responds_to
+            .iter()
+            .map(|id| name_of(id))
+            .collect::<Vec<_>>()
+            .join(", "),
+        assumption: x.assumption.clone(),
+        target: x.target_peer.as_deref().map(name_of),
+        target_assumption: x.target_assumption.clone(),
+        story: x.story.clone(),
+        change: x.systemic_change.clone(),
+        citations: x.citations.join(", "),
+    }
+}
+
+fn cost_view(c: &RunCost, s: &Text) -> CostView {
+    let row = |label: String, l: &CostLine, total: bool| CostRow {
+        label,
+        calls: l.usage.calls,
+        tokens: match (l.usage.prompt_tokens, l.usage.completion_tokens) {
+            (Some(p), Some(c)) => format!("{p} / {c}"),
+            (Some(p), None) => format!("{p} / –"),
+            (None, Some(c)) => format!("– / {c}"),
+            (None, None) => "–".into(),
+        },
+        // A line without a price is "not priced", never $0.
+        usd: l.usd.map_or_else(|| s.get("not_priced"), format_usd),
+        priced: l.usd.is_some(),
+        total,
+    };
+    let mut rows = vec![row(s.get("cost_total"), &c.total, true)];
+    rows.push(row(s.get("cost_moderator"), &c.moderator, false));
+    rows.push(row(s.get("cost_synthesis"), &c.synthesis, false));
+    rows.extend(c.by_persona.iter().map(|l| row(l.label.clone(), l, false)));
+    rows.extend(c.followups.iter().enumerate().map(|(i, l)| {
+        let n = (i + 1).to_string();
+        row(s.fill("cost_followup", &[("n", &n)]), l, false)
+    }));
+    CostView {
+        rows,
+        unpriced: (!c.unpriced_models.is_empty()).then(|| {
+            s.fill(
+                "unpriced_models",
+                &[("models", &c.unpriced_models.join(", "))],
+            )
+        }),
+        prices_as_of: c
+            .builtin_date
+            .as_deref()
+            .map(|d| s.fill("prices_as_of", &[("date", d)])),
+    }
+}
+
+/// A CSS string literal holding `text`: every character but letters,
+/// digits and spaces is written as a hex escape, so nothing the user wrote
+/// can end the string or the `<style>` element.
+fn css_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        if c.is_alphanumeric() || c == ' ' {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\{:x} ", u32::from(c)));
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn brand_view(b: &Brand) -> BrandView {
+    let footer: Vec<&str> = [Some(b.name.as_str()), b.footer.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    BrandView {
+        name: b.name.clone(),
+        logo_uri: b.logo.as_ref().map(|l| l.data_uri()),
+        accent: b.accent.clone(),
+        footer: b.footer.clone(),
+        confidentiality: b.confidentiality.clone(),
+        page_footer_css: css_string(&footer.join(" · ")),
+        confidentiality_css: css_string(b.confidentiality.as_deref().unwrap_or_default()),
+    }
+}
+
+/// The view of `r`, branded with `brand`.
+pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
+    let t = crate::strings(&r.lang);
+    let s = Text(t.clone());
+    let name_of = |id: &str| council_core::name_of(&r.panel, id).to_string();
+    let scenario_name = |x: Scenario| s.get(&format!("scenario_{}", x.as_str()));
+    let length = r.length();
+    let show = Show {
+        detail: length.shows_detail(),
+        turns: length.shows_rounds(),
+    };
+
+    let votes = r
         .votes
         .iter()
-        .map(|v| {
-            json!({
-                "name": v.name,
-                "stance": v.stance.map_or_else(|| s("no_vote"), |x| s(x.as_str())),
-                "stance_class": v.stance.map_or("none", Stance::as_str),
-                "confidence": v.confidence.map_or_else(|| "–".into(), |c| c.to_string()),
-                "weight": format!("{:.1}", v.weight),
-                "reason": v.reason,
-            })
+        .map(|v| VoteRow {
+            name: v.name.clone(),
+            stance: v
+                .stance
+                .map_or_else(|| s.get("no_vote"), |x| s.get(x.as_str())),
+            stance_class: v.stance.map_or("none", Stance::as_str),
+            confidence: v.confidence.map_or_else(|| "–".into(), |c| c.to_string()),
+            weight: format!("{:.1}", v.weight),
+            reason: v.reason.clone(),
         })
         .collect();
-    let forecasts: Vec<Value> = r
+    let forecasts = r
         .forecasts
         .iter()
-        .map(|f| {
-            json!({
-                "id": f.id, "statement": f.statement, "horizon": f.horizon,
-                "median": f.median.map_or_else(|| "–".into(), pct),
-                "range": f.range.map_or_else(|| "–".into(), |(a, b)| format!("{}–{}", pct(a), pct(b))),
-                "n": f.probabilities.len(),
-            })
+        .map(|f| ForecastRow {
+            id: f.id.clone(),
+            statement: f.statement.clone(),
+            horizon: f.horizon.clone(),
+            median: f.median.map_or_else(|| "–".into(), pct),
+            range: f
+                .range
+                .map_or_else(|| "–".into(), |(a, b)| format!("{}–{}", pct(a), pct(b))),
+            n: f.probabilities.len(),
         })
         .collect();
-    let paths: Vec<Value> = r
+    let paths = r
         .paths
         .iter()
         .map(|p| {
-            let milestones: Vec<Value> = p
+            let milestones = p
                 .milestones
                 .iter()
                 .map(|m| {
@@ -60,7 +389,7 @@ pub(crate) fn context(r: &Report) -> Context {
                             let mark = if *verified {
                                 String::new()
                             } else {
-                                format!(" ({})", s("unverified"))
+                                format!(" ({})", s.get("unverified"))
                             };
                             (format!("{}: “{quote}”{mark}", name_of(persona)), *verified)
                         }
@@ -78,19 +407,28 @@ pub(crate) fn context(r: &Report) -> Context {
                                     true,
                                 )
                             } else {
-                                (format!("{id} ({})", s("unknown_forecast")), false)
+                                (format!("{id} ({})", s.get("unknown_forecast")), false)
                             }
                         }
                         Backing::None => ("–".into(), false),
                     };
-                    json!({"month": m.month, "event": m.event, "backing": backing, "ok": ok})
+                    MilestoneRow {
+                        month: m.month,
+                        event: m.event.clone(),
+                        backing,
+                        ok,
+                    }
                 })
                 .collect();
-            let scenario = p.scenario.map(scenario_name);
-            json!({"title": p.title, "scenario": scenario, "premise": p.premise, "milestones": milestones})
+            PathView {
+                title: p.title.clone(),
+                scenario: p.scenario.map(scenario_name),
+                premise: p.premise.clone(),
+                milestones,
+            }
         })
         .collect();
-    let evidence: Vec<Value> = r
+    let evidence = r
         .evidence
         .iter()
         .map(|e| {
@@ -105,96 +443,162 @@ pub(crate) fn context(r: &Report) -> Context {
                 }
             }
             // Shown verified exactly when the report's check verified it.
-            json!({"claim": e.claim, "cite": cite.join("; "), "verified": e.verified})
+            EvidenceRow {
+                claim: e.claim.clone(),
+                cite: cite.join("; "),
+                verified: e.verified,
+            }
         })
         .collect();
-    let rounds: Vec<Value> = r
+    let rounds = r
         .rounds
         .iter()
-        .map(|round| {
-            let turns: Vec<Value> = round
-                .turns
-                .iter()
-                .map(|x| {
-                    json!({
-                        "name": name_of(&x.persona),
-                        "move": x.move_.map_or_else(|| "–".into(), |m| m.to_string()),
-                        "confidence": x.confidence.map_or_else(|| "–".into(), |c| c.to_string()),
-                        "failed": x.status == TurnStatus::Failed,
-                        "error": x.error,
-                        "text": x.text,
-                        "answers": x.responds_to.iter().map(|id| name_of(id)).collect::<Vec<_>>().join(", "),
-                        "assumption": x.assumption,
-                        "target": x.target_peer.as_deref().map(name_of),
-                        "target_assumption": x.target_assumption,
-                        "story": x.story,
-                        "change": x.systemic_change,
-                        "citations": x.citations.join(", "),
-                    })
-                })
-                .collect();
-            json!({
-                "number": round.number,
-                "title": s(&format!("round_{}", round.number.clamp(1, 5))),
-                "summary": round.summary,
-                "turns": turns,
-            })
+        .map(|round| RoundView {
+            number: round.number,
+            title: s.get(&format!("round_{}", round.number.clamp(1, 5))),
+            summary: round.summary.clone(),
+            turns: if show.turns {
+                round.turns.iter().map(|x| turn_view(r, x, None)).collect()
+            } else {
+                Vec::new()
+            },
         })
         .collect();
-    let panel: Vec<Value> = r
+    let panel = r
         .panel
         .iter()
-        .map(|p| json!({"name": p.member.name, "role": p.member.role, "final": p.final_confidence.map_or_else(|| "–".into(), |c| c.to_string())}))
+        .map(|p| PanelRow {
+            name: p.member.name.clone(),
+            role: p.member.role.clone(),
+            final_: p
+                .final_confidence
+                .map_or_else(|| "–".into(), |c| c.to_string()),
+        })
         .collect();
-    let verification = s("verification")
-        .replace("{checked}", &r.verification.quotes_checked.to_string())
-        .replace(
-            "{unverified}",
-            &r.verification.unverified_quotes.len().to_string(),
-        )
-        .replace("{first_try}", &r.verification.first_try.to_string())
-        .replace("{answers}", &r.verification.answers.to_string());
-
-    let mut ctx = Context::new();
-    ctx.insert("t", &t);
-    ctx.insert("r", r);
-    ctx.insert("votes", &votes);
-    ctx.insert(
-        "tally",
-        &json!({"support": pct(r.tally.support), "mixed": pct(r.tally.mixed), "oppose": pct(r.tally.oppose),
-                "support_w": format!("{:.1}", r.tally.support * 100.0), "mixed_w": format!("{:.1}", r.tally.mixed * 100.0),
-                "oppose_w": format!("{:.1}", r.tally.oppose * 100.0),
-                "counted": r.tally.counted}),
+    let nonempty = |x: &str| Some(x.trim().to_string()).filter(|x| !x.is_empty());
+    let followups = r
+        .followups
+        .iter()
+        .map(|f| FollowupView {
+            heading: s.fill(
+                "followup_heading",
+                &[("n", &f.number.to_string()), ("question", &f.question)],
+            ),
+            answer: nonempty(&f.answer),
+            what_changed: nonempty(&f.what_changed),
+            new_risks: f.new_risks.clone(),
+            summary: f.summary.as_deref().and_then(nonempty),
+            turns: if show.detail {
+                f.turns.iter().map(|x| turn_view(r, x, Some(300))).collect()
+            } else {
+                Vec::new()
+            },
+        })
+        .collect();
+    let origin_line = r.origin.as_ref().map(|o| {
+        let line = match (o.kind, o.from_round) {
+            (OriginKind::Branch, Some(n)) => s.fill(
+                "origin_branch_round",
+                &[("source", &o.source), ("round", &n.to_string())],
+            ),
+            (OriginKind::Branch, None) => s.fill("origin_branch", &[("source", &o.source)]),
+            (OriginKind::Variant, _) => s.fill("origin_variant", &[("source", &o.source)]),
+        };
+        if o.changes.is_empty() {
+            line
+        } else {
+            format!("{line}{}{}", s.get("colon"), o.changes.join("; "))
+        }
+    });
+    let variant_line = r.variant.as_ref().map(|v| {
+        let mut parts = vec![
+            s.fill(
+                "variant_for",
+                &[(
+                    "audience",
+                    &s.get(&format!("audience_{}", v.audience.as_str())),
+                )],
+            ),
+            s.get(&format!("length_{}", v.length.as_str())),
+        ];
+        if let Some(tone) = &v.tone {
+            parts.push(format!("{}{}{tone}", s.get("tone"), s.get("colon")));
+        }
+        if let Some(e) = &v.emphasis {
+            parts.push(format!("{}{}{e}", s.get("emphasis"), s.get("colon")));
+        }
+        parts.join(" · ")
+    });
+    let verification = s.fill(
+        "verification",
+        &[
+            ("checked", &r.verification.quotes_checked.to_string()),
+            (
+                "unverified",
+                &r.verification.unverified_quotes.len().to_string(),
+            ),
+            ("first_try", &r.verification.first_try.to_string()),
+            ("answers", &r.verification.answers.to_string()),
+        ],
     );
     let contradiction = r
         .verification
         .verdict_vs_vote
         .map(|(said, majority, share)| {
-            s("verdict_contradiction")
-                .replace("{verdict}", &s(&format!("verdict_{}", said.as_str())))
-                .replace("{majority}", &s(majority.as_str()))
-                .replace("{share}", &pct(share))
+            s.fill(
+                "verdict_contradiction",
+                &[
+                    ("verdict", &s.get(&format!("verdict_{}", said.as_str()))),
+                    ("majority", &s.get(majority.as_str())),
+                    ("share", &pct(share)),
+                ],
+            )
         });
-    ctx.insert("contradiction", &contradiction);
-    ctx.insert(
-        "verdict_stance",
-        &r.verdict_stance
-            .map(|x| (s(&format!("verdict_{}", x.as_str())), x.as_str())),
-    );
-    ctx.insert("forecasts", &forecasts);
-    ctx.insert("paths", &paths);
-    ctx.insert("evidence", &evidence);
-    ctx.insert("rounds", &rounds);
-    ctx.insert("panel", &panel);
-    ctx.insert("verification", &verification);
-    ctx.insert("short_question", &council_core::excerpt(&r.question, 80));
-    ctx.insert(
-        "confidence_svg",
-        &charts::confidence_chart(&r.panel, &s("round")),
-    );
     let row_label = |p: &council_core::report::FuturePath| {
         p.scenario.map_or_else(|| p.title.clone(), scenario_name)
     };
-    ctx.insert("paths_svg", &charts::paths_chart(&r.paths, row_label));
-    ctx
+    View {
+        show,
+        origin_line,
+        variant_line,
+        votes,
+        tally: TallyView {
+            support: pct(r.tally.support),
+            mixed: pct(r.tally.mixed),
+            oppose: pct(r.tally.oppose),
+            support_w: format!("{:.1}", r.tally.support * 100.0),
+            mixed_w: format!("{:.1}", r.tally.mixed * 100.0),
+            oppose_w: format!("{:.1}", r.tally.oppose * 100.0),
+            counted: r.tally.counted,
+        },
+        contradiction,
+        verdict_stance: r
+            .verdict_stance
+            .map(|x| (s.get(&format!("verdict_{}", x.as_str())), x.as_str())),
+        forecasts,
+        paths,
+        evidence,
+        rounds,
+        panel,
+        followups,
+        cost: r
+            .cost
+            .as_ref()
+            .filter(|_| show.detail)
+            .map(|c| cost_view(c, &s)),
+        brand: brand.map(brand_view),
+        verification,
+        short_question: council_core::excerpt(&r.question, 80),
+        confidence_svg: charts::confidence_chart(&r.panel, |n| {
+            format!("{} {n}{}", s.get("round"), s.get("round_suffix"))
+        }),
+        paths_svg: charts::paths_chart(&r.paths, row_label),
+        t,
+        r,
+    }
+}
+
+/// The tera context of the view.
+pub(crate) fn context(view: &View<'_>) -> Result<Context, tera::Error> {
+    Context::from_serialize(view)
 }

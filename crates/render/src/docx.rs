@@ -1,0 +1,738 @@
+//! The DOCX: an editable Word document written from the display view with
+//! `docx-rs`: Title, Heading 1 and Heading 2 styles, tables for the vote,
+//! forecasts, action plan, risks and cost, the charts rasterised to PNG,
+//! and the brand's name, logo, colour, footer and confidentiality line.
+
+use crate::brand::{Brand, LogoKind};
+use crate::view::{TurnView, View};
+use crate::RenderError;
+use docx_rs::{
+    AlignmentType, BreakType, Docx, Footer, Header, LineSpacing, PageMargin, PageNum, Paragraph,
+    Pic, Run, RunFonts, Shading, Style, StyleType, Table, TableCell, TableRow, WidthType,
+};
+use std::sync::{Arc, OnceLock};
+
+/// Text width of an A4 page with 2 cm margins, in twentieths of a point.
+const TEXT_WIDTH_TWIPS: usize = 11906 - 2 * 1134;
+/// The same width in EMU (914400 per inch, 1440 twips per inch).
+const TEXT_WIDTH_EMU: u32 = (TEXT_WIDTH_TWIPS as u32) * 635;
+/// Charts are drawn at this multiple of their SVG size, for sharp print.
+const CHART_SCALE: f32 = 2.0;
+
+const MUTED: &str = "5B6570";
+const WARN: &str = "C62828";
+const DEFAULT_ACCENT: &str = "1D232B";
+
+/// Writes the document for `v`.
+pub(crate) fn write(v: &View<'_>, brand: Option<&Brand>) -> Result<Vec<u8>, RenderError> {
+    let t = |k: &str| v.t.get(k).cloned().unwrap_or_default();
+    let accent = brand
+        .and_then(|b| b.accent.as_deref())
+        .map_or(DEFAULT_ACCENT.to_string(), |a| {
+            a.trim_start_matches('#').to_ascii_uppercase()
+        });
+    let mut d = Doc::new(styled(&accent));
+
+    // The brand's band: confidentiality, then logo and name.
+    if let Some(b) = brand {
+        if let Some(c) = &b.confidentiality {
+            d.p(Paragraph::new().add_run(small(c).bold().color(WARN)));
+        }
+        let mut band = Paragraph::new();
+        if let Some(logo) = &b.logo {
+            let (png, w, h) = match logo.kind {
+                LogoKind::Png => {
+                    let (w, h) = crate::brand::png_size(&logo.bytes).unwrap_or((1, 1));
+                    (logo.bytes.clone(), w, h)
+                }
+                LogoKind::Svg => {
+                    let svg = String::from_utf8_lossy(&logo.bytes);
+                    raster(&svg, 2.0, &logo.path.display().to_string())?
+                }
+            };
+            // At most 5 cm wide and 1.5 cm high, keeping its proportions.
+            let (max_w, max_h) = (1_800_000.0_f64, 540_000.0_f64);
+            let k = (max_w / f64::from(w)).min(max_h / f64::from(h));
+            let pic = Pic::new_with_dimensions(png, w, h)
+                .size((f64::from(w) * k) as u32, (f64::from(h) * k) as u32);
+            band = band
+                .add_run(Run::new().add_image(pic))
+                .add_run(Run::new().add_text("  "));
+        }
+        band = band.add_run(Run::new().add_text(&b.name).bold().size(28).color(&accent));
+        d.p(band);
+    }
+
+    d.p(Paragraph::new()
+        .style("Title")
+        .add_run(Run::new().add_text(t("title"))));
+    for line in [&v.origin_line, &v.variant_line].into_iter().flatten() {
+        d.p(Paragraph::new().add_run(small(line).italic()));
+    }
+    d.p(Paragraph::new().add_run(small(&format!(
+        "{} · {}{}{}",
+        v.r.date,
+        t("produced_by"),
+        t("colon"),
+        v.r.produced_by
+    ))));
+    d.p(Paragraph::new()
+        .add_run(
+            Run::new()
+                .add_text(format!("{}{}", t("question"), t("colon")))
+                .bold(),
+        )
+        .add_run(text_run(&v.r.question)));
+
+    // Verdict and vote.
+    d.h1(&t("verdict"));
+    if v.r.verdict.trim().is_empty() {
+        d.text(&t("not_available"));
+    } else {
+        if let Some((stance, _)) = &v.verdict_stance {
+            d.p(Paragraph::new()
+                .add_run(Run::new().add_text(format!("{}{}", t("verdict_stance"), t("colon"))))
+                .add_run(Run::new().add_text(stance).bold()));
+        }
+        if let Some(c) = &v.contradiction {
+            d.p(Paragraph::new().add_run(Run::new().add_text(format!("⚠ {c}")).bold().color(WARN)));
+        }
+        d.text(&v.r.verdict);
+        d.p(Paragraph::new()
+            .add_run(
+                Run::new()
+                    .add_text(format!("{}{}", t("reasoning"), t("colon")))
+                    .bold(),
+            )
+            .add_run(text_run(&v.r.reasoning)));
+    }
+    d.h2(&t("vote"));
+    d.p(Paragraph::new().add_run(Run::new().add_text(format!(
+        "{} {} · {} {} · {} {} ({}/{})",
+        t("support"),
+        v.tally.support,
+        t("mixed"),
+        v.tally.mixed,
+        t("oppose"),
+        v.tally.oppose,
+        v.tally.counted,
+        v.votes.len()
+    ))));
+    d.table(
+        &[t("advisor"), t("stance"), t("weight"), t("reason")],
+        &[22, 14, 16, 48],
+        v.votes
+            .iter()
+            .map(|x| {
+                vec![
+                    x.name.clone(),
+                    x.stance.clone(),
+                    format!("{} → {}", x.confidence, x.weight),
+                    x.reason.clone(),
+                ]
+            })
+            .collect(),
+    );
+    d.note(&t("vote_note"));
+
+    d.h1(&t("forecasts"));
+    if v.forecasts.is_empty() {
+        d.text(&t("not_available"));
+    } else {
+        d.table(
+            &["ID".into(), t("forecast"), t("by"), t("median"), t("range")],
+            &[13, 45, 14, 10, 18],
+            v.forecasts
+                .iter()
+                .map(|f| {
+                    vec![
+                        f.id.clone(),
+                        f.statement.clone(),
+                        f.horizon.clone(),
+                        f.median.clone(),
+                        format!("{} ({} {})", f.range, f.n, t("answers")),
+                    ]
+                })
+                .collect(),
+        );
+    }
+
+    d.h1(&t("actions"));
+    if v.r.actions.is_empty() {
+        d.text(&t("not_available"));
+    } else {
+        d.table(
+            &[t("when"), t("action"), t("owner"), t("trigger_script")],
+            &[16, 38, 14, 32],
+            v.r.actions
+                .iter()
+                .map(|a| {
+                    let mut last = Vec::new();
+                    if let Some(x) = &a.trigger {
+                        last.push(format!("{}{}{x}", t("if_"), t("colon")));
+                    }
+                    if let Some(x) = &a.script {
+                        last.push(format!("{}{}“{x}”", t("say"), t("colon")));
+                    }
+                    vec![
+                        a.when.clone(),
+                        a.action.clone(),
+                        a.owner.clone(),
+                        last.join("\n"),
+                    ]
+                })
+                .collect(),
+        );
+    }
+
+    if v.show.detail {
+        d.h1(&t("paths"));
+        if v.paths.is_empty() {
+            d.text(&t("not_available"));
+        } else {
+            d.note(&t("paths_chart"));
+            d.chart(&v.paths_svg, "paths chart")?;
+        }
+        for p in &v.paths {
+            let title = match &p.scenario {
+                Some(s) => format!("{s}: {}", p.title),
+                None => p.title.clone(),
+            };
+            d.h2(&title);
+            d.p(Paragraph::new()
+                .add_run(
+                    Run::new()
+                        .add_text(format!("{}{}", t("premise"), t("colon")))
+                        .italic(),
+                )
+                .add_run(text_run(&p.premise)));
+            for m in &p.milestones {
+                let backing = Run::new()
+                    .add_text(format!(" ({} {})", t("backed_by"), m.backing))
+                    .size(18)
+                    .color(if m.ok { MUTED } else { WARN });
+                d.p(bullet()
+                    .add_run(
+                        Run::new()
+                            .add_text(format!("{} {}", t("month"), m.month))
+                            .bold(),
+                    )
+                    .add_run(Run::new().add_text(" – "))
+                    .add_run(text_run(&m.event))
+                    .add_run(backing));
+            }
+        }
+
+        d.h1(&t("story"));
+        if v.r.story.is_empty() {
+            d.text(&t("not_available"));
+        }
+        for para in &v.r.story {
+            d.text(para);
+        }
+
+        d.h1(&t("evidence"));
+        if v.evidence.is_empty() {
+            d.text(&t("not_available"));
+        }
+        for (i, e) in v.evidence.iter().enumerate() {
+            let mut p = Paragraph::new()
+                .add_run(Run::new().add_text(format!("{}. ", i + 1)))
+                .add_run(text_run(&e.claim))
+                .add_run(Run::new().add_text(format!(" — {}", e.cite)).color(MUTED));
+            if !e.verified {
+                p = p.add_run(
+                    Run::new()
+                        .add_text(format!(" {}", t("unverified")))
+                        .bold()
+                        .color(WARN),
+                );
+            }
+            d.p(p);
+        }
+    }
+
+    d.h1(&t("risks"));
+    if v.r.risks.is_empty() {
+        d.text(&t("not_available"));
+    } else {
+        d.table(
+            &[t("risk"), t("why")],
+            &[35, 65],
+            v.r.risks
+                .iter()
+                .map(|k| vec![k.risk.clone(), k.why.clone()])
+                .collect(),
+        );
+    }
+
+    if v.show.detail {
+        d.h1(&t("panel"));
+        d.table(
+            &[String::new(), t("role"), t("final_confidence")],
+            &[30, 50, 20],
+            v.panel
+                .iter()
+                .map(|p| vec![p.name.clone(), p.role.clone(), p.final_.clone()])
+                .collect(),
+        );
+        d.note(&t("confidence_chart"));
+        d.chart(&v.confidence_svg, "confidence chart")?;
+    }
+
+    for f in &v.followups {
+        d.h1(&f.heading);
+        match &f.answer {
+            Some(a) => d.p(Paragraph::new()
+                .add_run(
+                    Run::new()
+                        .add_text(format!("{}{}", t("answer"), t("colon")))
+                        .bold(),
+                )
+                .add_run(text_run(a))),
+            None => d.text(&t("not_available")),
+        }
+        if let Some(w) = &f.what_changed {
+            d.p(Paragraph::new()
+                .add_run(
+                    Run::new()
+                        .add_text(format!("{}{}", t("what_changed"), t("colon")))
+                        .bold(),
+                )
+                .add_run(text_run(w)));
+        }
+        if !f.new_risks.is_empty() {
+            d.h2(&t("new_risks"));
+            for k in &f.new_risks {
+                d.p(bullet().add_run(text_run(k)));
+            }
+        }
+        if let Some(s) = &f.summary {
+            d.p(Paragraph::new()
+                .add_run(
+                    Run::new()
+                        .add_text(format!("{}{}", t("followup_summary"), t("colon")))
+                        .bold(),
+                )
+                .add_run(text_run(s)));
+        }
+        if !f.turns.is_empty() {
+            d.h2(&t("followup_turns"));
+            for x in &f.turns {
+                d.turn(x, &t("failed"), None);
+            }
+        }
+    }
+
+    if v.show.detail {
+        d.h1(&t("rounds"));
+        if !v.show.turns {
+            d.note(&t("rounds_summaries_only"));
+        }
+        for round in &v.rounds {
+            d.h2(&format!(
+                "{} {}{} – {}",
+                t("round"),
+                round.number,
+                t("round_suffix"),
+                round.title
+            ));
+            d.p(Paragraph::new()
+                .add_run(
+                    Run::new()
+                        .add_text(format!("{}{}", t("summary"), t("colon")))
+                        .bold(),
+                )
+                .add_run(text_run(round.summary.as_deref().unwrap_or("–"))));
+            for x in &round.turns {
+                let labels = Labels {
+                    assumption: t("assumption"),
+                    targets: t("targets"),
+                    story: t("story_label"),
+                    change: t("change"),
+                    colon: t("colon"),
+                };
+                d.turn(x, &t("failed"), Some(&labels));
+            }
+        }
+
+        d.h1(&t("sources"));
+        if v.r.sources_used.is_empty() && v.r.sources_unused.is_empty() {
+            d.text(&t("no_sources"));
+        } else {
+            d.h2(&t("sources_used"));
+            for s in &v.r.sources_used {
+                d.p(bullet().add_run(text_run(&format!(
+                    "[{}] {} — {} ({}{}{})",
+                    s.number,
+                    s.title,
+                    s.location,
+                    t("cited"),
+                    t("colon"),
+                    s.cited
+                ))));
+            }
+            d.h2(&t("sources_unused"));
+            for s in &v.r.sources_unused {
+                d.p(bullet().add_run(text_run(&format!(
+                    "[{}] {} — {}",
+                    s.number, s.title, s.location
+                ))));
+            }
+        }
+
+        d.h1(&t("flags"));
+        d.text(&v.verification);
+        if v.r.flags.is_empty() {
+            d.note(&t("flags_none"));
+        }
+        for f in &v.r.flags {
+            d.p(bullet().add_run(text_run(f).size(18).color(MUTED)));
+        }
+
+        if let Some(c) = &v.cost {
+            d.h1(&t("cost"));
+            d.table(
+                &[String::new(), t("calls"), t("tokens"), t("usd")],
+                &[40, 14, 28, 18],
+                c.rows
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.label.clone(),
+                            r.calls.to_string(),
+                            r.tokens.clone(),
+                            r.usd.clone(),
+                        ]
+                    })
+                    .collect(),
+            );
+            for line in [&c.unpriced, &c.prices_as_of].into_iter().flatten() {
+                d.note(line);
+            }
+        }
+    }
+
+    d.p(Paragraph::new()
+        .line_spacing(LineSpacing::new().before(480))
+        .add_run(small(&t("disclaimer")).italic()));
+
+    let mut docx = d.docx;
+    if let Some(b) = brand {
+        if let Some(c) = &b.confidentiality {
+            docx = docx.header(
+                Header::new().add_paragraph(
+                    Paragraph::new()
+                        .align(AlignmentType::Center)
+                        .add_run(small(c).color(WARN)),
+                ),
+            );
+        }
+    }
+    let foot: Vec<&str> = brand
+        .map(|b| [Some(b.name.as_str()), b.footer.as_deref()])
+        .into_iter()
+        .flatten()
+        .flatten()
+        .collect();
+    let mut footer = Paragraph::new().align(AlignmentType::Right);
+    if !foot.is_empty() {
+        footer = footer.add_run(small(&format!("{} · ", foot.join(" · "))));
+    }
+    docx = docx.footer(Footer::new().add_paragraph(footer.add_page_num(PageNum::new())));
+
+    let mut out = std::io::Cursor::new(Vec::new());
+    docx.build()
+        .pack(&mut out)
+        .map_err(|e| RenderError::Docx(e.to_string()))?;
+    Ok(out.into_inner())
+}
+
+/// Labels of a round's turn details.
+struct Labels {
+    assumption: String,
+    targets: String,
+    story: String,
+    change: String,
+    colon: String,
+}
+
+/// A document being written, top to bottom.
+struct Doc {
+    docx: Docx,
+}
+
+impl Doc {
+    fn new(docx: Docx) -> Doc {
+        Doc { docx }
+    }
+
+    fn p(&mut self, p: Paragraph) {
+        let docx = std::mem::take(&mut self.docx);
+        self.docx = docx.add_paragraph(p);
+    }
+
+    fn text(&mut self, s: &str) {
+        self.p(Paragraph::new().add_run(text_run(s)));
+    }
+
+    fn note(&mut self, s: &str) {
+        self.p(Paragraph::new().add_run(small(s).italic()));
+    }
+
+    fn h1(&mut self, s: &str) {
+        self.p(Paragraph::new()
+            .style("Heading1")
+            .add_run(Run::new().add_text(clean(s))));
+    }
+
+    fn h2(&mut self, s: &str) {
+        self.p(Paragraph::new()
+            .style("Heading2")
+            .add_run(Run::new().add_text(clean(s))));
+    }
+
+    /// A table whose columns take `percent` of the text width; the first row
+    /// is the header; no row is split across pages.
+    fn table(&mut self, header: &[String], percent: &[usize], rows: Vec<Vec<String>>) {
+        let widths: Vec<usize> = percent.iter().map(|p| TEXT_WIDTH_TWIPS * p / 100).collect();
+        let cell = |text: &str, w: usize, head: bool| {
+            let mut c = TableCell::new().width(w, WidthType::Dxa);
+            for (i, line) in text.split('\n').enumerate() {
+                let mut run = Run::new().add_text(clean(line)).size(19);
+                if head {
+                    run = run.bold();
+                }
+                let mut p = Paragraph::new().add_run(run);
+                if i > 0 {
+                    p = p.line_spacing(LineSpacing::new().before(60));
+                }
+                c = c.add_paragraph(p);
+            }
+            if head {
+                c = c.shading(Shading::new().fill("EEF1F4"));
+            }
+            c
+        };
+        let mut all = vec![TableRow::new(
+            header
+                .iter()
+                .zip(&widths)
+                .map(|(h, w)| cell(h, *w, true))
+                .collect(),
+        )
+        .cant_split()];
+        all.extend(rows.iter().map(|r| {
+            TableRow::new(
+                r.iter()
+                    .zip(&widths)
+                    .map(|(x, w)| cell(x, *w, false))
+                    .collect(),
+            )
+            .cant_split()
+        }));
+        let table = Table::new(all)
+            .set_grid(widths.clone())
+            .width(TEXT_WIDTH_TWIPS, WidthType::Dxa);
+        let docx = std::mem::take(&mut self.docx);
+        self.docx = docx.add_table(table);
+        // Word joins a table to the next one without a paragraph between.
+        self.p(Paragraph::new());
+    }
+
+    /// An SVG chart, rasterised, as wide as the text.
+    fn chart(&mut self, svg: &str, what: &str) -> Result<(), RenderError> {
+        let (png, w, h) = raster(svg, CHART_SCALE, what)?;
+        let height = (u64::from(TEXT_WIDTH_EMU) * u64::from(h) / u64::from(w.max(1))) as u32;
+        let pic = Pic::new_with_dimensions(png, w, h).size(TEXT_WIDTH_EMU, height);
+        self.p(Paragraph::new().add_run(Run::new().add_image(pic)));
+        Ok(())
+    }
+
+    fn turn(&mut self, x: &TurnView, failed: &str, labels: Option<&Labels>) {
+        let mut head = Paragraph::new()
+            .keep_next(true)
+            .line_spacing(LineSpacing::new().before(160))
+            .add_run(Run::new().add_text(clean(&x.name)).bold());
+        if x.failed {
+            head = head.add_run(
+                Run::new()
+                    .add_text(format!(" {failed}: {}", x.error.as_deref().unwrap_or("")))
+                    .color(WARN),
+            );
+            self.p(head);
+            return;
+        }
+        let mut tags = format!(" · {} · {}", x.move_, x.confidence);
+        if !x.answers.is_empty() {
+            tags.push_str(&format!(" · → {}", x.answers));
+        }
+        self.p(head.add_run(small(&tags)));
+        self.p(Paragraph::new().add_run(text_run(&x.text)));
+        if let Some(l) = labels {
+            let mut detail = |label: String, value: &Option<String>| {
+                if let Some(v) = value {
+                    self.p(Paragraph::new()
+                        .add_run(Run::new().add_text(clean(&label)).italic())
+                        .add_run(text_run(v)));
+                }
+            };
+            detail(format!("{}{}", l.assumption, l.colon), &x.assumption);
+            if let Some(target) = &x.target {
+                detail(
+                    format!("{} {target}{}", l.targets, l.colon),
+                    &x.target_assumption,
+                );
+            }
+            detail(format!("{}{}", l.story, l.colon), &x.story);
+            detail(format!("{}{}", l.change, l.colon), &x.change);
+        }
+    }
+}
+
+/// The document with page setup, fonts and the heading styles.
+fn styled(accent: &str) -> Docx {
+    // Latin text in Calibri, Chinese in Microsoft YaHei where Word has it
+    // (Word and LibreOffice substitute a CJK font where it does not).
+    let fonts = RunFonts::new()
+        .ascii("Calibri")
+        .hi_ansi("Calibri")
+        .cs("Calibri")
+        .east_asia("Microsoft YaHei");
+    let heading = |id: &str, name: &str, size: usize, level: usize, before: u32| {
+        Style::new(id, StyleType::Paragraph)
+            .name(name)
+            .based_on("Normal")
+            .next("Normal")
+            .q_format(true)
+            .bold()
+            .size(size)
+            .color(accent)
+            .fonts(fonts.clone())
+            .outline_lvl(level)
+            .line_spacing(LineSpacing::new().before(before).after(120))
+    };
+    Docx::new()
+        .page_margin(
+            PageMargin::new()
+                .top(1134)
+                .bottom(1134)
+                .left(1134)
+                .right(1134)
+                .header(567)
+                .footer(567),
+        )
+        .default_fonts(fonts.clone())
+        .default_size(21)
+        .add_style(
+            Style::new("Title", StyleType::Paragraph)
+                .name("Title")
+                .based_on("Normal")
+                .next("Normal")
+                .q_format(true)
+                .bold()
+                .size(44)
+                .color(accent)
+                .fonts(fonts.clone())
+                .line_spacing(LineSpacing::new().after(120)),
+        )
+        .add_style(heading("Heading1", "heading 1", 32, 0, 480))
+        .add_style(heading("Heading2", "heading 2", 26, 1, 240))
+}
+
+/// A bulleted paragraph (a plain bullet: no numbering definitions needed).
+fn bullet() -> Paragraph {
+    Paragraph::new()
+        .indent(
+            Some(360),
+            Some(docx_rs::SpecialIndentType::Hanging(240)),
+            None,
+            None,
+        )
+        .add_run(Run::new().add_text("• "))
+}
+
+fn small(s: &str) -> Run {
+    Run::new().add_text(clean(s)).size(17).color(MUTED)
+}
+
+/// A run of model text: line breaks kept.
+fn text_run(s: &str) -> Run {
+    let mut run = Run::new();
+    for (i, line) in s.split('\n').enumerate() {
+        if i > 0 {
+            run = run.add_break(BreakType::TextWrapping);
+        }
+        run = run.add_text(clean(line));
+    }
+    run
+}
+
+/// Drops characters XML 1.0 cannot hold (control characters from a model).
+fn clean(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control() || *c == '\t')
+        .collect()
+}
+
+/// The system's fonts, loaded once (the charts' labels need them, Noto CJK
+/// for Chinese, and loading them takes a while), and the family the labels
+/// are drawn in: a plain sans-serif, as in the HTML, whichever the system has.
+fn fonts() -> (Arc<resvg::usvg::fontdb::Database>, String) {
+    static DB: OnceLock<(Arc<resvg::usvg::fontdb::Database>, String)> = OnceLock::new();
+    DB.get_or_init(|| {
+        let mut db = resvg::usvg::fontdb::Database::new();
+        db.load_system_fonts();
+        let families: Vec<String> = db
+            .faces()
+            .flat_map(|f| f.families.iter().map(|(n, _)| n.clone()))
+            .collect();
+        let family = [
+            "Noto Sans",
+            "DejaVu Sans",
+            "Liberation Sans",
+            "Arial",
+            "Helvetica",
+            "Noto Sans CJK SC",
+        ]
+        .into_iter()
+        .find(|want| families.iter().any(|f| f == want))
+        .or(families.first().map(String::as_str))
+        .unwrap_or("sans-serif")
+        .to_string();
+        (Arc::new(db), family)
+    })
+    .clone()
+}
+
+/// An SVG drawn to PNG at `scale` times its size: (PNG bytes, width, height).
+fn raster(svg: &str, scale: f32, what: &str) -> Result<(Vec<u8>, u32, u32), RenderError> {
+    let fail = |message: String| RenderError::Raster {
+        what: what.to_string(),
+        message,
+    };
+    // usvg takes the default family as a name, not a CSS generic: name one
+    // the system has. Chinese labels fall back to a font holding their glyphs.
+    let (fontdb, font_family) = fonts();
+    let options = resvg::usvg::Options {
+        font_family,
+        fontdb,
+        ..resvg::usvg::Options::default()
+    };
+    let tree = resvg::usvg::Tree::from_str(svg, &options).map_err(|e| fail(e.to_string()))?;
+    let size = tree
+        .size()
+        .to_int_size()
+        .scale_by(scale)
+        .ok_or_else(|| fail("empty picture".into()))?;
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height())
+        .ok_or_else(|| fail("empty picture".into()))?;
+    pixmap.fill(resvg::tiny_skia::Color::WHITE);
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    let png = pixmap.encode_png().map_err(|e| fail(e.to_string()))?;
+    Ok((png, size.width(), size.height()))
+}
