@@ -24,6 +24,9 @@ pub(crate) struct Global {
     /// Model name on that server (env COUNCIL_MODEL).
     #[arg(long, global = true, value_name = "NAME")]
     pub model: Option<String>,
+    /// PERSONA=MODEL: that persona speaks through MODEL on the same server (repeatable; as the config's [personas.ID]).
+    #[arg(long, global = true, value_name = "PERSONA=MODEL")]
+    pub persona_model: Vec<String>,
     /// Use the embedded in-process model even if a server is configured.
     #[arg(long, global = true)]
     pub embedded: bool,
@@ -179,10 +182,10 @@ pub(crate) struct AskArgs {
 #[derive(Debug, Default, Clone, Args)]
 pub(crate) struct BudgetArgs {
     /// Stop cleanly (exit 5) before a call that could take the run past this many dollars; resume with a larger budget.
-    #[arg(long, value_name = "USD", value_parser = non_negative_usd)]
+    #[arg(long, value_name = "USD", value_parser = non_negative_usd, allow_hyphen_values = true)]
     pub budget_usd: Option<f64>,
     /// Stop cleanly (exit 5) before a call that could take the run past this many tokens (prompt and generated).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub budget_tokens: Option<u64>,
 }
 
@@ -324,9 +327,6 @@ pub(crate) struct BranchArgs {
     /// The whole new panel as persona ids.
     #[arg(long, value_delimiter = ',', value_name = "ID,ID,…")]
     pub panel: Vec<String>,
-    /// A persona speaks through another model on the main server: PERSONA=MODEL; repeatable.
-    #[arg(long = "model", value_name = "PERSONA=MODEL")]
-    pub model: Vec<String>,
     /// A new question.
     #[arg(long)]
     pub question: Option<String>,

@@ -223,7 +223,7 @@ pub(crate) async fn branch(args: BranchArgs, global: &Global) -> anyhow::Result<
         ))
         .into());
     }
-    let mut s = setup(global, args.personas.as_deref(), args.prompts.as_deref())?;
+    let s = setup(global, args.personas.as_deref(), args.prompts.as_deref())?;
     let mut changes = Vec::new();
     let mut ids: Vec<String> = if args.panel.is_empty() {
         h.panel.iter().map(|p| p.id.clone()).collect()
@@ -251,21 +251,22 @@ pub(crate) async fn branch(args: BranchArgs, global: &Global) -> anyhow::Result<
     }
     let panel = s.roster.seat(s.roster.panel_from_ids(&ids)?);
     Roster::check_size(&panel)?;
-    for (persona, model) in pairs("--model", &args.model)? {
-        if !panel.iter().any(|p| p.id == persona) {
+    // `--persona-model PERSONA=MODEL` (a global flag) is read with the
+    // backends; a persona it names must sit on the branch's panel.
+    for m in &global.persona_model {
+        let id = m.split_once('=').map_or("", |x| x.0.trim());
+        if !panel.iter().any(|p| p.id == id) {
             return Err(InputError(format!(
-                "--model {persona}={model}: {persona} does not sit on the branch's panel"
+                "--persona-model {m}: {id} does not sit on the branch's panel ({})",
+                panel
+                    .iter()
+                    .map(|p| p.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
             .into());
         }
-        changes.push(format!("model {persona}={model}"));
-        s.backends.personas.insert(
-            persona,
-            council_llm::config::ModelSpec {
-                model,
-                base_url: None,
-            },
-        );
+        changes.push(format!("model {m}"));
     }
     let question = match &args.question {
         Some(q) if q.trim().is_empty() => {

@@ -22,6 +22,24 @@ pub(crate) struct Backends {
     pub(crate) prices: PriceTable,
 }
 
+/// `--persona-model PERSONA=MODEL` pairs: persona id → model on the main server.
+fn persona_model_flags(g: &Global) -> Result<Vec<(String, String)>, LlmError> {
+    g.persona_model
+        .iter()
+        .map(|pm| {
+            let (p, m) = pm.split_once('=').unwrap_or((pm.as_str(), ""));
+            let (p, m) = (p.trim(), m.trim());
+            if p.is_empty() || m.is_empty() {
+                Err(LlmError::Config(format!(
+                    "--persona-model {pm:?}: write PERSONA=MODEL, e.g. --persona-model cfo=gpt-4o"
+                )))
+            } else {
+                Ok((p.to_string(), m.to_string()))
+            }
+        })
+        .collect()
+}
+
 /// The command line's backend flags.
 pub(crate) fn overrides(g: &Global) -> Overrides {
     Overrides {
@@ -68,6 +86,16 @@ pub(crate) fn load(g: &Global, env: &dyn Fn(&str) -> Option<String>) -> Result<B
         ))
     })?;
     let file = ConfigFile::from_table(path.as_deref(), table)?;
+    let mut personas = personas;
+    for (persona, model) in persona_model_flags(g)? {
+        personas.insert(
+            persona,
+            ModelSpec {
+                model,
+                base_url: None,
+            },
+        );
+    }
     Ok(Backends {
         main: config::resolve(&over, env, &file)?,
         personas,

@@ -299,3 +299,419 @@ fn a_chinese_variant_of_an_english_debate_rewords_forecasts_but_keeps_their_ids(
     };
     assert_eq!(ids(report_json(&v)), ids(report_json(&run)));
 }
+
+/// Answers like [`schema_answering_measured`], but every stance is
+/// `oppose`: a branch against it plants a changed verdict and vote.
+fn opposing() -> Handler {
+    Arc::new(|body: &str| match schema_answering_measured(body) {
+        Reply::Respond {
+            status,
+            headers,
+            body,
+        } => Reply::Respond {
+            status,
+            headers,
+            body: body.replace(r#"\"stance\":\"support\""#, r#"\"stance\":\"oppose\""#),
+        },
+        other => other,
+    })
+}
+
+#[test]
+fn a_branch_from_round_3_keeps_rounds_1_and_2_and_diff_names_the_planted_changes() {
+    let fake = Fake::measured();
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    full_run(&fake, &run, &[]);
+    let source = snapshot(&run);
+
+    let other = Fake::start(opposing(), 1);
+    let branch = dir.path().join("branch");
+    let out = other.run(&[
+        "branch",
+        run.to_str().unwrap(),
+        "--from-round",
+        "3",
+        "--swap",
+        "brand-strategist=coo",
+        "--persona-model",
+        "coo=bigger-model",
+        "--out",
+        branch.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let bodies = other.server.bodies();
+    let coo_calls = bodies
+        .iter()
+        .filter(|b| b.contains("\"model\":\"bigger-model\""))
+        .count();
+    // The COO's turns in rounds 3–5 and its vote.
+    assert_eq!(coo_calls, 4, "the swapped-in advisor speaks through its own model");
+    // Rounds 3–5 (6 turns and a summary each) and the 15 synthesis parts.
+    assert_eq!(other.hits(), 3 * 7 + 15);
+    assert_eq!(snapshot(&run), source, "the source run is only read");
+
+    let (s, b) = (transcript(&run), transcript(&branch));
+    let origin = b.origin.as_ref().unwrap();
+    assert_eq!(origin.from_round, Some(3));
+    assert_eq!(origin.source, run.display().to_string());
+    assert!(origin
+        .changes
+        .iter()
+        .any(|c| c == "swap brand-strategist=coo"));
+    for n in 0..2 {
+        let strip = |r: &council_core::Round| -> Vec<council_core::Turn> {
+            r.turns
+                .iter()
+                .map(|t| council_core::Turn {
+                    copied_from: None,
+                    ..t.clone()
+                })
+                .collect()
+        };
+        assert_eq!(
+            strip(&b.rounds[n]),
+            strip(&s.rounds[n]),
+            "round {} differs",
+            n + 1
+        );
+        assert_eq!(b.rounds[n].summary, s.rounds[n].summary);
+        assert!(b.rounds[n]
+            .turns
+            .iter()
+            .all(|t| t.copied_from.as_deref() == Some(run.to_str().unwrap())));
+    }
+    assert!(b.rounds[2].turns.iter().any(|t| t.persona == "coo"));
+    assert!(!b.rounds[2]
+        .turns
+        .iter()
+        .any(|t| t.persona == "brand-strategist"));
+    assert!(b.rounds[2].turns.iter().all(|t| t.copied_from.is_none()));
+    assert_eq!(b.status, council_core::RunStatus::Complete);
+
+    let json = council(&[
+        "diff",
+        run.to_str().unwrap(),
+        branch.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let d: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(d["verdict_stance"]["a"], "support");
+    assert_eq!(d["verdict_stance"]["b"], "oppose");
+    assert_eq!(d["verdict_stance"]["changed"], true);
+    assert_eq!(d["majority"]["changed"], true);
+    let changed_votes: Vec<&str> = d["votes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["stance"]["changed"] == true)
+        .map(|v| v["persona"].as_str().unwrap())
+        .collect();
+    assert!(
+        changed_votes.contains(&"cfo") && changed_votes.contains(&"coo"),
+        "{changed_votes:?}"
+    );
+    let md = council(&["diff", run.to_str().unwrap(), branch.to_str().unwrap()]);
+    let md = text(&md.stdout);
+    assert!(
+        md.contains("| stance | support | oppose | **changed** |"),
+        "{md}"
+    );
+    let html = council(&[
+        "diff",
+        run.to_str().unwrap(),
+        branch.to_str().unwrap(),
+        "--format",
+        "html",
+    ]);
+    assert!(text(&html.stdout).contains("<tr class=\"changed\"><td>stance</td>"));
+}
+
+#[test]
+fn follow_ups_append_a_round_and_an_answer_and_stack_in_order() {
+    let fake = Fake::measured();
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    full_run(&fake, &run, &[]);
+    let before_log = events(&run);
+    for (n, q) in [
+        "What if a competitor cuts prices first?",
+        "Can we wait until Q3?",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let before = fake.hits();
+        let out = fake.run(&["followup", run.to_str().unwrap(), q]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        // Six answers, a summary and the chair's answer.
+        assert_eq!(fake.hits() - before, 8);
+        let t = transcript(&run);
+        assert_eq!(t.followups.len(), n + 1);
+        let f = &t.followups[n];
+        assert_eq!((f.number, f.question.as_str()), (n as u32 + 1, *q));
+        assert_eq!(f.turns.len(), 6);
+        assert!(f.summary.is_some() && f.synthesis.is_some());
+        let r = report_json(&run);
+        assert_eq!(r["followups"][n]["question"], *q);
+        assert!(!r["followups"][n]["answer"].as_str().unwrap().is_empty());
+        let md = std::fs::read_to_string(run.join("report.md")).unwrap();
+        assert!(md.contains(q), "the re-rendered report shows the follow-up");
+    }
+    let after = events(&run);
+    assert_eq!(
+        &after[..before_log.len()],
+        &before_log[..],
+        "follow-ups only append"
+    );
+    // The second follow-up's advisors saw the first one's answer.
+    let bodies = fake.server.bodies();
+    assert!(bodies
+        .iter()
+        .rev()
+        .take(8)
+        .any(|b| b.contains("What if a competitor cuts prices first?")));
+}
+
+#[test]
+fn a_follow_up_killed_half_way_resumes_without_asking_twice() {
+    let fake = Fake::start(Arc::new(schema_answering_measured), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    full_run(&fake, &run, &[]);
+    let slow = Fake::start(Arc::new(schema_answering_measured), 200);
+    let mut args = slow.flags();
+    args.extend(
+        [
+            "followup",
+            run.to_str().unwrap(),
+            "Should we pilot in one region first?",
+            "--max-concurrency",
+            "2",
+        ]
+        .map(String::from),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_council"))
+        .args(&args)
+        .env_remove("COUNCIL_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let answered = |dir: &Path| {
+        events(dir)
+            .iter()
+            .filter(|e| matches!(e, Event::FollowupTurn(_)))
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while answered(&run) < 2 {
+        assert!(Instant::now() < deadline, "the follow-up never started");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "it ended before the kill"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done_before = answered(&run);
+    assert!(done_before < 6, "killed too late");
+
+    let out = fake.run(&["followup", run.to_str().unwrap(), "--resume"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for e in events(&run) {
+        if let Event::FollowupTurn(t) = e {
+            *seen.entry(t.persona.clone()).or_default() += 1;
+        }
+    }
+    assert_eq!(seen.len(), 6);
+    assert!(seen.values().all(|n| *n == 1), "{seen:?}");
+    assert_eq!(transcript(&run).followups.len(), 1);
+}
+
+fn priced_config(dir: &Path) -> PathBuf {
+    let p = dir.join("config.toml");
+    std::fs::write(&p, "[prices.\"fake\"]\ninput = 1.0\noutput = 2.0\n").unwrap();
+    p
+}
+
+fn cost_usd(config: &Path, run: &Path) -> f64 {
+    let out = council(&[
+        "--config",
+        config.to_str().unwrap(),
+        "cost",
+        run.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["run"]["total"]["usd"]
+        .as_f64()
+        .expect("the run is priced")
+}
+
+#[test]
+fn a_half_budget_stops_under_it_with_exit_5_and_a_resume_finishes_with_exactly_c_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = priced_config(dir.path());
+    let fake = Fake::measured();
+    let reference = dir.path().join("reference");
+    let cfg = ["--config", config.to_str().unwrap()];
+    let c = full_run(&fake, &reference, &cfg);
+    let full = cost_usd(&config, &reference);
+    assert!(full > 0.0);
+
+    let run = dir.path().join("run");
+    let before = fake.hits();
+    let half = format!("{}", full / 2.0);
+    let stopped = fake.run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "ask",
+        "Should we raise prices by 10% for new customers?",
+        "--panel",
+        PANEL,
+        "--seed",
+        "5",
+        "--date",
+        "2026-11-27",
+        "--out",
+        run.to_str().unwrap(),
+        "--budget-usd",
+        &half,
+    ]);
+    assert_eq!(stopped.status.code(), Some(5), "{}", text(&stopped.stderr));
+    let err = text(&stopped.stderr);
+    assert!(err.contains("budget") && err.contains("--resume"), "{err}");
+    let first = fake.hits() - before;
+    assert!(first > 0 && first < c, "stopped after {first} of {c} calls");
+    let spent = cost_usd(&config, &run);
+    assert!(spent <= full / 2.0, "spent {spent} of a {half} budget");
+
+    // The worst case of each call is held before it is made, so a budget
+    // of exactly the measured cost may stop just short; twice it finishes.
+    let twice = format!("{}", full * 2.0);
+    let resumed = fake.run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "ask",
+        "--resume",
+        run.to_str().unwrap(),
+        "--budget-usd",
+        &twice,
+    ]);
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+    assert_eq!(fake.hits() - before, c, "no call was asked twice");
+    assert_eq!(transcript(&run).status, council_core::RunStatus::Complete);
+    assert!((cost_usd(&config, &run) - full).abs() < 1e-9);
+
+    // A token budget works the same way, without prices.
+    let tokens = dir.path().join("tokens");
+    let t = fake.run(&[
+        "ask",
+        "Q?",
+        "--panel",
+        PANEL,
+        "--rounds",
+        "1",
+        "--out",
+        tokens.to_str().unwrap(),
+        "--budget-tokens",
+        "2000",
+    ]);
+    assert_eq!(t.status.code(), Some(5), "{}", text(&t.stderr));
+    let used = transcript_or_events_usage(&tokens);
+    assert!(used <= 2000, "{used} tokens spent of 2000");
+}
+
+/// Prompt plus generated tokens of a run folder, finished or not.
+fn transcript_or_events_usage(dir: &Path) -> u64 {
+    let t = Transcript::from_events(&events(dir)).unwrap();
+    t.usage.prompt_tokens.unwrap_or(0) + t.usage.completion_tokens.unwrap_or(0)
+}
+
+#[test]
+fn bad_inputs_get_clear_errors_and_leave_the_source_run_untouched() {
+    let fake = Fake::measured();
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    full_run(&fake, &run, &["--rounds", "3"]);
+    let source = snapshot(&run);
+    let r = run.to_str().unwrap();
+    let missing = dir.path().join("nothing-here");
+    let m = missing.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec!["variant", m], 4, "no run folder"),
+        (vec!["branch", m, "--from-round", "2"], 4, "no run folder"),
+        (vec!["followup", m, "Q?"], 4, "no run folder"),
+        (vec!["cost", m], 4, "no run at"),
+        (vec!["diff", r, m], 4, "no run at"),
+        (
+            vec![
+                "branch",
+                r,
+                "--from-round",
+                "2",
+                "--swap",
+                "brand-strategist=nobody",
+            ],
+            4,
+            "nobody",
+        ),
+        (
+            vec!["branch", r, "--from-round", "2", "--swap", "ceo=coo"],
+            4,
+            "does not sit on the panel",
+        ),
+        (
+            vec!["branch", r, "--from-round", "2", "--swap", "cfo"],
+            4,
+            "OLD=NEW",
+        ),
+        (vec!["branch", r, "--from-round", "4"], 4, "out of range"),
+        (
+            vec![
+                "branch",
+                r,
+                "--from-round",
+                "2",
+                "--persona-model",
+                "ceo=big",
+            ],
+            4,
+            "does not sit on the branch's panel",
+        ),
+        (vec!["branch", r, "--from-round", "0"], 4, "out of range"),
+        (vec!["variant", r, "--lang", "xx"], 4, "--lang"),
+        (vec!["variant", r, "--name", "../escape"], 4, "--name"),
+        (vec!["followup", r, "  "], 4, "empty"),
+        (
+            vec!["followup", r, "--resume"],
+            4,
+            "no unfinished follow-up",
+        ),
+        (vec!["ask", "Q?", "--budget-usd", "-1"], 2, "not a budget"),
+        (
+            vec!["variant", r, "--budget-usd", "ten"],
+            2,
+            "not a number of dollars",
+        ),
+    ];
+    for (args, code, needle) in cases {
+        let out = fake.run(&args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    assert_eq!(
+        snapshot(&run),
+        source,
+        "a refused command changed the source run"
+    );
+}
