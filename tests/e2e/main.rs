@@ -4,6 +4,7 @@
 
 mod debate;
 mod embedded;
+mod export;
 mod library;
 mod openai_faults;
 mod openai_real;
