@@ -141,7 +141,7 @@ pub(crate) fn write(v: &View<'_>, brand: Option<&Brand>) -> Result<Vec<u8>, Rend
     } else {
         d.table(
             &["ID".into(), t("forecast"), t("by"), t("median"), t("range")],
-            &[13, 45, 14, 10, 18],
+            &[14, 42, 15, 10, 19],
             v.forecasts
                 .iter()
                 .map(|f| {
@@ -325,7 +325,11 @@ pub(crate) fn write(v: &View<'_>, brand: Option<&Brand>) -> Result<Vec<u8>, Rend
     }
 
     if v.show.detail {
-        d.h1(&t("rounds"));
+        // The debate is an appendix: it starts a page, as in the PDF.
+        d.p(Paragraph::new()
+            .style("Heading1")
+            .page_break_before(true)
+            .add_run(Run::new().add_text(clean(&t("rounds")))));
         if !v.show.turns {
             d.note(&t("rounds_summaries_only"));
         }
