@@ -176,6 +176,7 @@ pub(crate) async fn variant(args: VariantArgs, global: &Global) -> anyhow::Resul
             n
         }
     };
+    let brand = brand_of(&args.export)?;
     let s = setup(global, args.personas.as_deref(), args.prompts.as_deref())?;
     let dest = args.run.join("variants").join(&name);
     let (store, continued) = start_variant(&args.run, &dest, spec, &lang)?;
@@ -189,7 +190,7 @@ pub(crate) async fn variant(args: VariantArgs, global: &Global) -> anyhow::Resul
         args.run.display()
     );
     let t = play(&s, global, store, settings, &args.budget, &hint).await?;
-    finish(&t, &dest, &s, &args.export)?;
+    finish(&t, &dest, &s, &args.export, brand.as_ref())?;
     Ok(t)
 }
 
@@ -223,6 +224,7 @@ pub(crate) async fn branch(args: BranchArgs, global: &Global) -> anyhow::Result<
         ))
         .into());
     }
+    let brand = brand_of(&args.export)?;
     let s = setup(global, args.personas.as_deref(), args.prompts.as_deref())?;
     let mut changes = Vec::new();
     let mut ids: Vec<String> = if args.panel.is_empty() {
@@ -309,22 +311,52 @@ pub(crate) async fn branch(args: BranchArgs, global: &Global) -> anyhow::Result<
     let hint = format!("council branch {} --out", args.run.display());
     let hint = format!("{hint} {} (the same flags); or", dest.display());
     let t = play(&s, global, store, settings, &args.budget, &hint).await?;
-    finish(&t, &dest, &s, &args.export)?;
+    finish(&t, &dest, &s, &args.export, brand.as_ref())?;
     Ok(t)
 }
 
-/// Writes a derived run's transcript and reports, and prints their paths.
+/// Writes a derived run's transcript and reports (md, json, and html
+/// branded if a brand is given), then each extra format asked for, and
+/// prints their paths.
 fn finish(
     t: &Transcript,
     dir: &Path,
     s: &Setup,
     export: &crate::cli::ExportArgs,
+    brand: Option<&council_render::Brand>,
 ) -> anyhow::Result<()> {
     for path in crate::ask::write_reports(t, dir, &s.backends.prices)? {
         println!("{}", path.display());
     }
-    let _ = export;
+    let mut report = council_engine::report::report_for(t, None);
+    report.cost = Some(council_core::cost::cost_of(t, &s.backends.prices));
+    if brand.is_some() {
+        crate::export::write_report(
+            &report,
+            crate::export::ExportFormat::Html,
+            brand,
+            &dir.join("report.html"),
+        )?;
+    }
+    for kind in &export.formats {
+        let (format, ext) = match kind {
+            crate::cli::ExportKind::Pdf => (crate::export::ExportFormat::Pdf, "pdf"),
+            crate::cli::ExportKind::Docx => (crate::export::ExportFormat::Docx, "docx"),
+        };
+        let path = dir.join(format!("report.{ext}"));
+        crate::export::write_report(&report, format, brand, &path)?;
+        println!("{}", path.display());
+    }
     Ok(())
+}
+
+/// The brand file of `export`, read and checked before any call is made.
+fn brand_of(export: &crate::cli::ExportArgs) -> anyhow::Result<Option<council_render::Brand>> {
+    export
+        .brand
+        .as_deref()
+        .map(crate::export::load_brand)
+        .transpose()
 }
 
 /// Runs `council followup`.

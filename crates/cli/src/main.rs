@@ -177,7 +177,11 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             }
             let brand = args.brand.as_deref().map(export::load_brand).transpose()?;
             let transcript = council_engine::read_transcript(&args.path).map_err(unreadable_run)?;
-            let report = council_engine::report::report_for(&transcript, args.lang.as_deref());
+            let mut report = council_engine::report::report_for(&transcript, args.lang.as_deref());
+            report.cost = Some(council_core::cost::cost_of(
+                &transcript,
+                &settings::prices_or_builtin(&cli.global),
+            ));
             export::render_output(&report, args.format, brand.as_ref(), args.output.as_deref())?;
             Ok(Done::Ok)
         }

@@ -346,7 +346,10 @@ fn a_branch_from_round_3_keeps_rounds_1_and_2_and_diff_names_the_planted_changes
         .filter(|b| b.contains("\"model\":\"bigger-model\""))
         .count();
     // The COO's turns in rounds 3–5 and its vote.
-    assert_eq!(coo_calls, 4, "the swapped-in advisor speaks through its own model");
+    assert_eq!(
+        coo_calls, 4,
+        "the swapped-in advisor speaks through its own model"
+    );
     // Rounds 3–5 (6 turns and a summary each) and the 15 synthesis parts.
     assert_eq!(other.hits(), 3 * 7 + 15);
     assert_eq!(snapshot(&run), source, "the source run is only read");
@@ -714,4 +717,67 @@ fn bad_inputs_get_clear_errors_and_leave_the_source_run_untouched() {
         source,
         "a refused command changed the source run"
     );
+}
+
+#[test]
+fn a_branded_pdf_and_docx_variant_costs_no_call_and_a_bad_brand_is_refused_first() {
+    let fake = Fake::measured();
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    full_run(&fake, &run, &["--rounds", "2"]);
+    let source = snapshot(&run);
+    let brand = dir.path().join("brand.toml");
+    std::fs::write(
+        &brand,
+        "name = \"Acme Advisory\"\naccent = \"#0a7f6f\"\nfooter = \"Acme Advisory LLP\"\nconfidentiality = \"Confidential: prepared for the board\"\n",
+    )
+    .unwrap();
+    let before = fake.hits();
+    let out = fake.run(&[
+        "variant",
+        run.to_str().unwrap(),
+        "--length",
+        "standard",
+        "--format",
+        "pdf",
+        "--format",
+        "docx",
+        "--brand",
+        brand.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(fake.hits() - before, 0, "format and brand are a render");
+    let v = run.join("variants/board-standard");
+    assert!(std::fs::read(v.join("report.pdf")).unwrap().starts_with(b"%PDF"));
+    assert!(std::fs::read(v.join("report.docx")).unwrap().starts_with(b"PK"));
+    let html = std::fs::read_to_string(v.join("report.html")).unwrap();
+    assert!(html.contains("Acme Advisory") && html.contains("#0a7f6f"));
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "name = \"Acme\"\naccent = \"teal\"\n").unwrap();
+    let before = fake.hits();
+    let out = fake.run(&[
+        "variant",
+        run.to_str().unwrap(),
+        "--audience",
+        "investor",
+        "--brand",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("teal"), "{}", text(&out.stderr));
+    assert_eq!(fake.hits() - before, 0, "the brand is checked before any call");
+    assert!(!run.join("variants/investor-full").exists());
+    let missing = fake.run(&[
+        "branch",
+        run.to_str().unwrap(),
+        "--from-round",
+        "2",
+        "--brand",
+        dir.path().join("nope.toml").to_str().unwrap(),
+    ]);
+    assert_eq!(missing.status.code(), Some(4), "{}", text(&missing.stderr));
+    let mut after = snapshot(&run);
+    after.retain(|p, _| !p.starts_with(run.join("variants")));
+    assert_eq!(after, source, "the source run is untouched");
 }
