@@ -694,6 +694,7 @@ mod exit_codes {
         std::fs::write(&no_retries, "max_retries = 0\n").unwrap();
         std::fs::create_dir(p("empty-library")).unwrap();
         std::fs::write(p("empty-question.md"), "  \n").unwrap();
+        std::fs::write(p("bad.toml"), "name = \"Acme\"\naccent = \"teal\"\n").unwrap();
         let v1 = council_tests::workspace_root()
             .join("tests/fixtures/transcript-v1.json")
             .display()
@@ -756,6 +757,24 @@ mod exit_codes {
                 &["ask", "--question-file", &p("empty-question.md")],
                 4,
                 &["question is empty"],
+            ),
+            row(
+                "a bad brand file",
+                &[
+                    "render",
+                    &v1,
+                    "--format",
+                    "docx",
+                    "--brand",
+                    &p("bad.toml"),
+                    "-o",
+                    &p("report.docx"),
+                ],
+                4,
+                &[
+                    "bad.toml",
+                    "accent \"teal\" is not a colour; write #rrggbb, e.g. #0a7f6f",
+                ],
             ),
             row(
                 "no run at the render path",
