@@ -252,18 +252,22 @@ pub fn cost_of(t: &Transcript, prices: &PriceTable) -> RunCost {
     }
     for f in &t.followups {
         let mut l = line(&format!("follow-up {}", f.number));
+        // A variant's copies of the source's follow-ups were paid there.
         let calls = f
             .turns
             .iter()
+            .filter(|x| x.copied_from.is_none())
             .map(|x| (x.backend.as_str(), x.model.as_str(), x.usage))
             .chain(
                 f.summary_call
                     .iter()
+                    .filter(|m| m.copied_from.is_none())
                     .map(|m| (m.backend.as_str(), m.model.as_str(), m.usage)),
             )
             .chain(
                 f.synthesis
                     .iter()
+                    .filter(|p| p.copied_from.is_none())
                     .map(|p| (p.backend.as_str(), p.model.as_str(), p.usage)),
             );
         for (backend, model, u) in calls {

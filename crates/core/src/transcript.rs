@@ -480,16 +480,20 @@ impl Transcript {
         for f in followups.values_mut() {
             for p in &h.panel {
                 if let Some(t) = followup_turns.get(&(f.number, p.id.clone())) {
-                    usage += t.usage;
+                    if t.copied_from.is_none() {
+                        usage += t.usage;
+                    }
                     f.turns.push(t.clone());
                 }
             }
             f.summary = followup_summaries.get(&f.number).map(|s| {
-                usage += s.usage;
+                if s.copied_from.is_none() {
+                    usage += s.usage;
+                }
                 s.text.clone()
             });
             f.summary_call = followup_summaries.get(&f.number).map(CallMeta::from);
-            if let Some(p) = &f.synthesis {
+            if let Some(p) = f.synthesis.as_ref().filter(|p| p.copied_from.is_none()) {
                 usage += p.usage;
             }
         }
@@ -562,4 +566,142 @@ pub fn transcript_schema() -> serde_json::Value {
 /// The JSON Schema of one `events.jsonl` line.
 pub fn event_schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(Event)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::variant::OriginKind;
+
+    fn member(id: &str) -> PanelMember {
+        PanelMember {
+            id: id.into(),
+            name: id.to_uppercase(),
+            role: String::new(),
+        }
+    }
+
+    fn header(panel: &[&str], rounds: u32) -> RunHeader {
+        RunHeader {
+            version: TRANSCRIPT_VERSION,
+            question: "q".into(),
+            date: "2026-11-27".into(),
+            lang: "en".into(),
+            seed: 1,
+            rounds,
+            panel: panel.iter().map(|p| member(p)).collect(),
+            notes: vec![],
+            sources: vec![],
+            library: vec![],
+            origin: None,
+            variant: None,
+        }
+    }
+
+    fn turn(round: u32, persona: &str, copied: bool) -> Event {
+        let mut t = Turn::empty(round, persona);
+        t.usage = Usage::reported(10, 5);
+        t.copied_from = copied.then(|| "src".to_string());
+        Event::Turn(Box::new(t))
+    }
+
+    fn summary(round: u32, copied: bool) -> Summary {
+        Summary {
+            round,
+            text: format!("r{round}"),
+            absent: vec![],
+            fallback: false,
+            copied_from: copied.then(|| "src".to_string()),
+            usage: Usage::reported(1, 1),
+            backend: "b".into(),
+            model: "m".into(),
+        }
+    }
+
+    #[test]
+    fn a_branch_keeps_its_copied_rounds_in_the_source_order_and_counts_only_its_own_calls() {
+        let mut h = header(&["a", "c"], 2);
+        h.origin = Some(crate::variant::Origin {
+            kind: OriginKind::Branch,
+            source: "src".into(),
+            source_question: "q".into(),
+            from_round: Some(2),
+            changes: vec!["swap b=c".into()],
+            source_panel: vec![member("a"), member("b")],
+        });
+        let events = vec![
+            Event::Started(h),
+            turn(1, "b", true),
+            turn(1, "a", true),
+            Event::Summary(summary(1, true)),
+            turn(2, "a", false),
+            turn(2, "c", false),
+            Event::Summary(summary(2, false)),
+        ];
+        let t = Transcript::from_events(&events).unwrap();
+        let ids = |n: usize| -> Vec<&str> {
+            t.rounds[n]
+                .turns
+                .iter()
+                .map(|x| x.persona.as_str())
+                .collect()
+        };
+        assert_eq!(
+            ids(0),
+            ["a", "b"],
+            "the copied round keeps the source's speaker who left"
+        );
+        assert_eq!(ids(1), ["a", "c"]);
+        assert_eq!(t.status, RunStatus::Complete);
+        // Two own turns (15 each) and one own summary (2).
+        assert_eq!(t.usage.calls, 3);
+        assert_eq!(t.usage.prompt_tokens, Some(21));
+    }
+
+    #[test]
+    fn follow_ups_are_rebuilt_from_their_events_and_must_be_asked_first() {
+        let mut ft = Turn::empty(1, "a");
+        ft.usage = Usage::reported(3, 3);
+        let events = vec![
+            Event::Started(header(&["a"], 1)),
+            turn(1, "a", false),
+            Event::Summary(summary(1, false)),
+            Event::Followup(FollowupAsked {
+                number: 1,
+                question: "and then?".into(),
+            }),
+            Event::FollowupTurn(Box::new(ft.clone())),
+            Event::FollowupSummary(summary(1, false)),
+            Event::Synthesis(SynthesisPart {
+                part: SynthesisKind::Followup(1),
+                value: serde_json::json!({"answer": "x", "what_changed": "y", "new_risks": []}),
+                error: None,
+                flags: vec![],
+                copied_from: None,
+                usage: Usage::reported(2, 2),
+                backend: "b".into(),
+                model: "m".into(),
+            }),
+        ];
+        let t = Transcript::from_events(&events).unwrap();
+        assert_eq!(t.followups.len(), 1);
+        let f = &t.followups[0];
+        assert_eq!((f.number, f.question.as_str()), (1, "and then?"));
+        assert_eq!(f.turns.len(), 1);
+        assert_eq!(f.summary.as_deref(), Some("r1"));
+        assert!(f.synthesis.is_some());
+        assert!(
+            t.synthesis.is_empty(),
+            "a follow-up's answer is not the report's synthesis"
+        );
+        assert_eq!(t.usage.calls, 5);
+
+        let early = vec![
+            Event::Started(header(&["a"], 1)),
+            Event::FollowupTurn(Box::new(ft)),
+        ];
+        assert!(Transcript::from_events(&early)
+            .unwrap_err()
+            .contains("before it is asked"));
+    }
 }
