@@ -748,8 +748,12 @@ fn a_branded_pdf_and_docx_variant_costs_no_call_and_a_bad_brand_is_refused_first
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(fake.hits() - before, 0, "format and brand are a render");
     let v = run.join("variants/board-standard");
-    assert!(std::fs::read(v.join("report.pdf")).unwrap().starts_with(b"%PDF"));
-    assert!(std::fs::read(v.join("report.docx")).unwrap().starts_with(b"PK"));
+    assert!(std::fs::read(v.join("report.pdf"))
+        .unwrap()
+        .starts_with(b"%PDF"));
+    assert!(std::fs::read(v.join("report.docx"))
+        .unwrap()
+        .starts_with(b"PK"));
     let html = std::fs::read_to_string(v.join("report.html")).unwrap();
     assert!(html.contains("Acme Advisory") && html.contains("#0a7f6f"));
 
@@ -766,7 +770,11 @@ fn a_branded_pdf_and_docx_variant_costs_no_call_and_a_bad_brand_is_refused_first
     ]);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("teal"), "{}", text(&out.stderr));
-    assert_eq!(fake.hits() - before, 0, "the brand is checked before any call");
+    assert_eq!(
+        fake.hits() - before,
+        0,
+        "the brand is checked before any call"
+    );
     assert!(!run.join("variants/investor-full").exists());
     let missing = fake.run(&[
         "branch",
@@ -780,4 +788,54 @@ fn a_branded_pdf_and_docx_variant_costs_no_call_and_a_bad_brand_is_refused_first
     let mut after = snapshot(&run);
     after.retain(|p, _| !p.starts_with(run.join("variants")));
     assert_eq!(after, source, "the source run is untouched");
+}
+
+#[test]
+fn cost_lists_personas_rounds_parts_follow_ups_and_variants_and_never_calls_unknown_prices_free() {
+    let fake = Fake::measured();
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    full_run(&fake, &run, &["--rounds", "2"]);
+    let fu = fake.run(&["followup", run.to_str().unwrap(), "And in Asia?"]);
+    assert!(fu.status.success(), "{}", text(&fu.stderr));
+    let v = fake.run(&["variant", run.to_str().unwrap(), "--audience", "client"]);
+    assert!(v.status.success(), "{}", text(&v.stderr));
+
+    let unpriced = council(&["cost", run.to_str().unwrap()]);
+    assert!(unpriced.status.success(), "{}", text(&unpriced.stderr));
+    let table = text(&unpriced.stdout);
+    for needle in [
+        "THE CFO",
+        "round 2",
+        "moderator",
+        "synthesis",
+        "follow-up 1",
+        "variant client-full",
+        "not priced: fake",
+    ] {
+        assert!(
+            table.to_uppercase().contains(&needle.to_uppercase()),
+            "{needle} missing:\n{table}"
+        );
+    }
+    assert!(
+        !table.contains('$'),
+        "an unknown price is not zero:\n{table}"
+    );
+
+    let config = priced_config(dir.path());
+    let priced = council(&[
+        "--config",
+        config.to_str().unwrap(),
+        "cost",
+        run.to_str().unwrap(),
+    ]);
+    let table = text(&priced.stdout);
+    assert!(
+        table.contains('$') && !table.contains("not priced"),
+        "{table}"
+    );
+    // The report's appendix carries the cost too.
+    let report = report_json(&run);
+    assert!(report["cost"]["total"]["usage"]["calls"].as_u64().unwrap() > 0);
 }
