@@ -391,6 +391,11 @@ fn a_branch_from_round_3_keeps_rounds_1_and_2_and_diff_names_the_planted_changes
         .any(|t| t.persona == "brand-strategist"));
     assert!(b.rounds[2].turns.iter().all(|t| t.copied_from.is_none()));
     assert_eq!(b.status, council_core::RunStatus::Complete);
+    let md = std::fs::read_to_string(branch.join("report.md")).unwrap();
+    assert!(
+        md.contains("The Brand Strategist"),
+        "a copied round names the advisor who left by name"
+    );
 
     let json = council(&[
         "diff",

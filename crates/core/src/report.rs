@@ -322,6 +322,17 @@ pub struct Report {
 }
 
 impl Report {
+    /// An advisor's display name: from the panel, else (in a branch) from
+    /// the source's panel, else the id.
+    pub fn name_of<'a>(&'a self, id: &'a str) -> &'a str {
+        if self.panel.iter().any(|p| p.member.id == id) {
+            return crate::name_of(&self.panel, id);
+        }
+        self.origin
+            .as_ref()
+            .map_or(id, |o| crate::name_of(&o.source_panel, id))
+    }
+
     /// How much of the report to show (all of it unless a variant says otherwise).
     pub fn length(&self) -> crate::variant::Length {
         self.variant.as_ref().map(|v| v.length).unwrap_or_default()

@@ -524,6 +524,17 @@ impl Transcript {
         })
     }
 
+    /// An advisor's display name: from the panel, else (in a branch) from
+    /// the source's panel, else the id.
+    pub fn name_of<'a>(&'a self, id: &'a str) -> &'a str {
+        if self.panel.iter().any(|p| p.id == id) {
+            return crate::name_of(&self.panel, id);
+        }
+        self.origin
+            .as_ref()
+            .map_or(id, |o| crate::name_of(&o.source_panel, id))
+    }
+
     /// Each persona's confidence per round (`None` where absent), in panel order.
     pub fn confidence_trajectories(&self) -> Vec<(String, Vec<Option<u8>>)> {
         self.panel

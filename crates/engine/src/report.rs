@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
     let mut flags: Vec<String> = t.notes.iter().map(|n| format!("casting: {n}")).collect();
     flags.extend(a.problems.iter().cloned());
-    let name_of = |id: &str| council_core::name_of(&t.panel, id).to_string();
+    let name_of = |id: &str| t.name_of(id).to_string();
     let turns_of = |id: &str| -> Vec<&str> {
         t.rounds
             .iter()

@@ -239,7 +239,7 @@ impl View<'_> {
 }
 
 fn turn_view(r: &Report, x: &Turn, limit: Option<usize>) -> TurnView {
-    let name_of = |id: &str| council_core::name_of(&r.panel, id).to_string();
+    let name_of = |id: &str| r.name_of(id).to_string();
     TurnView {
         name: name_of(&x.persona),
         move_: x.move_.map_or_else(|| "–".into(), |m| m.to_string()),
@@ -336,7 +336,7 @@ fn brand_view(b: &Brand) -> BrandView {
 pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
     let t = crate::strings(&r.lang);
     let s = Text(t.clone());
-    let name_of = |id: &str| council_core::name_of(&r.panel, id).to_string();
+    let name_of = |id: &str| r.name_of(id).to_string();
     let scenario_name = |x: Scenario| s.get(&format!("scenario_{}", x.as_str()));
     let length = r.length();
     let show = Show {
