@@ -346,10 +346,10 @@ impl std::error::Error for Interrupted {}
 pub(crate) fn write_reports(
     t: &Transcript,
     dir: &Path,
-    prices: &council_core::cost::PriceTable,
+    prices: &council_analysis::PriceTable,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let mut report = council_engine::report::report_for(t, None);
-    report.cost = Some(council_core::cost::cost_of(t, prices));
+    report.cost = Some(council_analysis::cost_of(t, prices));
     let mut written = vec![dir.join(council_engine::store::TRANSCRIPT_FILE)];
     for format in [Format::Markdown, Format::Html, Format::Json] {
         let path = dir.join(format!("report.{}", format.extension()));

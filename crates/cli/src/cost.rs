@@ -3,7 +3,8 @@
 //! branch kept inside the run folder. Zero model calls.
 
 use crate::cli::{CostArgs, CostFormat};
-use council_core::cost::{cost_of, format_usd, CostLine, PriceTable, RunCost};
+use council_analysis::{cost_of, PriceTable};
+use council_core::cost::{format_usd, CostLine, RunCost};
 use std::path::{Path, PathBuf};
 
 /// The derived runs kept inside a run folder: `variants/*` and `branches/*`.

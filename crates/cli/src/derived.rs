@@ -329,7 +329,7 @@ fn finish(
         println!("{}", path.display());
     }
     let mut report = council_engine::report::report_for(t, None);
-    report.cost = Some(council_core::cost::cost_of(t, &s.backends.prices));
+    report.cost = Some(council_analysis::cost_of(t, &s.backends.prices));
     if brand.is_some() {
         crate::export::write_report(
             &report,
@@ -453,11 +453,11 @@ pub(crate) fn diff(args: &DiffArgs, global: &Global) -> anyhow::Result<()> {
         }
         let t = council_engine::read_transcript(p).map_err(crate::unreadable_run)?;
         let mut r = council_engine::report::report_for(&t, None);
-        r.cost = Some(council_core::cost::cost_of(&t, &prices));
+        r.cost = Some(council_analysis::cost_of(&t, &prices));
         Ok(r)
     };
     let (ra, rb) = (report(&args.a)?, report(&args.b)?);
-    let d = council_core::diff::diff(
+    let d = council_analysis::diff(
         &args.a.display().to_string(),
         &ra,
         &args.b.display().to_string(),

@@ -178,7 +178,7 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             let brand = args.brand.as_deref().map(export::load_brand).transpose()?;
             let transcript = council_engine::read_transcript(&args.path).map_err(unreadable_run)?;
             let mut report = council_engine::report::report_for(&transcript, args.lang.as_deref());
-            report.cost = Some(council_core::cost::cost_of(
+            report.cost = Some(council_analysis::cost_of(
                 &transcript,
                 &settings::prices_or_builtin(&cli.global),
             ));

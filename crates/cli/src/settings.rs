@@ -4,7 +4,7 @@
 //! `council-llm` knows nothing of personas).
 
 use crate::cli::Global;
-use council_core::cost::PriceTable;
+use council_analysis::PriceTable;
 use council_engine::Models;
 use council_llm::config::{self, ConfigFile, ModelSpec, Overrides, Resolved};
 use council_llm::{ChatModel, LlmError};
@@ -135,7 +135,7 @@ pub(crate) fn metered(
         return Ok((models, None));
     }
     let cost = spent
-        .map(|t| council_core::cost::cost_of(t, prices))
+        .map(|t| council_analysis::cost_of(t, prices))
         .unwrap_or_default();
     let cost = council_core::cost::RunCost {
         total: council_core::cost::CostLine {

@@ -1,8 +1,9 @@
-//! Two reports side by side (`council diff`): the verdicts, the vote
-//! shares, each advisor's vote, the forecasts' probabilities by id, the
-//! actions and the risks, each marked where it changed.
+//! Two reports side by side (`council diff`), as data: the verdicts, the
+//! vote shares, each advisor's vote, the forecasts' probabilities by id,
+//! the actions and the risks, each marked where it changed. Computed by
+//! `council-analysis`; rendered by `council-render`.
 
-use crate::report::{Report, Stance};
+use crate::report::Stance;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +19,8 @@ pub struct Pair<T> {
 }
 
 impl<T: PartialEq> Pair<T> {
-    fn new(a: T, b: T) -> Self {
+    /// The two values, marked changed when they differ.
+    pub fn new(a: T, b: T) -> Self {
         let changed = a != b;
         Pair { a, b, changed }
     }
@@ -86,107 +88,4 @@ pub struct RunDiff {
     pub risks: ListDiff,
     /// How many things changed in all.
     pub changes: usize,
-}
-
-fn list_diff(a: Vec<String>, b: Vec<String>) -> ListDiff {
-    let key = |s: &str| crate::match_tokens(s).join(" ");
-    let mut d = ListDiff::default();
-    for x in &a {
-        if b.iter().any(|y| key(y) == key(x)) {
-            d.kept.push(x.clone());
-        } else {
-            d.removed.push(x.clone());
-        }
-    }
-    d.added = b
-        .into_iter()
-        .filter(|y| !a.iter().any(|x| key(x) == key(y)))
-        .collect();
-    d
-}
-
-/// Compares report `ra` (of run `a`) with `rb` (of run `b`).
-pub fn diff(a: &str, ra: &Report, b: &str, rb: &Report) -> RunDiff {
-    let pct = |x: f64| (x * 100.0).round() as u32;
-    let shares: Vec<(Stance, Pair<u32>)> = Stance::ALL
-        .into_iter()
-        .map(|s| (s, Pair::new(pct(ra.tally.share(s)), pct(rb.tally.share(s)))))
-        .collect();
-    let mut ids: Vec<(String, String)> = Vec::new();
-    for v in ra.votes.iter().chain(&rb.votes) {
-        if !ids.iter().any(|(id, _)| *id == v.persona) {
-            ids.push((v.persona.clone(), v.name.clone()));
-        }
-    }
-    let votes = ids
-        .into_iter()
-        .map(|(id, name)| {
-            let va = ra.votes.iter().find(|v| v.persona == id);
-            let vb = rb.votes.iter().find(|v| v.persona == id);
-            VoteDiff {
-                stance: Pair::new(va.and_then(|v| v.stance), vb.and_then(|v| v.stance)),
-                confidence: Pair::new(va.and_then(|v| v.confidence), vb.and_then(|v| v.confidence)),
-                persona: id,
-                name,
-            }
-        })
-        .collect();
-    let mut forecasts: Vec<ForecastDiff> = Vec::new();
-    for f in ra.forecasts.iter().chain(&rb.forecasts) {
-        if forecasts.iter().any(|x| x.id == f.id) {
-            continue;
-        }
-        let ma = ra
-            .forecasts
-            .iter()
-            .find(|x| x.id == f.id)
-            .and_then(|x| x.median);
-        let mb = rb
-            .forecasts
-            .iter()
-            .find(|x| x.id == f.id)
-            .and_then(|x| x.median);
-        let round2 = |x: Option<f64>| x.map(|p| (p * 100.0).round() / 100.0);
-        forecasts.push(ForecastDiff {
-            id: f.id.clone(),
-            statement: f.statement.clone(),
-            median: Pair::new(round2(ma), round2(mb)),
-        });
-    }
-    let actions = list_diff(
-        ra.actions.iter().map(|x| x.action.clone()).collect(),
-        rb.actions.iter().map(|x| x.action.clone()).collect(),
-    );
-    let risks = list_diff(
-        ra.risks.iter().map(|x| x.risk.clone()).collect(),
-        rb.risks.iter().map(|x| x.risk.clone()).collect(),
-    );
-    let mut d = RunDiff {
-        a: a.to_string(),
-        b: b.to_string(),
-        question: Pair::new(ra.question.clone(), rb.question.clone()),
-        verdict_stance: Pair::new(ra.verdict_stance, rb.verdict_stance),
-        verdict: Pair::new(ra.verdict.clone(), rb.verdict.clone()),
-        majority: Pair::new(ra.tally.majority(), rb.tally.majority()),
-        shares,
-        votes,
-        forecasts,
-        actions,
-        risks,
-        changes: 0,
-    };
-    d.changes = usize::from(d.question.changed)
-        + usize::from(d.verdict_stance.changed)
-        + usize::from(d.verdict.changed)
-        + d.shares.iter().filter(|(_, p)| p.changed).count()
-        + d.votes
-            .iter()
-            .filter(|v| v.stance.changed || v.confidence.changed)
-            .count()
-        + d.forecasts.iter().filter(|f| f.median.changed).count()
-        + d.actions.added.len()
-        + d.actions.removed.len()
-        + d.risks.added.len()
-        + d.risks.removed.len();
-    d
 }
