@@ -48,6 +48,10 @@ pub struct Turn {
     pub responds_to: Vec<String>,
     /// Confidence in one's own position, 0–100.
     pub confidence: Option<u8>,
+    /// The turn's stance on the question's proposition; absent for failed
+    /// turns and in transcripts before version 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stance: Option<crate::answers::Stance>,
     /// Sources cited (citation numbers or names, as given).
     #[serde(default)]
     pub citations: Vec<String>,
@@ -95,6 +99,7 @@ impl Turn {
             text: String::new(),
             responds_to: Vec::new(),
             confidence: None,
+            stance: None,
             citations: Vec::new(),
             assumption: None,
             target_peer: None,
