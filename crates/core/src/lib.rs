@@ -19,6 +19,7 @@ pub mod moves;
 pub mod persona;
 pub mod report;
 pub mod source;
+pub mod study;
 pub mod synthesis;
 pub mod text;
 pub mod transcript;
