@@ -397,6 +397,32 @@ impl Answers {
     }
 }
 
+/// A stable forecast id, `F-xxxxxx`: a hash of the run date and the
+/// trimmed statement. Reports, outcomes and scores all name forecasts by
+/// it, so it must never change for the same input.
+pub fn forecast_id(date: &str, statement: &str) -> String {
+    let h = crate::hash::fnv1a(date.bytes().chain(statement.trim().bytes()));
+    format!("F-{:06x}", h & 0xff_ffff)
+}
+
+impl Answers {
+    /// The forecasts as a report shows them, with their ids for a run of
+    /// `date`: empty statements dropped, a statement given twice kept once.
+    pub fn distinct_forecasts(&self, date: &str) -> Vec<(String, &ForecastDraft)> {
+        let mut out: Vec<(String, &ForecastDraft)> = Vec::new();
+        for f in &self.forecasts {
+            if f.statement.trim().is_empty() {
+                continue;
+            }
+            let id = forecast_id(date, &f.statement);
+            if !out.iter().any(|(x, _)| *x == id) {
+                out.push((id, f));
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -420,6 +446,32 @@ mod tests {
         assert!("summary".parse::<SynthesisKind>().is_err());
         assert!("followup:0".parse::<SynthesisKind>().is_err());
         assert!("followup:x".parse::<SynthesisKind>().is_err());
+    }
+
+    #[test]
+    fn forecast_ids_never_change_for_the_same_date_and_statement() {
+        // Pinned: outcomes recorded against an id must keep matching it.
+        assert_eq!(forecast_id("2026-11-26", "Churn stays under 5%"), "F-7dd6cb");
+        assert_eq!(
+            forecast_id("2026-11-26", "  Churn stays under 5% "),
+            "F-7dd6cb"
+        );
+        let a = Answers {
+            forecasts: ["Churn stays under 5%", " ", "Churn stays under 5% ", "NPS rises"]
+                .map(|s| ForecastDraft {
+                    statement: s.into(),
+                    horizon_months: 6,
+                })
+                .to_vec(),
+            ..Answers::default()
+        };
+        let ids: Vec<String> = a
+            .distinct_forecasts("2026-11-26")
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(ids.len(), 2, "empty and repeated statements are dropped");
+        assert_eq!(ids[0], "F-7dd6cb");
     }
 
     #[test]

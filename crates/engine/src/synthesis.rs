@@ -60,11 +60,8 @@ pub struct ShownForecast {
     pub horizon: String,
 }
 
-/// A stable forecast id: a hash of the run date and the statement.
-pub fn forecast_id(date: &str, statement: &str) -> String {
-    let h = council_core::hash::fnv1a(date.bytes().chain(statement.trim().bytes()));
-    format!("F-{:06x}", h & 0xff_ffff)
-}
+/// A stable forecast id; its one home is core, where analysis reads it too.
+pub use council_core::synthesis::forecast_id;
 
 /// Adds `months` to a `YYYY-MM-DD` date (clamping the day), or `None` if unparsable.
 pub fn add_months(date: &str, months: u32) -> Option<String> {
@@ -89,24 +86,18 @@ pub fn add_days(date: &str, days: u32) -> Option<String> {
 /// The run's forecasts, with ids and horizon dates; a statement given twice
 /// is kept once.
 pub fn forecasts_of(date: &str, answers: &Answers) -> Vec<ShownForecast> {
-    let mut out: Vec<ShownForecast> = Vec::new();
-    for f in &answers.forecasts {
-        let statement = f.statement.trim().to_string();
-        if statement.is_empty() {
-            continue;
-        }
-        let id = forecast_id(date, &statement);
-        if out.iter().any(|x| x.id == id) {
-            continue;
-        }
-        let months = u32::from(f.horizon_months.clamp(1, 36));
-        out.push(ShownForecast {
-            horizon: add_months(date, months).unwrap_or_else(|| format!("+{months} months")),
-            id,
-            statement,
-        });
-    }
-    out
+    answers
+        .distinct_forecasts(date)
+        .into_iter()
+        .map(|(id, f)| {
+            let months = u32::from(f.horizon_months.clamp(1, 36));
+            ShownForecast {
+                horizon: add_months(date, months).unwrap_or_else(|| format!("+{months} months")),
+                id,
+                statement: f.statement.trim().to_string(),
+            }
+        })
+        .collect()
 }
 
 /// The prompt template of each kind.
