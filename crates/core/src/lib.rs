@@ -16,6 +16,7 @@ pub mod errors;
 pub mod hash;
 pub mod lang;
 pub mod moves;
+pub mod outcome;
 pub mod persona;
 pub mod report;
 pub mod source;
