@@ -293,6 +293,12 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         flags.push(format!("future paths: forecast id {id} does not exist"));
     }
     for r in &t.rounds {
+        if r.summary.as_deref().is_some_and(crate::validate::is_repetitive) {
+            flags.push(format!(
+                "round {}: the moderator's summary repeats itself",
+                r.number
+            ));
+        }
         for x in &r.turns {
             if x.status == TurnStatus::Failed {
                 flags.push(format!(
@@ -409,14 +415,31 @@ fn followup_sections(t: &Transcript, flags: &mut Vec<String>) -> Vec<FollowupSec
                     new_risks: Vec::new(),
                 }
             });
+            let words = |s: &str| s.split_whitespace().any(|w| w.chars().any(char::is_alphabetic));
+            if !answer.answer.is_empty() && !words(&answer.answer) {
+                flags.push(format!(
+                    "follow-up {}: the answer has no words (\"{}\")",
+                    f.number,
+                    council_core::excerpt(&answer.answer, 60)
+                ));
+            }
+            if f.summary.as_deref().is_some_and(crate::validate::is_repetitive) {
+                flags.push(format!(
+                    "follow-up {}: the moderator's summary repeats itself",
+                    f.number
+                ));
+            }
             for x in &f.turns {
+                let name = t.name_of(&x.persona);
                 if x.status == TurnStatus::Failed {
                     flags.push(format!(
-                        "follow-up {}, {}: no answer, the model call failed ({})",
+                        "follow-up {}, {name}: no answer, the model call failed ({})",
                         f.number,
-                        council_core::name_of(&t.panel, &x.persona),
                         x.error.as_deref().unwrap_or("unknown error")
                     ));
+                }
+                for flag in &x.flags {
+                    flags.push(format!("follow-up {}, {name}: {flag}", f.number));
                 }
             }
             FollowupSection {
@@ -424,12 +447,14 @@ fn followup_sections(t: &Transcript, flags: &mut Vec<String>) -> Vec<FollowupSec
                 question: f.question.clone(),
                 answer: answer.answer.trim().to_string(),
                 what_changed: answer.what_changed.trim().to_string(),
-                new_risks: answer
-                    .new_risks
-                    .iter()
-                    .map(|r| r.trim().to_string())
-                    .filter(|r| !r.is_empty())
-                    .collect(),
+                new_risks: answer.new_risks.iter().fold(Vec::new(), |mut out, r| {
+                    // The same risk twice is shown once.
+                    let r = r.trim().to_string();
+                    if !r.is_empty() && !out.contains(&r) {
+                        out.push(r);
+                    }
+                    out
+                }),
                 summary: f.summary.clone(),
                 turns: f.turns.clone(),
             }

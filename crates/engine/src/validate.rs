@@ -52,6 +52,7 @@ pub(crate) fn turn_from_answer(json: &Value, c: &TurnContext<'_>) -> Turn {
     };
     let flags = &mut turn.flags;
     turn.move_ = Some(answer.move_);
+    turn.stance = Some(answer.stance);
     turn.text = answer.text.trim().to_string();
     if turn.text.is_empty() {
         flags.push("empty answer".into());
@@ -140,7 +141,7 @@ fn looks_off_topic(question: &str, text: &str) -> bool {
     })
 }
 
-fn is_repetitive(text: &str) -> bool {
+pub(crate) fn is_repetitive(text: &str) -> bool {
     let mut counts: HashMap<String, usize> = HashMap::new();
     text.split(['.', '!', '?', '\n', '。'])
         .map(|s| s.trim().to_lowercase())
@@ -183,9 +184,10 @@ mod tests {
 
     #[test]
     fn weak_answers_are_repaired_and_flagged() {
-        let answer = json!({"move": "SHARE", "text": "ok", "confidence": 100, "responds_to": ["cfo", "ghost", "cto"], "citations": [" [2] ", ""]});
+        let answer = json!({"move": "SHARE", "stance": "support", "text": "ok", "confidence": 100, "responds_to": ["cfo", "ghost", "cto"], "citations": [" [2] ", ""]});
         let t = read(answer, 2, &["cto", "auditor"], "Should we raise prices?");
         assert_eq!(t.confidence, Some(100));
+        assert_eq!(t.stance, Some(council_core::answers::Stance::Support));
         assert_eq!(t.responds_to, vec!["cto"]);
         assert_eq!(t.citations, vec!["[2]"]);
         let flags = t.flags.join(" | ");
@@ -202,7 +204,7 @@ mod tests {
     #[test]
     fn an_answer_that_does_not_fit_the_form_is_kept_and_flagged() {
         let t = read(
-            json!({"move": "AGREE", "text": "Raise prices for new customers only.", "confidence": 70}),
+            json!({"move": "AGREE", "stance": "mixed", "text": "Raise prices for new customers only.", "confidence": 70}),
             1,
             &["cto"],
             "Should we raise prices?",
@@ -232,7 +234,7 @@ mod tests {
 
     #[test]
     fn round_four_needs_a_real_peer() {
-        let answer = json!({"move": "CHALLENGE", "text": "A long enough answer about pricing and margins.", "confidence": 60,
+        let answer = json!({"move": "CHALLENGE", "stance": "oppose", "text": "A long enough answer about pricing and margins.", "confidence": 60,
             "responds_to": [], "citations": [], "assumption": "a", "target_peer": "nobody", "target_assumption": "b"});
         let t = read(answer, 4, &["cto"], "pricing?");
         assert_eq!(t.target_peer, None);
