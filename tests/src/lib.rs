@@ -116,6 +116,10 @@ pub struct FakeServer {
     hits: Arc<AtomicUsize>,
     bodies: Arc<Mutex<Vec<String>>>,
     auth: Arc<Mutex<Vec<Option<String>>>>,
+    answered: Arc<Mutex<Vec<String>>>,
+    max_in_flight: Arc<AtomicUsize>,
+    killed: Arc<std::sync::atomic::AtomicBool>,
+    accept: tokio::task::JoinHandle<()>,
 }
 
 impl FakeServer {
@@ -138,14 +142,29 @@ impl FakeServer {
         let bodies = Arc::new(Mutex::new(Vec::new()));
         let auth = Arc::new(Mutex::new(Vec::new()));
         let source = Arc::new(source);
-        let (h, b, a) = (hits.clone(), bodies.clone(), auth.clone());
-        tokio::spawn(async move {
+        let answered = Arc::new(Mutex::new(Vec::new()));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let max_in_flight = Arc::new(AtomicUsize::new(0));
+        let killed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let shared = (
+            hits.clone(),
+            bodies.clone(),
+            auth.clone(),
+            answered.clone(),
+            in_flight.clone(),
+            max_in_flight.clone(),
+            killed.clone(),
+        );
+        let accept = tokio::spawn(async move {
             while let Ok((mut sock, _)) = listener.accept().await {
-                let (h, b, a, source) = (h.clone(), b.clone(), a.clone(), source.clone());
+                let (h, b, a, done, flying, most, killed) = shared.clone();
+                let source = source.clone();
                 tokio::spawn(async move {
                     let Some((head, body)) = read_request(&mut sock).await else {
                         return;
                     };
+                    let now = flying.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
                     let n = h.fetch_add(1, Ordering::SeqCst);
                     b.lock().expect("lock").push(body.clone());
                     let bearer = head
@@ -164,23 +183,33 @@ impl FakeServer {
                             handler(&body)
                         }
                     };
+                    if killed.load(Ordering::SeqCst) {
+                        // A killed server answers nothing: the socket just closes.
+                        flying.fetch_sub(1, Ordering::SeqCst);
+                        return;
+                    }
                     match reply {
                         Reply::Hang => tokio::time::sleep(Duration::from_secs(3600)).await,
                         Reply::Respond {
                             status,
                             headers,
-                            body,
+                            body: reply,
                         } => {
                             let mut resp = format!(
                                 "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
-                                body.len()
+                                reply.len()
                             );
                             for (k, v) in headers {
                                 resp.push_str(&format!("{k}: {v}\r\n"));
                             }
                             resp.push_str("\r\n");
-                            resp.push_str(&body);
-                            let _ = sock.write_all(resp.as_bytes()).await;
+                            resp.push_str(&reply);
+                            // Counted out before the answer leaves, so a client
+                            // never sees more in flight than the server did.
+                            flying.fetch_sub(1, Ordering::SeqCst);
+                            if sock.write_all(resp.as_bytes()).await.is_ok() {
+                                done.lock().expect("lock").push(body);
+                            }
                             let _ = sock.shutdown().await;
                         }
                     }
@@ -192,7 +221,28 @@ impl FakeServer {
             hits,
             bodies,
             auth,
+            answered,
+            max_in_flight,
+            killed,
+            accept,
         }
+    }
+
+    /// Bodies of the requests whose answer was sent in full.
+    pub fn answered(&self) -> Vec<String> {
+        self.answered.lock().expect("lock").clone()
+    }
+
+    /// The most requests this server held at once (read to answer).
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Kills the server: new connections are refused and requests it holds
+    /// are dropped unanswered.
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::SeqCst);
+        self.accept.abort();
     }
 
     /// Requests received so far.

@@ -233,9 +233,9 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
     };
     let dir = store.dir().to_path_buf();
     let transcript = tokio::select! {
-        t = run(&debate, &mut store) => t.map_err(|e| budget_stop(e, &dir, budget.as_deref(), "council ask --resume"))?,
+        t = run(&debate, &mut store) => t.map_err(|e| budget_stop(e, &dir, budget.as_deref(), &format!("council ask --resume {}", dir.display())))?,
         _ = tokio::signal::ctrl_c() => {
-            bail!(Interrupted(dir));
+            bail!(Interrupted::ask(&dir));
         }
     };
     summarize(&transcript);
@@ -316,25 +316,32 @@ pub(crate) fn budget_stop(
                 )
             });
             anyhow::Error::new(BudgetStop(format!(
-                "stopped before the budget was passed: {why}{spent}; every answer so far is saved in {}; finish it with: {resume} {} and a larger --budget-usd or --budget-tokens",
+                "stopped before the budget was passed: {why}{spent}; every answer so far is saved in {}; finish it with: {resume} and a larger --budget-usd or --budget-tokens",
                 dir.display(),
-                dir.display()
             )))
         }
         other => other.into(),
     }
 }
 
-/// A run stopped by Ctrl-C; every finished turn is on disk.
+/// A run stopped by Ctrl-C; every finished turn is on disk. Holds the
+/// command that continues it.
 #[derive(Debug)]
-pub(crate) struct Interrupted(pub PathBuf);
+pub(crate) struct Interrupted(pub String);
+
+impl Interrupted {
+    /// An interrupted `ask`, continued with `--resume DIR`.
+    pub(crate) fn ask(dir: &Path) -> Interrupted {
+        Interrupted(format!("council ask --resume {}", dir.display()))
+    }
+}
 
 impl std::fmt::Display for Interrupted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "interrupted; every finished turn is saved; continue with: council ask --resume {}",
-            self.0.display()
+            "interrupted; every finished answer is saved; continue with: {}",
+            self.0
         )
     }
 }
@@ -391,7 +398,7 @@ fn summarize(t: &Transcript) {
     }
 }
 
-fn random_seed() -> u64 {
+pub(crate) fn random_seed() -> u64 {
     use std::time::{SystemTime, UNIX_EPOCH};
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -62,6 +62,8 @@ pub(crate) enum Command {
     Followup(FollowupArgs),
     /// Two runs side by side: verdicts, vote shares, forecasts, actions and risks, with what changed marked.
     Diff(DiffArgs),
+    /// A study: every question of FILE × model × repeat as its own run, all at once under one bound on calls.
+    Batch(BatchArgs),
     /// Prints a run's tokens and cost by persona, round, moderator, synthesis, follow-up, variant and branch.
     Cost(CostArgs),
     /// Lists the personas available to a panel.
@@ -405,6 +407,49 @@ pub(crate) enum DiffFormat {
     Html,
     /// JSON.
     Json,
+}
+
+/// `council batch`.
+#[derive(Debug, Args)]
+pub(crate) struct BatchArgs {
+    /// The questions: JSONL (one {"question": …} a line) or CSV with a header row; optional id, date, lang, panel, model.
+    pub file: PathBuf,
+    /// The study folder (study.json, runs.jsonl, runs/); the same command again continues it.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Runs of each question × model, each with its own seed.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
+    /// Models to ask every question with (names on the server or the [[endpoints]] pool; default: the configured model).
+    #[arg(long, value_delimiter = ',', value_name = "A,B,…")]
+    pub models: Vec<String>,
+    /// The panel for questions that name none (a fact-checker and a contrarian are added if absent).
+    #[arg(long, value_delimiter = ',', value_name = "ID,ID,…")]
+    pub panel: Vec<String>,
+    /// Rounds per run.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub rounds: u32,
+    /// Stop each run after the debate (no verdict, vote or forecasts).
+    #[arg(long)]
+    pub no_synthesis: bool,
+    /// The most model calls in flight at once, across the whole study.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_calls: u16,
+    /// The study's base seed (default: random, recorded in study.json).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// The run date for questions that give none, YYYY-MM-DD (default: today).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
+    /// Generated-token limit per turn.
+    #[arg(long, default_value_t = 700)]
+    pub max_tokens: u32,
+    /// A folder of persona TOML files, as for `ask`.
+    #[arg(long, value_name = "DIR")]
+    pub personas: Option<PathBuf>,
+    /// A folder of prompt templates, as for `ask`.
+    #[arg(long, value_name = "DIR")]
+    pub prompts: Option<PathBuf>,
 }
 
 /// `council cost`.

@@ -130,7 +130,7 @@ async fn play(
     let dir = store.dir().to_path_buf();
     let t = tokio::select! {
         t = council_engine::run(&debate, &mut store) => t.map_err(|e| crate::ask::budget_stop(e, &dir, meter.as_deref(), resume_hint))?,
-        _ = tokio::signal::ctrl_c() => bail!(crate::ask::Interrupted(dir)),
+        _ = tokio::signal::ctrl_c() => bail!(crate::ask::Interrupted(resume_hint.to_string())),
     };
     if !global.quiet {
         eprintln!(
@@ -308,8 +308,12 @@ pub(crate) async fn branch(args: BranchArgs, global: &Global) -> anyhow::Result<
         );
     }
     let settings = settings_of(&h, args.max_concurrency, args.max_tokens);
-    let hint = format!("council branch {} --out", args.run.display());
-    let hint = format!("{hint} {} (the same flags); or", dest.display());
+    let hint = format!(
+        "council branch {} --from-round {} --out {} (with the same flags)",
+        args.run.display(),
+        args.from_round,
+        dest.display()
+    );
     let t = play(&s, global, store, settings, &args.budget, &hint).await?;
     finish(&t, &dest, &s, &args.export, brand.as_ref())?;
     Ok(t)
@@ -422,10 +426,10 @@ pub(crate) async fn followup(args: FollowupArgs, global: &Global) -> anyhow::Res
         library_inputs: h.library.clone(),
     };
     let dir = args.run.clone();
-    let hint = "council followup --resume";
+    let hint = format!("council followup {} --resume", args.run.display());
     let t = tokio::select! {
-        t = council_engine::followup::followup(&debate, &mut store, &ask) => t.map_err(|e| crate::ask::budget_stop(e, &dir, meter.as_deref(), hint))?,
-        _ = tokio::signal::ctrl_c() => bail!(crate::ask::Interrupted(dir)),
+        t = council_engine::followup::followup(&debate, &mut store, &ask) => t.map_err(|e| crate::ask::budget_stop(e, &dir, meter.as_deref(), &hint))?,
+        _ = tokio::signal::ctrl_c() => bail!(crate::ask::Interrupted(hint.clone())),
     };
     if let Some(f) = t.followups.last() {
         eprintln!(

@@ -1,6 +1,7 @@
 //! The `council` binary: thin glue from the command line to the libraries.
 
 mod ask;
+mod batch;
 mod bench;
 mod cli;
 mod cost;
@@ -197,6 +198,11 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             });
             Ok(if failed { Done::Partial } else { Done::Ok })
         }
+        Command::Batch(args) => Ok(if batch::batch(args, &cli.global).await? {
+            Done::Ok
+        } else {
+            Done::Partial
+        }),
         Command::Diff(args) => derived::diff(&args, &cli.global).map(|()| Done::Ok),
         Command::Cost(args) => {
             if !args.path.exists() {

@@ -20,6 +20,8 @@ pub(crate) struct Backends {
     pub(crate) personas: BTreeMap<String, ModelSpec>,
     /// Prices per model: the built-in table and the config's `[prices."MODEL"]`.
     pub(crate) prices: PriceTable,
+    /// The config's `[[endpoints]]`: models served by a pool of servers.
+    pub(crate) endpoints: Vec<council_llm::pool::EndpointConfig>,
 }
 
 /// `--persona-model PERSONA=MODEL` pairs: persona id → model on the main server.
@@ -54,7 +56,7 @@ pub(crate) fn overrides(g: &Global) -> Overrides {
 
 /// Reads flags, environment and the config file.
 pub(crate) fn load(g: &Global, env: &dyn Fn(&str) -> Option<String>) -> Result<Backends, LlmError> {
-    let over = overrides(g);
+    let mut over = overrides(g);
     let path = config::locate(&over, env);
     let mut table = match &path {
         Some(p) => config::read_table(p)?,
@@ -85,7 +87,27 @@ pub(crate) fn load(g: &Global, env: &dyn Fn(&str) -> Option<String>) -> Result<B
                 .map_or_else(String::new, |p| p.display().to_string())
         ))
     })?;
+    let endpoints: Vec<council_llm::pool::EndpointConfig> = match table.remove("endpoints") {
+        None => Vec::new(),
+        Some(v) => v.try_into().map_err(|e| {
+            LlmError::Config(format!(
+                "config file {}: the [[endpoints]] entries are invalid: {e}; each takes base_url, model, and optionally api_key_env, max_concurrency, weight",
+                path.as_ref().map_or_else(String::new, |p| p.display().to_string())
+            ))
+        })?,
+    };
     let file = ConfigFile::from_table(path.as_deref(), table)?;
+    // With only endpoints configured, the main backend is their server.
+    let no_server = over.base_url.is_none()
+        && file.base_url.is_none()
+        && env("COUNCIL_BASE_URL").is_none()
+        && env("OPENAI_BASE_URL").is_none();
+    if let (true, false, Some(first)) = (no_server, g.embedded, endpoints.first()) {
+        over.base_url = Some(first.base_url.clone());
+        if over.model.is_none() && file.model.is_none() && env("COUNCIL_MODEL").is_none() {
+            over.model = Some(first.model.clone());
+        }
+    }
     let mut personas = personas;
     for (persona, model) in persona_model_flags(g)? {
         personas.insert(
@@ -100,19 +122,94 @@ pub(crate) fn load(g: &Global, env: &dyn Fn(&str) -> Option<String>) -> Result<B
         main: config::resolve(&over, env, &file)?,
         personas,
         prices,
+        endpoints,
     })
 }
 
 impl Backends {
-    /// The main model, built (and loaded, if embedded).
+    /// The main model's name (for the embedded backend, its file's name).
+    pub(crate) fn default_model_name(&self) -> String {
+        match &self.main.choice {
+            config::Choice::OpenAi(s) => s.model.clone(),
+            config::Choice::Embedded { source, .. } => source.name(),
+            config::Choice::Replay(p) => format!("replay:{}", p.display()),
+        }
+    }
+
+    /// The main backend's kind, as usage records name it.
+    pub(crate) fn backend_name(&self) -> String {
+        match &self.main.choice {
+            config::Choice::OpenAi(_) => "openai".into(),
+            config::Choice::Embedded { .. } => "embedded".into(),
+            config::Choice::Replay(_) => "replay".into(),
+        }
+    }
+
+    /// The model called `name`: the main backend's when it is its model,
+    /// else that model on the main server.
+    pub(crate) async fn model_named(&self, name: &str) -> Result<Arc<dyn ChatModel>, LlmError> {
+        if name == self.default_model_name() {
+            return self.main_model().await;
+        }
+        if let Some(pool) = self.pool_for(name)? {
+            return Ok(pool);
+        }
+        if let config::Choice::Embedded { .. } = self.main.choice {
+            return Err(LlmError::Config(format!(
+                "model {name:?}: the embedded backend serves one model ({}); a study over several models needs a server (--base-url) or [[endpoints]]",
+                self.default_model_name()
+            )));
+        }
+        let resolved = self.main.with_model(&ModelSpec {
+            model: name.to_string(),
+            base_url: None,
+        })?;
+        config::build(&resolved).await
+    }
+
+    /// The main model, built (and loaded, if embedded); a pool when
+    /// `[[endpoints]]` serve it.
     pub(crate) async fn main_model(&self) -> Result<Arc<dyn ChatModel>, LlmError> {
-        config::build(&self.main).await
+        match self.pool_for(&self.default_model_name())? {
+            Some(pool) => Ok(pool),
+            None => config::build(&self.main).await,
+        }
+    }
+
+    /// The pool of `[[endpoints]]` serving `model`, if any serve it.
+    fn pool_for(&self, model: &str) -> Result<Option<Arc<dyn ChatModel>>, LlmError> {
+        if !self.endpoints.iter().any(|e| e.model == model) {
+            return Ok(None);
+        }
+        let config::Choice::OpenAi(template) = &self.main.choice else {
+            return Ok(None);
+        };
+        if self.main.record.is_some() {
+            return Err(LlmError::Config(
+                "--record records one server; it cannot be combined with [[endpoints]]".into(),
+            ));
+        }
+        let pool = council_llm::pool::Pool::new(
+            model,
+            &self.endpoints,
+            template,
+            &crate::env_lookup,
+            template.retry,
+            std::time::Duration::from_secs(30),
+        )?;
+        Ok(Some(Arc::new(pool)))
     }
 
     /// Who speaks through which model, around an already built main model.
     pub(crate) async fn models(&self, main: Arc<dyn ChatModel>) -> Result<Models, LlmError> {
         let mut models = Models::new(main);
         for (id, spec) in &self.personas {
+            if spec.base_url.is_none() {
+                if let Some(pool) = self.pool_for(&spec.model)? {
+                    models = models.with_override(id.clone(), pool);
+                    continue;
+                }
+            }
             let resolved = self.main.with_model(spec).map_err(|e| match e {
                 LlmError::Config(m) => LlmError::Config(format!("[personas.{id}]: {m}")),
                 other => other,

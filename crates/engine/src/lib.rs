@@ -28,6 +28,7 @@ pub mod rounds;
 pub mod schema;
 mod shown;
 pub mod store;
+pub mod study;
 pub mod synthesis;
 mod validate;
 

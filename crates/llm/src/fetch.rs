@@ -55,6 +55,17 @@ pub enum ModelSource {
 }
 
 impl ModelSource {
+    /// The model's file name, as the embedded backend reports it.
+    pub fn name(&self) -> String {
+        match self {
+            ModelSource::File(p) => p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
+            ModelSource::HuggingFace { file, .. } => file.clone(),
+        }
+    }
+
     /// Parses `hf:owner/repo/file.gguf` or a file path.
     pub fn parse(spec: &str) -> Result<Self, LlmError> {
         match spec.strip_prefix("hf:") {

@@ -24,6 +24,7 @@ mod error;
 pub mod fetch;
 mod model;
 pub mod openai;
+pub mod pool;
 pub mod replay;
 pub mod retry;
 pub mod schema;

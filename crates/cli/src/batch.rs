@@ -1,0 +1,457 @@
+//! `council batch FILE --out DIR`: a study. Reads one question a line
+//! (JSONL or CSV), writes `DIR/study.json`, and plays every question ×
+//! model × repeat as a run under `DIR/runs/`, all at once under one bound
+//! on model calls in flight. Running it again skips finished runs and
+//! resumes the rest.
+
+use crate::cli::{BatchArgs, Global};
+use crate::InputError;
+use council_core::study::{RunRecord, RunState, Study, StudyQuestion, STUDY_VERSION};
+use council_core::Usage;
+use council_engine::study::{plan, run_study, StudyContext, StudyProgress, STUDY_FILE};
+use council_llm::ChatModel;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// One line of the question file, as written.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    #[serde(default)]
+    id: Option<String>,
+    question: String,
+    #[serde(default)]
+    date: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
+    /// Persona ids, a list (JSONL) or comma-separated (either).
+    #[serde(default)]
+    panel: Option<serde_json::Value>,
+    /// A model, or several comma-separated.
+    #[serde(default)]
+    model: Option<String>,
+}
+
+fn list(v: &Option<serde_json::Value>) -> Vec<String> {
+    match v {
+        Some(serde_json::Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        Some(serde_json::Value::String(s)) => split(s),
+        _ => Vec::new(),
+    }
+}
+
+fn split(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(|x| x.trim().to_string())
+        .filter(|x| !x.is_empty())
+        .collect()
+}
+
+/// Reads the question file: JSONL (one object a line) or CSV with a
+/// header row (`question` required; `id`, `date`, `lang`, `panel`, `model`
+/// optional), chosen by the extension (`.csv`) or the first character.
+fn read_lines(path: &Path) -> Result<Vec<Line>, InputError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        InputError(format!(
+            "cannot read the question file {} ({e}); give a UTF-8 JSONL or CSV file",
+            path.display()
+        ))
+    })?;
+    if text.trim().is_empty() {
+        return Err(InputError(format!("{} holds no questions", path.display())));
+    }
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let is_csv = ext == "csv" || (ext != "jsonl" && !text.trim_start().starts_with('{'));
+    let mut out = Vec::new();
+    if is_csv {
+        let mut r = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
+        let headers = r
+            .headers()
+            .map_err(|e| InputError(format!("{}: not a CSV file ({e})", path.display())))?
+            .clone();
+        if !headers.iter().any(|h| h == "question") {
+            return Err(InputError(format!(
+                "{}: the CSV needs a header row with a `question` column (and optionally id, date, lang, panel, model)",
+                path.display()
+            )));
+        }
+        for (i, rec) in r.records().enumerate() {
+            let rec =
+                rec.map_err(|e| InputError(format!("{} row {}: {e}", path.display(), i + 2)))?;
+            let mut line = Line::default();
+            for (h, v) in headers.iter().zip(rec.iter()) {
+                let v = Some(v.to_string()).filter(|v| !v.is_empty());
+                match h {
+                    "id" => line.id = v,
+                    "question" => line.question = v.unwrap_or_default(),
+                    "date" => line.date = v,
+                    "lang" => line.lang = v,
+                    "panel" => line.panel = v.map(serde_json::Value::String),
+                    "model" => line.model = v,
+                    other => {
+                        return Err(InputError(format!(
+                            "{}: unknown column {other:?}; the columns are question, id, date, lang, panel, model",
+                            path.display()
+                        )))
+                    }
+                }
+            }
+            out.push(line);
+        }
+    } else {
+        for (i, l) in text.lines().enumerate() {
+            if l.trim().is_empty() {
+                continue;
+            }
+            out.push(serde_json::from_str(l).map_err(|e| {
+                InputError(format!(
+                    "{} line {}: {e}; each line is {{\"question\": \"…\"}} with optional id, date, lang, panel, model",
+                    path.display(),
+                    i + 1
+                ))
+            })?);
+        }
+    }
+    if out.is_empty() {
+        return Err(InputError(format!("{} holds no questions", path.display())));
+    }
+    Ok(out)
+}
+
+/// The study the command line asks for.
+fn study_of(args: &BatchArgs, default_model: &str) -> Result<Study, InputError> {
+    let today = chrono::Local::now()
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string();
+    let lines = read_lines(&args.file)?;
+    let mut questions: Vec<StudyQuestion> = Vec::new();
+    for (i, l) in lines.into_iter().enumerate() {
+        let n = i + 1;
+        let question = l.question.trim().to_string();
+        if question.is_empty() {
+            return Err(InputError(format!(
+                "{} question {n} is empty",
+                args.file.display()
+            )));
+        }
+        let id = l.id.unwrap_or_else(|| format!("q{n}"));
+        if questions.iter().any(|q| q.id == id) {
+            return Err(InputError(format!(
+                "{}: the id {id:?} is used twice",
+                args.file.display()
+            )));
+        }
+        let date = match l.date.or_else(|| args.date.clone()) {
+            Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                .map_err(|_| InputError(format!("question {id}: date {d:?} is not YYYY-MM-DD")))?
+                .format("%Y-%m-%d")
+                .to_string(),
+            None => today.clone(),
+        };
+        let lang = l
+            .lang
+            .unwrap_or_else(|| council_core::detect_lang(&question).to_string());
+        if !council_core::lang::is_known(&lang) {
+            return Err(InputError(format!(
+                "question {id}: lang {lang:?} is not one of {}",
+                council_core::lang::CODES.join(", ")
+            )));
+        }
+        let mut panel = list(&l.panel);
+        if panel.is_empty() {
+            panel = args.panel.clone();
+        }
+        if panel.is_empty() {
+            return Err(InputError(format!(
+                "question {id} has no panel: a study compares fixed panels; give --panel ID,ID,… or a panel column"
+            )));
+        }
+        questions.push(StudyQuestion {
+            id,
+            question,
+            date,
+            lang,
+            panel,
+            models: l.model.as_deref().map(split).unwrap_or_default(),
+        });
+    }
+    Ok(Study {
+        version: STUDY_VERSION,
+        questions,
+        models: if args.models.is_empty() {
+            vec![default_model.to_string()]
+        } else {
+            args.models.clone()
+        },
+        repeats: args.repeat,
+        rounds: args.rounds,
+        seed: args.seed.unwrap_or_else(crate::ask::random_seed),
+        synthesis: !args.no_synthesis,
+        max_calls: u32::from(args.max_calls),
+    })
+}
+
+/// The study already in `dir`, checked against the one asked for now: the
+/// same questions, models, repeats and rounds continue it; its seed and
+/// dates are kept.
+fn continue_or_start(
+    dir: &Path,
+    asked: Study,
+    seed_given: bool,
+) -> Result<(Study, bool), InputError> {
+    let path = dir.join(STUDY_FILE);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok((asked, false));
+    };
+    let old: Study = serde_json::from_str(&text)
+        .map_err(|e| InputError(format!("{} is not a Council study ({e})", path.display())))?;
+    let key = |s: &Study| {
+        (
+            s.questions
+                .iter()
+                .map(|q| {
+                    (
+                        q.id.clone(),
+                        q.question.clone(),
+                        q.panel.clone(),
+                        q.models.clone(),
+                    )
+                })
+                .collect::<Vec<_>>(),
+            s.models.clone(),
+            s.repeats,
+            s.rounds,
+            s.synthesis,
+        )
+    };
+    if key(&old) != key(&asked) || (seed_given && old.seed != asked.seed) {
+        return Err(InputError(format!(
+            "{} holds another study (its questions, models, repeats, rounds or seed differ); choose another --out",
+            dir.display()
+        )));
+    }
+    // The bound on calls may change between sessions.
+    Ok((
+        Study {
+            max_calls: asked.max_calls,
+            ..old
+        },
+        true,
+    ))
+}
+
+/// One progress display for the whole study.
+struct Display {
+    bar: ProgressBar,
+    lines: bool,
+    total: u64,
+    calls: AtomicU64,
+    tokens: AtomicU64,
+    usd: Mutex<(f64, bool)>,
+    prices: council_analysis::PriceTable,
+    backend: String,
+    states: Mutex<BTreeMap<String, RunState>>,
+}
+
+impl Display {
+    fn done(&self) -> u64 {
+        self.states
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .filter(|s| !matches!(s, RunState::Running | RunState::Pending))
+            .count() as u64
+    }
+
+    fn message(&self) -> String {
+        let (usd, unpriced) = *self
+            .usd
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cost = if unpriced {
+            "cost: not priced".to_string()
+        } else {
+            format!("cost {}", council_core::cost::format_usd(usd))
+        };
+        format!(
+            "{} calls, {} tokens, {cost}",
+            self.calls.load(Ordering::Relaxed),
+            self.tokens.load(Ordering::Relaxed)
+        )
+    }
+}
+
+impl StudyProgress for Display {
+    fn run(&self, r: &RunRecord) {
+        let before = self.done();
+        self.states
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(r.folder.clone(), r.state);
+        let done = self.done();
+        self.bar.set_position(done);
+        self.bar.set_message(self.message());
+        if self.lines && done != before {
+            eprintln!(
+                "runs {done}/{}: {} {:?}; {}",
+                self.total,
+                r.folder,
+                r.state,
+                self.message()
+            );
+        }
+    }
+
+    fn call(&self, model: &str, usage: &Usage) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.tokens.fetch_add(
+            usage.prompt_tokens.unwrap_or(0) + usage.completion_tokens.unwrap_or(0),
+            Ordering::Relaxed,
+        );
+        let mut usd = self
+            .usd
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match self
+            .prices
+            .price(&self.backend, model)
+            .and_then(|(p, _)| p.of(usage))
+        {
+            Some(x) => usd.0 += x,
+            None if usage.calls > 0 => usd.1 = true,
+            None => {}
+        }
+        drop(usd);
+        self.bar.set_message(self.message());
+    }
+}
+
+/// Runs `council batch`; true when every run is complete.
+pub(crate) async fn batch(args: BatchArgs, global: &Global) -> anyhow::Result<bool> {
+    let roster = match &args.personas {
+        Some(d) => council_personas::Roster::with_dir(d)?,
+        None => council_personas::Roster::builtin()?,
+    };
+    let prompts = match &args.prompts {
+        Some(d) => council_engine::Prompts::with_dir(d)?,
+        None => council_engine::Prompts::builtin()?,
+    };
+    let backends = crate::settings::load(global, &crate::env_lookup)?;
+    let default_model = backends.default_model_name();
+    let asked = study_of(&args, &default_model)?;
+    for q in &asked.questions {
+        roster
+            .panel_from_ids(&q.panel)
+            .map_err(|e| InputError(format!("question {}: {e}", q.id)))?;
+    }
+    let (study, continued) = continue_or_start(&args.out, asked, args.seed.is_some())?;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| InputError(format!("cannot create {} ({e})", args.out.display())))?;
+    if !continued {
+        let tmp = args.out.join(".study.json.tmp");
+        std::fs::write(&tmp, serde_json::to_string_pretty(&study)?)?;
+        std::fs::rename(&tmp, args.out.join(STUDY_FILE))?;
+    }
+    let mut models: BTreeMap<String, Arc<dyn ChatModel>> = BTreeMap::new();
+    for m in study
+        .models
+        .iter()
+        .chain(study.questions.iter().flat_map(|q| &q.models))
+    {
+        if !models.contains_key(m) {
+            models.insert(m.clone(), backends.model_named(m).await?);
+        }
+    }
+    let total = plan(&study).len() as u64;
+    let terminal = std::io::stderr().is_terminal() && !global.quiet;
+    let bar = if terminal {
+        ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("runs {pos}/{len} [{bar:30}] {msg} · ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let display = Arc::new(Display {
+        bar,
+        lines: !terminal && !global.quiet,
+        total,
+        calls: AtomicU64::new(0),
+        tokens: AtomicU64::new(0),
+        usd: Mutex::new((0.0, false)),
+        prices: backends.prices.clone(),
+        backend: backends.backend_name(),
+        states: Mutex::new(BTreeMap::new()),
+    });
+    if !global.quiet {
+        eprintln!(
+            "{} {}: {} questions × {} model(s) × {} repeat(s) = {total} runs, at most {} calls in flight",
+            if continued { "continuing study" } else { "study" },
+            args.out.display(),
+            study.questions.len(),
+            study.models.len(),
+            study.repeats,
+            study.max_calls
+        );
+    }
+    let model_for = |name: &str| -> Result<Arc<dyn ChatModel>, council_llm::LlmError> {
+        models
+            .get(name)
+            .cloned()
+            .ok_or_else(|| council_llm::LlmError::Config(format!("model {name:?} was not built")))
+    };
+    let started = std::time::Instant::now();
+    let ctx = StudyContext {
+        dir: &args.out,
+        roster: &roster,
+        prompts: &prompts,
+        max_tokens: args.max_tokens,
+        model_for: &model_for,
+        progress: display.clone(),
+    };
+    let outcome = tokio::select! {
+        o = run_study(&study, &ctx) => o?,
+        _ = tokio::signal::ctrl_c() => {
+            display.bar.abandon();
+            anyhow::bail!(crate::ask::Interrupted(
+                "the same council batch command (finished runs are skipped, the others resumed)".into()
+            ));
+        }
+    };
+    display.bar.finish_and_clear();
+    if !global.quiet {
+        eprintln!(
+            "{} complete, {} partial, {} stopped by an error, in {:.1} s; {}",
+            outcome.complete,
+            outcome.partial,
+            outcome.failed,
+            started.elapsed().as_secs_f64(),
+            display.message()
+        );
+        if outcome.failed > 0 {
+            eprintln!(
+                "run the same command again to resume them; their errors are in {}",
+                args.out.join(council_engine::study::RUNS_FILE).display()
+            );
+        }
+    }
+    println!("{}", args.out.display());
+    Ok(outcome.partial == 0 && outcome.failed == 0)
+}

@@ -1,0 +1,351 @@
+//! Studies (`council batch`): every question × model × repeat of a
+//! [`Study`] played as its own run folder under `DIR/runs/`, all at once,
+//! under one global bound on model calls in flight. `runs.jsonl` logs each
+//! run's state. Running a study again skips finished runs and resumes the
+//! others from their event logs, so no answered call is asked twice.
+
+use crate::{Debate, DebateSettings, EngineError, Models, NoProgress, Prompts, RunStore};
+use async_trait::async_trait;
+use council_core::hash::fnv1a;
+use council_core::study::{RunRecord, RunState, Study, StudyRunId};
+use council_core::{RunStatus, Usage};
+use council_llm::{ChatModel, ChatRequest, ChatResponse, LlmError, ModelInfo};
+use council_personas::Roster;
+use futures::StreamExt;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
+
+/// The study's plan file in its folder.
+pub const STUDY_FILE: &str = "study.json";
+/// The run-state log in a study folder.
+pub const RUNS_FILE: &str = "runs.jsonl";
+/// The folder of the runs in a study folder.
+pub const RUNS_DIR: &str = "runs";
+
+/// What a study reports while it runs; must not block.
+pub trait StudyProgress: Send + Sync {
+    /// A run's state changed.
+    fn run(&self, record: &RunRecord);
+    /// One model call finished, with its usage (failed calls report none).
+    fn call(&self, model: &str, usage: &Usage);
+}
+
+/// One run of the study, planned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedRun {
+    /// Question, model, repeat.
+    pub id: StudyRunId,
+    /// Its seed.
+    pub seed: u64,
+    /// Its folder, relative to the study folder.
+    pub folder: String,
+}
+
+/// Every run of `study`, in question, model, repeat order; each repeat
+/// has its own seed, derived from the study's seed, the question and the
+/// model (the same plan on every machine).
+pub fn plan(study: &Study) -> Vec<PlannedRun> {
+    let mut out = Vec::new();
+    for q in &study.questions {
+        let models = if q.models.is_empty() {
+            &study.models
+        } else {
+            &q.models
+        };
+        for m in models {
+            for k in 1..=study.repeats {
+                let id = StudyRunId {
+                    question: q.id.clone(),
+                    model: m.clone(),
+                    repeat: k,
+                };
+                let seed = study.seed
+                    ^ fnv1a(q.id.bytes().chain([0]).chain(m.bytes()))
+                    ^ u64::from(k).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                out.push(PlannedRun {
+                    folder: format!("{RUNS_DIR}/{}", id.folder()),
+                    id,
+                    seed,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Reads `runs.jsonl`: the last record of each run (a line cut short by a
+/// crash is ignored).
+pub fn read_records(dir: &Path) -> Result<BTreeMap<StudyRunId, RunRecord>, EngineError> {
+    let path = dir.join(RUNS_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => {
+            return Err(EngineError::io(
+                format!("cannot read {}", path.display()),
+                e,
+            ))
+        }
+    };
+    let mut out = BTreeMap::new();
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if !line.ends_with('\n') {
+            break;
+        }
+        let r: RunRecord = serde_json::from_str(line.trim_end()).map_err(|e| {
+            EngineError::Store(format!(
+                "{} line {}: not a run record ({e}); the log is damaged",
+                path.display(),
+                i + 1
+            ))
+        })?;
+        out.insert(r.id.clone(), r);
+    }
+    Ok(out)
+}
+
+/// Appends run records, one synced line each.
+struct RecordLog {
+    path: PathBuf,
+    file: Mutex<std::fs::File>,
+    progress: Arc<dyn StudyProgress>,
+}
+
+impl RecordLog {
+    fn open(dir: &Path, progress: Arc<dyn StudyProgress>) -> Result<RecordLog, EngineError> {
+        let path = dir.join(RUNS_FILE);
+        // Drop a last line cut short by a crash, so appends stay valid.
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            if !text.is_empty() && !text.ends_with('\n') {
+                let keep = text.rfind('\n').map_or(0, |i| i + 1);
+                std::fs::write(&path, &text[..keep])
+                    .map_err(|e| EngineError::io(format!("cannot repair {}", path.display()), e))?;
+            }
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| EngineError::io(format!("cannot open {}", path.display()), e))?;
+        Ok(RecordLog {
+            path,
+            file: Mutex::new(file),
+            progress,
+        })
+    }
+
+    fn write(&self, r: &RunRecord) -> Result<(), EngineError> {
+        let mut line = serde_json::to_string(r)
+            .map_err(|e| EngineError::Store(format!("cannot encode a run record: {e}")))?;
+        line.push('\n');
+        let mut f = self
+            .file
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f.write_all(line.as_bytes())
+            .and_then(|()| f.sync_data())
+            .map_err(|e| EngineError::io(format!("cannot write {}", self.path.display()), e))?;
+        drop(f);
+        self.progress.run(r);
+        Ok(())
+    }
+}
+
+/// A model whose calls wait for a permit of the study's global bound.
+struct Bounded {
+    inner: Arc<dyn ChatModel>,
+    permits: Arc<Semaphore>,
+    progress: Arc<dyn StudyProgress>,
+}
+
+#[async_trait]
+impl ChatModel for Bounded {
+    fn info(&self) -> ModelInfo {
+        self.inner.info()
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| LlmError::Config("the study's call bound was closed".into()))?;
+        let result = self.inner.chat(request).await;
+        let usage = result.as_ref().map_or_else(|_| Usage::none(), |r| r.usage);
+        self.progress.call(&self.inner.info().model, &usage);
+        result
+    }
+}
+
+/// How a study ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StudyOutcome {
+    /// Runs complete (this session or before).
+    pub complete: usize,
+    /// Runs finished with failed turns.
+    pub partial: usize,
+    /// Runs stopped by an error (run the study again to resume them).
+    pub failed: usize,
+}
+
+/// Everything a study needs besides the plan.
+pub struct StudyContext<'a> {
+    /// The study folder.
+    pub dir: &'a Path,
+    /// Personas to seat.
+    pub roster: &'a Roster,
+    /// The templates.
+    pub prompts: &'a Prompts,
+    /// Generated-token limit per turn.
+    pub max_tokens: u32,
+    /// The model a name stands for (a server model, or a pool of endpoints).
+    pub model_for: &'a (dyn Fn(&str) -> Result<Arc<dyn ChatModel>, LlmError> + Sync),
+    /// Where progress goes.
+    pub progress: Arc<dyn StudyProgress>,
+}
+
+impl std::fmt::Debug for StudyContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StudyContext")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether a run folder holds a finished run, and how it ended.
+fn finished(dir: &Path, synthesis: bool) -> Option<RunState> {
+    let t = crate::read_transcript(dir).ok()?;
+    if t.status == RunStatus::Incomplete || (synthesis && t.synthesis.is_empty()) {
+        return None;
+    }
+    // A run is finished once its transcript.json exists (written last).
+    dir.join(crate::store::TRANSCRIPT_FILE)
+        .exists()
+        .then_some(match t.status {
+            RunStatus::Complete => RunState::Complete,
+            _ => RunState::Partial,
+        })
+}
+
+/// Plays every run of `study` not yet finished, all at once under the
+/// study's bound on calls in flight.
+pub async fn run_study(study: &Study, c: &StudyContext<'_>) -> Result<StudyOutcome, EngineError> {
+    let log = RecordLog::open(c.dir, c.progress.clone())?;
+    let known = read_records(c.dir)?;
+    let permits = Arc::new(Semaphore::new(study.max_calls.max(1) as usize));
+    let questions: BTreeMap<&str, &council_core::study::StudyQuestion> =
+        study.questions.iter().map(|q| (q.id.as_str(), q)).collect();
+    let planned = plan(study);
+    let mut models: BTreeMap<String, Arc<dyn ChatModel>> = BTreeMap::new();
+    for p in &planned {
+        if !models.contains_key(&p.id.model) {
+            let inner = (c.model_for)(&p.id.model).map_err(|e| {
+                EngineError::Store(format!(
+                    "model {:?}: {}",
+                    p.id.model,
+                    council_core::error_chain(&e)
+                ))
+            })?;
+            let bounded: Arc<dyn ChatModel> = Arc::new(Bounded {
+                inner,
+                permits: permits.clone(),
+                progress: c.progress.clone(),
+            });
+            models.insert(p.id.model.clone(), bounded);
+        }
+    }
+    let one = |p: PlannedRun| {
+        let log = &log;
+        let known = &known;
+        let models = &models;
+        let questions = &questions;
+        async move {
+            let folder = c.dir.join(&p.folder);
+            let record = |state: RunState, calls: u32, error: Option<String>| RunRecord {
+                id: p.id.clone(),
+                seed: p.seed,
+                folder: p.folder.clone(),
+                state,
+                calls,
+                error,
+            };
+            if let Some(state) = finished(&folder, study.synthesis) {
+                let calls = known.get(&p.id).map_or(0, |r| r.calls);
+                if known.get(&p.id).map(|r| r.state) != Some(state) {
+                    log.write(&record(state, calls, None))?;
+                } else {
+                    c.progress.run(&record(state, calls, None));
+                }
+                return Ok::<RunState, EngineError>(state);
+            }
+            let q = questions.get(p.id.question.as_str()).ok_or_else(|| {
+                EngineError::Store(format!("question {:?} is not in the study", p.id.question))
+            })?;
+            let panel = c
+                .roster
+                .panel_from_ids(&q.panel)
+                .map(|x| c.roster.seat(x))
+                .map_err(|e| EngineError::Store(format!("question {}: {e}", q.id)))?;
+            let mut store = if folder.join(crate::store::EVENTS_FILE).exists() {
+                RunStore::open(&folder)?
+            } else {
+                RunStore::create(&folder)?
+            };
+            let before = store.transcript().map_or(0, |t| t.usage.calls);
+            log.write(&record(RunState::Running, before, None))?;
+            let debate = Debate {
+                question: q.question.clone(),
+                settings: DebateSettings {
+                    rounds: study.rounds,
+                    max_concurrency: panel.len().max(1),
+                    seed: p.seed,
+                    date: q.date.clone(),
+                    lang: q.lang.clone(),
+                    max_tokens: c.max_tokens,
+                    synthesis: study.synthesis,
+                },
+                panel,
+                models: Models::new(models[&p.id.model].clone()),
+                prompts: c.prompts,
+                progress: &NoProgress,
+                notes: Vec::new(),
+                library: None,
+                library_inputs: Vec::new(),
+            };
+            match crate::run(&debate, &mut store).await {
+                Ok(t) => {
+                    let state = if t.status == RunStatus::Complete {
+                        RunState::Complete
+                    } else {
+                        RunState::Partial
+                    };
+                    log.write(&record(state, t.usage.calls, None))?;
+                    Ok(state)
+                }
+                Err(e) => {
+                    let calls = store.transcript().map_or(before, |t| t.usage.calls);
+                    log.write(&record(
+                        RunState::Failed,
+                        calls,
+                        Some(council_core::error_chain(&e)),
+                    ))?;
+                    Ok(RunState::Failed)
+                }
+            }
+        }
+    };
+    // Every run at once: the semaphore, not the number of runs, bounds the calls.
+    let mut runs = futures::stream::iter(planned.into_iter().map(one)).buffer_unordered(usize::MAX);
+    let mut out = StudyOutcome::default();
+    while let Some(r) = runs.next().await {
+        match r? {
+            RunState::Complete => out.complete += 1,
+            RunState::Partial => out.partial += 1,
+            _ => out.failed += 1,
+        }
+    }
+    Ok(out)
+}

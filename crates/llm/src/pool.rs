@@ -1,0 +1,270 @@
+//! Endpoint pools: several OpenAI-compatible servers serving one model
+//! (vLLM or llama.cpp replicas, hosted APIs). Each call goes to the
+//! least-loaded healthy endpoint (calls in flight over its weight), waits
+//! for one of that endpoint's `max_concurrency` permits, and on a transient
+//! failure moves to another endpoint. An endpoint that answers 429 is set
+//! aside for as long as its `Retry-After` asks; one that fails
+//! `SET_ASIDE_AFTER` times in a row is set aside for `set_aside_for`.
+
+use crate::openai::{OpenAiCompatible, OpenAiSettings};
+use crate::retry::RetryPolicy;
+use crate::{ChatModel, ChatRequest, ChatResponse, LlmError, ModelInfo};
+use async_trait::async_trait;
+use serde::Deserialize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// Consecutive failures after which an endpoint is set aside.
+pub const SET_ASIDE_AFTER: u32 = 3;
+
+/// One `[[endpoints]]` entry of the config file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointConfig {
+    /// Base URL up to and including `/v1`.
+    pub base_url: String,
+    /// The model it serves.
+    pub model: String,
+    /// The environment variable holding its key, if it needs one.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// Calls it may hold at once (default 4).
+    #[serde(default = "default_concurrency")]
+    pub max_concurrency: usize,
+    /// Its share of the load relative to the others (default 1).
+    #[serde(default = "default_weight")]
+    pub weight: f64,
+}
+
+fn default_concurrency() -> usize {
+    4
+}
+
+fn default_weight() -> f64 {
+    1.0
+}
+
+struct Endpoint {
+    client: OpenAiCompatible,
+    url: String,
+    permits: Arc<Semaphore>,
+    in_flight: AtomicUsize,
+    weight: f64,
+    health: Mutex<Health>,
+}
+
+#[derive(Default)]
+struct Health {
+    failures: u32,
+    aside_until: Option<Instant>,
+}
+
+impl Endpoint {
+    fn available(&self, now: Instant) -> bool {
+        self.health
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .aside_until
+            .is_none_or(|t| t <= now)
+    }
+
+    fn load(&self) -> f64 {
+        (self.in_flight.load(Ordering::SeqCst) as f64 + 1.0) / self.weight
+    }
+
+    fn succeeded(&self) {
+        let mut h = self
+            .health
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        h.failures = 0;
+        h.aside_until = None;
+    }
+
+    /// Counts a transient failure; sets the endpoint aside when it asked
+    /// for a pause (429) or keeps failing.
+    fn failed(&self, err: &LlmError, set_aside_for: Duration) {
+        let mut h = self
+            .health
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        h.failures += 1;
+        let pause = match err.retry_after() {
+            Some(asked) => Some(asked),
+            None if h.failures >= SET_ASIDE_AFTER => Some(set_aside_for),
+            None => None,
+        };
+        if let Some(p) = pause {
+            tracing::warn!(
+                "{}: set aside for {:.1} s ({err})",
+                self.url,
+                p.as_secs_f32()
+            );
+            h.aside_until = Some(Instant::now() + p);
+        }
+    }
+}
+
+/// A model served by several endpoints.
+pub struct Pool {
+    model: String,
+    endpoints: Vec<Endpoint>,
+    retry: RetryPolicy,
+    set_aside_for: Duration,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("model", &self.model)
+            .field(
+                "endpoints",
+                &self.endpoints.iter().map(|e| &e.url).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl Pool {
+    /// A pool of `endpoints` (all serving `model`), each client built from
+    /// `template` (timeouts, schema support) with the endpoint's URL and
+    /// key; `env` looks keys up. `retry` bounds the attempts of one call
+    /// across the pool.
+    pub fn new(
+        model: &str,
+        endpoints: &[EndpointConfig],
+        template: &OpenAiSettings,
+        env: &dyn Fn(&str) -> Option<String>,
+        retry: RetryPolicy,
+        set_aside_for: Duration,
+    ) -> Result<Pool, LlmError> {
+        let mut out = Vec::new();
+        for e in endpoints.iter().filter(|e| e.model == model) {
+            if e.max_concurrency == 0 || !(e.weight.is_finite() && e.weight > 0.0) {
+                return Err(LlmError::Config(format!(
+                    "[[endpoints]] {}: max_concurrency must be 1 or more and weight above 0",
+                    e.base_url
+                )));
+            }
+            let mut s = template.clone();
+            s.base_url = e.base_url.clone();
+            s.model = e.model.clone();
+            // The pool retries across endpoints; each client tries once.
+            s.retry = RetryPolicy::none();
+            if let Some(var) = &e.api_key_env {
+                s.key_var = var.clone();
+                s.api_key = Some(crate::openai::ApiKey::new(env(var).ok_or_else(|| {
+                    LlmError::Config(format!(
+                        "[[endpoints]] {}: the key variable {var} is not set",
+                        e.base_url
+                    ))
+                })?));
+            }
+            out.push(Endpoint {
+                url: e.base_url.clone(),
+                client: OpenAiCompatible::new(s)?,
+                permits: Arc::new(Semaphore::new(e.max_concurrency)),
+                in_flight: AtomicUsize::new(0),
+                weight: e.weight,
+                health: Mutex::new(Health::default()),
+            });
+        }
+        if out.is_empty() {
+            return Err(LlmError::Config(format!(
+                "no [[endpoints]] entry serves model {model:?}"
+            )));
+        }
+        Ok(Pool {
+            model: model.to_string(),
+            endpoints: out,
+            retry,
+            set_aside_for,
+        })
+    }
+
+    /// The endpoint to try next: the least loaded of those not set aside
+    /// (or, if all are, the one back soonest, after waiting for it).
+    async fn pick(&self) -> &Endpoint {
+        loop {
+            let now = Instant::now();
+            let best = self
+                .endpoints
+                .iter()
+                .filter(|e| e.available(now))
+                .min_by(|a, b| a.load().total_cmp(&b.load()));
+            if let Some(e) = best {
+                return e;
+            }
+            let soonest = self
+                .endpoints
+                .iter()
+                .filter_map(|e| {
+                    e.health
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .aside_until
+                })
+                .min()
+                .unwrap_or(now);
+            tokio::time::sleep(
+                soonest
+                    .saturating_duration_since(now)
+                    .min(Duration::from_secs(5)),
+            )
+            .await;
+        }
+    }
+}
+
+#[async_trait]
+impl ChatModel for Pool {
+    fn info(&self) -> ModelInfo {
+        let mut info = self.endpoints[0].client.info();
+        info.location = format!(
+            "a pool of {} endpoints: {}",
+            self.endpoints.len(),
+            self.endpoints
+                .iter()
+                .map(|e| e.url.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        info
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        let mut delays = self.retry.delays();
+        loop {
+            let e = self.pick().await;
+            e.in_flight.fetch_add(1, Ordering::SeqCst);
+            let result = match e.permits.acquire().await {
+                Ok(_permit) => e.client.chat(request).await,
+                Err(_) => Err(LlmError::Config("an endpoint's permits were closed".into())),
+            };
+            e.in_flight.fetch_sub(1, Ordering::SeqCst);
+            match result {
+                Ok(r) => {
+                    e.succeeded();
+                    return Ok(r);
+                }
+                Err(err) if err.is_retryable() => {
+                    e.failed(&err, self.set_aside_for);
+                    // Another endpoint may answer at once; the same one
+                    // again only after a pause.
+                    let others = self
+                        .endpoints
+                        .iter()
+                        .any(|o| !std::ptr::eq(o, e) && o.available(Instant::now()));
+                    match delays.next() {
+                        None => return Err(err),
+                        Some(_) if others => continue,
+                        Some(d) => tokio::time::sleep(d).await,
+                    }
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+}
