@@ -235,36 +235,54 @@ impl ChatModel for Pool {
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
-        let mut delays = self.retry.delays();
-        loop {
-            let e = self.pick().await;
-            e.in_flight.fetch_add(1, Ordering::SeqCst);
-            let result = match e.permits.acquire().await {
-                Ok(_permit) => e.client.chat(request).await,
-                Err(_) => Err(LlmError::Config("an endpoint's permits were closed".into())),
-            };
-            e.in_flight.fetch_sub(1, Ordering::SeqCst);
-            match result {
-                Ok(r) => {
-                    e.succeeded();
-                    return Ok(r);
-                }
-                Err(err) if err.is_retryable() => {
-                    e.failed(&err, self.set_aside_for);
-                    // Another endpoint may answer at once; the same one
-                    // again only after a pause.
-                    let others = self
-                        .endpoints
-                        .iter()
-                        .any(|o| !std::ptr::eq(o, e) && o.available(Instant::now()));
-                    match delays.next() {
-                        None => return Err(err),
-                        Some(_) if others => continue,
-                        Some(d) => tokio::time::sleep(d).await,
-                    }
-                }
-                Err(err) => return Err(err),
+        // The one retry loop (`retry.rs`) drives the attempts; each attempt
+        // goes to the endpoint that is least loaded at that moment.
+        self.retry
+            .run(&format!("pool {}", self.model), || self.attempt(request))
+            .await
+    }
+}
+
+impl Pool {
+    /// One attempt on the best endpoint now. A transient failure counts
+    /// against that endpoint; a 429's `Retry-After` sets it aside, and when
+    /// another endpoint can answer, the retry need not wait that long.
+    async fn attempt(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        let e = self.pick().await;
+        e.in_flight.fetch_add(1, Ordering::SeqCst);
+        let result = match e.permits.acquire().await {
+            Ok(_permit) => e.client.chat(request).await,
+            Err(_) => Err(LlmError::Config("an endpoint's permits were closed".into())),
+        };
+        e.in_flight.fetch_sub(1, Ordering::SeqCst);
+        match result {
+            Ok(r) => {
+                e.succeeded();
+                Ok(r)
             }
+            Err(err) if err.is_retryable() => {
+                e.failed(&err, self.set_aside_for);
+                let now = Instant::now();
+                let others = self
+                    .endpoints
+                    .iter()
+                    .any(|o| !std::ptr::eq(o, e) && o.available(now));
+                Err(match err {
+                    LlmError::Http {
+                        url,
+                        status,
+                        body,
+                        retry_after: Some(_),
+                    } if others => LlmError::Http {
+                        url,
+                        status,
+                        body,
+                        retry_after: None,
+                    },
+                    other => other,
+                })
+            }
+            Err(err) => Err(err),
         }
     }
 }
