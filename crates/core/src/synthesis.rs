@@ -451,18 +451,26 @@ mod tests {
     #[test]
     fn forecast_ids_never_change_for_the_same_date_and_statement() {
         // Pinned: outcomes recorded against an id must keep matching it.
-        assert_eq!(forecast_id("2026-11-26", "Churn stays under 5%"), "F-7dd6cb");
+        assert_eq!(
+            forecast_id("2026-11-26", "Churn stays under 5%"),
+            "F-7dd6cb"
+        );
         assert_eq!(
             forecast_id("2026-11-26", "  Churn stays under 5% "),
             "F-7dd6cb"
         );
         let a = Answers {
-            forecasts: ["Churn stays under 5%", " ", "Churn stays under 5% ", "NPS rises"]
-                .map(|s| ForecastDraft {
-                    statement: s.into(),
-                    horizon_months: 6,
-                })
-                .to_vec(),
+            forecasts: [
+                "Churn stays under 5%",
+                " ",
+                "Churn stays under 5% ",
+                "NPS rises",
+            ]
+            .map(|s| ForecastDraft {
+                statement: s.into(),
+                horizon_months: 6,
+            })
+            .to_vec(),
             ..Answers::default()
         };
         let ids: Vec<String> = a
