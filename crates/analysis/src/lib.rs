@@ -1,8 +1,24 @@
-//! Pure functions over transcripts and reports: what a run cost, and how
-//! two runs differ. No IO, no models.
+//! Pure functions over transcripts and reports, no IO, no models.
+//!
+//! [`cost_of`] prices a run's usage with a [`PriceTable`]; [`diff`] sets two
+//! reports side by side. For research, [`compare()`] computes every metric of
+//! `council compare` over many transcripts (per persona, model, run and
+//! question, and the long table) into a [`Comparison`];
+//! [`forecasts_in`] reads a run's forecasts with each advisor's probability
+//! and the panel median, and [`score()`] scores them against their outcomes
+//! into [`Scores`] (Brier, log loss, calibration). [`tables`] writes both
+//! as CSV and text, [`html`] as self-contained HTML pages with SVG charts.
 
+pub mod compare;
 pub mod cost;
 pub mod diff;
+pub mod forecasts;
+pub mod html;
+pub mod score;
+pub mod tables;
 
+pub use compare::{compare, Comparison, RunInput};
 pub use cost::{cost_of, PriceTable};
 pub use diff::diff;
+pub use forecasts::{forecasts_in, RunForecast};
+pub use score::{score, ScoreInput, Scores};
