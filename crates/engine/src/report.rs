@@ -57,6 +57,18 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
             stated - shown.len()
         ));
     }
+    // A statement without a single word (a weak model's brackets) is no
+    // forecast: nobody could call it true or false.
+    let (shown, wordless): (Vec<_>, Vec<_>) =
+        shown.into_iter().partition(|f| has_words(&f.statement));
+    for f in &wordless {
+        flags.push(format!(
+            "forecasts: {} has no words (\"{}\"); left out",
+            f.id,
+            council_core::excerpt(&f.statement, 40)
+        ));
+    }
+    let mut wordless_reasons: Vec<String> = Vec::new();
     let votes: Vec<Vote> = t
         .panel
         .iter()
@@ -69,10 +81,22 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
                 stance: v.and_then(|v| v.stance),
                 confidence,
                 weight: confidence.map_or(0.0, recalibrate),
-                reason: v.map(|v| v.reason.trim().to_string()).unwrap_or_default(),
+                reason: v
+                    .map(|v| v.reason.trim().to_string())
+                    .filter(|r| {
+                        let ok = has_words(r);
+                        if !ok && !r.is_empty() {
+                            wordless_reasons.push(p.name.clone());
+                        }
+                        ok
+                    })
+                    .unwrap_or_default(),
             }
         })
         .collect();
+    for name in &wordless_reasons {
+        flags.push(format!("vote: {name}'s reason has no words; left out"));
+    }
     let forecasts: Vec<Forecast> = shown
         .iter()
         .map(|f| {
@@ -293,7 +317,10 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         flags.push(format!("future paths: forecast id {id} does not exist"));
     }
     for r in &t.rounds {
-        if r.summary.as_deref().is_some_and(crate::validate::is_repetitive) {
+        if r.summary
+            .as_deref()
+            .is_some_and(crate::validate::is_repetitive)
+        {
             flags.push(format!(
                 "round {}: the moderator's summary repeats itself",
                 r.number
@@ -415,7 +442,10 @@ fn followup_sections(t: &Transcript, flags: &mut Vec<String>) -> Vec<FollowupSec
                     new_risks: Vec::new(),
                 }
             });
-            let words = |s: &str| s.split_whitespace().any(|w| w.chars().any(char::is_alphabetic));
+            let words = |s: &str| {
+                s.split_whitespace()
+                    .any(|w| w.chars().any(char::is_alphabetic))
+            };
             if !answer.answer.is_empty() && !words(&answer.answer) {
                 flags.push(format!(
                     "follow-up {}: the answer has no words (\"{}\")",
@@ -423,7 +453,10 @@ fn followup_sections(t: &Transcript, flags: &mut Vec<String>) -> Vec<FollowupSec
                     council_core::excerpt(&answer.answer, 60)
                 ));
             }
-            if f.summary.as_deref().is_some_and(crate::validate::is_repetitive) {
+            if f.summary
+                .as_deref()
+                .is_some_and(crate::validate::is_repetitive)
+            {
                 flags.push(format!(
                     "follow-up {}: the moderator's summary repeats itself",
                     f.number
@@ -482,6 +515,13 @@ fn shown_location(location: &str) -> String {
     )
 }
 
+/// Whether `s` holds at least one word (a run of letters): a weak model's
+/// brackets, digits and timestamps do not.
+fn has_words(s: &str) -> bool {
+    s.split(|c: char| !c.is_alphabetic())
+        .any(|w| w.chars().count() >= 2 || w.chars().any(|c| !c.is_ascii()))
+}
+
 fn non_empty(s: &str) -> Option<String> {
     Some(s.trim().to_string()).filter(|s| !s.is_empty())
 }
@@ -515,4 +555,19 @@ fn path_problems(paths: &[FuturePath]) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_words;
+
+    #[test]
+    fn brackets_digits_and_timestamps_are_not_words() {
+        for junk in ["))))}{", "2027-01-27T20:32:56.144", "568 623 818", "T", ""] {
+            assert!(!has_words(junk), "{junk:?}");
+        }
+        for text in ["Churn stays under 5%", "in 2020", "客户流失率低于5%"] {
+            assert!(has_words(text), "{text:?}");
+        }
+    }
 }
