@@ -45,6 +45,9 @@ th,td{padding:.25rem .45rem;border-bottom:1px solid #eee;text-align:right;white-
 th:first-child,td:first-child{text-align:left;white-space:normal}
 th{background:#f6f6f6;font-weight:600}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:.8rem}
+.grid.wide{grid-template-columns:repeat(auto-fill,minmax(340px,1fr))}
+.scroll{overflow-x:auto}
+table.narrow{width:auto;min-width:440px}
 .card{border:1px solid #e4e4e4;border-radius:6px;padding:.4rem .5rem}
 .card h3{font-size:.9rem;margin:.1rem 0 .2rem;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .legend span{display:inline-block;margin-right:1rem;font-size:.82rem}
@@ -187,10 +190,12 @@ fn heat(rate: f64) -> String {
 }
 
 /// A heat map of `rate[i][j]` over `labels`, each cell's title saying `note(i, j)`.
+/// `fit`: scale to the containing box rather than keep its natural width.
 fn heat_map(
     labels: &[String],
     rate: &dyn Fn(usize, usize) -> Option<f64>,
     note: &dyn Fn(usize, usize) -> String,
+    fit: bool,
 ) -> String {
     let n = labels.len();
     let cell = if n > 10 { 28.0 } else { 40.0 };
@@ -199,8 +204,13 @@ fn heat_map(
     let w = left + cell * n as f64 + 10.0;
     let h = top + cell * n as f64 + 10.0;
     let short = |s: &str| council_core::excerpt(s, 22);
+    let width = if fit {
+        "100%".to_string()
+    } else {
+        w.to_string()
+    };
     let mut s = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" role="img" aria-label="agreement heat map">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{width}" role="img" aria-label="agreement heat map">"#
     );
     for (i, l) in labels.iter().enumerate() {
         let _ = write!(
@@ -329,7 +339,7 @@ fn entropy_chart(runs: &[RunMetrics], rounds: u32) -> String {
 
 fn advisor_table(rows: &[AdvisorMetrics], key: &str) -> String {
     let mut s = format!(
-        "<table><tr><th>{key}</th><th>runs</th><th>turns</th><th>flips</th><th>flip rate</th><th>conformity</th><th>concessions</th><th>challenge</th><th>words/turn</th><th>tokens in/out</th><th>flagged</th><th>forecasts</th><th>extremity</th><th>spread</th></tr>"
+        "<div class=\"scroll\"><table><tr><th>{key}</th><th>runs</th><th>turns</th><th>flips</th><th>flip rate</th><th>conformity</th><th>concessions</th><th>challenge</th><th>words/turn</th><th>tokens in/out</th><th>flagged</th><th>forecasts</th><th>extremity</th><th>spread</th></tr>"
     );
     for a in rows {
         let challenge = a
@@ -366,7 +376,7 @@ fn advisor_table(rows: &[AdvisorMetrics], key: &str) -> String {
             dec(a.spread, 2),
         );
     }
-    s.push_str("</table>");
+    s.push_str("</table></div>");
     s
 }
 
@@ -428,14 +438,19 @@ pub fn compare_html(c: &Comparison) -> String {
 
     b.push_str("<h2>Agreement of final stances</h2><p class=\"note\">Percent of runs in which both sat and held the same final stance (hover a cell for the counts).</p>");
     let pa = &c.agreement;
-    b.push_str(&heat_map(&pa.personas, &|i, j| pa.rate[i][j], &|i, j| {
-        format!(
-            "{} × {}: agreed in {} of {} runs",
-            pa.personas[i], pa.personas[j], pa.agree[i][j], pa.pairs[i][j]
-        )
-    }));
+    b.push_str(&heat_map(
+        &pa.personas,
+        &|i, j| pa.rate[i][j],
+        &|i, j| {
+            format!(
+                "{} × {}: agreed in {} of {} runs",
+                pa.personas[i], pa.personas[j], pa.agree[i][j], pa.pairs[i][j]
+            )
+        },
+        false,
+    ));
     if c.runs.len() <= MAX_RUN_MAPS && c.runs.len() > 1 {
-        b.push_str("<div class=\"grid\">");
+        b.push_str("<p class=\"note\">Each run: 100 where the two final stances are the same, 0 where they differ, – where either is unknown.</p><div class=\"grid wide\">");
         for r in &c.runs {
             let _ = write!(
                 b,
@@ -452,13 +467,14 @@ pub fn compare_html(c: &Comparison) -> String {
                         r.personas[j],
                         r.final_stances[j].map_or("unknown", |s| s.as_str())
                     ),
+                    true,
                 )
             );
         }
         b.push_str("</div>");
     }
 
-    b.push_str("<h2>Runs</h2><table><tr><th>run</th><th>models</th><th>verdict</th><th>support share</th><th>flips</th><th>collapse</th><th>agreement</th>");
+    b.push_str("<h2>Runs</h2><div class=\"scroll\"><table><tr><th>run</th><th>models</th><th>verdict</th><th>support share</th><th>flips</th><th>collapse</th><th>agreement</th>");
     for r in 1..=rounds {
         let _ = write!(b, "<th>H r{r}</th>");
     }
@@ -486,9 +502,9 @@ pub fn compare_html(c: &Comparison) -> String {
         }
         b.push_str("</tr>");
     }
-    b.push_str("</table>");
+    b.push_str("</table></div>");
 
-    b.push_str("<h2>Questions</h2><table><tr><th>question</th><th>runs</th><th>models</th><th>modal verdict</th><th>verdict agreement</th><th>mean support share</th><th>sd of support share</th><th>collapsed</th></tr>");
+    b.push_str("<h2>Questions</h2><div class=\"scroll\"><table><tr><th>question</th><th>runs</th><th>models</th><th>modal verdict</th><th>verdict agreement</th><th>mean support share</th><th>sd of support share</th><th>collapsed</th></tr>");
     for q in &c.questions {
         let _ = write!(
             b,
@@ -499,12 +515,13 @@ pub fn compare_html(c: &Comparison) -> String {
             q.modal_verdict.map_or("–", |s| s.as_str()),
             pct(q.verdict_agreement),
             pct(q.mean_support_share),
-            dec(q.support_share_sd, 3),
+            q.support_share_sd
+                .map_or_else(|| "–".to_string(), |sd| format!("{:.1} pts", sd * 100.0)),
             q.collapsed,
             q.runs
         );
     }
-    b.push_str("</table><p class=\"note\">Every metric is defined in the README, section “Research: comparing runs and scoring forecasts”.</p>");
+    b.push_str("</table></div><p class=\"note\">Every metric is defined in the README, section “Research: comparing runs and scoring forecasts”.</p>");
     page("Council — compare", &b)
 }
 
@@ -601,7 +618,9 @@ pub fn reliability_svg(s: &Scores) -> String {
 }
 
 fn score_table(lines: &[&ScoreLine], key: &str) -> String {
-    let mut s = format!("<table><tr><th>{key}</th><th>n</th><th>Brier</th><th>log loss</th></tr>");
+    let mut s = format!(
+        "<table class=\"narrow\"><tr><th>{key}</th><th>n</th><th>Brier</th><th>log loss</th></tr>"
+    );
     for l in lines {
         let _ = write!(
             s,
@@ -618,13 +637,13 @@ fn score_table(lines: &[&ScoreLine], key: &str) -> String {
 
 fn calibration_table(bins: &[CalibrationBin], title: &str) -> String {
     let mut s = format!(
-        "<table><tr><th>{}</th><th>n</th><th>mean predicted</th><th>observed</th></tr>",
+        "<table class=\"narrow\"><tr><th>{}</th><th>n</th><th>mean predicted</th><th>observed</th></tr>",
         escape(title)
     );
     for b in bins {
         let _ = write!(
             s,
-            "<tr><td>{:.1}–{:.1}{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>[{:.1}, {:.1}{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             b.lower,
             b.upper,
             if b.upper >= 1.0 { "]" } else { ")" },
@@ -659,13 +678,27 @@ pub fn score_html(s: &Scores) -> String {
     ));
     b.push_str("<h2>By model</h2>");
     b.push_str(&score_table(&s.models.iter().collect::<Vec<_>>(), "model"));
-    b.push_str("<h2>Reliability</h2>");
+    b.push_str("<h2>Reliability</h2><p class=\"note\">Observed frequency against the mean predicted probability of each bin of width 0.1; a dot's area grows with its count; the dashed diagonal is perfect calibration.</p>");
     b.push_str(&reliability_svg(s));
     b.push_str(&calibration_table(
         &s.calibration,
         "every advisor probability",
     ));
     b.push_str(&calibration_table(&s.median_calibration, "panel medians"));
+    if !s.open.is_empty() {
+        b.push_str("<h2>Open forecasts</h2><p class=\"note\">No outcome yet: record one with <code>council outcome DIR ID yes|no</code>.</p><table><tr><th>statement</th><th>id</th><th>run</th><th>median</th></tr>");
+        for f in &s.open {
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&f.statement),
+                escape(&f.id),
+                escape(&f.run),
+                pct(f.median)
+            );
+        }
+        b.push_str("</table>");
+    }
     page("Council — forecast scores", &b)
 }
 

@@ -40,6 +40,8 @@ pub struct Scores {
     pub resolved: usize,
     /// Forecasts (run × id) with no outcome yet.
     pub unresolved: usize,
+    /// Those forecasts, to record outcomes for (`council outcome`).
+    pub open: Vec<OpenForecast>,
     /// Outcome ids that name no forecast of the runs scored.
     pub unmatched: Vec<String>,
     /// One line per persona id.
@@ -56,6 +58,19 @@ pub struct Scores {
     pub median_calibration: Vec<CalibrationBin>,
     /// Each scored forecast.
     pub forecasts: Vec<ScoredForecast>,
+}
+
+/// A forecast with no outcome yet.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct OpenForecast {
+    /// The run's label.
+    pub run: String,
+    /// Forecast id.
+    pub id: String,
+    /// The statement.
+    pub statement: String,
+    /// The panel median.
+    pub median: Option<f64>,
 }
 
 /// The scores of one forecaster (a persona, a model, the median, the baseline).
@@ -182,13 +197,18 @@ pub fn score(runs: &[ScoreInput], outcomes: &BTreeMap<String, Outcome>) -> Score
     let mut advisors: Vec<(f64, f64)> = Vec::new();
     let mut medians: Vec<(f64, f64)> = Vec::new();
     let mut forecasts = Vec::new();
-    let mut unresolved = 0;
+    let mut open = Vec::new();
     let mut seen: BTreeSet<&str> = BTreeSet::new();
     for run in runs {
         for f in &run.forecasts {
             seen.insert(&f.id);
             let Some(outcome) = outcomes.get(&f.id) else {
-                unresolved += 1;
+                open.push(OpenForecast {
+                    run: run.run.clone(),
+                    id: f.id.clone(),
+                    statement: f.statement.clone(),
+                    median: f.median,
+                });
                 continue;
             };
             let o = outcome.outcome.as_f64();
@@ -228,7 +248,8 @@ pub fn score(runs: &[ScoreInput], outcomes: &BTreeMap<String, Outcome>) -> Score
     Scores {
         version: SCORE_VERSION,
         resolved: forecasts.len(),
-        unresolved,
+        unresolved: open.len(),
+        open,
         unmatched,
         personas: personas.iter().map(|(k, v)| line(k, v)).collect(),
         models: models.iter().map(|(k, v)| line(k, v)).collect(),

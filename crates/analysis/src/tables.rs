@@ -487,7 +487,7 @@ fn advisor_text(rows: &[AdvisorMetrics], key: &str, rounds: u32) -> String {
             r.extend(a.moves.iter().map(|m| pct(m.share)));
             let top = |m: &std::collections::BTreeMap<String, usize>| {
                 let t = map_text(m);
-                cut(&t.split(';').take(2).collect::<Vec<_>>().join(" "), 30)
+                cut(&t.split(';').take(2).collect::<Vec<_>>().join(" "), 44)
             };
             r.push(top(&a.answers));
             r.push(top(&a.challenges));
@@ -611,7 +611,7 @@ fn calibration_rows(bins: &[CalibrationBin]) -> Vec<Vec<String>> {
         .map(|b| {
             vec![
                 format!(
-                    "{:.1}–{:.1}{}",
+                    "[{:.1}, {:.1}{}",
                     b.lower,
                     b.upper,
                     if b.upper >= 1.0 { "]" } else { ")" }
@@ -664,6 +664,34 @@ pub fn score_text(s: &Scores) -> String {
         &cal_head,
         &calibration_rows(&s.median_calibration),
     ));
+    if !s.open.is_empty() {
+        const SHOWN: usize = 20;
+        out.push_str("\nopen forecasts (record with `council outcome DIR ID yes|no`)\n");
+        let rows: Vec<Vec<String>> = s
+            .open
+            .iter()
+            .take(SHOWN)
+            .map(|f| {
+                vec![
+                    f.id.clone(),
+                    cut(&f.run, 30),
+                    dec(f.median, 2),
+                    cut(&f.statement, 60),
+                ]
+            })
+            .collect();
+        let head: Vec<String> = ["id", "run", "median", "statement"]
+            .map(String::from)
+            .to_vec();
+        out.push_str(&text_table(&head, &rows));
+        if s.open.len() > SHOWN {
+            let _ = writeln!(
+                out,
+                "… and {} more (--format json lists them all)",
+                s.open.len() - SHOWN
+            );
+        }
+    }
     out
 }
 

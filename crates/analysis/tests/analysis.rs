@@ -371,6 +371,8 @@ fn the_outcomes() -> Vec<Outcome> {
 fn brier_scores_and_log_loss_per_persona_model_median_and_baseline() {
     let s = scores(&inputs(), &the_outcomes());
     assert_eq!((s.resolved, s.unresolved), (3, 1));
+    assert_eq!(s.open[0].id, id(fixture::F4));
+    close(s.open[0].median, 0.4);
     assert_eq!(s.unmatched, ["F-000000"]);
     let line = |k: &str| s.personas.iter().find(|l| l.key == k).unwrap();
     // a: (.8, yes), (.3, no), (1.0, no) → Brier (.04 + .09 + 1) / 3;
