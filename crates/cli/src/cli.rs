@@ -66,6 +66,12 @@ pub(crate) enum Command {
     Batch(BatchArgs),
     /// Prints a run's tokens and cost by persona, round, moderator, synthesis, follow-up, variant and branch.
     Cost(CostArgs),
+    /// Research metrics over runs and studies, from transcripts alone: stances, flips, conformity, collapse, agreement.
+    Compare(CompareArgs),
+    /// Records whether forecasts came true, in an append-only outcomes.jsonl beside the runs.
+    Outcome(OutcomeArgs),
+    /// Scores the forecasts of runs that have outcomes: Brier score, log loss, calibration.
+    Score(ScoreArgs),
     /// Lists the personas available to a panel.
     Personas(PersonasArgs),
     /// Prints the JSON Schema of a file format.
@@ -452,6 +458,110 @@ pub(crate) struct BatchArgs {
     pub prompts: Option<PathBuf>,
 }
 
+/// `council compare`.
+#[derive(Debug, Args)]
+pub(crate) struct CompareArgs {
+    /// Run folders, transcript.json files, or folders holding runs at any depth (a study).
+    #[arg(required = true, value_name = "RUN|DIR")]
+    pub paths: Vec<PathBuf>,
+    /// The summary to show (table, or CSV on standard output): one row per persona, model, question or run.
+    #[arg(long, value_enum)]
+    pub by: Option<CompareBy>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
+    pub format: CompareFormat,
+    /// Write to this file instead of standard output (CSV: the long table here, each summary beside it).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `council compare --by`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum CompareBy {
+    /// One row per persona.
+    Persona,
+    /// One row per model.
+    Model,
+    /// One row per question.
+    Question,
+    /// One row per run.
+    Run,
+}
+
+/// `council compare` formats.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum CompareFormat {
+    /// Summary tables for people.
+    Table,
+    /// CSV for pandas, polars or R.
+    Csv,
+    /// Everything, as JSON (`council schema compare`).
+    Json,
+    /// One self-contained page with SVG charts.
+    Html,
+}
+
+/// `council outcome`.
+#[derive(Debug, Args)]
+pub(crate) struct OutcomeArgs {
+    /// A study folder (or any folder of runs), or one run folder.
+    #[arg(value_name = "DIR_OR_RUN")]
+    pub path: PathBuf,
+    /// The forecast's id, as the report shows it.
+    #[arg(
+        value_name = "F-xxxxxx",
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
+    pub id: Option<String>,
+    /// Whether it came true.
+    #[arg(value_enum, required_unless_present = "file", conflicts_with = "file")]
+    pub outcome: Option<YesNo>,
+    /// When it was settled, YYYY-MM-DD (with --file: for lines without a date).
+    #[arg(long, value_name = "DATE")]
+    pub on: Option<String>,
+    /// A CSV file of outcomes: id,outcome[,date] per line (a header line is optional).
+    #[arg(long, value_name = "outcomes.csv")]
+    pub file: Option<PathBuf>,
+}
+
+/// A forecast's outcome on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum YesNo {
+    /// It came true.
+    Yes,
+    /// It did not.
+    No,
+}
+
+/// `council score`.
+#[derive(Debug, Args)]
+pub(crate) struct ScoreArgs {
+    /// A study folder (or any folder of runs), or one run folder.
+    #[arg(value_name = "DIR")]
+    pub path: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ScoreFormat::Table)]
+    pub format: ScoreFormat,
+    /// Write to this file instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also write the reliability diagram to this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub svg: Option<PathBuf>,
+}
+
+/// `council score` formats.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum ScoreFormat {
+    /// Tables for people.
+    Table,
+    /// Everything, as JSON (`council schema score`).
+    Json,
+    /// One self-contained page with the reliability diagram.
+    Html,
+}
+
 /// `council cost`.
 #[derive(Debug, Args)]
 pub(crate) struct CostArgs {
@@ -495,6 +605,16 @@ pub(crate) enum SchemaKind {
     Events,
     /// `report.json`.
     Report,
+    /// A study's `study.json`.
+    Study,
+    /// One line of a study's `runs.jsonl`.
+    Runs,
+    /// One line of `outcomes.jsonl`.
+    Outcomes,
+    /// `council compare --format json`.
+    Compare,
+    /// `council score --format json`.
+    Score,
 }
 
 /// `council render`.

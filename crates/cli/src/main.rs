@@ -8,6 +8,7 @@ mod cost;
 mod derived;
 mod export;
 mod progress;
+mod research;
 mod settings;
 
 use clap::Parser;
@@ -215,6 +216,9 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             cost::cost(&args, &settings::prices_or_builtin(&cli.global))?;
             Ok(Done::Ok)
         }
+        Command::Compare(args) => research::compare(&args).map(|()| Done::Ok),
+        Command::Outcome(args) => research::outcome(&args).map(|()| Done::Ok),
+        Command::Score(args) => research::score(&args).map(|()| Done::Ok),
         Command::Personas(args) => {
             let roster = match &args.personas {
                 Some(d) => council_personas::Roster::with_dir(d)?,
@@ -237,6 +241,11 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
                 cli::SchemaKind::Transcript => council_core::transcript_schema(),
                 cli::SchemaKind::Events => council_core::event_schema(),
                 cli::SchemaKind::Report => council_core::report_schema(),
+                cli::SchemaKind::Study => council_core::study::study_schema(),
+                cli::SchemaKind::Runs => council_core::study::run_record_schema(),
+                cli::SchemaKind::Outcomes => council_core::outcome::outcome_schema(),
+                cli::SchemaKind::Compare => council_analysis::compare::compare_schema(),
+                cli::SchemaKind::Score => council_analysis::score::score_schema(),
             };
             println!("{}", serde_json::to_string_pretty(&schema)?);
             Ok(Done::Ok)
