@@ -201,7 +201,10 @@ fn emit(text: &str, out: Option<&Path>) -> anyhow::Result<()> {
         }
         None => {
             let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+            match stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+            {
                 // A reader that stopped early (`| head`) is not a failure.
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
                 other => other?,
@@ -225,6 +228,20 @@ fn write_file(p: &Path, text: &str) -> anyhow::Result<()> {
     })
 }
 
+/// Refuses an output file whose folder does not exist, before any run is read.
+fn check_output(out: Option<&Path>) -> anyhow::Result<()> {
+    let Some(p) = out else { return Ok(()) };
+    let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+    if dir.is_some_and(|d| !d.is_dir()) {
+        return Err(InputError(format!(
+            "cannot write {}: its folder does not exist; create it first or choose another -o",
+            p.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// Where `-o FILE.csv`'s summaries go: `FILE.persona.csv`, `FILE.run.csv`…
 fn beside(long: &Path, suffix: &str) -> PathBuf {
     let name = long
@@ -236,6 +253,7 @@ fn beside(long: &Path, suffix: &str) -> PathBuf {
 
 /// Runs `council compare`.
 pub(crate) fn compare(args: &CompareArgs) -> anyhow::Result<()> {
+    check_output(args.output.as_deref())?;
     let runs = read(find(&args.paths)?)?;
     let c = council_analysis::compare(&runs);
     let by = args.by.map(|b| match b {
@@ -486,6 +504,8 @@ pub(crate) fn outcome(args: &OutcomeArgs) -> anyhow::Result<()> {
 
 /// Runs `council score`.
 pub(crate) fn score(args: &ScoreArgs) -> anyhow::Result<()> {
+    check_output(args.output.as_deref())?;
+    check_output(args.svg.as_deref())?;
     let file = outcomes_file(&args.path);
     let runs = read(find(std::slice::from_ref(&args.path))?)?;
     let outcomes = read_outcomes(&file)?;

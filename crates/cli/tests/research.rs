@@ -226,6 +226,21 @@ fn compare_refuses_what_holds_no_run_and_skips_a_damaged_one_inside_a_folder() {
     );
 
     let dir = study(tmp.path());
+    let out = council(&[
+        "compare",
+        p(&dir),
+        "--format",
+        "csv",
+        "-o",
+        p(&tmp.path().join("no/such/folder/x.csv")),
+    ]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        text(&out.stderr).contains("create it first"),
+        "{}",
+        text(&out.stderr)
+    );
+
     let broken = dir.join("runs").join("broken");
     std::fs::create_dir_all(&broken).unwrap();
     std::fs::write(broken.join("events.jsonl"), "{\"event\": \"nonsense\"}\n").unwrap();
