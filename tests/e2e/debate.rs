@@ -59,6 +59,12 @@ async fn a_replayed_debate_is_deterministic_and_complete() {
                 t.persona
             );
             assert!(
+                t.stance.is_some(),
+                "round {} {} states no stance",
+                t.round,
+                t.persona
+            );
+            assert!(
                 t.confidence.is_some(),
                 "round {} {} has no confidence",
                 t.round,

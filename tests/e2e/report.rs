@@ -398,3 +398,24 @@ async fn a_version_1_transcript_still_renders() {
         serde_json::from_str(&render(&report, Format::Json).unwrap()).unwrap();
     assert_eq!(json["version"], council_core::REPORT_VERSION);
 }
+
+#[tokio::test]
+async fn a_version_2_transcript_loads_with_every_stance_unknown() {
+    let path = council_tests::workspace_root().join("tests/fixtures/transcript-v2.json");
+    let t = council_engine::read_transcript(&path).unwrap();
+    assert_eq!(t.version, 2);
+    let turns: Vec<&council_core::Turn> = t.rounds.iter().flat_map(|r| &r.turns).collect();
+    assert_eq!(turns.len(), 30);
+    assert!(
+        turns.iter().all(|x| x.stance.is_none()),
+        "version 2 turns stated no stance"
+    );
+    assert!(t.followups.is_empty() && t.origin.is_none());
+    // Its synthesis still reads: a verdict with a stance, counted votes.
+    let report = build_report(&t, None);
+    assert!(report.verdict_stance.is_some());
+    assert!(report.tally.counted > 0);
+    assert!(render(&report, Format::Markdown)
+        .unwrap()
+        .contains(&report.question));
+}

@@ -51,6 +51,8 @@ pub struct TurnAnswer {
     /// The move this turn makes.
     #[serde(rename = "move")]
     pub move_: Move,
+    /// Your position on the question now: support (yes), oppose (no) or mixed (yes, only if conditions hold).
+    pub stance: Stance,
     /// What you say, in your own voice.
     #[schemars(length(min = 1, max = 1600))]
     pub text: String,
