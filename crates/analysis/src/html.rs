@@ -40,8 +40,8 @@ const STYLE: &str = r#"
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;margin:2rem auto;max-width:1120px;padding:0 1rem;color:#222;line-height:1.4}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 p.lead{color:#555;margin-top:0}
-table{border-collapse:collapse;font-size:.82rem;margin:.6rem 0;width:100%}
-th,td{padding:.25rem .45rem;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
+table{border-collapse:collapse;font-size:.78rem;margin:.6rem 0;width:100%}
+th,td{padding:.25rem .35rem;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
 th:first-child,td:first-child{text-align:left;white-space:normal}
 th{background:#f6f6f6;font-weight:600}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(250px,1fr));gap:.8rem}
