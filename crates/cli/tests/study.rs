@@ -261,7 +261,7 @@ fn a_pool_loses_an_endpoint_mid_study_and_never_passes_an_endpoints_bound() {
     )
     .unwrap();
     let out = dir.path().join("study");
-    let mut child = base(&[
+    let child = base(&[
         "--config",
         config.to_str().unwrap(),
         "-q",

@@ -519,7 +519,7 @@ fn shown_location(location: &str) -> String {
 /// brackets, digits and timestamps do not.
 fn has_words(s: &str) -> bool {
     s.split(|c: char| !c.is_alphabetic())
-        .any(|w| w.chars().count() >= 2 || w.chars().any(|c| !c.is_ascii()))
+        .any(|w| w.chars().count() >= 2 || !w.is_ascii())
 }
 
 fn non_empty(s: &str) -> Option<String> {

@@ -191,6 +191,9 @@ pub struct StudyOutcome {
     pub failed: usize,
 }
 
+/// The model a name stands for (a server model, or a pool of endpoints).
+pub type ModelFor<'m> = dyn Fn(&str) -> Result<Arc<dyn ChatModel>, LlmError> + Sync + 'm;
+
 /// Everything a study needs besides the plan.
 pub struct StudyContext<'a> {
     /// The study folder.
@@ -202,7 +205,7 @@ pub struct StudyContext<'a> {
     /// Generated-token limit per turn.
     pub max_tokens: u32,
     /// The model a name stands for (a server model, or a pool of endpoints).
-    pub model_for: &'a (dyn Fn(&str) -> Result<Arc<dyn ChatModel>, LlmError> + Sync),
+    pub model_for: &'a ModelFor<'a>,
     /// Where progress goes.
     pub progress: Arc<dyn StudyProgress>,
 }
