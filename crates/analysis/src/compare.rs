@@ -314,7 +314,8 @@ pub fn stance_entropy(stances: &[Stance]) -> Option<f64> {
         .filter(|p| *p > 0.0)
         .map(|p| -p * p.log2())
         .sum();
-    Some(h.max(0.0))
+    // `+ 0.0` turns the -0.0 of a consensus into 0.0 (printed "-0.00" otherwise).
+    Some(h.max(0.0) + 0.0)
 }
 
 /// Disagreement collapse: the number of the first round in which at least
@@ -957,6 +958,7 @@ mod tests {
     #[test]
     fn entropy_is_zero_for_consensus_and_log2_3_for_an_even_three_way_split() {
         assert_eq!(stance_entropy(&[Oppose, Oppose]), Some(0.0));
+        assert!(stance_entropy(&[Oppose, Oppose]).unwrap().is_sign_positive());
         assert_eq!(stance_entropy(&[]), None);
         let even = stance_entropy(&[Support, Mixed, Oppose]).unwrap();
         assert!((even - 3f64.log2()).abs() < 1e-12);
