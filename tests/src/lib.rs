@@ -335,6 +335,28 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// The variables through which a user's own backend settings reach
+/// `council`; tests remove them so only what a test passes counts.
+pub const USER_SETTINGS: [&str; 6] = [
+    "COUNCIL_BASE_URL",
+    "OPENAI_BASE_URL",
+    "COUNCIL_API_KEY",
+    "OPENAI_API_KEY",
+    "COUNCIL_MODEL",
+    "COUNCIL_CONFIG",
+];
+
+/// A command running the `council` binary at `bin` with `args`, the
+/// user's backend settings removed from its environment.
+pub fn council_command(bin: &str, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(bin);
+    cmd.args(args);
+    for var in USER_SETTINGS {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")

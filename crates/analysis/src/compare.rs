@@ -958,7 +958,9 @@ mod tests {
     #[test]
     fn entropy_is_zero_for_consensus_and_log2_3_for_an_even_three_way_split() {
         assert_eq!(stance_entropy(&[Oppose, Oppose]), Some(0.0));
-        assert!(stance_entropy(&[Oppose, Oppose]).unwrap().is_sign_positive());
+        assert!(stance_entropy(&[Oppose, Oppose])
+            .unwrap()
+            .is_sign_positive());
         assert_eq!(stance_entropy(&[]), None);
         let even = stance_entropy(&[Support, Mixed, Oppose]).unwrap();
         assert!((even - 3f64.log2()).abs() < 1e-12);

@@ -4,22 +4,11 @@
 
 use council_llm::replay::{Cassette, Entry, CASSETTE_VERSION};
 use council_llm::{ChatRequest, ChatResponse, FinishReason};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn council(args: &[&str], envs: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_council"));
-    cmd.args(args);
     // Keep the user's own settings out of the test.
-    for var in [
-        "COUNCIL_BASE_URL",
-        "OPENAI_BASE_URL",
-        "COUNCIL_API_KEY",
-        "OPENAI_API_KEY",
-        "COUNCIL_MODEL",
-        "COUNCIL_CONFIG",
-    ] {
-        cmd.env_remove(var);
-    }
+    let mut cmd = council_tests::council_command(env!("CARGO_BIN_EXE_council"), args);
     cmd.envs(envs.iter().copied());
     cmd.output().expect("run council")
 }

@@ -13,19 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn council(args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_council"));
-    cmd.args(args);
-    for var in [
-        "COUNCIL_BASE_URL",
-        "OPENAI_BASE_URL",
-        "COUNCIL_API_KEY",
-        "OPENAI_API_KEY",
-        "COUNCIL_MODEL",
-        "COUNCIL_CONFIG",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.output().expect("run council")
+    council_tests::council_command(env!("CARGO_BIN_EXE_council"), args)
+        .output()
+        .expect("run council")
 }
 
 fn text(b: &[u8]) -> String {

@@ -18,19 +18,7 @@ fn council(args: &[&str]) -> Output {
 }
 
 fn base(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_council"));
-    cmd.args(args);
-    for var in [
-        "COUNCIL_BASE_URL",
-        "OPENAI_BASE_URL",
-        "COUNCIL_API_KEY",
-        "OPENAI_API_KEY",
-        "COUNCIL_MODEL",
-        "COUNCIL_CONFIG",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
+    council_tests::council_command(env!("CARGO_BIN_EXE_council"), args)
 }
 
 fn text(b: &[u8]) -> String {

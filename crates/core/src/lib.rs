@@ -33,7 +33,7 @@ pub use moves::Move;
 pub use persona::{name_of, PanelMember, Persona, Seat, Trait};
 pub use report::{report_schema, Report, REPORT_VERSION};
 pub use source::{citation_number, Source};
-pub use text::{contains_quote, excerpt, match_tokens, quote_matches};
+pub use text::{contains_quote, escape_markup, excerpt, match_tokens, quote_matches};
 pub use transcript::{
     event_schema, transcript_schema, CallMeta, Event, Followup, FollowupAsked, Round, RunHeader,
     RunStatus, Summary, Transcript, Turn, TurnStatus, OLDEST_TRANSCRIPT_VERSION,

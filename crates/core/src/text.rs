@@ -177,6 +177,23 @@ pub fn excerpt(text: &str, limit: usize) -> String {
     format!("{}…", cut[..at].trim_end())
 }
 
+/// Escapes text for HTML and SVG (`&`, `<`, `>`, `"` and `'`): the one
+/// escaper of the markup Council writes by hand.
+pub fn escape_markup(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ use council_core::synthesis::{Answers, SynthesisKind};
 use council_core::transcript::SynthesisPart;
 use council_core::{
     excerpt, lang_name, Event, FollowupAsked, PanelMember, Persona, RunStatus, Transcript, Turn,
-    TurnStatus, Usage,
+    TurnStatus,
 };
 use council_llm::{ChatRequest, Message};
 use futures::StreamExt;
@@ -239,11 +239,14 @@ async fn answer(
         .with_max_tokens(d.settings.max_tokens);
     let model = d.models.for_persona(&persona.id);
     let info = model.info();
-    let turn = match model.chat(&request).await {
-        Ok(resp) => {
-            let json = resp.json.unwrap_or_default();
-            let mut x = turn_from_answer(
-                &json,
+    let turn = crate::rounds::asked_turn(
+        model.chat(&request).await,
+        info,
+        number,
+        &persona.id,
+        |json| {
+            turn_from_answer(
+                json,
                 &TurnContext {
                     round: number,
                     spec: &FOLLOWUP,
@@ -252,26 +255,9 @@ async fn answer(
                     question: &d.question,
                     lang: &d.settings.lang,
                 },
-            );
-            x.usage = resp.usage;
-            x.backend = info.backend;
-            x.model = if resp.model.is_empty() {
-                info.model
-            } else {
-                resp.model
-            };
-            x
-        }
-        Err(e) => {
-            if let Some(stop) = EngineError::stops_run(&e) {
-                return Err(stop);
-            }
-            let mut x = Turn::failed(number, &persona.id, council_core::error_chain(&e));
-            x.backend = info.backend;
-            x.model = info.model;
-            x
-        }
-    };
+            )
+        },
+    )?;
     d.progress.event(ProgressEvent::TurnFinished {
         round: number,
         persona: persona.id.clone(),
@@ -326,35 +312,5 @@ async fn chair(
         .with_max_tokens(budget);
     let model = d.models.default_model();
     let info = model.info();
-    Ok(match model.chat(&request).await {
-        Ok(r) => SynthesisPart {
-            part: kind,
-            value: r.json.unwrap_or(serde_json::Value::Null),
-            error: None,
-            flags: Vec::new(),
-            copied_from: None,
-            usage: r.usage,
-            backend: info.backend,
-            model: if r.model.is_empty() {
-                info.model
-            } else {
-                r.model
-            },
-        },
-        Err(e) => {
-            if let Some(stop) = EngineError::stops_run(&e) {
-                return Err(stop);
-            }
-            SynthesisPart {
-                part: kind,
-                value: serde_json::Value::Null,
-                error: Some(council_core::error_chain(&e)),
-                flags: Vec::new(),
-                copied_from: None,
-                usage: Usage::none(),
-                backend: info.backend,
-                model: info.model,
-            }
-        }
-    })
+    crate::synthesis::asked_part(kind, model.chat(&request).await, info)
 }

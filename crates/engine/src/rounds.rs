@@ -218,11 +218,14 @@ async fn speak(
         .with_max_tokens(d.settings.max_tokens);
     let model = d.models.for_persona(&persona.id);
     let info = model.info();
-    let turn = match model.chat(&request).await {
-        Ok(resp) => {
-            let json = resp.json.unwrap_or_default();
-            let mut t = turn_from_answer(
-                &json,
+    let mut turn = asked_turn(
+        model.chat(&request).await,
+        info,
+        round,
+        &persona.id,
+        |json| {
+            turn_from_answer(
+                json,
                 &TurnContext {
                     round,
                     spec,
@@ -231,8 +234,33 @@ async fn speak(
                     question: &d.question,
                     lang: &d.settings.lang,
                 },
-            );
-            check_citations(&mut t, d.library);
+            )
+        },
+    )?;
+    check_citations(&mut turn, d.library);
+    d.progress.event(ProgressEvent::TurnFinished {
+        round,
+        persona: persona.id.clone(),
+        failed: turn.status == TurnStatus::Failed,
+        usage: turn.usage,
+        elapsed: started.elapsed(),
+    });
+    Ok(turn)
+}
+
+/// A model's reply as a turn: the answer read by `read`, with its usage and
+/// who answered; a failed call becomes a failed turn, except a budget stop,
+/// which ends the run.
+pub(crate) fn asked_turn(
+    reply: Result<council_llm::ChatResponse, council_llm::LlmError>,
+    info: council_llm::ModelInfo,
+    round: u32,
+    persona: &str,
+    read: impl FnOnce(&serde_json::Value) -> Turn,
+) -> Result<Turn, EngineError> {
+    Ok(match reply {
+        Ok(resp) => {
+            let mut t = read(&resp.json.unwrap_or_default());
             t.usage = resp.usage;
             t.backend = info.backend;
             t.model = if resp.model.is_empty() {
@@ -246,20 +274,12 @@ async fn speak(
             if let Some(stop) = EngineError::stops_run(&e) {
                 return Err(stop);
             }
-            let mut t = Turn::failed(round, &persona.id, council_core::error_chain(&e));
+            let mut t = Turn::failed(round, persona, council_core::error_chain(&e));
             t.backend = info.backend;
             t.model = info.model;
             t
         }
-    };
-    d.progress.event(ProgressEvent::TurnFinished {
-        round,
-        persona: persona.id.clone(),
-        failed: turn.status == TurnStatus::Failed,
-        usage: turn.usage,
-        elapsed: started.elapsed(),
-    });
-    Ok(turn)
+    })
 }
 
 #[cfg(test)]

@@ -355,9 +355,19 @@ async fn call(
         .with_seed(d.settings.seed_for(SEED_ROUND, &kind.to_string()))
         .with_max_tokens(budget);
     let info = model.info();
-    Ok(match model.chat(&request).await {
+    asked_part(kind.clone(), model.chat(&request).await, info)
+}
+
+/// A model's reply as a synthesis part (or the part's failure, recorded);
+/// a budget stop ends the run instead.
+pub(crate) fn asked_part(
+    kind: SynthesisKind,
+    reply: Result<council_llm::ChatResponse, council_llm::LlmError>,
+    info: council_llm::ModelInfo,
+) -> Result<SynthesisPart, EngineError> {
+    Ok(match reply {
         Ok(r) => SynthesisPart {
-            part: kind.clone(),
+            part: kind,
             value: r.json.unwrap_or(serde_json::Value::Null),
             error: None,
             flags: Vec::new(),
@@ -375,7 +385,7 @@ async fn call(
                 return Err(stop);
             }
             SynthesisPart {
-                part: kind.clone(),
+                part: kind,
                 value: serde_json::Value::Null,
                 error: Some(council_core::error_chain(&e)),
                 flags: Vec::new(),

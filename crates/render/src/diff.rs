@@ -115,13 +115,7 @@ pub fn markdown(d: &RunDiff) -> String {
     out
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
+use council_core::escape_markup as esc;
 
 /// The comparison as one HTML file (the Markdown's content, escaped, in tables).
 pub fn html(d: &RunDiff) -> Result<String, crate::RenderError> {
