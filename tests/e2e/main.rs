@@ -8,5 +8,6 @@ mod export;
 mod library;
 mod openai_faults;
 mod openai_real;
+mod pool;
 mod replay;
 mod report;

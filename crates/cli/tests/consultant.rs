@@ -589,6 +589,7 @@ fn a_half_budget_stops_under_it_with_exit_5_and_a_resume_finishes_with_exactly_c
     let first = fake.hits() - before;
     assert!(first > 0 && first < c, "stopped after {first} of {c} calls");
     let spent = cost_usd(&config, &run);
+    println!("a run costs ${full:.6} in {c} calls; a budget of ${half} stopped it after {first} calls, ${spent:.6} spent");
     assert!(spent <= full / 2.0, "spent {spent} of a {half} budget");
 
     // The worst case of each call is held before it is made, so a budget
