@@ -144,7 +144,15 @@ async fn play(
 
 /// Runs `council variant`.
 pub(crate) async fn variant(args: VariantArgs, global: &Global) -> anyhow::Result<Transcript> {
-    let (h, _) = source_run(&args.run)?;
+    let (h, source) = source_run(&args.run)?;
+    if source.status == RunStatus::Incomplete {
+        return Err(InputError(format!(
+            "the debate in {} has not finished; finish it with `council ask --resume {}` before making a variant",
+            args.run.display(),
+            args.run.display()
+        ))
+        .into());
+    }
     let lang = args.lang.clone().unwrap_or_else(|| h.lang.clone());
     check_lang("--lang", &lang, &council_core::lang::CODES)?;
     if let Some(l) = &args.headings {

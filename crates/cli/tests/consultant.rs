@@ -713,6 +713,31 @@ fn bad_inputs_get_clear_errors_and_leave_the_source_run_untouched() {
         source,
         "a refused command changed the source run"
     );
+
+    // A run whose debate stopped half-way gets no variant (and no follow-up).
+    let log = std::fs::read_to_string(run.join("events.jsonl")).unwrap();
+    let half = dir.path().join("half");
+    std::fs::create_dir(&half).unwrap();
+    let first_lines: Vec<&str> = log.lines().take(5).collect();
+    std::fs::write(half.join("events.jsonl"), first_lines.join("\n") + "\n").unwrap();
+    for args in [
+        vec!["variant", half.to_str().unwrap()],
+        vec!["followup", half.to_str().unwrap(), "Q?"],
+    ] {
+        let out = fake.run(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains("has not finished"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    assert!(!half.join("variants").exists());
 }
 
 #[test]
