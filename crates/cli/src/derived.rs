@@ -197,7 +197,19 @@ pub(crate) async fn variant(args: VariantArgs, global: &Global) -> anyhow::Resul
         "council variant {} --name {name} (the same flags)",
         args.run.display()
     );
-    let t = play(&s, global, store, settings, &args.budget, &hint).await?;
+    // A variant that re-words nothing, of a finished run, is a render: no
+    // model is even loaded.
+    let so_far = store.transcript()?;
+    let panel: Vec<&str> = so_far.panel.iter().map(|p| p.id.as_str()).collect();
+    let every_part = council_core::synthesis::SynthesisKind::all_for(&panel)
+        .iter()
+        .all(|k| so_far.synthesis.iter().any(|p| &p.part == k));
+    let t = if !so_far.variant.as_ref().is_some_and(|v| v.rewords) && every_part {
+        store.write_transcript()?;
+        store.transcript()?
+    } else {
+        play(&s, global, store, settings, &args.budget, &hint).await?
+    };
     finish(&t, &dest, &s, &args.export, brand.as_ref())?;
     Ok(t)
 }
