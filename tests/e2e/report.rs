@@ -327,6 +327,46 @@ async fn a_story_paragraph_without_a_word_is_left_out_and_said() {
 }
 
 #[tokio::test]
+async fn wordless_actions_risks_forecasts_and_vote_reasons_are_left_out_and_said() {
+    let mut t = transcript().await;
+    let action = |a: &str| json!({"action": a, "owner": "CEO", "start_day": 0, "end_day": 7, "script": "", "trigger": ""});
+    for p in &mut t.synthesis {
+        match &p.part {
+            SynthesisKind::Actions => {
+                p.value = json!({"actions": [action("Call the ten largest customers"), action("1"), action("))"), action("2027-01-27")]})
+            }
+            SynthesisKind::Risks => {
+                p.value = json!({"risks": [{"risk": "Churn rises", "why": "w"}, {"risk": "}}{", "why": "w"}, {"risk": "42", "why": "w"}]})
+            }
+            SynthesisKind::Forecasts => {
+                p.value = json!({"forecasts": [{"statement": "NRR tops 110% by Q3", "horizon_months": 6}, {"statement": "))))", "horizon_months": 6}, {"statement": "2027-01-27", "horizon_months": 6}]})
+            }
+            SynthesisKind::Vote(id) if id == "cfo" => p.value["reason"] = json!("))) 100"),
+            _ => {}
+        }
+    }
+    let report = build_report(&t, None);
+    assert_eq!(report.actions.len(), 1);
+    assert_eq!(report.risks.len(), 1);
+    assert_eq!(report.forecasts.len(), 1);
+    assert_eq!(report.forecasts[0].statement, "NRR tops 110% by Q3");
+    let cfo = report.votes.iter().find(|v| v.persona == "cfo").unwrap();
+    assert_eq!(cfo.reason, "");
+    for expected in [
+        "action plan: 3 action(s) without a word left out",
+        "risks: 2 risk(s) without a word left out",
+        "has no words (\"))))\"); left out",
+        "vote: The CFO's reason has no words; left out",
+    ] {
+        assert!(
+            report.flags.iter().any(|f| f.contains(expected)),
+            "{expected} missing from {:?}",
+            report.flags
+        );
+    }
+}
+
+#[tokio::test]
 async fn milestones_citing_unknown_forecasts_are_counted() {
     let mut t = transcript().await;
     let m = json!({"event": "e", "persona": "", "quote": "", "forecast_id": "F-000000"});

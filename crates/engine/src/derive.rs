@@ -115,10 +115,9 @@ pub fn start_variant(
         spec.source_verdict = verdict.map(|v| v.answer);
     }
     let from = source.display().to_string();
-    let mut changes = vec![
-        format!("audience {}", spec.audience),
-        format!("length {}", spec.length),
-    ];
+    // Audience and length show on the report's variant line; the origin
+    // names what else differs.
+    let mut changes = Vec::new();
     if lang != h.lang {
         changes.push(format!("language {} (the debate's: {})", lang, h.lang));
     }

@@ -137,9 +137,16 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         })
         .collect();
 
+    let wordless_actions = a.actions.iter().filter(|x| !has_words(&x.action)).count();
+    if wordless_actions > 0 {
+        flags.push(format!(
+            "action plan: {wordless_actions} action(s) without a word left out"
+        ));
+    }
     let actions: Vec<Action> = a
         .actions
         .iter()
+        .filter(|x| has_words(&x.action))
         .map(|x| {
             let start = u32::from(x.start_day.min(365));
             let end = u32::from(x.end_day.min(365)).max(start);
@@ -248,9 +255,16 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         ));
     }
 
+    let wordless_risks = a.risks.iter().filter(|r| !has_words(&r.risk)).count();
+    if wordless_risks > 0 {
+        flags.push(format!(
+            "risks: {wordless_risks} risk(s) without a word left out"
+        ));
+    }
     let risks: Vec<Risk> = a
         .risks
         .iter()
+        .filter(|r| has_words(&r.risk))
         .map(|r| Risk {
             risk: r.risk.trim().to_string(),
             why: r.why.trim().to_string(),
