@@ -8,7 +8,7 @@
 
 use crate::forecasts::{forecasts_in, RunForecast};
 use council_core::answers::Stance;
-use council_core::report::{recalibrate, tally, Tally, Vote};
+use council_core::report::{tally, Tally};
 use council_core::synthesis::Answers;
 use council_core::{Move, RunStatus, Transcript, Turn, TurnStatus};
 use schemars::JsonSchema;
@@ -368,26 +368,10 @@ pub fn word_count(text: &str) -> usize {
 
 /// The run's confidence-weighted vote, as the report computes it: each
 /// panel member's vote weighted by its recalibrated confidence
-/// ([`recalibrate`]: ≤60 → 0.1, ≤80 → 0.3, ≤90 → 0.5, <100 → 0.8,
+/// ([`council_core::report::recalibrate`]: ≤60 → 0.1, ≤80 → 0.3, ≤90 → 0.5, <100 → 0.8,
 /// 100 → 1.0), shares normalised to sum to 1 ([`tally`]).
 pub fn vote_tally(t: &Transcript, a: &Answers) -> Tally {
-    let votes: Vec<Vote> = t
-        .panel
-        .iter()
-        .map(|p| {
-            let v = a.votes.get(&p.id);
-            let confidence = v.map(|v| v.confidence.min(100));
-            Vote {
-                persona: p.id.clone(),
-                name: p.name.clone(),
-                stance: v.and_then(|v| v.stance),
-                confidence,
-                weight: confidence.map_or(0.0, recalibrate),
-                reason: String::new(),
-            }
-        })
-        .collect();
-    tally(&votes)
+    tally(&a.report_votes(&t.panel))
 }
 
 /// Extremity of a forecast probability: |p − 0.5| (0 for a coin flip,

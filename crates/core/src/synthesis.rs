@@ -269,6 +269,28 @@ fn read<T: serde::de::DeserializeOwned>(p: &SynthesisPart) -> Result<T, String> 
 }
 
 impl Answers {
+    /// Each panel member's vote as the report weighs it: stance, raw
+    /// confidence, and its weight recalibrated by [`crate::report::recalibrate`]
+    /// (no vote: no stance, weight 0). The one home of that weighting, for
+    /// the report and for the research metrics.
+    pub fn report_votes(&self, panel: &[crate::PanelMember]) -> Vec<crate::report::Vote> {
+        panel
+            .iter()
+            .map(|p| {
+                let v = self.votes.get(&p.id);
+                let confidence = v.map(|v| v.confidence.min(100));
+                crate::report::Vote {
+                    persona: p.id.clone(),
+                    name: p.name.clone(),
+                    stance: v.and_then(|v| v.stance),
+                    confidence,
+                    weight: confidence.map_or(0.0, crate::report::recalibrate),
+                    reason: v.map(|v| v.reason.trim().to_string()).unwrap_or_default(),
+                }
+            })
+            .collect()
+    }
+
     /// Reads every synthesis part of `t`: a failed call or an answer that
     /// does not fit its type becomes a problem, never a panic.
     pub fn from_transcript(t: &Transcript) -> Answers {

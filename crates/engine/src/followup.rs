@@ -18,7 +18,6 @@ use council_core::{
     TurnStatus,
 };
 use council_llm::{ChatRequest, Message};
-use futures::StreamExt;
 use std::time::Instant;
 use tera::Context;
 
@@ -129,22 +128,10 @@ pub async fn followup(
     let calls = pending
         .iter()
         .map(|p| answer(d, p, number, &question, &t, &earlier));
-    let mut finished =
-        futures::stream::iter(calls).buffer_unordered(d.settings.max_concurrency.max(1));
-    let mut stopped = None;
-    while let Some(turn) = finished.next().await {
-        match turn {
-            Ok(turn) => store.append(Event::FollowupTurn(Box::new(turn)))?,
-            Err(e @ EngineError::Budget(_)) => {
-                stopped.get_or_insert(e);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    drop(finished);
-    if let Some(e) = stopped {
-        return Err(e);
-    }
+    crate::rounds::keep_as_they_land(calls, d.settings.max_concurrency, |turn| {
+        store.append(Event::FollowupTurn(Box::new(turn)))
+    })
+    .await?;
 
     let t = store.transcript()?;
     let f = t

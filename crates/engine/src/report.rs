@@ -7,8 +7,8 @@
 use crate::synthesis::{add_days, forecasts_of};
 use council_core::answers::FollowupAnswer;
 use council_core::report::{
-    recalibrate, tally, Action, Backing, Evidence, FollowupSection, Forecast, FuturePath,
-    Milestone, PanelEntry, Risk, SourceRef, Verification, Vote,
+    tally, Action, Backing, Evidence, FollowupSection, Forecast, FuturePath, Milestone, PanelEntry,
+    Risk, SourceRef, Verification,
 };
 use council_core::synthesis::Answers;
 use council_core::{quote_matches, Report, Transcript, TurnStatus, REPORT_VERSION};
@@ -68,34 +68,12 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
             council_core::excerpt(&f.statement, 40)
         ));
     }
-    let mut wordless_reasons: Vec<String> = Vec::new();
-    let votes: Vec<Vote> = t
-        .panel
-        .iter()
-        .map(|p| {
-            let v = a.votes.get(&p.id);
-            let confidence = v.map(|v| v.confidence.min(100));
-            Vote {
-                persona: p.id.clone(),
-                name: p.name.clone(),
-                stance: v.and_then(|v| v.stance),
-                confidence,
-                weight: confidence.map_or(0.0, recalibrate),
-                reason: v
-                    .map(|v| v.reason.trim().to_string())
-                    .filter(|r| {
-                        let ok = has_words(r);
-                        if !ok && !r.is_empty() {
-                            wordless_reasons.push(p.name.clone());
-                        }
-                        ok
-                    })
-                    .unwrap_or_default(),
-            }
-        })
-        .collect();
-    for name in &wordless_reasons {
-        flags.push(format!("vote: {name}'s reason has no words; left out"));
+    let mut votes = a.report_votes(&t.panel);
+    for v in &mut votes {
+        if !v.reason.is_empty() && !has_words(&v.reason) {
+            flags.push(format!("vote: {}'s reason has no words; left out", v.name));
+            v.reason.clear();
+        }
     }
     let forecasts: Vec<Forecast> = shown
         .iter()

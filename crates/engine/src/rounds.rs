@@ -145,23 +145,10 @@ pub(crate) async fn play(
     let calls = pending
         .iter()
         .map(|p| speak(d, p, round, spec, &previous, &summaries));
-    let mut finished =
-        futures::stream::iter(calls).buffer_unordered(d.settings.max_concurrency.max(1));
-    // A budget stop lets the calls in flight finish and keeps their turns.
-    let mut stopped = None;
-    while let Some(turn) = finished.next().await {
-        match turn {
-            Ok(turn) => store.append(Event::Turn(Box::new(turn)))?,
-            Err(e @ EngineError::Budget(_)) => {
-                stopped.get_or_insert(e);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    drop(finished);
-    if let Some(e) = stopped {
-        return Err(e);
-    }
+    keep_as_they_land(calls, d.settings.max_concurrency, |turn| {
+        store.append(Event::Turn(Box::new(turn)))
+    })
+    .await?;
     let t = store.transcript()?;
     let this = t.rounds.iter().find(|r| r.number == round);
     if this.is_none_or(|r| r.summary.is_none()) {
@@ -246,6 +233,28 @@ async fn speak(
         elapsed: started.elapsed(),
     });
     Ok(turn)
+}
+
+/// Runs `calls` at most `concurrency` at a time and hands each answer to
+/// `keep` as it lands (which appends it to the log). A budget stop lets the
+/// calls in flight finish, keeps their answers, then ends the run.
+pub(crate) async fn keep_as_they_land<T>(
+    calls: impl Iterator<Item = impl std::future::Future<Output = Result<T, EngineError>>>,
+    concurrency: usize,
+    mut keep: impl FnMut(T) -> Result<(), EngineError>,
+) -> Result<(), EngineError> {
+    let mut finished = futures::stream::iter(calls).buffer_unordered(concurrency.max(1));
+    let mut stopped = None;
+    while let Some(answer) = finished.next().await {
+        match answer {
+            Ok(a) => keep(a)?,
+            Err(e @ EngineError::Budget(_)) => {
+                stopped.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    stopped.map_or(Ok(()), Err)
 }
 
 /// A model's reply as a turn: the answer read by `read`, with its usage and

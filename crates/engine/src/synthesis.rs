@@ -13,7 +13,6 @@ use council_core::transcript::SynthesisPart;
 use council_core::variant::VariantSpec;
 use council_core::{excerpt, lang_name, Event, PanelMember, Transcript, TurnStatus, Usage};
 use council_llm::{ChatModel, ChatRequest, Message};
-use futures::StreamExt;
 use serde::Serialize;
 use std::sync::Arc;
 use tera::Context;
@@ -222,22 +221,11 @@ pub(crate) async fn synthesize(d: &Debate<'_>, store: &mut RunStore) -> Result<(
     let calls = jobs
         .iter()
         .map(|(kind, model, c)| call(d, kind, model, c, &b));
-    let mut finished =
-        futures::stream::iter(calls).buffer_unordered(d.settings.max_concurrency.max(1));
-    let mut stopped = None;
-    while let Some(p) = finished.next().await {
-        match p {
-            Ok(p) => {
-                note(&p);
-                store.append(Event::Synthesis(p))?;
-            }
-            Err(e @ EngineError::Budget(_)) => {
-                stopped.get_or_insert(e);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    stopped.map_or(Ok(()), Err)
+    crate::rounds::keep_as_they_land(calls, d.settings.max_concurrency, |p| {
+        note(&p);
+        store.append(Event::Synthesis(p))
+    })
+    .await
 }
 
 /// A variant's directions as the templates read them (`variant`).
