@@ -82,12 +82,34 @@ pub fn extract_json(text: &str) -> Option<Value> {
             }
         }
     }
+    // Only a value that starts outside every other bracket counts: inside
+    // an object cut off mid-way, a nested array is not the answer.
+    let mut depth = 0usize;
+    let (mut in_string, mut escaped) = (false, false);
     for (i, c) in trimmed.char_indices() {
-        if c == '{' || c == '[' {
-            let mut stream = serde_json::Deserializer::from_str(&trimmed[i..]).into_iter::<Value>();
-            if let Some(Ok(v)) = stream.next() {
-                return Some(v);
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
             }
+            continue;
+        }
+        match c {
+            '"' if depth > 0 => in_string = true,
+            '{' | '[' => {
+                if depth == 0 {
+                    let mut stream =
+                        serde_json::Deserializer::from_str(&trimmed[i..]).into_iter::<Value>();
+                    if let Some(Ok(v)) = stream.next() {
+                        return Some(v);
+                    }
+                }
+                depth += 1;
+            }
+            '}' | ']' => depth = depth.saturating_sub(1),
+            _ => {}
         }
     }
     None
@@ -193,6 +215,25 @@ mod tests {
             Some(json!({"n":4}))
         );
         assert_eq!(extract_json("no json here"), None);
+    }
+
+    #[test]
+    fn a_value_nested_in_a_cut_off_answer_is_never_taken_for_it() {
+        // Cut off by the token limit: the array inside is not the answer.
+        assert_eq!(
+            extract_json("{\"forecasts\": [{\"statement\": \"NRR > 110%\"}], \"why\": \"becau"),
+            None
+        );
+        assert_eq!(
+            extract_json("Here: {\"a\": {\"b\": [1, 2]}, \"c\": \"x"),
+            None
+        );
+        // Brackets inside strings do not count; a later whole value does.
+        assert_eq!(
+            extract_json("[draft] {\"text\": \"a [bracket\"}"),
+            Some(json!({"text": "a [bracket"}))
+        );
+        assert_eq!(extract_json("{bad} then {\"n\": 5}"), Some(json!({"n": 5})));
     }
 
     #[test]
