@@ -5,7 +5,7 @@ use crate::progress::Drawer;
 use crate::InputError;
 use anyhow::{bail, Context as _};
 use council_core::{detect_lang, RunStatus, Transcript};
-use council_engine::{cast_panel, run, Debate, DebateSettings, Prompts, RunStore};
+use council_engine::{cast_panel, run, Debate, DebateSettings, RunStore};
 use council_personas::Roster;
 use council_render::{render, Format};
 use std::path::{Path, PathBuf};
@@ -103,14 +103,8 @@ fn new_run(args: &AskArgs) -> Result<NewRun, InputError> {
 
 /// Runs `council ask`.
 pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcome> {
-    let roster = match &args.personas {
-        Some(dir) => Roster::with_dir(dir)?,
-        None => Roster::builtin()?,
-    };
-    let prompts = match &args.prompts {
-        Some(dir) => Prompts::with_dir(dir)?,
-        None => Prompts::builtin()?,
-    };
+    let roster = args.sources.roster()?;
+    let prompts = args.sources.templates()?;
     let backends = crate::settings::load(global, &crate::env_lookup)?;
     let start = match &args.resume {
         Some(dir) => Start::Resume(RunStore::open(dir).map_err(crate::unreadable_run)?),

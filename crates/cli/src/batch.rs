@@ -343,14 +343,8 @@ impl StudyProgress for Display {
 
 /// Runs `council batch`; true when every run is complete.
 pub(crate) async fn batch(args: BatchArgs, global: &Global) -> anyhow::Result<bool> {
-    let roster = match &args.personas {
-        Some(d) => council_personas::Roster::with_dir(d)?,
-        None => council_personas::Roster::builtin()?,
-    };
-    let prompts = match &args.prompts {
-        Some(d) => council_engine::Prompts::with_dir(d)?,
-        None => council_engine::Prompts::builtin()?,
-    };
+    let roster = args.sources.roster()?;
+    let prompts = args.sources.templates()?;
     let backends = crate::settings::load(global, &crate::env_lookup)?;
     let default_model = backends.default_model_name();
     let asked = study_of(&args, &default_model)?;

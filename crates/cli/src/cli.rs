@@ -169,21 +169,49 @@ pub(crate) struct AskArgs {
     /// Generated-token limit per turn.
     #[arg(long, default_value_t = 700)]
     pub max_tokens: u32,
-    /// A folder of persona TOML files added to (or replacing) the built-in ones.
-    #[arg(long, value_name = "DIR")]
-    pub personas: Option<PathBuf>,
     /// A research library folder the panel may cite (.md, .txt, .html, .pdf, bibliography .toml/.json); repeatable.
     #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     pub library: Vec<PathBuf>,
     /// One more source file for the library; repeatable.
     #[arg(long, value_name = "FILE", conflicts_with = "resume")]
     pub source: Vec<PathBuf>,
-    /// A folder of prompt templates replacing the built-in ones of the same name.
-    #[arg(long, value_name = "DIR")]
-    pub prompts: Option<PathBuf>,
+    /// Persona and prompt folders.
+    #[command(flatten)]
+    pub sources: Sources,
     /// Spending limits.
     #[command(flatten)]
     pub budget: BudgetArgs,
+}
+
+/// Persona and prompt folders that add to or replace the built-in ones.
+#[derive(Debug, Default, Clone, Args)]
+pub(crate) struct Sources {
+    /// A folder of persona TOML files added to (or replacing) the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub personas: Option<PathBuf>,
+    /// A folder of prompt templates replacing the built-in ones of the same name.
+    #[arg(long, value_name = "DIR")]
+    pub prompts: Option<PathBuf>,
+}
+
+impl Sources {
+    /// The built-in personas, with the folder's added or in their place.
+    pub(crate) fn roster(
+        &self,
+    ) -> Result<council_personas::Roster, council_personas::PersonaError> {
+        match &self.personas {
+            Some(d) => council_personas::Roster::with_dir(d),
+            None => council_personas::Roster::builtin(),
+        }
+    }
+
+    /// The built-in templates, any of the folder's taking their place.
+    pub(crate) fn templates(&self) -> Result<council_engine::Prompts, council_engine::EngineError> {
+        match &self.prompts {
+            Some(d) => council_engine::Prompts::with_dir(d),
+            None => council_engine::Prompts::builtin(),
+        }
+    }
 }
 
 /// Spending limits of a command that calls models.
@@ -307,12 +335,9 @@ pub(crate) struct VariantArgs {
     /// Model calls in flight at once.
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_concurrency: u16,
-    /// A folder of persona TOML files, as for `ask`.
-    #[arg(long, value_name = "DIR")]
-    pub personas: Option<PathBuf>,
-    /// A folder of prompt templates, as for `ask`.
-    #[arg(long, value_name = "DIR")]
-    pub prompts: Option<PathBuf>,
+    /// Persona and prompt folders.
+    #[command(flatten)]
+    pub sources: Sources,
     /// Extra formats and brand.
     #[command(flatten)]
     pub export: ExportArgs,
@@ -347,12 +372,9 @@ pub(crate) struct BranchArgs {
     /// Generated-token limit per turn.
     #[arg(long, default_value_t = 700)]
     pub max_tokens: u32,
-    /// A folder of persona TOML files, as for `ask`.
-    #[arg(long, value_name = "DIR")]
-    pub personas: Option<PathBuf>,
-    /// A folder of prompt templates, as for `ask`.
-    #[arg(long, value_name = "DIR")]
-    pub prompts: Option<PathBuf>,
+    /// Persona and prompt folders.
+    #[command(flatten)]
+    pub sources: Sources,
     /// Extra formats and brand.
     #[command(flatten)]
     pub export: ExportArgs,
@@ -378,12 +400,9 @@ pub(crate) struct FollowupArgs {
     /// Generated-token limit per answer.
     #[arg(long, default_value_t = 700)]
     pub max_tokens: u32,
-    /// A folder of persona TOML files, as for `ask`.
-    #[arg(long, value_name = "DIR")]
-    pub personas: Option<PathBuf>,
-    /// A folder of prompt templates, as for `ask`.
-    #[arg(long, value_name = "DIR")]
-    pub prompts: Option<PathBuf>,
+    /// Persona and prompt folders.
+    #[command(flatten)]
+    pub sources: Sources,
     /// Spending limits.
     #[command(flatten)]
     pub budget: BudgetArgs,
@@ -450,12 +469,9 @@ pub(crate) struct BatchArgs {
     /// Generated-token limit per turn.
     #[arg(long, default_value_t = 700)]
     pub max_tokens: u32,
-    /// A folder of persona TOML files, as for `ask`.
-    #[arg(long, value_name = "DIR")]
-    pub personas: Option<PathBuf>,
-    /// A folder of prompt templates, as for `ask`.
-    #[arg(long, value_name = "DIR")]
-    pub prompts: Option<PathBuf>,
+    /// Persona and prompt folders.
+    #[command(flatten)]
+    pub sources: Sources,
 }
 
 /// `council compare`.

@@ -21,20 +21,10 @@ struct Setup {
     backends: crate::settings::Backends,
 }
 
-fn setup(
-    global: &Global,
-    personas: Option<&Path>,
-    prompts: Option<&Path>,
-) -> anyhow::Result<Setup> {
+fn setup(global: &Global, sources: &crate::cli::Sources) -> anyhow::Result<Setup> {
     Ok(Setup {
-        roster: match personas {
-            Some(d) => Roster::with_dir(d)?,
-            None => Roster::builtin()?,
-        },
-        prompts: match prompts {
-            Some(d) => Prompts::with_dir(d)?,
-            None => Prompts::builtin()?,
-        },
+        roster: sources.roster()?,
+        prompts: sources.templates()?,
         backends: crate::settings::load(global, &crate::env_lookup)?,
     })
 }
@@ -185,7 +175,7 @@ pub(crate) async fn variant(args: VariantArgs, global: &Global) -> anyhow::Resul
         }
     };
     let brand = brand_of(&args.export)?;
-    let s = setup(global, args.personas.as_deref(), args.prompts.as_deref())?;
+    let s = setup(global, &args.sources)?;
     let dest = args.run.join("variants").join(&name);
     let (store, continued) = start_variant(&args.run, &dest, spec, &lang)?;
     if continued && !global.quiet {
@@ -245,7 +235,7 @@ pub(crate) async fn branch(args: BranchArgs, global: &Global) -> anyhow::Result<
         .into());
     }
     let brand = brand_of(&args.export)?;
-    let s = setup(global, args.personas.as_deref(), args.prompts.as_deref())?;
+    let s = setup(global, &args.sources)?;
     let mut changes = Vec::new();
     let mut ids: Vec<String> = if args.panel.is_empty() {
         h.panel.iter().map(|p| p.id.clone()).collect()
@@ -421,7 +411,7 @@ pub(crate) async fn followup(args: FollowupArgs, global: &Global) -> anyhow::Res
         ))
         .into());
     }
-    let s = setup(global, args.personas.as_deref(), args.prompts.as_deref())?;
+    let s = setup(global, &args.sources)?;
     let mut store = RunStore::open(&args.run).map_err(crate::unreadable_run)?;
     let ids: Vec<String> = h.panel.iter().map(|p| p.id.clone()).collect();
     let panel = s.roster.panel_from_ids(&ids)?;
