@@ -11,3 +11,4 @@ mod openai_real;
 mod pool;
 mod replay;
 mod report;
+mod soak;

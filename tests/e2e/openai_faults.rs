@@ -212,16 +212,84 @@ async fn malformed_json_triggers_one_repair_retry() {
 }
 
 #[tokio::test]
-async fn a_schema_violation_after_repair_is_an_error_with_the_text() {
+async fn an_answer_that_stays_invalid_uses_up_the_retry_budget_then_is_an_error_with_the_text() {
     let server = FakeServer::start(vec![Reply::completion("{\"verdict\": 3}")]).await;
-    let req = ChatRequest::prompt("decide").with_schema("answer", answer_schema());
+    let req = ChatRequest::prompt("decide")
+        .with_schema("answer", answer_schema())
+        .with_seed(7);
     let err = backend(&server).chat(&req).await.unwrap_err();
     let LlmError::SchemaViolation { schema, text, .. } = &err else {
         panic!("{err:?}")
     };
     assert_eq!(schema, "answer");
     assert_eq!(text, "{\"verdict\": 3}");
-    assert_eq!(server.hits(), 2, "exactly one repair retry");
+    assert_eq!(server.hits(), 4, "the first answer and three retries");
+    let bodies: Vec<serde_json::Value> = server
+        .bodies()
+        .iter()
+        .map(|b| serde_json::from_str(b).unwrap())
+        .collect();
+    let turns = |b: &serde_json::Value| b["messages"].as_array().unwrap().len();
+    assert_eq!(
+        turns(&bodies[1]),
+        turns(&bodies[0]) + 2,
+        "the second is the repair"
+    );
+    for later in &bodies[2..] {
+        assert_eq!(turns(later), turns(&bodies[0]), "later ones ask afresh");
+        assert_ne!(later["seed"], bodies[0]["seed"], "with a new seed");
+    }
+}
+
+#[tokio::test]
+async fn malformed_answers_are_transient_like_a_5xx() {
+    let server = FakeServer::start(vec![
+        Reply::completion("{\"verdict\": \"yes\", \"conf"),
+        Reply::status(503, "busy"),
+        Reply::completion("not json at all"),
+        Reply::completion("{\"verdict\": \"yes\", \"confidence\": 70}"),
+    ])
+    .await;
+    let req = ChatRequest::prompt("decide").with_schema("answer", answer_schema());
+    let r = backend(&server).chat(&req).await.unwrap();
+    assert_eq!(r.json, Some(json!({"verdict":"yes","confidence":70})));
+    assert_eq!(server.hits(), 4);
+    assert_eq!(r.attempts, 3, "three answers arrived; the 503 carried none");
+}
+
+#[tokio::test]
+async fn an_answer_cut_off_by_the_token_limit_is_asked_again_with_twice_the_limit() {
+    let cut = r#"{"id":"x","object":"chat.completion","model":"fake","choices":[{"index":0,"message":{"role":"assistant","content":"{\"verdict\": \"yes, because the"},"finish_reason":"length"}],"usage":{"prompt_tokens":11,"completion_tokens":40,"total_tokens":51}}"#;
+    let server = FakeServer::start(vec![
+        Reply::Respond {
+            status: 200,
+            headers: vec![],
+            body: cut.into(),
+        },
+        Reply::completion("{\"verdict\": \"yes\", \"confidence\": 70}"),
+    ])
+    .await;
+    let req = ChatRequest::prompt("decide")
+        .with_schema("answer", answer_schema())
+        .with_max_tokens(40);
+    let r = backend(&server).chat(&req).await.unwrap();
+    assert_eq!(r.json, Some(json!({"verdict":"yes","confidence":70})));
+    let bodies: Vec<serde_json::Value> = server
+        .bodies()
+        .iter()
+        .map(|b| serde_json::from_str(b).unwrap())
+        .collect();
+    assert_eq!(bodies[0]["max_tokens"], 40);
+    assert_eq!(bodies[1]["max_tokens"], 80, "the limit doubles");
+    assert_eq!(
+        bodies[1]["messages"], bodies[0]["messages"],
+        "the same question, not a repair of a cut-off answer"
+    );
+    assert_eq!(
+        r.usage.completion_tokens,
+        Some(47),
+        "both answers are paid for"
+    );
 }
 
 #[tokio::test]

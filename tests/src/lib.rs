@@ -23,6 +23,10 @@ pub enum Reply {
     },
     /// Accept the request and never answer.
     Hang,
+    /// Close the connection without a word (a connection reset).
+    Reset,
+    /// Send the headers of this answer and only the first half of its body.
+    CutOff(Box<Reply>),
 }
 
 impl Reply {
@@ -84,7 +88,7 @@ impl Reply {
                     body,
                 }
             }
-            Reply::Hang => Reply::Hang,
+            other => other,
         }
     }
 }
@@ -188,8 +192,16 @@ impl FakeServer {
                         flying.fetch_sub(1, Ordering::SeqCst);
                         return;
                     }
+                    let (reply, cut) = match reply {
+                        Reply::CutOff(whole) => (*whole, true),
+                        other => (other, false),
+                    };
                     match reply {
                         Reply::Hang => tokio::time::sleep(Duration::from_secs(3600)).await,
+                        Reply::Reset | Reply::CutOff(_) => {
+                            flying.fetch_sub(1, Ordering::SeqCst);
+                            drop(sock);
+                        }
                         Reply::Respond {
                             status,
                             headers,
@@ -203,6 +215,15 @@ impl FakeServer {
                                 resp.push_str(&format!("{k}: {v}\r\n"));
                             }
                             resp.push_str("\r\n");
+                            if cut {
+                                // The promised length, half the bytes, then the end.
+                                let half = reply.len() / 2;
+                                resp.push_str(reply.get(..half).unwrap_or_default());
+                                flying.fetch_sub(1, Ordering::SeqCst);
+                                let _ = sock.write_all(resp.as_bytes()).await;
+                                let _ = sock.shutdown().await;
+                                return;
+                            }
                             resp.push_str(&reply);
                             // Counted out before the answer leaves, so a client
                             // never sees more in flight than the server did.

@@ -14,7 +14,6 @@
 
 use crate::openai::{ApiKey, OpenAiCompatible, OpenAiSettings};
 use crate::replay::CassetteModel;
-use crate::retry::RetryPolicy;
 use crate::{ChatModel, LlmError};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -37,8 +36,12 @@ pub struct ConfigFile {
     pub timeout_secs: Option<u64>,
     /// Connect timeout in seconds (default 10).
     pub connect_timeout_secs: Option<u64>,
-    /// Retries after the first attempt (default 4).
+    /// Retries after the first attempt (default 6).
     pub max_retries: Option<usize>,
+    /// First backoff delay in milliseconds (default 500).
+    pub retry_base_delay_ms: Option<u64>,
+    /// Longest single backoff delay, also for `Retry-After`, in milliseconds (default 60000).
+    pub retry_max_delay_ms: Option<u64>,
     /// Embedded backend settings.
     #[serde(default)]
     pub embedded: EmbeddedConfig,
@@ -104,12 +107,29 @@ pub fn locate(over: &Overrides, env: &dyn Fn(&str) -> Option<String>) -> Option<
         .or_else(|| ConfigFile::default_path().filter(|p| p.is_file()))
 }
 
-/// Reads a config file as a TOML table; the error names the file.
+/// Reads a config file as a TOML table; the error names the file and the
+/// fix. A file that is absent, unreadable or not UTF-8 text is the user's
+/// to fix, like one that is not TOML.
 pub fn read_table(path: &Path) -> Result<toml::Table, LlmError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| LlmError::io(format!("cannot read config file {}", path.display()), e))?;
-    text.parse::<toml::Table>()
-        .map_err(|e| LlmError::Config(format!("config file {} is invalid: {e}", path.display())))
+    let bytes = std::fs::read(path).map_err(|e| {
+        LlmError::Config(format!(
+            "cannot read config file {} ({e}); give an existing file to --config (or COUNCIL_CONFIG), or leave it out",
+            path.display()
+        ))
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        LlmError::Config(format!(
+            "config file {} is not UTF-8 text; write it as a TOML file (see the README's config section)",
+            path.display()
+        ))
+    })?;
+    text.parse::<toml::Table>().map_err(|e| {
+        LlmError::Config(format!(
+            "config file {} is not valid TOML; fix the place shown: {}",
+            path.display(),
+            e.to_string().trim_end()
+        ))
+    })
 }
 
 /// What the command line says about the backend.
@@ -285,10 +305,13 @@ pub fn resolve(
         s.connect_timeout = Duration::from_secs(t.max(1));
     }
     if let Some(n) = file.max_retries {
-        s.retry = RetryPolicy {
-            max_retries: n,
-            ..s.retry
-        };
+        s.retry.max_retries = n;
+    }
+    if let Some(ms) = file.retry_base_delay_ms {
+        s.retry.base_delay = Duration::from_millis(ms);
+    }
+    if let Some(ms) = file.retry_max_delay_ms {
+        s.retry.max_delay = Duration::from_millis(ms.max(s.retry.base_delay.as_millis() as u64));
     }
     Ok(Resolved {
         choice: Choice::OpenAi(s),

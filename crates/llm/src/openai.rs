@@ -317,54 +317,114 @@ impl ChatModel for OpenAiCompatible {
             return Ok(done.into_response(None));
         };
         let validator = Validator::new(spec)?;
-        let mut native = self.schema_supported.load(Ordering::Relaxed);
-        let mut messages = request.messages.clone();
-        if !native {
-            messages.push(Message::user(schema::instruction(spec)));
-        }
-        let first = match self
-            .send(&self.wire_request(request, &messages, native))
-            .await
-        {
+        let native = self.schema_supported.load(Ordering::Relaxed);
+        match self.answer(request, spec, &validator, native).await {
             Err(LlmError::Http {
                 status: 400, body, ..
             }) if native && body.to_ascii_lowercase().contains("response_format") => {
                 tracing::warn!("{} rejects response_format json_schema; putting the schema in the prompt instead", self.url);
                 self.schema_supported.store(false, Ordering::Relaxed);
-                native = false;
-                messages.push(Message::user(schema::instruction(spec)));
-                self.send(&self.wire_request(request, &messages, native))
-                    .await?
+                self.answer(request, spec, &validator, false).await
             }
-            other => other?,
+            other => other,
+        }
+    }
+}
+
+/// What the next attempt at a structured answer sends.
+struct NextAttempt {
+    messages: Vec<Message>,
+    max_tokens: Option<u32>,
+    seed: Option<u64>,
+    /// Whether a repair (the bad answer and its problem) was asked already.
+    repaired: bool,
+    /// Answers received so far, valid or not.
+    answers: u32,
+    usage: Usage,
+}
+
+impl OpenAiCompatible {
+    /// Asks for an answer valid against `spec`. One loop holds every
+    /// attempt: a transport fault, a 5xx, a body that is not a chat
+    /// completion and an answer that is not valid JSON for the schema are
+    /// all transient and share the retry policy's budget (at least one
+    /// retry, so an invalid answer always gets its repair). An answer cut
+    /// off by the token limit is asked again with twice the limit; another
+    /// invalid answer is shown its problem once (a repair), then asked
+    /// afresh with a new seed.
+    async fn answer(
+        &self,
+        request: &ChatRequest,
+        spec: &crate::SchemaSpec,
+        validator: &Validator,
+        native: bool,
+    ) -> Result<ChatResponse, LlmError> {
+        let mut base = request.messages.clone();
+        if !native {
+            base.push(Message::user(schema::instruction(spec)));
+        }
+        let next = std::sync::Mutex::new(NextAttempt {
+            messages: base.clone(),
+            max_tokens: request.max_tokens,
+            seed: request.seed,
+            repaired: false,
+            answers: 0,
+            usage: Usage::none(),
+        });
+        let policy = RetryPolicy {
+            max_retries: self.settings.retry.max_retries.max(1),
+            ..self.settings.retry
         };
-        match validator.check(&first.text) {
-            Ok(json) => Ok(first.into_response(Some(json))),
-            Err(problem) => {
-                tracing::info!(
-                    "answer for schema `{}` invalid ({problem}); one repair retry",
-                    spec.name
-                );
-                messages.extend(schema::repair_messages(&first.text, &problem));
-                let second = self
-                    .send(&self.wire_request(request, &messages, native))
-                    .await?;
-                let usage = first.usage + second.usage;
-                match validator.check(&second.text) {
-                    Ok(json) => {
-                        let mut resp = second.into_response(Some(json));
-                        resp.usage = usage;
-                        resp.attempts = 2;
-                        Ok(resp)
+        let attempt = || async {
+            let body = {
+                let n = next.lock().expect("attempt state");
+                let mut shaped = request.clone();
+                shaped.max_tokens = n.max_tokens;
+                shaped.seed = n.seed;
+                self.wire_request(&shaped, &n.messages, native)
+            };
+            let done = self.send_once(&body).await?;
+            let mut n = next.lock().expect("attempt state");
+            n.answers += 1;
+            n.usage += done.usage;
+            match validator.check(&done.text) {
+                Ok(json) => {
+                    let mut resp = done.into_response(Some(json));
+                    resp.usage = n.usage;
+                    resp.attempts = n.answers;
+                    Ok(resp)
+                }
+                Err(problem) => {
+                    if done.finish_reason == FinishReason::Length {
+                        // Cut off by the limit: the same question, more room.
+                        n.max_tokens = Some(n.max_tokens.unwrap_or(1024).saturating_mul(2));
+                        n.messages = base.clone();
+                    } else if !n.repaired {
+                        n.messages = base.clone();
+                        n.messages
+                            .extend(schema::repair_messages(&done.text, &problem));
+                        n.repaired = true;
+                    } else {
+                        n.messages = base.clone();
+                        n.seed = Some(n.seed.unwrap_or(0).wrapping_add(1));
                     }
-                    Err(problem) => Err(LlmError::SchemaViolation {
+                    Err(LlmError::SchemaViolation {
                         schema: spec.name.clone(),
-                        problem,
-                        text: second.text,
-                    }),
+                        problem: if done.finish_reason == FinishReason::Length {
+                            format!("{problem} (cut off at the token limit)")
+                        } else {
+                            problem
+                        },
+                        text: done.text,
+                    })
                 }
             }
-        }
+        };
+        policy
+            .run_when("structured answer", attempt, |e| {
+                e.is_retryable() || matches!(e, LlmError::SchemaViolation { .. })
+            })
+            .await
     }
 }
 

@@ -21,7 +21,7 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            max_retries: 4,
+            max_retries: 6,
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(60),
         }
@@ -58,10 +58,24 @@ impl RetryPolicy {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, LlmError>>,
     {
+        self.run_when(what, op, LlmError::is_retryable).await
+    }
+
+    /// [`RetryPolicy::run`], retrying the errors `transient` accepts.
+    pub async fn run_when<T, F, Fut>(
+        &self,
+        what: &str,
+        op: F,
+        transient: impl FnMut(&LlmError) -> bool,
+    ) -> Result<T, LlmError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, LlmError>>,
+    {
         let max_delay = self.max_delay;
         op.retry(self.delays())
             .sleep(tokio::time::sleep)
-            .when(LlmError::is_retryable)
+            .when(transient)
             .adjust(
                 move |err: &LlmError, planned| match (err.retry_after(), planned) {
                     // Out of retries: keep stopping.
