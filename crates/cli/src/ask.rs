@@ -29,6 +29,8 @@ enum Start {
 /// A new run's inputs, validated before anything slow happens.
 struct NewRun {
     question: String,
+    /// The panel given with `--panel`, seated and checked (none: cast it).
+    panel: Option<Vec<council_core::Persona>>,
     date: String,
     lang: String,
     seed: u64,
@@ -41,12 +43,7 @@ struct NewRun {
 fn new_run(args: &AskArgs) -> Result<NewRun, InputError> {
     let question = match (&args.question, &args.question_file) {
         (Some(q), _) => q.clone(),
-        (None, Some(f)) => std::fs::read_to_string(f).map_err(|e| {
-            InputError(format!(
-                "cannot read the question file {} ({e}); give a readable UTF-8 text file, or the question itself",
-                f.display()
-            ))
-        })?,
+        (None, Some(f)) => read_question_file(f)?,
         (None, None) => {
             return Err(InputError(
                 "give a question, --question-file FILE or --resume DIR".into(),
@@ -59,6 +56,7 @@ fn new_run(args: &AskArgs) -> Result<NewRun, InputError> {
             "the question is empty; write what the board should decide".into(),
         ));
     }
+    check_question_text(&question, "the question")?;
     let date = match &args.date {
         Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map_err(|_| {
@@ -84,6 +82,7 @@ fn new_run(args: &AskArgs) -> Result<NewRun, InputError> {
         None => detect_lang(&question).to_string(),
     };
     Ok(NewRun {
+        panel: None,
         seed: args.seed.unwrap_or_else(random_seed),
         out: args
             .out
@@ -101,6 +100,58 @@ fn new_run(args: &AskArgs) -> Result<NewRun, InputError> {
     })
 }
 
+/// The longest question Council takes, in characters. The question goes
+/// into every prompt of every advisor, so background material belongs in
+/// the research library (`--source`, `--library`), not in the question.
+pub(crate) const MAX_QUESTION_CHARS: usize = 4_000;
+
+/// Refuses a question that is binary data or longer than
+/// [`MAX_QUESTION_CHARS`]; `what` names it in the message ("the question",
+/// "--question", …). Emptiness is each caller's to check, in its own words.
+pub(crate) fn check_question_text(question: &str, what: &str) -> Result<(), InputError> {
+    if let Some((at, c)) = question
+        .chars()
+        .enumerate()
+        .find(|(_, c)| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(InputError(format!(
+            "{what} holds a control character (U+{:04X} at character {}): it looks like binary data, not text; give the question as plain UTF-8 text",
+            u32::from(c),
+            at + 1
+        )));
+    }
+    let chars = question.chars().count();
+    if chars > MAX_QUESTION_CHARS {
+        return Err(InputError(format!(
+            "{what} is {chars} characters long; the limit is {MAX_QUESTION_CHARS} (about a page), as it goes into every prompt of every advisor: keep the decision and its key facts, and give background documents with --source FILE or --library DIR"
+        )));
+    }
+    Ok(())
+}
+
+/// Reads `--question-file`: UTF-8 text, or an error saying how to make it so.
+fn read_question_file(f: &Path) -> Result<String, InputError> {
+    let bytes = std::fs::read(f).map_err(|e| {
+        InputError(format!(
+            "cannot read the question file {} ({e}); give a readable UTF-8 text file, or the question itself",
+            f.display()
+        ))
+    })?;
+    if bytes.contains(&0) {
+        return Err(InputError(format!(
+            "the question file {} looks binary (it holds NUL bytes), not text; give a UTF-8 text file, or the question itself",
+            f.display()
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        InputError(format!(
+            "the question file {} is not UTF-8 text (invalid bytes at byte {}); save it as UTF-8, or give the question itself",
+            f.display(),
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
 /// Runs `council ask`.
 pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcome> {
     let roster = args.sources.roster()?;
@@ -108,7 +159,16 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
     let backends = crate::settings::load(global, &crate::env_lookup)?;
     let start = match &args.resume {
         Some(dir) => Start::Resume(RunStore::open(dir).map_err(crate::unreadable_run)?),
-        None => Start::New(new_run(&args)?),
+        None => {
+            let mut n = new_run(&args)?;
+            // A given panel is input too: checked before any model loads.
+            if !args.panel.is_empty() {
+                let panel = roster.seat(roster.panel_from_ids(&args.panel)?);
+                Roster::check_size(&panel)?;
+                n.panel = Some(panel);
+            }
+            Start::New(n)
+        }
     };
     // The library is input too: an unusable one stops the run before the model loads.
     let library = match &start {
@@ -156,21 +216,20 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
             (store, h.question, panel, settings, h.notes, h.library)
         }
         Start::New(n) => {
-            let (panel, notes) = if args.panel.is_empty() {
-                eprintln!("casting the panel…");
-                cast_panel(
-                    model.as_ref(),
-                    &prompts,
-                    &roster,
-                    &n.question,
-                    args.panel_size as usize,
-                    n.seed,
-                )
-                .await?
-            } else {
-                let panel = roster.seat(roster.panel_from_ids(&args.panel)?);
-                Roster::check_size(&panel)?;
-                (panel, Vec::new())
+            let (panel, notes) = match n.panel {
+                Some(panel) => (panel, Vec::new()),
+                None => {
+                    eprintln!("casting the panel…");
+                    cast_panel(
+                        model.as_ref(),
+                        &prompts,
+                        &roster,
+                        &n.question,
+                        args.panel_size as usize,
+                        n.seed,
+                    )
+                    .await?
+                }
             };
             for note in &notes {
                 eprintln!("note: {note}");
@@ -255,8 +314,8 @@ pub(crate) fn load_library(
     let started = std::time::Instant::now();
     let (library, problems) =
         council_library::Library::load(&paths, &council_llm::fetch::cache_dir())?;
-    for p in &problems {
-        eprintln!("library: skipped {p}");
+    for line in council_library::summarize_problems(&problems, 10) {
+        eprintln!("library: skipped {line}");
     }
     eprintln!(
         "library: {} sources ({} in {:.1} s)",

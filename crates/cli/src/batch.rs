@@ -149,6 +149,10 @@ fn study_of(args: &BatchArgs, default_model: &str) -> Result<Study, InputError> 
                 args.file.display()
             )));
         }
+        crate::ask::check_question_text(
+            &question,
+            &format!("{} question {n}", args.file.display()),
+        )?;
         let id = l.id.unwrap_or_else(|| format!("q{n}"));
         if questions.iter().any(|q| q.id == id) {
             return Err(InputError(format!(

@@ -285,6 +285,7 @@ pub(crate) async fn branch(args: BranchArgs, global: &Global) -> anyhow::Result<
             return Err(InputError("--question is empty; write the new question".into()).into())
         }
         Some(q) => {
+            crate::ask::check_question_text(q.trim(), "--question")?;
             changes.push("question changed".into());
             Some(q.trim().to_string())
         }
@@ -377,6 +378,7 @@ fn brand_of(export: &crate::cli::ExportArgs) -> anyhow::Result<Option<council_re
 pub(crate) async fn followup(args: FollowupArgs, global: &Global) -> anyhow::Result<Transcript> {
     let ask = match (&args.question, args.resume) {
         (Some(q), false) if !q.trim().is_empty() => {
+            crate::ask::check_question_text(q.trim(), "the follow-up question")?;
             council_engine::followup::Ask::New(q.trim().to_string())
         }
         (Some(_), false) => {

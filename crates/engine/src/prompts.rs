@@ -67,7 +67,10 @@ impl Prompts {
             .collect();
         if let Some(dir) = dir {
             let entries = std::fs::read_dir(dir).map_err(|e| {
-                EngineError::Prompt(format!("cannot read prompt folder {}: {e}", dir.display()))
+                EngineError::Prompt(format!(
+                    "cannot read prompt folder {} ({e}); give a folder of .tera templates to --prompts",
+                    dir.display()
+                ))
             })?;
             let mut found = 0;
             for e in entries.filter_map(Result::ok) {
@@ -90,7 +93,10 @@ impl Prompts {
                     )));
                 }
                 let text = std::fs::read_to_string(&path).map_err(|e| {
-                    EngineError::Prompt(format!("cannot read {}: {e}", path.display()))
+                    EngineError::Prompt(format!(
+                        "cannot read {} ({e}); give a UTF-8 text template, or remove the file to use the built-in one",
+                        path.display()
+                    ))
                 })?;
                 files.retain(|(n, _, _)| *n != name);
                 files.push((name, text, path.display().to_string()));
@@ -118,8 +124,8 @@ impl Prompts {
                 }
                 if let Err(e) = single.add_raw_template(name, text) {
                     return Err(EngineError::Prompt(format!(
-                        "{origin}: {}",
-                        council_core::error_chain(&e)
+                        "{origin}: {}; fix the place shown, or remove the file to use the built-in template",
+                        council_core::error_chain(&e).trim_end()
                     )));
                 }
             }

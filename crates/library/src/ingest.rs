@@ -56,10 +56,10 @@ struct BibEntry {
     excerpt: String,
 }
 
-struct Raw {
-    title: String,
-    location: String,
-    text: String,
+pub(crate) struct Raw {
+    pub(crate) title: String,
+    pub(crate) location: String,
+    pub(crate) text: String,
 }
 
 fn collect(input: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Problem>) {
@@ -120,6 +120,12 @@ fn read_one(path: &Path) -> Result<Vec<Raw>, Problem> {
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| problem(path, format!("cannot read it ({e})")))?;
+    extract(path, &bytes)
+}
+
+/// The sources in one file's `bytes`, by the extension of `path` (which
+/// names it in the problem).
+pub(crate) fn extract(path: &Path, bytes: &[u8]) -> Result<Vec<Raw>, Problem> {
     let ext = path
         .extension()
         .and_then(|x| x.to_str())
@@ -149,7 +155,7 @@ fn read_one(path: &Path) -> Result<Vec<Raw>, Problem> {
     };
     match ext.as_str() {
         "md" | "markdown" | "txt" => {
-            let text = text_of(&bytes)?;
+            let text = text_of(bytes)?;
             let title = text
                 .lines()
                 .map(str::trim)
@@ -160,30 +166,32 @@ fn read_one(path: &Path) -> Result<Vec<Raw>, Problem> {
             one(title, text)
         }
         "html" | "htm" => {
-            let html = text_of(&bytes)?;
+            let html = text_of(bytes)?;
             let title = html_title(&html).unwrap_or(stem);
             let text = html2text::from_read(html.as_bytes(), 100)
                 .map_err(|e| problem(path, format!("cannot extract text from this HTML ({e})")))?;
             one(title, text)
         }
         "pdf" => {
-            // pdf-extract can panic on malformed files; a broken PDF must
-            // not take the run down.
-            let extracted = std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem(&bytes));
-            match extracted {
-                Ok(Ok(text)) => one(stem, text),
-                Ok(Err(e)) => Err(problem(
+            if !bytes[..bytes.len().min(1024)]
+                .windows(5)
+                .any(|w| w == b"%PDF-")
+            {
+                return Err(problem(
+                    path,
+                    "not a PDF (it does not start with %PDF-); export it as text, or give it the extension of what it is",
+                ));
+            }
+            match pdf_text(bytes) {
+                Ok(text) => one(stem, text),
+                Err(e) => Err(problem(
                     path,
                     format!("not a readable PDF ({e}); export it as text"),
-                )),
-                Err(_) => Err(problem(
-                    path,
-                    "not a readable PDF (the extractor failed on it); export it as text",
                 )),
             }
         }
         "toml" | "json" => {
-            let text = text_of(&bytes)?;
+            let text = text_of(bytes)?;
             let bib: Bibliography = if ext == "toml" {
                 toml::from_str(&text).map_err(|e| problem(path, format!("not a bibliography ({}); write [[source]] entries with title, url, date, excerpt", e.message())))?
             } else {
@@ -207,6 +215,35 @@ fn read_one(path: &Path) -> Result<Vec<Raw>, Problem> {
             "unsupported file type; use .md, .txt, .html, .pdf, or a .toml/.json bibliography",
         )),
     }
+}
+
+/// The name of the threads that run the PDF extractor.
+const PDF_THREAD: &str = "council-pdf-extract";
+
+/// The text of a PDF. pdf-extract panics on some malformed files: it runs
+/// on a thread of its own whose panic is caught and, by a hook installed
+/// once, not printed, so a broken PDF is a problem and nothing on stderr.
+fn pdf_text(bytes: &[u8]) -> Result<String, String> {
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    QUIET.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().name() != Some(PDF_THREAD) {
+                previous(info);
+            }
+        }));
+    });
+    std::thread::scope(|s| {
+        let worker = std::thread::Builder::new()
+            .name(PDF_THREAD.into())
+            .spawn_scoped(s, || {
+                pdf_extract::extract_text_from_mem(bytes).map_err(|e| e.to_string())
+            })
+            .map_err(|e| format!("cannot start the extractor: {e}"))?;
+        worker
+            .join()
+            .unwrap_or_else(|_| Err("the extractor failed on it".into()))
+    })
 }
 
 /// Collects the text of a document's first `<title>`, as the HTML

@@ -35,6 +35,44 @@ pub enum LibraryError {
     },
 }
 
+/// Problems for a person to read: those with the same message as one
+/// line naming the count and the first few files, at most `limit` lines
+/// and then how many more (a folder of 10,000 empty files is one line).
+pub fn summarize_problems(problems: &[Problem], limit: usize) -> Vec<String> {
+    let mut groups: Vec<(&str, Vec<&Path>)> = Vec::new();
+    for p in problems {
+        match groups.iter_mut().find(|(m, _)| *m == p.message) {
+            Some((_, paths)) => paths.push(&p.path),
+            None => groups.push((&p.message, vec![&p.path])),
+        }
+    }
+    let mut lines: Vec<String> = groups
+        .iter()
+        .take(limit)
+        .map(|(message, paths)| match paths.as_slice() {
+            [one] => format!("{}: {message}", one.display()),
+            many => {
+                let shown: Vec<String> = many
+                    .iter()
+                    .take(3)
+                    .map(|p| p.display().to_string())
+                    .collect();
+                let more = if many.len() > 3 { ", …" } else { "" };
+                format!(
+                    "{} files: {message} ({}{more})",
+                    many.len(),
+                    shown.join(", ")
+                )
+            }
+        })
+        .collect();
+    if groups.len() > limit {
+        let rest: usize = groups[limit..].iter().map(|(_, p)| p.len()).sum();
+        lines.push(format!("and {rest} more skipped"));
+    }
+    lines
+}
+
 /// One ingested source with its text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Document {
@@ -70,16 +108,11 @@ impl Library {
     ) -> Result<(Library, Vec<Problem>), LibraryError> {
         let (docs, problems) = ingest::load(inputs);
         if docs.is_empty() {
-            let why = problems
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ");
-            return Err(LibraryError::Empty(if why.is_empty() {
-                "no inputs".into()
-            } else {
-                why
-            }));
+            let why = summarize_problems(&problems, 5).join("; ");
+            return Err(LibraryError::Empty(format!(
+                "{}; give files with text (.md, .txt, .html, .pdf) or a bibliography (.toml/.json), or leave out --library and --source",
+                if why.is_empty() { "no inputs" } else { &why }
+            )));
         }
         let (index, cached) = search::Indexed::open_or_build(&docs, cache_dir)?;
         Ok((

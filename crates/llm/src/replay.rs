@@ -49,11 +49,15 @@ impl Cassette {
 
     /// Reads a cassette file, checking its version.
     pub fn load(path: &Path) -> Result<Self, LlmError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| LlmError::io(format!("cannot read cassette {}", path.display()), e))?;
-        let cassette: Cassette = serde_json::from_str(&text).map_err(|e| {
+        let bytes = std::fs::read(path).map_err(|e| {
             LlmError::Config(format!(
-                "cassette {} is not a valid cassette file: {e}",
+                "cannot read cassette {} ({e}); give a file written by --record FILE",
+                path.display()
+            ))
+        })?;
+        let cassette: Cassette = serde_json::from_slice(&bytes).map_err(|e| {
+            LlmError::Config(format!(
+                "cassette {} is not a valid cassette file ({e}); give a file written by --record FILE, or record it again",
                 path.display()
             ))
         })?;

@@ -49,7 +49,9 @@ impl Roster {
         let mut roster = Roster::builtin()?;
         let entries = std::fs::read_dir(dir).map_err(|e| PersonaError::Folder {
             dir: dir.display().to_string(),
-            message: e.to_string(),
+            message: format!(
+                "cannot read it ({e}); give a folder of persona .toml files to --personas"
+            ),
         })?;
         let mut files: Vec<_> = entries
             .filter_map(Result::ok)
@@ -65,9 +67,13 @@ impl Roster {
         }
         let mut loaded = Vec::new();
         for f in files {
-            let text = std::fs::read_to_string(&f).map_err(|e| PersonaError::Folder {
+            let bytes = std::fs::read(&f).map_err(|e| PersonaError::Folder {
                 dir: f.display().to_string(),
-                message: e.to_string(),
+                message: format!("cannot read it ({e})"),
+            })?;
+            let text = String::from_utf8(bytes).map_err(|_| PersonaError::Toml {
+                file: f.display().to_string(),
+                message: "not a valid persona file: it is not UTF-8 text; save it as UTF-8 TOML, like the built-in files in personas/".into(),
             })?;
             loaded.push((f.display().to_string(), text));
         }

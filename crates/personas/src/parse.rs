@@ -114,7 +114,10 @@ struct Raw {
 pub fn parse_persona(file: &str, text: &str) -> Result<Persona, PersonaError> {
     let raw: Raw = toml::from_str(text).map_err(|e| PersonaError::Toml {
         file: file.to_string(),
-        message: format!("not a valid persona file: {}", e.to_string().trim_end()),
+        message: format!(
+            "not a valid persona file (fix the place shown, or compare with a built-in file in personas/): {}",
+            e.to_string().trim_end()
+        ),
     })?;
     let need = |v: Option<String>,
                 field: &'static str,
