@@ -121,6 +121,7 @@ pub struct FakeServer {
     bodies: Arc<Mutex<Vec<String>>>,
     auth: Arc<Mutex<Vec<Option<String>>>>,
     answered: Arc<Mutex<Vec<String>>>,
+    in_flight: Arc<AtomicUsize>,
     max_in_flight: Arc<AtomicUsize>,
     killed: Arc<std::sync::atomic::AtomicBool>,
     accept: tokio::task::JoinHandle<()>,
@@ -243,6 +244,7 @@ impl FakeServer {
             bodies,
             auth,
             answered,
+            in_flight,
             max_in_flight,
             killed,
             accept,
@@ -252,6 +254,11 @@ impl FakeServer {
     /// Bodies of the requests whose answer was sent in full.
     pub fn answered(&self) -> Vec<String> {
         self.answered.lock().expect("lock").clone()
+    }
+
+    /// Requests read and not yet answered (or dropped) now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
     }
 
     /// The most requests this server held at once (read to answer).

@@ -414,7 +414,8 @@ pub(crate) fn write_reports(
     for format in [Format::Markdown, Format::Html, Format::Json] {
         let path = dir.join(format!("report.{}", format.extension()));
         let text = render(&report, format)?;
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        council_fs::write_atomic(&path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?;
         written.push(path);
     }
     let v = &report.verification;

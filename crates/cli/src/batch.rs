@@ -361,9 +361,10 @@ pub(crate) async fn batch(args: BatchArgs, global: &Global) -> anyhow::Result<bo
     std::fs::create_dir_all(&args.out)
         .map_err(|e| InputError(format!("cannot create {} ({e})", args.out.display())))?;
     if !continued {
-        let tmp = args.out.join(".study.json.tmp");
-        std::fs::write(&tmp, serde_json::to_string_pretty(&study)?)?;
-        std::fs::rename(&tmp, args.out.join(STUDY_FILE))?;
+        council_fs::write_atomic(
+            &args.out.join(STUDY_FILE),
+            serde_json::to_string_pretty(&study)?,
+        )?;
     }
     let mut models: BTreeMap<String, Arc<dyn ChatModel>> = BTreeMap::new();
     for m in study

@@ -486,7 +486,7 @@ pub(crate) fn diff(args: &DiffArgs, global: &Global) -> anyhow::Result<()> {
     };
     match &args.output {
         Some(p) => {
-            std::fs::write(p, text)
+            council_fs::write_atomic(p, text)
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
             eprintln!("{}", p.display());
         }

@@ -215,7 +215,7 @@ fn emit(text: &str, out: Option<&Path>) -> anyhow::Result<()> {
 }
 
 fn write_file(p: &Path, text: &str) -> anyhow::Result<()> {
-    std::fs::write(p, text).map_err(|e| {
+    council_fs::write_atomic(p, text).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             InputError(format!(
                 "cannot write {}: its folder does not exist; create it first or choose another -o",
@@ -472,6 +472,11 @@ pub(crate) fn outcome(args: &OutcomeArgs) -> anyhow::Result<()> {
     let before = latest(&read_outcomes(&file)?);
     let recorded = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut text = String::new();
+    // A last line without its newline (typed by hand, or cut short by a
+    // kill) must not run into the first line appended now.
+    if std::fs::read(&file).is_ok_and(|b| !b.is_empty() && !b.ends_with(b"\n")) {
+        text.push('\n');
+    }
     for l in &mut lines {
         l.recorded = Some(recorded.clone());
         text.push_str(&serde_json::to_string(l)?);

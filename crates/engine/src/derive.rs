@@ -71,7 +71,7 @@ fn create_or_continue(
     same: impl Fn(&RunHeader) -> bool,
     what: &str,
 ) -> Result<(RunStore, bool), EngineError> {
-    if dest.join(crate::store::EVENTS_FILE).exists() {
+    if crate::store::started(dest) {
         let store = RunStore::open(dest)?;
         let h = header_of(store.events(), dest)?;
         if !same(&h) {

@@ -1,5 +1,12 @@
 //! A run folder on disk: `events.jsonl`, appended and synced as each turn
 //! arrives, and `transcript.json`, written at the end.
+//!
+//! Every file in a run folder parses at every moment, even while a run is
+//! being killed (`council_fs` holds both rules): `transcript.json` (and the
+//! CLI's reports) are replaced atomically, and every complete,
+//! newline-terminated line of `events.jsonl` is one whole event. Only its
+//! last line can be unfinished, cut short by a kill: readers leave it out,
+//! and [`RunStore::open`] cuts it off before appending.
 
 use crate::EngineError;
 use council_core::{Event, Transcript};
@@ -27,18 +34,30 @@ impl RunStore {
             EngineError::io(format!("cannot create run folder {}", dir.display()), e)
         })?;
         let path = dir.join(EVENTS_FILE);
-        if path.exists() {
-            return Err(EngineError::Store(format!(
-                "{} already holds a run; continue it with --resume {} or choose another --out",
-                dir.display(),
-                dir.display()
-            )));
-        }
-        let file = OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| EngineError::io(format!("cannot create {}", path.display()), e))?;
+        let file = match OpenOptions::new().create_new(true).append(true).open(&path) {
+            Ok(file) => file,
+            // A log without one complete line is a run killed before its
+            // header reached disk: nothing to resume, so it starts afresh.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && !started(dir) => {
+                tracing::warn!("{}: starting over a run that never started", path.display());
+                council_fs::truncate(&path, 0)
+                    .and_then(|()| OpenOptions::new().append(true).open(&path))
+                    .map_err(|e| EngineError::io(format!("cannot reset {}", path.display()), e))?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(EngineError::Store(format!(
+                    "{} already holds a run; continue it with --resume {} or choose another --out",
+                    dir.display(),
+                    dir.display()
+                )));
+            }
+            Err(e) => {
+                return Err(EngineError::io(
+                    format!("cannot create {}", path.display()),
+                    e,
+                ))
+            }
+        };
         Ok(RunStore {
             dir: dir.to_path_buf(),
             events: Vec::new(),
@@ -47,19 +66,26 @@ impl RunStore {
     }
 
     /// Opens an existing run to continue it. A last line cut short by a
-    /// crash is dropped (and truncated from the file) so appends stay valid.
+    /// crash is dropped (and truncated from the file) so appends stay valid,
+    /// and temporary files a killed writer left are removed: resuming owns
+    /// the folder.
     pub fn open(dir: &Path) -> Result<RunStore, EngineError> {
         let path = dir.join(EVENTS_FILE);
         let log = read_events(dir)?;
+        if log.complete_len < log.file_len {
+            tracing::warn!("{}: dropping the unfinished last line", path.display());
+            council_fs::truncate(&path, log.complete_len)
+                .map_err(|e| EngineError::io(format!("cannot truncate {}", path.display()), e))?;
+        }
+        match council_fs::remove_temporaries(dir) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("{}: removed {n} unfinished temporary files", dir.display()),
+            Err(e) => tracing::warn!("{}: cannot remove temporary files: {e}", dir.display()),
+        }
         let file = OpenOptions::new()
             .append(true)
             .open(&path)
             .map_err(|e| EngineError::io(format!("cannot open {}", path.display()), e))?;
-        if log.complete_len < log.file_len {
-            tracing::warn!("{}: dropping the unfinished last line", path.display());
-            file.set_len(log.complete_len)
-                .map_err(|e| EngineError::io(format!("cannot truncate {}", path.display()), e))?;
-        }
         Ok(RunStore {
             dir: dir.to_path_buf(),
             events: log.events,
@@ -106,11 +132,9 @@ impl RunStore {
     pub fn write_transcript(&self) -> Result<PathBuf, EngineError> {
         let t = self.transcript()?;
         let path = self.dir.join(TRANSCRIPT_FILE);
-        let tmp = self.dir.join(".transcript.json.tmp");
         let text = serde_json::to_string_pretty(&t)
             .map_err(|e| EngineError::Store(format!("cannot encode the transcript: {e}")))?;
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, &path))
+        council_fs::write_atomic(&path, text)
             .map_err(|e| EngineError::io(format!("cannot write {}", path.display()), e))?;
         Ok(path)
     }
@@ -132,7 +156,7 @@ pub struct EventLog {
 /// left out, and the file is left as it is.
 pub fn read_events(dir: &Path) -> Result<EventLog, EngineError> {
     let path = dir.join(EVENTS_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let bytes = std::fs::read(&path).map_err(|e| {
         EngineError::io(
             format!(
                 "cannot read {} (is {} a run folder?)",
@@ -142,34 +166,37 @@ pub fn read_events(dir: &Path) -> Result<EventLog, EngineError> {
             e,
         )
     })?;
+    // Only the last line can lack its newline: a write in progress or cut short.
+    let lines = council_fs::complete_lines(&bytes);
     let mut events = Vec::new();
-    let mut complete_len = 0usize;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        if !line.ends_with('\n') {
-            // Only the last piece can lack its newline: a write in progress or cut short.
-            break;
-        }
-        let ev = serde_json::from_str::<Event>(line.trim_end()).map_err(|e| {
+    for (n, line) in lines.iter() {
+        let ev = serde_json::from_slice::<Event>(line).map_err(|e| {
             EngineError::Store(format!(
-                "{} line {}: not a Council event ({e}); the log is damaged",
+                "{} line {n}: not a Council event ({e}); the log is damaged",
                 path.display(),
-                i + 1
             ))
         })?;
         events.push(ev);
-        complete_len += line.len();
     }
     if events.is_empty() {
         return Err(EngineError::Store(format!(
-            "{} holds no events; start a new run instead",
+            "{} holds no events (the run was stopped before it started); start it again with the same command",
             path.display()
         )));
     }
     Ok(EventLog {
         events,
-        complete_len: complete_len as u64,
-        file_len: text.len() as u64,
+        complete_len: lines.complete_len(),
+        file_len: bytes.len() as u64,
     })
+}
+
+/// Whether `dir` holds a run that started: its event log holds at least one
+/// complete line. A log without one is a run stopped before its header
+/// reached disk, which [`RunStore::create`] starts afresh.
+pub fn started(dir: &Path) -> bool {
+    std::fs::read(dir.join(EVENTS_FILE))
+        .is_ok_and(|b| council_fs::complete_lines(&b).complete_len() > 0)
 }
 
 /// Reads a transcript from a run folder or a `transcript.json` file. Never
@@ -213,4 +240,116 @@ pub fn read_transcript(path: &Path) -> Result<Transcript, EngineError> {
         )));
     }
     Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use council_core::{RunHeader, Summary, Usage, TRANSCRIPT_VERSION};
+
+    fn header() -> Event {
+        Event::Started(RunHeader {
+            version: TRANSCRIPT_VERSION,
+            question: "Should we raise prices?".into(),
+            date: "2026-11-26".into(),
+            lang: "en".into(),
+            seed: 1,
+            rounds: 5,
+            panel: Vec::new(),
+            notes: Vec::new(),
+            sources: Vec::new(),
+            library: Vec::new(),
+            origin: None,
+            variant: None,
+        })
+    }
+
+    fn summary(round: u32) -> Event {
+        Event::Summary(Summary {
+            round,
+            text: "The board split — the CFO backs it".into(),
+            absent: Vec::new(),
+            fallback: false,
+            copied_from: None,
+            usage: Usage::reported(3, 2),
+            backend: "fake".into(),
+            model: "fake".into(),
+        })
+    }
+
+    fn line(e: &Event) -> String {
+        serde_json::to_string(e).unwrap() + "\n"
+    }
+
+    #[test]
+    fn a_last_line_cut_by_a_kill_is_left_out_by_readers_and_cut_off_on_resume() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(EVENTS_FILE);
+        let whole = line(&header()) + &line(&summary(1));
+        // Cut inside the dash's three bytes: the tail is not even UTF-8.
+        let next = line(&summary(2));
+        let cut = next.find('—').unwrap() + 1;
+        let mut bytes = whole.clone().into_bytes();
+        bytes.extend_from_slice(&next.as_bytes()[..cut]);
+        std::fs::write(&path, &bytes).unwrap();
+
+        let log = read_events(dir.path()).unwrap();
+        assert_eq!(log.events.len(), 2);
+        assert_eq!(log.complete_len, whole.len() as u64);
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            bytes,
+            "a reader never writes"
+        );
+
+        let mut store = RunStore::open(dir.path()).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), whole);
+        store.append(summary(2)).unwrap();
+        let events = read_events(dir.path()).unwrap().events;
+        assert_eq!(events, [header(), summary(1), summary(2)]);
+    }
+
+    #[test]
+    fn a_complete_line_that_is_not_an_event_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = line(&header()) + "{\"half\n" + &line(&summary(1));
+        std::fs::write(dir.path().join(EVENTS_FILE), text).unwrap();
+        let e = read_events(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("damaged"), "{e}");
+    }
+
+    #[test]
+    fn a_run_killed_before_its_header_reached_disk_starts_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(EVENTS_FILE);
+        let head = line(&header());
+        for before in ["", &head[..head.len() / 2]] {
+            std::fs::write(&path, before).unwrap();
+            assert!(!started(dir.path()));
+            let e = read_events(dir.path()).unwrap_err().to_string();
+            assert!(e.contains("start it again"), "{e}");
+            let mut store = RunStore::create(dir.path()).unwrap();
+            store.append(header()).unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), head);
+            assert!(started(dir.path()));
+            std::fs::remove_file(&path).unwrap();
+        }
+        std::fs::write(&path, &head).unwrap();
+        let e = RunStore::create(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("already holds a run"), "{e}");
+    }
+
+    #[test]
+    fn resuming_removes_the_temporaries_a_killed_writer_left() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(EVENTS_FILE), line(&header())).unwrap();
+        let left = dir.path().join(".report.html.Ab12Cd.tmp");
+        std::fs::write(&left, "<!DOCTYPE html><p>cut").unwrap();
+        let store = RunStore::open(dir.path()).unwrap();
+        assert!(!left.exists());
+        store.write_transcript().unwrap();
+        let t = read_transcript(dir.path()).unwrap();
+        assert_eq!(t.question, "Should we raise prices?");
+    }
 }

@@ -80,8 +80,8 @@ pub fn plan(study: &Study) -> Vec<PlannedRun> {
 /// crash is ignored).
 pub fn read_records(dir: &Path) -> Result<BTreeMap<StudyRunId, RunRecord>, EngineError> {
     let path = dir.join(RUNS_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
         Err(e) => {
             return Err(EngineError::io(
@@ -91,15 +91,11 @@ pub fn read_records(dir: &Path) -> Result<BTreeMap<StudyRunId, RunRecord>, Engin
         }
     };
     let mut out = BTreeMap::new();
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        if !line.ends_with('\n') {
-            break;
-        }
-        let r: RunRecord = serde_json::from_str(line.trim_end()).map_err(|e| {
+    for (n, line) in council_fs::complete_lines(&bytes).iter() {
+        let r: RunRecord = serde_json::from_slice(line).map_err(|e| {
             EngineError::Store(format!(
-                "{} line {}: not a run record ({e}); the log is damaged",
+                "{} line {n}: not a run record ({e}); the log is damaged",
                 path.display(),
-                i + 1
             ))
         })?;
         out.insert(r.id.clone(), r);
@@ -118,10 +114,10 @@ impl RecordLog {
     fn open(dir: &Path, progress: Arc<dyn StudyProgress>) -> Result<RecordLog, EngineError> {
         let path = dir.join(RUNS_FILE);
         // Drop a last line cut short by a crash, so appends stay valid.
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            if !text.is_empty() && !text.ends_with('\n') {
-                let keep = text.rfind('\n').map_or(0, |i| i + 1);
-                std::fs::write(&path, &text[..keep])
+        if let Ok(bytes) = std::fs::read(&path) {
+            let lines = council_fs::complete_lines(&bytes);
+            if lines.has_partial_tail() {
+                council_fs::truncate(&path, lines.complete_len())
                     .map_err(|e| EngineError::io(format!("cannot repair {}", path.display()), e))?;
             }
         }
@@ -292,7 +288,7 @@ pub async fn run_study(study: &Study, c: &StudyContext<'_>) -> Result<StudyOutco
                 .panel_from_ids(&q.panel)
                 .map(|x| c.roster.seat(x))
                 .map_err(|e| EngineError::Store(format!("question {}: {e}", q.id)))?;
-            let mut store = if folder.join(crate::store::EVENTS_FILE).exists() {
+            let mut store = if crate::store::started(&folder) {
                 RunStore::open(&folder)?
             } else {
                 RunStore::create(&folder)?

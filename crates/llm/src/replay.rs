@@ -80,9 +80,7 @@ impl Cassette {
             .unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)
             .map_err(|e| LlmError::io(format!("cannot create {}", dir.display()), e))?;
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, path))
+        council_fs::write_atomic(path, text)
             .map_err(|e| LlmError::io(format!("cannot write cassette {}", path.display()), e))
     }
 }

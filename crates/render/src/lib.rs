@@ -219,7 +219,7 @@ pub fn write_report(
         Format::Docx => render_docx(report, options)?,
         text => render_with(report, text, options)?.into_bytes(),
     };
-    std::fs::write(out, bytes).map_err(|source| RenderError::Io {
+    council_fs::write_atomic(out, bytes).map_err(|source| RenderError::Io {
         what: "cannot write",
         path: out.into(),
         source,

@@ -155,7 +155,7 @@ pub(crate) fn print(html: &str, out: &Path) -> Result<(), RenderError> {
     let made = std::fs::read(&pdf).ok().filter(|b| b.starts_with(b"%PDF"));
     match made {
         Some(bytes) if status.success() => {
-            std::fs::write(out, bytes).map_err(io("cannot write", out))
+            council_fs::write_atomic(out, bytes).map_err(io("cannot write", out))
         }
         _ => Err(RenderError::PdfEngine {
             engine,
