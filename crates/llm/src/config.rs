@@ -257,7 +257,10 @@ pub fn resolve(
     let key_var = key
         .as_ref()
         .map_or_else(|| key_vars.join(" or "), |(v, _)| v.clone());
-    let api_key = key.map(|(_, k)| ApiKey::new(k));
+    let api_key = key.map(|(_, k)| {
+        crate::error::never_show(&k);
+        ApiKey::new(k)
+    });
     if !use_http {
         let spec = env("COUNCIL_MODEL_PATH")
             .or_else(|| file.embedded.model.clone())

@@ -1,7 +1,45 @@
 //! The one error type of the model layer.
+//!
+//! An error's text may quote what a server sent, and a server may quote
+//! back the API key it refused (or a proxy the headers it received). Every
+//! key read from the environment is passed to [`never_show`], and every
+//! text an error shows that came from outside Council goes through
+//! [`scrub`], so a key reaches no log line, message or transcript.
 
 use std::path::PathBuf;
+use std::sync::RwLock;
 use std::time::Duration;
+
+/// The keys this process read; never shown in an error's text.
+static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+/// Shorter strings are not keys: hiding them would mangle messages.
+const SHORTEST_SECRET: usize = 8;
+
+/// Marks `secret` (an API key) as never to be shown: from now on every
+/// error's text shows `<redacted>` in its place. Called where keys are read
+/// from the environment ([`crate::config::resolve`], [`crate::pool::Pool::new`]).
+pub fn never_show(secret: &str) {
+    let secret = secret.trim();
+    if secret.chars().count() < SHORTEST_SECRET {
+        return;
+    }
+    let mut all = SECRETS
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !all.iter().any(|s| s == secret) {
+        all.push(secret.to_string());
+    }
+}
+
+/// `text` with every secret given to [`never_show`] replaced by `<redacted>`.
+pub(crate) fn scrub(text: &str) -> String {
+    let all = SECRETS
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    all.iter()
+        .fold(text.to_string(), |t, s| t.replace(s.as_str(), "<redacted>"))
+}
 
 /// What went wrong talking to a model, in the user's terms.
 #[derive(Debug, thiserror::Error)]
@@ -10,7 +48,7 @@ pub enum LlmError {
     #[error("budget reached: {0}")]
     Budget(String),
     /// The server refused the credentials.
-    #[error("{url} answered HTTP {status}: the API key was refused; set a valid key in {key_var} ({body})")]
+    #[error("{} answered HTTP {status}: the API key was refused; set a valid key in {key_var} ({})", scrub(.url), scrub(.body))]
     Auth {
         /// The endpoint.
         url: String,
@@ -22,7 +60,7 @@ pub enum LlmError {
         body: String,
     },
     /// The account's quota is used up; retrying will not help.
-    #[error("{url} answered HTTP {status}: quota exhausted; check the account's billing or limits ({body})")]
+    #[error("{} answered HTTP {status}: quota exhausted; check the account's billing or limits ({})", scrub(.url), scrub(.body))]
     QuotaExhausted {
         /// The endpoint.
         url: String,
@@ -32,7 +70,7 @@ pub enum LlmError {
         body: String,
     },
     /// Any other non-success HTTP status.
-    #[error("{url} answered HTTP {status}: {body}")]
+    #[error("{} answered HTTP {status}: {}", scrub(.url), scrub(.body))]
     Http {
         /// The endpoint.
         url: String,
@@ -44,7 +82,7 @@ pub enum LlmError {
         retry_after: Option<Duration>,
     },
     /// The server could not be reached.
-    #[error("could not connect to {url}: {message}; check --base-url / COUNCIL_BASE_URL and that the server is running")]
+    #[error("could not connect to {}: {}; check --base-url / COUNCIL_BASE_URL and that the server is running", scrub(.url), scrub(.message))]
     Connect {
         /// The endpoint.
         url: String,
@@ -53,7 +91,8 @@ pub enum LlmError {
     },
     /// No complete answer arrived in time.
     #[error(
-        "{url} did not answer within {after:?} (raise COUNCIL_TIMEOUT_SECS if the model is slow)"
+        "{} did not answer within {after:?} (raise COUNCIL_TIMEOUT_SECS if the model is slow)",
+        scrub(.url)
     )]
     Timeout {
         /// The endpoint.
@@ -62,7 +101,7 @@ pub enum LlmError {
         after: Duration,
     },
     /// The server's answer could not be understood.
-    #[error("{url} sent a response Council cannot read: {message}")]
+    #[error("{} sent a response Council cannot read: {}", scrub(.url), scrub(.message))]
     BadResponse {
         /// The endpoint.
         url: String,
@@ -70,7 +109,7 @@ pub enum LlmError {
         message: String,
     },
     /// The answer still did not satisfy the schema after the repair retry.
-    #[error("the model's answer is not valid JSON for schema `{schema}` even after one repair retry: {problem}")]
+    #[error("the model's answer is not valid JSON for schema `{schema}` even after one repair retry: {}", scrub(.problem))]
     SchemaViolation {
         /// The schema's name.
         schema: String,
@@ -143,5 +182,33 @@ impl LlmError {
             context: context.into(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_quoted_by_the_server_is_never_shown() {
+        let key = "sk-error-test-51d0c3a9";
+        never_show(key);
+        never_show("short"); // not a key: left alone
+        let e = LlmError::Auth {
+            url: "http://x/v1".into(),
+            status: 401,
+            key_var: "COUNCIL_API_KEY".into(),
+            body: format!("Incorrect API key provided: {key}; a short word stays"),
+        };
+        let shown = e.to_string();
+        assert!(!shown.contains(key), "{shown}");
+        assert!(shown.contains("<redacted>") && shown.contains("short word"));
+        let e = LlmError::Http {
+            url: format!("http://x/v1?key={key}"),
+            status: 500,
+            body: format!("upstream said Authorization: Bearer {key}"),
+            retry_after: None,
+        };
+        assert!(!e.to_string().contains(key), "{e}");
     }
 }

@@ -30,7 +30,7 @@ pub mod retry;
 pub mod schema;
 mod types;
 
-pub use error::LlmError;
+pub use error::{never_show, LlmError};
 pub use model::ChatModel;
 pub use types::{
     Capabilities, ChatRequest, ChatResponse, FinishReason, Message, ModelInfo, Role, SchemaSpec,

@@ -155,12 +155,14 @@ impl Pool {
             s.retry = RetryPolicy::none();
             if let Some(var) = &e.api_key_env {
                 s.key_var = var.clone();
-                s.api_key = Some(crate::openai::ApiKey::new(env(var).ok_or_else(|| {
+                let key = env(var).ok_or_else(|| {
                     LlmError::Config(format!(
                         "[[endpoints]] {}: the key variable {var} is not set",
                         e.base_url
                     ))
-                })?));
+                })?;
+                crate::error::never_show(&key);
+                s.api_key = Some(crate::openai::ApiKey::new(key));
             }
             out.push(Endpoint {
                 url: e.base_url.clone(),
