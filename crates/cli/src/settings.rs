@@ -302,6 +302,129 @@ mod tests {
         );
     }
 
+    mod properties {
+        //! Property tests of the whole config file as the CLI reads it
+        //! (issue 12, item 4): the backend keys, `[personas.ID]`,
+        //! `[prices."MODEL"]` and `[[endpoints]]` with any values.
+        use super::*;
+        use proptest::prelude::*;
+
+        const VALID: &str = r#"
+base_url = "http://127.0.0.1:11434/v1"
+model = "qwen2.5:7b"
+max_retries = 2
+[personas.cfo]
+model = "big"
+[prices."qwen2.5:7b"]
+input = 0.1
+output = 0.2
+[[endpoints]]
+base_url = "http://127.0.0.1:8001/v1"
+model = "qwen2.5:7b"
+max_concurrency = 4
+weight = 1.0
+[embedded]
+threads = 2
+"#;
+
+        /// Any TOML value, tables and lists two levels deep.
+        fn any_toml() -> impl Strategy<Value = toml::Value> {
+            let leaf = prop_oneof![
+                "\\PC{0,20}".prop_map(toml::Value::from),
+                prop::sample::select(vec!["big", "qwen2.5:7b", "http://127.0.0.1:1/v1", ""])
+                    .prop_map(toml::Value::from),
+                any::<i64>().prop_map(toml::Value::from),
+                any::<f64>().prop_map(toml::Value::from),
+                any::<bool>().prop_map(toml::Value::from),
+            ];
+            let keys = prop::sample::select(vec![
+                "model",
+                "base_url",
+                "input",
+                "output",
+                "cached_input",
+                "max_concurrency",
+                "weight",
+                "cfo",
+                "qwen2.5:7b",
+                "threads",
+                "nonsense",
+            ]);
+            leaf.prop_recursive(2, 16, 4, move |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..3).prop_map(toml::Value::Array),
+                    prop::collection::btree_map(keys.clone(), inner, 0..4).prop_map(|m| {
+                        toml::Value::Table(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+                    }),
+                ]
+            })
+        }
+
+        /// The valid config with a few of its top-level entries replaced
+        /// or dropped.
+        fn configs() -> impl Strategy<Value = String> {
+            let valid: toml::Table = VALID.parse().expect("the valid config parses");
+            let top = prop::sample::select(vec![
+                "base_url",
+                "model",
+                "max_retries",
+                "personas",
+                "prices",
+                "endpoints",
+                "embedded",
+                "timeout_secs",
+                "modle",
+            ]);
+            prop::collection::vec((top, any_toml(), any::<bool>()), 1..4).prop_map(move |edits| {
+                let mut t = valid.clone();
+                for (k, v, drop) in edits {
+                    if drop {
+                        t.remove(k);
+                    } else {
+                        t.insert(k.to_string(), v);
+                    }
+                }
+                toml::to_string(&t).unwrap_or_default()
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+
+            /// A config file of any bytes or shape: backends, or a
+            /// configuration error (exit 4) naming the file or the fix.
+            #[test]
+            fn any_config_file_loads_or_names_the_file(text in prop_oneof![
+                configs().prop_map(String::into_bytes),
+                prop::collection::vec(any::<u8>(), 0..200),
+            ]) {
+                let dir = tempfile::tempdir().expect("a temporary folder");
+                let p = dir.path().join("c.toml");
+                std::fs::write(&p, &text).expect("written");
+                let g = Global { config: Some(p), ..Global::default() };
+                if let Err(e) = load(&g, &|_| None) {
+                    prop_assert!(matches!(e, LlmError::Config(_)), "{e:?}");
+                    // A file's error names it; a setting missing from
+                    // flags, environment and file alike says where to add it.
+                    let m = e.to_string();
+                    prop_assert!(m.contains("c.toml") || m.contains("the config file"), "{m}");
+                }
+            }
+        }
+
+        #[test]
+        fn the_valid_config_loads() {
+            let dir = tempfile::tempdir().expect("a temporary folder");
+            let p = dir.path().join("c.toml");
+            std::fs::write(&p, VALID).expect("written");
+            let g = Global {
+                config: Some(p),
+                ..Global::default()
+            };
+            assert!(load(&g, &|_| None).is_ok());
+        }
+    }
+
     #[test]
     fn a_misspelt_backend_key_is_still_named() {
         let dir = tempfile::tempdir().unwrap();

@@ -27,6 +27,9 @@ pub mod transcript;
 pub mod usage;
 pub mod variant;
 
+#[cfg(test)]
+mod proptests;
+
 pub use errors::error_chain;
 pub use lang::{detect_lang, lang_name};
 pub use moves::Move;

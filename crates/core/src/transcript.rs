@@ -421,6 +421,14 @@ impl Transcript {
             .chain(summaries.keys().copied())
             .max()
             .unwrap_or(0);
+        if max_round > h.rounds {
+            // A damaged line (a flipped bit, a hand edit): building every
+            // round up to it could take billions of empty rounds.
+            return Err(format!(
+                "the event log holds round {max_round}, but the run plans {} rounds; a line is damaged: restore the log, or start the run again",
+                h.rounds
+            ));
+        }
         let mut rounds = Vec::new();
         let mut usage = Usage::none();
         // A branch's rounds before its branch point are copied as they were

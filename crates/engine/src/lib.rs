@@ -32,6 +32,9 @@ pub mod study;
 pub mod synthesis;
 mod validate;
 
+#[cfg(test)]
+mod proptests;
+
 pub use budget::Budget;
 pub use casting::cast_panel;
 pub use debate::{Debate, DebateSettings, Models};

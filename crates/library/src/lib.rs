@@ -13,6 +13,9 @@
 mod ingest;
 mod search;
 
+#[cfg(test)]
+mod proptests;
+
 pub use ingest::{Problem, MAX_FILE_BYTES};
 pub use search::Passage;
 

@@ -30,6 +30,9 @@ pub mod retry;
 pub mod schema;
 mod types;
 
+#[cfg(test)]
+mod proptests;
+
 pub use error::{never_show, LlmError};
 pub use model::ChatModel;
 pub use types::{

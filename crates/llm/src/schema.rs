@@ -67,13 +67,17 @@ impl Validator {
 }
 
 /// Finds the JSON value in a model's answer: the whole text, a fenced block,
-/// or the first balanced `{…}` / `[…]` span that parses.
+/// or the first balanced `{…}` / `[…]` span that parses. Only a fence or a
+/// bracket that stands outside every other bracket counts: inside an
+/// object cut off mid-way, a nested array (or a fence inside a string) is
+/// not the answer.
 pub fn extract_json(text: &str) -> Option<Value> {
     let trimmed = text.trim();
     if let Ok(v) = serde_json::from_str::<Value>(trimmed) {
         return Some(v);
     }
-    if let Some(start) = trimmed.find("```") {
+    let top = top_level(trimmed);
+    if let Some(&(start, _)) = top.iter().find(|(i, _)| trimmed[*i..].starts_with("```")) {
         let after = &trimmed[start + 3..];
         let body_start = after.find('\n').map_or(0, |i| i + 1);
         if let Some(end) = after[body_start..].find("```") {
@@ -82,11 +86,22 @@ pub fn extract_json(text: &str) -> Option<Value> {
             }
         }
     }
-    // Only a value that starts outside every other bracket counts: inside
-    // an object cut off mid-way, a nested array is not the answer.
+    top.iter()
+        .filter(|(_, c)| matches!(c, '{' | '['))
+        .find_map(|&(i, _)| {
+            let mut stream = serde_json::Deserializer::from_str(&trimmed[i..]).into_iter::<Value>();
+            stream.next().and_then(Result::ok)
+        })
+}
+
+/// The characters of `text` (with their byte offsets) that stand outside
+/// every bracket and every string inside brackets; an opening bracket at
+/// the top counts as outside.
+fn top_level(text: &str) -> Vec<(usize, char)> {
+    let mut out = Vec::new();
     let mut depth = 0usize;
     let (mut in_string, mut escaped) = (false, false);
-    for (i, c) in trimmed.char_indices() {
+    for (i, c) in text.char_indices() {
         if in_string {
             match c {
                 _ if escaped => escaped = false,
@@ -96,23 +111,17 @@ pub fn extract_json(text: &str) -> Option<Value> {
             }
             continue;
         }
+        if depth == 0 {
+            out.push((i, c));
+        }
         match c {
             '"' if depth > 0 => in_string = true,
-            '{' | '[' => {
-                if depth == 0 {
-                    let mut stream =
-                        serde_json::Deserializer::from_str(&trimmed[i..]).into_iter::<Value>();
-                    if let Some(Ok(v)) = stream.next() {
-                        return Some(v);
-                    }
-                }
-                depth += 1;
-            }
+            '{' | '[' => depth += 1,
             '}' | ']' => depth = depth.saturating_sub(1),
             _ => {}
         }
     }
-    None
+    out
 }
 
 /// A value valid against `schema`, built from its structure: the first

@@ -12,6 +12,9 @@
 pub mod casting;
 mod parse;
 
+#[cfg(test)]
+mod proptests;
+
 pub use parse::{parse_persona, PersonaError};
 
 use council_core::{Persona, Trait};
