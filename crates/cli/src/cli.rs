@@ -117,6 +117,11 @@ pub(crate) struct FetchArgs {
 }
 
 /// `council bench`.
+/// Model calls in flight at once, by default: ten, so synthesis's larger
+/// wave (a seven-advisor panel's votes and the three paths) goes out
+/// together and a run's critical path stays one call per step.
+pub(crate) const MAX_CONCURRENCY: u16 = 10;
+
 #[derive(Debug, Args)]
 pub(crate) struct BenchArgs {
     /// Concurrent requests in the batching test.
@@ -164,7 +169,7 @@ pub(crate) struct AskArgs {
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub date: Option<String>,
     /// Model calls in flight at once.
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = MAX_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_concurrency: u16,
     /// Generated-token limit per turn.
     #[arg(long, default_value_t = 700)]
@@ -333,7 +338,7 @@ pub(crate) struct VariantArgs {
     #[arg(long)]
     pub name: Option<String>,
     /// Model calls in flight at once.
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = MAX_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_concurrency: u16,
     /// Persona and prompt folders.
     #[command(flatten)]
@@ -367,7 +372,7 @@ pub(crate) struct BranchArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Model calls in flight at once.
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = MAX_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_concurrency: u16,
     /// Generated-token limit per turn.
     #[arg(long, default_value_t = 700)]
@@ -395,7 +400,7 @@ pub(crate) struct FollowupArgs {
     #[arg(long)]
     pub resume: bool,
     /// Model calls in flight at once.
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, default_value_t = MAX_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_concurrency: u16,
     /// Generated-token limit per answer.
     #[arg(long, default_value_t = 700)]

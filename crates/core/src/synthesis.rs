@@ -66,9 +66,9 @@ impl SynthesisKind {
         }
     }
 
-    /// The parts a run asks for after a debate of `panel`, in the order
-    /// they are asked (the verdict first, the forecasts second: the rest
-    /// build on them).
+    /// The parts a run asks for after a debate of `panel`: the verdict and
+    /// the forecasts first; see [`SynthesisKind::needs_forecasts`] for which
+    /// wait for the forecasts.
     pub fn all_for(panel: &[&str]) -> Vec<SynthesisKind> {
         let mut out = vec![SynthesisKind::Verdict, SynthesisKind::Forecasts];
         out.extend(panel.iter().map(|id| SynthesisKind::Vote(id.to_string())));
@@ -80,6 +80,15 @@ impl SynthesisKind {
             SynthesisKind::Risks,
         ]);
         out
+    }
+
+    /// Whether the part is asked only once the forecasts' ids are known
+    /// (the second of synthesis's two waves): votes, paths, forecast wording.
+    pub fn needs_forecasts(&self) -> bool {
+        matches!(
+            self,
+            SynthesisKind::Vote(_) | SynthesisKind::Path(_) | SynthesisKind::ForecastWording
+        )
     }
 
     /// The JSON Schema the call answers with, bound to the run (none for a

@@ -126,9 +126,13 @@ fn chars_per_token(lang: &str) -> f64 {
     }
 }
 
-/// Runs every synthesis part not yet in `store`: the verdict first, then
-/// the forecasts (both build on the debate alone), then everything else
-/// concurrently (votes need the forecasts' ids).
+/// Runs every synthesis part not yet in `store`, in two dependent waves:
+/// first every part that builds on the debate alone (the verdict, the
+/// forecasts, the plan, the story, the evidence, the risks), all at once;
+/// then the parts that need the forecasts' ids (each advisor's vote, the
+/// three paths, a variant's forecast wording), all at once. The first
+/// wave sees where the board stands (each advisor's last stance), not the
+/// verdict written beside it, so nothing waits that need not.
 pub(crate) async fn synthesize(d: &Debate<'_>, store: &mut RunStore) -> Result<(), EngineError> {
     let panel_ids: Vec<&str> = d.panel.iter().map(|p| p.id.as_str()).collect();
     // A re-worded variant asks for its own wording of the forecasts too.
@@ -156,24 +160,26 @@ pub(crate) async fn synthesize(d: &Debate<'_>, store: &mut RunStore) -> Result<(
     let moderator = d.models.default_model().clone();
     let mut ctx = base_context(d, &t);
     ctx.insert("variant", &variant.as_ref().map(directions));
+    ctx.insert("leaning", &leaning(d, &t));
 
-    for first in [SynthesisKind::Verdict, SynthesisKind::Forecasts] {
-        let t = store.transcript()?;
-        let answers = Answers::from_transcript(&t);
-        add_answers_so_far(&mut ctx, &t, &answers);
-        if !done(&t, &first) {
-            let b = Bindings {
-                panel: &panel_ids,
-                ..Bindings::default()
-            };
-            let mut p = call(d, &first, &moderator, &ctx, &b).await?;
-            if let Some(keep) = variant.as_ref().and_then(|v| v.keep_stance) {
-                hold_stance(&mut p, keep);
-            }
-            note(&p);
-            store.append(Event::Synthesis(p))?;
+    let first = Bindings {
+        panel: &panel_ids,
+        ..Bindings::default()
+    };
+    let wave: Vec<&SynthesisKind> = kinds
+        .iter()
+        .filter(|k| !k.needs_forecasts() && !done(&t, k))
+        .collect();
+    let calls = wave.iter().map(|k| call(d, k, &moderator, &ctx, &first));
+    let keep_stance = variant.as_ref().and_then(|v| v.keep_stance);
+    crate::rounds::keep_as_they_land(calls, d.settings.max_concurrency, |mut p| {
+        if let (Some(keep), SynthesisKind::Verdict) = (keep_stance, &p.part) {
+            hold_stance(&mut p, keep);
         }
-    }
+        note(&p);
+        store.append(Event::Synthesis(p))
+    })
+    .await?;
 
     let t = store.transcript()?;
     let answers = Answers::from_transcript(&t);
@@ -186,7 +192,10 @@ pub(crate) async fn synthesize(d: &Debate<'_>, store: &mut RunStore) -> Result<(
         forecast_ids: &ids,
     };
     let mut jobs: Vec<(SynthesisKind, Arc<dyn ChatModel>, Context)> = Vec::new();
-    for kind in kinds.into_iter().skip(2).filter(|k| !done(&t, k)) {
+    for kind in kinds
+        .into_iter()
+        .filter(|k| k.needs_forecasts() && !done(&t, k))
+    {
         let (model, c) = match &kind {
             SynthesisKind::Vote(id) => {
                 let Some(persona) = d.panel.iter().find(|p| &p.id == id) else {
@@ -306,6 +315,40 @@ fn base_context(d: &Debate<'_>, t: &Transcript) -> Context {
         .collect();
     ctx.insert("sources", &sources);
     ctx
+}
+
+/// Where the board stands at the end of the debate, for the first wave's
+/// prompts: how many advisors' last stated stance is each stance, and whose.
+fn leaning(d: &Debate<'_>, t: &Transcript) -> String {
+    let last: Vec<(&str, Option<Stance>)> = d
+        .panel
+        .iter()
+        .map(|p| {
+            let stance = t
+                .rounds
+                .iter()
+                .rev()
+                .flat_map(|r| r.turns.iter())
+                .filter(|x| x.persona == p.id && x.status == TurnStatus::Ok)
+                .find_map(|x| x.stance);
+            (p.name.as_str(), stance)
+        })
+        .collect();
+    let count = |s: Stance| last.iter().filter(|(_, x)| *x == Some(s)).count();
+    let mut out = format!(
+        "support {}, mixed {}, oppose {} of {} advisors (each one's last stated stance:",
+        count(Stance::Support),
+        count(Stance::Mixed),
+        count(Stance::Oppose),
+        last.len()
+    );
+    for (i, (name, stance)) in last.iter().enumerate() {
+        let sep = if i == 0 { " " } else { "; " };
+        let said = stance.map_or("none stated", |s| s.as_str());
+        out.push_str(&format!("{sep}{name}: {said}"));
+    }
+    out.push(')');
+    out
 }
 
 /// Adds the verdict and the forecasts, once answered, to the context.
