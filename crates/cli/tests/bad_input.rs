@@ -156,6 +156,11 @@ fn lay_out(home: &Path) {
         serde_json::from_str(&std::fs::read_to_string(v1).unwrap()).unwrap();
     t["version"] = 99.into();
     w("newer-run/transcript.json", t.to_string().as_bytes());
+    // A newer Council's transcript in a shape this build does not know.
+    w(
+        "newer-shape-run/transcript.json",
+        br#"{"version": 99, "board": {"sessions": [{"minutes": "a new shape"}]}}"#,
+    );
     // Libraries and sources.
     std::fs::create_dir_all(home.join("library-10k")).unwrap();
     for i in 0..10_000 {
@@ -536,7 +541,11 @@ fn every_bad_input_gets_its_exit_code_and_a_message_naming_the_fix() {
             "render a run with a damaged log line",
             &["render", "damaged"],
             4,
-            &["events.jsonl line 2", "not a Council event"],
+            &[
+                "events.jsonl line 2",
+                "not a Council event",
+                "restore the file from a backup",
+            ],
         ),
         case(
             "resume a run with a damaged log line",
@@ -569,6 +578,16 @@ fn every_bad_input_gets_its_exit_code_and_a_message_naming_the_fix() {
             &[
                 "transcript version 99",
                 "reads versions 1 to 3",
+                "use a newer Council",
+            ],
+        ),
+        case(
+            "render a transcript of a newer version and an unknown shape",
+            &["render", "newer-shape-run"],
+            4,
+            &[
+                "transcript version 99",
+                "written by a newer Council",
                 "use a newer Council",
             ],
         ),

@@ -9,7 +9,7 @@
 //! and [`RunStore::open`] cuts it off before appending.
 
 use crate::EngineError;
-use council_core::{Event, Transcript};
+use council_core::{Event, Transcript, OLDEST_TRANSCRIPT_VERSION, TRANSCRIPT_VERSION};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -168,11 +168,23 @@ pub fn read_events(dir: &Path) -> Result<EventLog, EngineError> {
     })?;
     // Only the last line can lack its newline: a write in progress or cut short.
     let lines = council_fs::complete_lines(&bytes);
+    // A newer Council's log may have a shape this build cannot read: its
+    // header's version is read first, so the message says what to do.
+    if let Some((_, first)) = lines.iter().next() {
+        if let Some(v) = version_of(first).filter(|v| *v > u64::from(TRANSCRIPT_VERSION)) {
+            return Err(EngineError::Store(format!(
+                "{} was written by a newer Council (transcript format {v}; this build reads formats {} to {}); use a newer Council",
+                path.display(),
+                OLDEST_TRANSCRIPT_VERSION,
+                TRANSCRIPT_VERSION,
+            )));
+        }
+    }
     let mut events = Vec::new();
     for (n, line) in lines.iter() {
         let ev = serde_json::from_slice::<Event>(line).map_err(|e| {
             EngineError::Store(format!(
-                "{} line {n}: not a Council event ({e}); the log is damaged",
+                "{} line {n}: not a Council event ({e}); the log is damaged: restore the file from a backup, or start the run again with `council ask` and another --out",
                 path.display(),
             ))
         })?;
@@ -223,30 +235,58 @@ pub fn read_transcript(path: &Path) -> Result<Transcript, EngineError> {
             e,
         )
     })?;
-    let t: Transcript = serde_json::from_str(&text).map_err(|e| {
+    let readable = OLDEST_TRANSCRIPT_VERSION..=TRANSCRIPT_VERSION;
+    let unreadable = |version: u64| {
+        let (whose, fix) = if version > u64::from(TRANSCRIPT_VERSION) {
+            (" (written by a newer Council)", "use a newer Council")
+        } else {
+            ("", "it is not a Council transcript this build can read")
+        };
         EngineError::Store(format!(
-            "{} is not a Council transcript: {e}",
-            file.display()
-        ))
-    })?;
-    let readable = council_core::OLDEST_TRANSCRIPT_VERSION..=council_core::TRANSCRIPT_VERSION;
-    if !readable.contains(&t.version) {
-        return Err(EngineError::Store(format!(
-            "{} has transcript version {}, this build reads versions {} to {}; use a newer Council",
+            "{} has transcript version {version}{whose}, this build reads versions {} to {}; {fix}",
             file.display(),
-            t.version,
             readable.start(),
-            readable.end()
-        )));
+            readable.end(),
+        ))
+    };
+    // A version this build cannot read is named before any shape error: a
+    // newer Council's transcript may have a shape this build does not know.
+    // The version is looked up only when the shape does not parse, so a
+    // readable transcript is parsed once.
+    let t: Transcript = serde_json::from_str(&text).map_err(|e| {
+        let readable_version = |v: &u64| u32::try_from(*v).is_ok_and(|v| readable.contains(&v));
+        match version_of(text.as_bytes()).filter(|v| !readable_version(v)) {
+            Some(v) => unreadable(v),
+            None => EngineError::Store(format!(
+                "{} is not a Council transcript: {e}",
+                file.display()
+            )),
+        }
+    })?;
+    if !readable.contains(&t.version) {
+        return Err(unreadable(u64::from(t.version)));
     }
     Ok(t)
+}
+
+/// The `version` of a JSON object (a transcript, or an event log's
+/// header), whatever the rest of its shape; `None` if it has none.
+fn version_of(json: &[u8]) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Versioned {
+        version: Option<serde_json::Value>,
+    }
+    serde_json::from_slice::<Versioned>(json)
+        .ok()?
+        .version?
+        .as_u64()
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use council_core::{RunHeader, Summary, Usage, TRANSCRIPT_VERSION};
+    use council_core::{RunHeader, Summary, Usage};
 
     fn header() -> Event {
         Event::Started(RunHeader {
@@ -317,6 +357,40 @@ mod tests {
         std::fs::write(dir.path().join(EVENTS_FILE), text).unwrap();
         let e = read_events(dir.path()).unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("damaged"), "{e}");
+        assert!(
+            e.contains("restore the file from a backup") && e.contains("council ask"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_newer_councils_files_are_named_as_such_whatever_their_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        // A transcript of a newer version in a shape this build cannot read.
+        let newer = serde_json::json!({"version": 99, "debate": {"rounds": "a new shape"}});
+        let file = dir.path().join(TRANSCRIPT_FILE);
+        std::fs::write(&file, newer.to_string()).unwrap();
+        let e = read_transcript(&file).unwrap_err().to_string();
+        assert!(
+            e.contains("transcript version 99")
+                && e.contains("newer Council")
+                && e.contains("use a newer Council")
+                && !e.contains("is not a Council transcript"),
+            "{e}"
+        );
+        // Without a readable version, the shape is what is wrong.
+        std::fs::write(&file, r#"{"version": 3, "debate": 1}"#).unwrap();
+        let e = read_transcript(&file).unwrap_err().to_string();
+        assert!(e.contains("is not a Council transcript"), "{e}");
+
+        // An event log whose header is a newer format's, its lines unknown.
+        let log = "{\"event\":\"started\",\"version\":99,\"run\":{}}\n{\"event\":\"step\"}\n";
+        std::fs::write(dir.path().join(EVENTS_FILE), log).unwrap();
+        let e = read_events(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("newer Council") && e.contains("format 99") && !e.contains("damaged"),
+            "{e}"
+        );
     }
 
     #[test]
