@@ -39,18 +39,25 @@ impl ChatModel for CitingModel {
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
         let prompt = &request.messages.last().expect("a message").content;
-        // Library lines look like "[3] Title: passage text".
-        let cited = prompt.lines().find_map(|l| {
-            let rest = l.strip_prefix('[')?;
-            let (n, tail) = rest.split_once("] ")?;
-            let n: u32 = n.parse().ok()?;
-            let text = tail.split_once(": ")?.1;
-            // The last words of the line are passage text for sure (the
-            // title may itself contain ": ").
-            let words: Vec<&str> = text.trim_end_matches('…').split_whitespace().collect();
-            let quote = words[words.len().saturating_sub(5)..].join(" ");
-            Some((n, quote))
-        });
+        // Library passages are fenced: "<<<SOURCE [3] Title>>>", the
+        // passage's lines, then "<<<END SOURCE>>>".
+        let mut lines = prompt.lines();
+        let cited = lines
+            .by_ref()
+            .find_map(|l| {
+                l.strip_prefix("<<<SOURCE [")?
+                    .split_once(']')?
+                    .0
+                    .parse::<u32>()
+                    .ok()
+            })
+            .map(|n| {
+                let text: Vec<&str> = lines.take_while(|l| *l != "<<<END SOURCE>>>").collect();
+                let text = text.join(" ");
+                // The passage's last words are in its source for sure.
+                let words: Vec<&str> = text.trim_end_matches('…').split_whitespace().collect();
+                (n, words[words.len().saturating_sub(5)..].join(" "))
+            });
         let Some(spec) = &request.schema else {
             return Ok(reply(
                 "The board weighed the survey and the churn data.".into(),
@@ -459,7 +466,11 @@ async fn the_fact_checker_is_shown_the_passages_behind_the_last_rounds_claims() 
             .map(|(_, user)| user.clone())
             .unwrap_or_else(|| panic!("no round 3 prompt for {who}"))
     };
-    let passages = |user: &str| user.lines().filter(|l| l.starts_with('[')).count();
+    let passages = |user: &str| {
+        user.lines()
+            .filter(|l| l.starts_with("<<<SOURCE ["))
+            .count()
+    };
     let checker = round3("The Checker");
     assert!(
         checker.contains("FACTCHECK the strongest claims"),

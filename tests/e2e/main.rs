@@ -5,6 +5,7 @@
 mod debate;
 mod embedded;
 mod export;
+mod injection;
 mod library;
 mod openai_faults;
 mod openai_real;

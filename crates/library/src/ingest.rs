@@ -340,7 +340,9 @@ pub(crate) fn load(inputs: &[PathBuf]) -> (Vec<Document>, Vec<Problem>) {
             source: Source {
                 number,
                 id,
-                title: r.title,
+                // One line wherever a title goes: a prompt's source list,
+                // a report (a file name or bibliography entry may hold breaks).
+                title: r.title.split_whitespace().collect::<Vec<_>>().join(" "),
                 location: r.location,
             },
             text: r.text,
