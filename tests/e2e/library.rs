@@ -33,6 +33,7 @@ impl ChatModel for CitingModel {
                 concurrent: true,
                 offline: true,
                 context_tokens: None,
+                small: false,
             },
         }
     }
@@ -461,7 +462,7 @@ async fn the_fact_checker_is_shown_the_passages_behind_the_last_rounds_claims() 
         prompts
             .iter()
             .find(|(system, user)| {
-                system.starts_with(&format!("You are {who},")) && user.starts_with("Round 3 of")
+                system.starts_with(&format!("You are {who},")) && user.contains("\nRound 3 of")
             })
             .map(|(_, user)| user.clone())
             .unwrap_or_else(|| panic!("no round 3 prompt for {who}"))

@@ -43,6 +43,7 @@ impl ChatModel for LatencyModel {
                 concurrent: true,
                 offline: true,
                 context_tokens: None,
+                small: false,
             },
         }
     }

@@ -300,6 +300,7 @@ impl ChatModel for OpenAiCompatible {
                 concurrent: true,
                 offline: false,
                 context_tokens: None,
+                small: false,
             },
         }
     }

@@ -196,6 +196,7 @@ impl ChatModel for CassetteModel {
                             concurrent: true,
                             offline: true,
                             context_tokens: None,
+                            small: false,
                         },
                     ),
                 };

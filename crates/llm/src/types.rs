@@ -205,6 +205,10 @@ pub struct Capabilities {
     pub offline: bool,
     /// Context window in tokens, if known.
     pub context_tokens: Option<u32>,
+    /// A small model (under a billion parameters): callers ask for short
+    /// answers and show it short prompts.
+    #[serde(default)]
+    pub small: bool,
 }
 
 /// Which backend and model would answer.

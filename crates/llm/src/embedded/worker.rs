@@ -17,6 +17,9 @@ use std::num::NonZeroU32;
 use std::sync::mpsc;
 use std::time::Instant;
 
+/// Shared prompt tokens that make a slot's cache worth choosing it for.
+const MIN_REUSE: usize = 32;
+
 /// A request handed to the model thread.
 pub(super) struct Job {
     pub params: GenerateParams,
@@ -26,6 +29,7 @@ pub(super) struct Job {
 /// What the thread reports once the model is loaded.
 pub(super) struct Loaded {
     pub n_ctx_train: u32,
+    pub n_params: u64,
 }
 
 struct Active {
@@ -98,6 +102,7 @@ pub(super) fn run(
     if ready
         .send(Ok(Loaded {
             n_ctx_train: model.n_ctx_train(),
+            n_params: model.n_params(),
         }))
         .is_err()
     {
@@ -116,23 +121,22 @@ pub(super) fn run(
             .collect(),
         clock: 0,
         template: model.chat_template(None).ok(),
+        waiting: Vec::new(),
     };
     let mut batch = LlamaBatch::new(settings.batch as usize, slots_n as i32);
     loop {
-        // Admit new requests: block only when nothing is running.
+        // Take new requests: block only when nothing is running or waiting.
         let busy = engine.slots.iter().any(|s| s.active.is_some());
-        if !busy {
+        if !busy && engine.waiting.is_empty() {
             match jobs.recv() {
-                Ok(job) => engine.admit(&mut ctx, job),
+                Ok(job) => engine.enqueue(job),
                 Err(_) => return, // every sender dropped: shut down
             }
         }
-        while engine.slots.iter().any(|s| s.active.is_none()) {
-            match jobs.try_recv() {
-                Ok(job) => engine.admit(&mut ctx, job),
-                Err(_) => break,
-            }
+        while let Ok(job) = jobs.try_recv() {
+            engine.enqueue(job);
         }
+        engine.admit_waiting(&mut ctx);
         engine.step(&mut ctx, &mut batch);
     }
 }
@@ -143,6 +147,8 @@ struct Engine<'m> {
     slots: Vec<Slot>,
     clock: u64,
     template: Option<llama_cpp_2::model::LlamaChatTemplate>,
+    /// Requests not yet in a slot, with their prompts' tokens.
+    waiting: Vec<(Job, Vec<LlamaToken>)>,
 }
 
 impl Engine<'_> {
@@ -206,26 +212,54 @@ impl Engine<'_> {
         LlamaSampler::chain_simple(chain)
     }
 
-    fn admit(&mut self, ctx: &mut LlamaContext<'_>, job: Job) {
-        match self.prepare(ctx, &job.params) {
-            Ok((slot, active)) => {
-                let active = Active {
-                    reply: job.reply,
-                    ..active
-                };
-                self.slots[slot].active = Some(active);
-            }
+    /// Renders and tokenizes a new request and puts it in the queue (or
+    /// answers at once with why it cannot run).
+    fn enqueue(&mut self, job: Job) {
+        match self.tokens_of(&job.params) {
+            Ok(prompt) => self.waiting.push((job, prompt)),
             Err(e) => {
                 let _ = job.reply.send(Err(e));
             }
         }
     }
 
-    fn prepare(
-        &mut self,
-        ctx: &mut LlamaContext<'_>,
-        p: &GenerateParams,
-    ) -> Result<(usize, Active), LlmError> {
+    /// Puts waiting requests into free slots, the one that finds the longest
+    /// cached prefix first: in a burst (six advisors' turns, or their votes)
+    /// each takes back its own slot before a request that matches no cache
+    /// takes the least recently used one.
+    fn admit_waiting(&mut self, ctx: &mut LlamaContext<'_>) {
+        while !self.waiting.is_empty() && self.slots.iter().any(|s| s.active.is_none()) {
+            let best = |prompt: &[LlamaToken]| {
+                self.slots
+                    .iter()
+                    .filter(|s| s.active.is_none())
+                    .map(|s| common_prefix(&s.cached, prompt))
+                    .max()
+                    .unwrap_or(0)
+            };
+            let next = self
+                .waiting
+                .iter()
+                .enumerate()
+                .max_by_key(|(i, (_, prompt))| (best(prompt), usize::MAX - i))
+                .map_or(0, |(i, _)| i);
+            let (job, prompt) = self.waiting.remove(next);
+            match self.prepare(ctx, &job.params, prompt) {
+                Ok((slot, active)) => {
+                    self.slots[slot].active = Some(Active {
+                        reply: job.reply,
+                        ..active
+                    });
+                }
+                Err(e) => {
+                    let _ = job.reply.send(Err(e));
+                }
+            }
+        }
+    }
+
+    /// The prompt's tokens, checked to fit a slot.
+    fn tokens_of(&self, p: &GenerateParams) -> Result<Vec<LlamaToken>, LlmError> {
         let text = self.render(&p.messages)?;
         let prompt = self.model.vocab().tokenize(text.as_bytes(), false, true);
         let room = self.settings.ctx_per_slot as usize;
@@ -240,16 +274,43 @@ impl Engine<'_> {
                 prompt.len()
             )));
         }
-        let max_tokens = (p.max_tokens as usize).min(room - prompt.len()).max(1);
-        // The free slot whose cache shares the longest prefix; else the least
-        // recently used one, so other caches survive.
-        let slot = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.active.is_none())
-            .max_by_key(|(_, s)| (common_prefix(&s.cached, &prompt), u64::MAX - s.last_used))
+        Ok(prompt)
+    }
+
+    /// The free slot for `prompt`: the one whose cache shares the longest
+    /// prefix with it, if that is worth keeping ([`MIN_REUSE`] tokens);
+    /// else an empty slot, else the least recently used one. A few shared
+    /// tokens (a chat template's opening) never outrank a cache another
+    /// caller will come back for: that would push each advisor out of its
+    /// slot in turn, and no one would find their cache the next round.
+    fn choose_slot(&self, prompt: &[LlamaToken]) -> Option<usize> {
+        let free = || {
+            self.slots
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.active.is_none())
+        };
+        let (best, shared) = free()
+            .map(|(i, s)| (i, common_prefix(&s.cached, prompt)))
+            .max_by_key(|&(i, shared)| (shared, u64::MAX - self.slots[i].last_used))?;
+        if shared >= MIN_REUSE {
+            return Some(best);
+        }
+        free()
+            .min_by_key(|(_, s)| (!s.cached.is_empty(), s.last_used))
             .map(|(i, _)| i)
+    }
+
+    fn prepare(
+        &mut self,
+        ctx: &mut LlamaContext<'_>,
+        p: &GenerateParams,
+        prompt: Vec<LlamaToken>,
+    ) -> Result<(usize, Active), LlmError> {
+        let room = self.settings.ctx_per_slot as usize;
+        let max_tokens = (p.max_tokens as usize).min(room - prompt.len()).max(1);
+        let slot = self
+            .choose_slot(&prompt)
             .ok_or_else(|| LlmError::Embedded("no free slot (internal error)".into()))?;
         self.clock += 1;
         let s = &mut self.slots[slot];
@@ -266,7 +327,7 @@ impl Engine<'_> {
         let reused = s.cached.len();
         let sampler = self.sampler(p);
         let grammar = self.grammar(p)?;
-        // The reply channel is filled in by `admit`.
+        // The reply channel is filled in by `admit_waiting`.
         let (placeholder, _) = tokio::sync::oneshot::channel();
         Ok((
             slot,
