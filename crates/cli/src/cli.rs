@@ -124,6 +124,21 @@ pub(crate) const MAX_CONCURRENCY: u16 = 10;
 
 #[derive(Debug, Args)]
 pub(crate) struct BenchArgs {
+    /// Instead: run the quick start's debate (casting, rounds, synthesis) on the embedded model and print its times and tokens.
+    #[arg(long)]
+    pub debate: bool,
+    /// With --debate: the question (default: the quick start's).
+    #[arg(long, requires = "debate")]
+    pub question: Option<String>,
+    /// With --debate: the run's seed.
+    #[arg(long, default_value_t = 1, requires = "debate")]
+    pub seed: u64,
+    /// With --debate: rounds to play.
+    #[arg(long, default_value_t = 5, requires = "debate", value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub rounds: u32,
+    /// With --debate: keep the run in this folder (default: a temporary one, removed after).
+    #[arg(long, value_name = "DIR", requires = "debate")]
+    pub out: Option<PathBuf>,
     /// Concurrent requests in the batching test.
     #[arg(long, default_value_t = 6)]
     pub concurrent: usize,

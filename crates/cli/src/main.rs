@@ -326,7 +326,7 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             );
             Ok(Done::Ok)
         }
-        Command::Bench(args) => bench::run(args).await.map(|()| Done::Ok),
+        Command::Bench(args) => bench::run(args, &cli.global).await.map(|()| Done::Ok),
     }
 }
 

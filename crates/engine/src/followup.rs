@@ -214,7 +214,7 @@ async fn answer(
     ctx.insert("lang_name", lang_name(&d.settings.lang));
     ctx.insert("question", &d.question);
     ctx.insert("rounds_total", &t.planned_rounds);
-    ctx.insert("summaries", &summaries_before(t, u32::MAX));
+    ctx.insert("summaries", &summaries_before(t, u32::MAX, false));
     ctx.insert("own", &own);
     ctx.insert("earlier", earlier);
     ctx.insert("followup", question);

@@ -9,10 +9,14 @@ use council_core::{excerpt, lang_name, name_of, Summary, Turn, TurnStatus, Usage
 use council_llm::{ChatRequest, Message};
 use tera::Context;
 
-/// Characters of each turn the moderator reads.
+/// Characters of each turn the moderator reads (a small model reads less).
 const TURN_EXCERPT: usize = 900;
+/// [`TURN_EXCERPT`] for a small model.
+const TURN_EXCERPT_SMALL: usize = 400;
 /// Generated-token limit of a summary.
 const SUMMARY_TOKENS: u32 = 400;
+/// [`SUMMARY_TOKENS`] for a small model, asked for 40–70 words.
+const SUMMARY_TOKENS_SMALL: u32 = 200;
 
 /// Summarises round `spec` (numbered `round` in the prompt, seeded as
 /// `seed_round`) from its `turns`.
@@ -25,6 +29,7 @@ pub(crate) async fn summarize(
 ) -> Result<Summary, EngineError> {
     let model = d.models.default_model();
     let info = model.info();
+    let small = info.capabilities.small;
     let absent: Vec<String> = turns
         .iter()
         .filter(|t| t.status == TurnStatus::Failed)
@@ -33,7 +38,14 @@ pub(crate) async fn summarize(
     let spoken: Vec<ShownTurn> = turns
         .iter()
         .filter(|t| t.status == TurnStatus::Ok)
-        .map(|t| shown_turn(&d.panel, t, TURN_EXCERPT))
+        .map(|t| {
+            let chars = if small {
+                TURN_EXCERPT_SMALL
+            } else {
+                TURN_EXCERPT
+            };
+            shown_turn(&d.panel, t, chars)
+        })
         .collect();
     let mut ctx = Context::new();
     ctx.insert("question", &d.question);
@@ -42,10 +54,15 @@ pub(crate) async fn summarize(
     ctx.insert("turns", &spoken);
     ctx.insert("absent", &absent);
     ctx.insert("lang_name", lang_name(&d.settings.lang));
+    ctx.insert("small", &small);
     let prompt = d.prompts.render("summary.tera", &ctx)?;
     let request = ChatRequest::new(vec![Message::user(prompt)])
         .with_seed(d.settings.seed_for(seed_round, "moderator"))
-        .with_max_tokens(SUMMARY_TOKENS);
+        .with_max_tokens(if small {
+            SUMMARY_TOKENS_SMALL
+        } else {
+            SUMMARY_TOKENS
+        });
     let (mut text, fallback, usage) = match model.chat(&request).await {
         Ok(r) if !r.text.trim().is_empty() => (r.text.trim().to_string(), false, r.usage),
         Ok(r) => (fallback_summary(&spoken), true, r.usage),

@@ -7,7 +7,7 @@
 use crate::citations::check_citations;
 use crate::progress::ProgressEvent;
 use crate::schema::turn_schema;
-use crate::shown::{answer_turns, passages_for, summaries_before, ShownSummary};
+use crate::shown::{answer_turns, passages_for, summaries_before};
 use crate::validate::{turn_from_answer, TurnContext};
 use crate::{Debate, EngineError, RunStore};
 use council_core::{lang_name, Event, PanelMember, Persona, Turn, TurnStatus};
@@ -141,10 +141,9 @@ pub(crate) async fn play(
                 .collect()
         })
         .unwrap_or_default();
-    let summaries = summaries_before(&so_far, round);
     let calls = pending
         .iter()
-        .map(|p| speak(d, p, round, spec, &previous, &summaries));
+        .map(|p| speak(d, p, round, spec, &previous, &so_far));
     keep_as_they_land(calls, d.settings.max_concurrency, |turn| {
         store.append(Event::Turn(Box::new(turn)))
     })
@@ -169,7 +168,7 @@ async fn speak(
     round: u32,
     spec: &RoundSpec,
     previous: &[Turn],
-    summaries: &[ShownSummary],
+    so_far: &council_core::Transcript,
 ) -> Result<Turn, EngineError> {
     let started = Instant::now();
     d.progress.event(ProgressEvent::TurnStarted {
@@ -191,20 +190,25 @@ async fn speak(
     ctx.insert("question", &d.question);
     ctx.insert("round", &round);
     ctx.insert("rounds_total", &d.settings.rounds);
-    ctx.insert("summaries", summaries);
-    ctx.insert("to_answer", &answer_turns(&d.panel, &persona.id, previous));
+    let model = d.models.for_persona(&persona.id);
+    let info = model.info();
+    let small = info.capabilities.small;
+    ctx.insert("small", &small);
+    ctx.insert("summaries", &summaries_before(so_far, round, small));
+    ctx.insert(
+        "to_answer",
+        &answer_turns(&d.panel, &persona.id, previous, small),
+    );
     ctx.insert("sources", &passages_for(d, persona, spec, previous));
     let system = d.prompts.render("system.tera", &ctx)?;
     let user = d.prompts.render(spec.template, &ctx)?;
     let request = ChatRequest::new(vec![Message::system(system), Message::user(user)])
         .with_schema(
             format!("turn_round{}", spec.number),
-            turn_schema(spec, &others),
+            crate::schema::sized_for(turn_schema(spec, &others), small),
         )
         .with_seed(d.settings.seed_for(round, &persona.id))
         .with_max_tokens(d.settings.max_tokens);
-    let model = d.models.for_persona(&persona.id);
-    let info = model.info();
     let mut turn = asked_turn(
         model.chat(&request).await,
         info,

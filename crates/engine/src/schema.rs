@@ -20,10 +20,47 @@ pub fn turn_schema(spec: &RoundSpec, peers: &[&str]) -> Value {
     }
 }
 
+/// The schema a model answers with: for a small model every string limit
+/// is cut to a quarter (at least 40 characters), so the grammar keeps its
+/// answers short (a small model tends to write to the limit); the limits
+/// only shrink, so a short answer stays valid.
+pub fn sized_for(mut schema: Value, small: bool) -> Value {
+    fn shorten(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                if let Some(n) = map.get("maxLength").and_then(Value::as_u64) {
+                    map.insert("maxLength".into(), Value::from(n.min((n / 4).max(40))));
+                }
+                map.values_mut().for_each(shorten);
+            }
+            Value::Array(items) => items.iter_mut().for_each(shorten),
+            _ => {}
+        }
+    }
+    if small {
+        shorten(&mut schema);
+    }
+    schema
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rounds::spec;
+
+    #[test]
+    fn a_small_model_gets_shorter_string_limits_and_nothing_else_changes() {
+        let full = turn_schema(spec(4), &["cfo"]);
+        let small = sized_for(full.clone(), true);
+        assert_eq!(sized_for(full.clone(), false), full);
+        assert_eq!(small["properties"]["text"]["maxLength"], 400);
+        assert_eq!(small["properties"]["assumption"]["maxLength"], 100);
+        assert_eq!(small["required"], full["required"]);
+        assert_eq!(
+            small["properties"]["confidence"],
+            full["properties"]["confidence"]
+        );
+    }
 
     #[test]
     fn each_round_asks_for_its_own_fields() {

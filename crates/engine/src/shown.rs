@@ -8,12 +8,17 @@ use crate::Debate;
 use council_core::{excerpt, name_of, Persona, Trait, Transcript, Turn};
 use serde::Serialize;
 
-/// Characters of a peer's turn shown to a persona who must answer it.
+/// Characters of a peer's turn shown to a persona who must answer it
+/// (a small model is shown less: it reads a long prompt poorly and slowly).
 const ANSWER_EXCERPT: usize = 320;
+/// [`ANSWER_EXCERPT`] for a small model.
+const ANSWER_EXCERPT_SMALL: usize = 200;
 /// Turns of the previous round a persona is shown.
 const ANSWER_TURNS: usize = 2;
 /// Characters of each earlier summary carried into prompts.
 const SUMMARY_EXCERPT: usize = 300;
+/// [`SUMMARY_EXCERPT`] for a small model.
+const SUMMARY_EXCERPT_SMALL: usize = 200;
 /// Characters of a library passage shown.
 const PASSAGE_EXCERPT: usize = 600;
 
@@ -118,23 +123,40 @@ pub(crate) fn to_answer<'t>(
     chosen
 }
 
-/// The turns `persona` must answer, as its prompt shows them.
-pub(crate) fn answer_turns(panel: &[Persona], persona: &str, previous: &[Turn]) -> Vec<ShownTurn> {
+/// The turns `persona` must answer, as its prompt shows them (shorter for
+/// a `small` model).
+pub(crate) fn answer_turns(
+    panel: &[Persona],
+    persona: &str,
+    previous: &[Turn],
+    small: bool,
+) -> Vec<ShownTurn> {
+    let chars = if small {
+        ANSWER_EXCERPT_SMALL
+    } else {
+        ANSWER_EXCERPT
+    };
     to_answer(panel, persona, previous)
         .into_iter()
-        .map(|t| shown_turn(panel, t, ANSWER_EXCERPT))
+        .map(|t| shown_turn(panel, t, chars))
         .collect()
 }
 
-/// Excerpts of the summaries of the rounds before `round`.
-pub(crate) fn summaries_before(t: &Transcript, round: u32) -> Vec<ShownSummary> {
+/// Excerpts of the summaries of the rounds before `round` (shorter for a
+/// `small` model).
+pub(crate) fn summaries_before(t: &Transcript, round: u32, small: bool) -> Vec<ShownSummary> {
+    let chars = if small {
+        SUMMARY_EXCERPT_SMALL
+    } else {
+        SUMMARY_EXCERPT
+    };
     t.rounds
         .iter()
         .filter(|r| r.number < round)
         .filter_map(|r| {
             r.summary.as_ref().map(|s| ShownSummary {
                 number: r.number,
-                text: excerpt(s, SUMMARY_EXCERPT),
+                text: excerpt(s, chars),
             })
         })
         .collect()

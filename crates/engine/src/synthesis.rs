@@ -19,8 +19,12 @@ use tera::Context;
 
 /// Characters of each turn in the digest every synthesis prompt carries.
 const DIGEST_TURN: usize = 160;
+/// [`DIGEST_TURN`] when the chair's model is small.
+const DIGEST_TURN_SMALL: usize = 70;
 /// Characters of each round summary in that digest.
 const DIGEST_SUMMARY: usize = 400;
+/// [`DIGEST_SUMMARY`] when the chair's model is small.
+const DIGEST_SUMMARY_SMALL: usize = 150;
 /// Characters of an advisor's last turn shown when it votes.
 const OWN_LAST: usize = 400;
 /// The round number synthesis seeds are mixed with (past any real round).
@@ -272,7 +276,14 @@ fn hold_stance(p: &mut SynthesisPart, keep: Stance) {
 /// What every synthesis prompt shows: the question, the date, the round
 /// summaries and each advisor's turns, in excerpts, and the library.
 fn base_context(d: &Debate<'_>, t: &Transcript) -> Context {
+    let small = d.models.default_model().info().capabilities.small;
+    let (turn_chars, summary_chars) = if small {
+        (DIGEST_TURN_SMALL, DIGEST_SUMMARY_SMALL)
+    } else {
+        (DIGEST_TURN, DIGEST_SUMMARY)
+    };
     let mut ctx = Context::new();
+    ctx.insert("small", &small);
     ctx.insert("question", &d.question);
     ctx.insert("date", &d.settings.date);
     ctx.insert("lang_name", lang_name(&d.settings.lang));
@@ -282,7 +293,7 @@ fn base_context(d: &Debate<'_>, t: &Transcript) -> Context {
         .filter_map(|r| {
             r.summary.as_ref().map(|s| DigestSummary {
                 number: r.number,
-                text: excerpt(s, DIGEST_SUMMARY),
+                text: excerpt(s, summary_chars),
             })
         })
         .collect();
@@ -302,7 +313,7 @@ fn base_context(d: &Debate<'_>, t: &Transcript) -> Context {
                     round: x.round,
                     move_: x.move_.map_or_else(|| "?".into(), |m| m.to_string()),
                     confidence: x.confidence.map_or_else(|| "?".into(), |c| c.to_string()),
-                    text: excerpt(&x.text, DIGEST_TURN),
+                    text: excerpt(&x.text, turn_chars),
                 })
                 .collect(),
         })
@@ -380,12 +391,13 @@ async fn call(
         messages.push(Message::system(d.prompts.render("system.tera", ctx)?));
     }
     messages.push(Message::user(user));
+    let info = model.info();
+    let schema = crate::schema::sized_for(schema, info.capabilities.small);
     let budget = token_budget(&schema, chars_per_token(&d.settings.lang));
     let request = ChatRequest::new(messages)
         .with_schema(format!("synthesis_{}", kind.name()), schema)
         .with_seed(d.settings.seed_for(SEED_ROUND, &kind.to_string()))
         .with_max_tokens(budget);
-    let info = model.info();
     asked_part(kind.clone(), model.chat(&request).await, info)
 }
 
