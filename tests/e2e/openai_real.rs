@@ -55,3 +55,93 @@ async fn plain_and_json_schema_answers_from_llama_cpp_server() {
         "llama.cpp honours response_format"
     );
 }
+
+/// A debate with synthesis on the real server (two rounds keep the suite
+/// quick): every turn and every synthesis part must be present. A real
+/// server stops an answer at `max_tokens` (`finish_reason: length`); such an
+/// answer is asked again with a larger limit, so none is lost to it.
+#[tokio::test]
+async fn a_debate_with_synthesis_on_llama_cpp_server_keeps_every_turn_and_part() {
+    use council_engine::{run, Debate, DebateSettings, Models, NoProgress, Prompts, RunStore};
+    use std::sync::Arc;
+
+    let server = tokio::task::spawn_blocking(LlamaServer::start)
+        .await
+        .unwrap();
+    let model =
+        Arc::new(OpenAiCompatible::new(OpenAiSettings::new(&server.url, "smollm2")).unwrap());
+    let roster = council_personas::Roster::builtin().unwrap();
+    let ids: Vec<String> = ["cfo", "cto", "brand-strategist", "org-psychologist"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let prompts = Prompts::builtin().unwrap();
+    let d = Debate {
+        question:
+            "We are a 40-person B2B analytics company. Should we raise prices 15% next quarter?"
+                .into(),
+        panel: roster.seat(roster.panel_from_ids(&ids).unwrap()),
+        settings: DebateSettings {
+            rounds: 2,
+            max_concurrency: 10,
+            seed: 5,
+            date: "2026-11-27".into(),
+            lang: "en".into(),
+            max_tokens: 700,
+            synthesis: true,
+        },
+        models: Models::new(model),
+        prompts: &prompts,
+        progress: &NoProgress,
+        notes: Vec::new(),
+        library: None,
+        library_inputs: Vec::new(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = RunStore::create(dir.path()).unwrap();
+    let t = run(&d, &mut store).await.unwrap();
+    let panel = t.panel.len();
+    let mut missing = Vec::new();
+    for r in &t.rounds {
+        for turn in &r.turns {
+            if turn.status != council_core::TurnStatus::Ok {
+                missing.push(format!(
+                    "round {} {}: {:?}",
+                    r.number, turn.persona, turn.error
+                ));
+            }
+        }
+        if r.turns.len() != panel {
+            missing.push(format!(
+                "round {}: {} of {panel} turns",
+                r.number,
+                r.turns.len()
+            ));
+        }
+    }
+    for p in t.synthesis.iter().filter(|p| p.error.is_some()) {
+        missing.push(format!("part {}: {:?}", p.part, p.error));
+    }
+    // Verdict, forecasts, a vote per advisor, actions, three paths, story, evidence, risks.
+    let parts = 2 + panel + 1 + 3 + 3;
+    if t.synthesis.len() != parts {
+        missing.push(format!("{} of {parts} synthesis parts", t.synthesis.len()));
+    }
+    let retried: u32 = t
+        .rounds
+        .iter()
+        .flat_map(|r| r.turns.iter().map(|x| x.usage.calls))
+        .chain(t.synthesis.iter().map(|p| p.usage.calls))
+        .map(|c| c.saturating_sub(1))
+        .sum();
+    println!(
+        "llama.cpp server debate: {} turns, {} parts, {retried} answers asked again (cut off or invalid)",
+        t.rounds.iter().map(|r| r.turns.len()).sum::<usize>(),
+        t.synthesis.len()
+    );
+    assert!(
+        missing.is_empty(),
+        "lost on the real server:\n{}",
+        missing.join("\n")
+    );
+}
