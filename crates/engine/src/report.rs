@@ -121,10 +121,25 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
             "action plan: {wordless_actions} action(s) without a word left out"
         ));
     }
+    // The same action given again (a weak model's loop) is shown once.
+    let mut seen = BTreeSet::new();
+    let repeated = a
+        .actions
+        .iter()
+        .filter(|x| has_words(&x.action))
+        .filter(|x| !seen.insert(x.action.trim().to_lowercase()))
+        .count();
+    if repeated > 0 {
+        flags.push(format!(
+            "action plan: {repeated} action(s) repeating an earlier one left out"
+        ));
+    }
+    let mut seen = BTreeSet::new();
     let actions: Vec<Action> = a
         .actions
         .iter()
         .filter(|x| has_words(&x.action))
+        .filter(|x| seen.insert(x.action.trim().to_lowercase()))
         .map(|x| {
             let start = u32::from(x.start_day.min(365));
             let end = u32::from(x.end_day.min(365)).max(start);
@@ -361,6 +376,9 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         ),
         None => (None, String::new(), String::new()),
     };
+    if crate::validate::is_repetitive(&verdict) || crate::validate::is_repetitive(&reasoning) {
+        flags.push("verdict: the chair's answer repeats itself".into());
+    }
     let tally = tally(&votes);
     if let (Some(said), Some(majority)) = (verdict_stance, tally.majority()) {
         if said != majority {

@@ -141,16 +141,29 @@ fn looks_off_topic(question: &str, text: &str) -> bool {
     })
 }
 
+/// Whether `text` loops: a sentence said three times, or a short phrase
+/// between commas said five times ("yes, yes, yes, …").
 pub(crate) fn is_repetitive(text: &str) -> bool {
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    text.split(['.', '!', '?', '\n', '。'])
-        .map(|s| s.trim().to_lowercase())
-        .filter(|s| s.chars().count() >= 8)
-        .any(|s| {
-            let n = counts.entry(s).or_default();
-            *n += 1;
-            *n >= 3
-        })
+    let repeats = |parts: Vec<String>, min_chars: usize, times: usize| {
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        parts
+            .into_iter()
+            .filter(|s| s.chars().count() >= min_chars)
+            .any(|s| {
+                let n = counts.entry(s).or_default();
+                *n += 1;
+                *n >= times
+            })
+    };
+    let split = |seps: &[char]| -> Vec<String> {
+        text.split(seps).map(|s| s.trim().to_lowercase()).collect()
+    };
+    repeats(split(&['.', '!', '?', '\n', '。']), 8, 3)
+        || repeats(
+            split(&['.', '!', '?', '\n', '。', ',', ';', '，', '；']),
+            2,
+            5,
+        )
 }
 
 #[cfg(test)]
@@ -243,6 +256,16 @@ mod tests {
             "{:?}",
             t.flags
         );
+    }
+
+    #[test]
+    fn a_phrase_said_again_and_again_between_commas_is_repetitive() {
+        assert!(is_repetitive(
+            "support, yes, in support, yes, yes, yes, yes, yes, yes,"
+        ));
+        assert!(!is_repetitive(
+            "Raise prices for new logos, hold them for renewals, and test the rise on two segments."
+        ));
     }
 
     #[test]
