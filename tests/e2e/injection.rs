@@ -5,7 +5,7 @@
 
 use council_core::synthesis::Answers;
 use council_core::TurnStatus;
-use council_engine::{run, Debate, DebateSettings, Models, NoProgress, Prompts, RunStore};
+use council_engine::{run, Prompts, RunStore};
 use council_library::Library;
 use council_llm::openai::{OpenAiCompatible, OpenAiSettings};
 use council_tests::{schema_answering, FakeServer};
@@ -69,31 +69,18 @@ async fn a_library_document_that_gives_orders_is_quoted_data_and_the_run_complet
     let server = FakeServer::start_with(Arc::new(schema_answering), Duration::from_millis(1)).await;
     let model =
         Arc::new(OpenAiCompatible::new(OpenAiSettings::new(&server.url, "fake-model")).unwrap());
-    let roster = council_personas::Roster::builtin().unwrap();
-    let ids: Vec<String> = ["cfo", "sales-leader", "contrarian", "auditor"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
     let prompts = Prompts::builtin().unwrap();
-    let d = Debate {
-        question: "Should we raise list prices by 15% for new customers next quarter?".into(),
-        panel: roster.seat(roster.panel_from_ids(&ids).unwrap()),
-        settings: DebateSettings {
-            rounds: 2,
-            max_concurrency: 4,
-            seed: 3,
-            date: "2026-11-26".into(),
-            lang: "en".into(),
-            max_tokens: 600,
-            synthesis: true,
-        },
-        models: Models::new(model),
-        prompts: &prompts,
-        progress: &NoProgress,
-        notes: Vec::new(),
-        library: Some(&library),
-        library_inputs: vec![lib_dir.path().display().to_string()],
-    };
+    let mut d = council_tests::test_debate(
+        "Should we raise list prices by 15% for new customers next quarter?",
+        &["cfo", "sales-leader", "contrarian", "auditor"],
+        2,
+        model,
+        &prompts,
+    );
+    d.settings.max_concurrency = 4;
+    d.settings.date = "2026-11-26".into();
+    d.library = Some(&library);
+    d.library_inputs = vec![lib_dir.path().display().to_string()];
     let run_dir = tempfile::tempdir().unwrap();
     let mut store = RunStore::create(&run_dir.path().join("run")).unwrap();
     let t = run(&d, &mut store).await.unwrap();

@@ -62,7 +62,7 @@ async fn plain_and_json_schema_answers_from_llama_cpp_server() {
 /// answer is asked again with a larger limit, so none is lost to it.
 #[tokio::test]
 async fn a_debate_with_synthesis_on_llama_cpp_server_keeps_every_turn_and_part() {
-    use council_engine::{run, Debate, DebateSettings, Models, NoProgress, Prompts, RunStore};
+    use council_engine::{run, Prompts, RunStore};
     use std::sync::Arc;
 
     let server = tokio::task::spawn_blocking(LlamaServer::start)
@@ -70,33 +70,16 @@ async fn a_debate_with_synthesis_on_llama_cpp_server_keeps_every_turn_and_part()
         .unwrap();
     let model =
         Arc::new(OpenAiCompatible::new(OpenAiSettings::new(&server.url, "smollm2")).unwrap());
-    let roster = council_personas::Roster::builtin().unwrap();
-    let ids: Vec<String> = ["cfo", "cto", "brand-strategist", "org-psychologist"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
     let prompts = Prompts::builtin().unwrap();
-    let d = Debate {
-        question:
-            "We are a 40-person B2B analytics company. Should we raise prices 15% next quarter?"
-                .into(),
-        panel: roster.seat(roster.panel_from_ids(&ids).unwrap()),
-        settings: DebateSettings {
-            rounds: 2,
-            max_concurrency: 10,
-            seed: 5,
-            date: "2026-11-27".into(),
-            lang: "en".into(),
-            max_tokens: 700,
-            synthesis: true,
-        },
-        models: Models::new(model),
-        prompts: &prompts,
-        progress: &NoProgress,
-        notes: Vec::new(),
-        library: None,
-        library_inputs: Vec::new(),
-    };
+    let mut d = council_tests::test_debate(
+        "We are a 40-person B2B analytics company. Should we raise prices 15% next quarter?",
+        &["cfo", "cto", "brand-strategist", "org-psychologist"],
+        2,
+        model,
+        &prompts,
+    );
+    d.settings.seed = 5;
+    d.settings.max_tokens = 700;
     let dir = tempfile::tempdir().unwrap();
     let mut store = RunStore::create(dir.path()).unwrap();
     let t = run(&d, &mut store).await.unwrap();

@@ -7,10 +7,10 @@
 //! so the test waits milliseconds where a user waits seconds.
 
 use council_core::{Transcript, TurnStatus};
-use council_engine::{run, Debate, DebateSettings, Models, NoProgress, Prompts, RunStore};
+use council_engine::{run, Prompts, RunStore};
 use council_llm::openai::{OpenAiCompatible, OpenAiSettings};
 use council_llm::retry::RetryPolicy;
-use council_tests::{schema_answering, FakeServer, Reply};
+use council_tests::{schema_answering, test_debate, FakeServer, Reply};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -74,38 +74,21 @@ async fn debate(url: &str, dir: &std::path::Path) -> Transcript {
         ..RetryPolicy::default()
     };
     let model = Arc::new(OpenAiCompatible::new(s).unwrap());
-    let roster = council_personas::Roster::builtin().unwrap();
-    let ids: Vec<String> = [
-        "cfo",
-        "cto",
-        "brand-strategist",
-        "org-psychologist",
-        "contrarian",
-        "auditor",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
     let prompts = Prompts::builtin().unwrap();
-    let d = Debate {
-        question: "Should we raise enterprise prices by 10% next quarter?".into(),
-        panel: roster.panel_from_ids(&ids).unwrap(),
-        settings: DebateSettings {
-            rounds: 5,
-            max_concurrency: 6,
-            seed: 3,
-            date: "2026-11-27".into(),
-            lang: "en".into(),
-            max_tokens: 600,
-            synthesis: true,
-        },
-        models: Models::new(model),
-        prompts: &prompts,
-        progress: &NoProgress,
-        notes: Vec::new(),
-        library: None,
-        library_inputs: Vec::new(),
-    };
+    let d = test_debate(
+        "Should we raise enterprise prices by 10% next quarter?",
+        &[
+            "cfo",
+            "cto",
+            "brand-strategist",
+            "org-psychologist",
+            "contrarian",
+            "auditor",
+        ],
+        5,
+        model,
+        &prompts,
+    );
     let mut store = RunStore::create(dir).unwrap();
     run(&d, &mut store).await.unwrap()
 }

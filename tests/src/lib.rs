@@ -465,41 +465,61 @@ impl Drop for LlamaServer {
 pub async fn replay_fixture_debate(
     dir: &std::path::Path,
 ) -> Result<council_core::Transcript, council_engine::EngineError> {
-    use council_engine::{run, Debate, DebateSettings, Models, NoProgress, Prompts, RunStore};
+    use council_engine::{run, Prompts, RunStore};
     let fixtures = workspace_root().join("tests/fixtures");
     let model = std::sync::Arc::new(
         council_llm::replay::CassetteModel::replay(fixtures.join("debate.cassette.json"))
             .expect("the recorded cassette"),
     );
-    let roster = council_personas::Roster::builtin().expect("the built-in roster");
-    let ids: Vec<String> = ["cfo", "cto", "brand-strategist", "org-psychologist"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
     let prompts = Prompts::builtin()?;
     let question = std::fs::read_to_string(fixtures.join("debate-question.txt"))
         .expect("the recorded question")
         .trim()
         .to_string();
-    let debate = Debate {
-        question,
+    let mut debate = test_debate(
+        &question,
+        &["cfo", "cto", "brand-strategist", "org-psychologist"],
+        5,
+        model,
+        &prompts,
+    );
+    debate.settings.seed = 11;
+    debate.settings.date = "2026-11-26".into();
+    debate.settings.max_tokens = 700;
+    let mut store = RunStore::create(dir)?;
+    run(&debate, &mut store).await
+}
+
+/// A debate for tests: `panel` seated (the fact-checker and the contrarian
+/// added when missing), `rounds` rounds and the synthesis, in English on
+/// 2026-11-27, seed 3, up to ten calls at once, no library; change any
+/// field after.
+pub fn test_debate<'a>(
+    question: &str,
+    panel: &[&str],
+    rounds: u32,
+    model: Arc<dyn council_llm::ChatModel>,
+    prompts: &'a council_engine::Prompts,
+) -> council_engine::Debate<'a> {
+    let roster = council_personas::Roster::builtin().expect("the built-in roster");
+    let ids: Vec<String> = panel.iter().map(|s| s.to_string()).collect();
+    council_engine::Debate {
+        question: question.into(),
         panel: roster.seat(roster.panel_from_ids(&ids).expect("known personas")),
-        settings: DebateSettings {
-            rounds: 5,
-            max_concurrency: 6,
-            seed: 11,
-            date: "2026-11-26".into(),
+        settings: council_engine::DebateSettings {
+            rounds,
+            max_concurrency: 10,
+            seed: 3,
+            date: "2026-11-27".into(),
             lang: "en".into(),
-            max_tokens: 700,
+            max_tokens: 600,
             synthesis: true,
         },
-        models: Models::new(model),
-        prompts: &prompts,
-        progress: &NoProgress,
+        models: council_engine::Models::new(model),
+        prompts,
+        progress: &council_engine::NoProgress,
         notes: Vec::new(),
         library: None,
         library_inputs: Vec::new(),
-    };
-    let mut store = RunStore::create(dir)?;
-    run(&debate, &mut store).await
+    }
 }
