@@ -93,40 +93,25 @@ async fn calls_spread_by_weight_within_each_bound() {
 #[test]
 fn an_endpoint_without_its_key_or_with_no_room_is_refused() {
     let template = OpenAiSettings::new("http://unused/v1", "m");
+    let refusal = |model: &str, endpoints: &[EndpointConfig]| {
+        Pool::new(
+            model,
+            endpoints,
+            &template,
+            &|_| None,
+            RetryPolicy::none(),
+            Duration::from_secs(1),
+        )
+        .unwrap_err()
+        .to_string()
+    };
     let mut e = endpoint("http://x/v1", 4, 1.0);
     e.api_key_env = Some("COUNCIL_TEST_MISSING_KEY".into());
-    let err = Pool::new(
-        "m",
-        &[e],
-        &template,
-        &|_| None,
-        RetryPolicy::none(),
-        Duration::from_secs(1),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = refusal("m", &[e]);
     assert!(err.contains("COUNCIL_TEST_MISSING_KEY"), "{err}");
-    let err = Pool::new(
-        "m",
-        &[endpoint("http://x/v1", 0, 1.0)],
-        &template,
-        &|_| None,
-        RetryPolicy::none(),
-        Duration::from_secs(1),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = refusal("m", &[endpoint("http://x/v1", 0, 1.0)]);
     assert!(err.contains("max_concurrency"), "{err}");
-    let err = Pool::new(
-        "other",
-        &[endpoint("http://x/v1", 1, 1.0)],
-        &template,
-        &|_| None,
-        RetryPolicy::none(),
-        Duration::from_secs(1),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = refusal("other", &[endpoint("http://x/v1", 1, 1.0)]);
     assert!(
         err.contains("no [[endpoints]] entry serves model \"other\""),
         "{err}"

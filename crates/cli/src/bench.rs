@@ -135,13 +135,13 @@ async fn debate(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
             _ => anyhow::bail!("internal: not an ask"),
         }
     };
-    let mut embedded = Global {
+    let embedded = Global {
         embedded: true,
         config: global.config.clone(),
         quiet: global.quiet,
+        verbose: global.verbose,
         ..Global::default()
     };
-    embedded.verbose = global.verbose;
     let dir_s = dir.display().to_string();
     eprintln!(
         "bench: the debate on the embedded model (seed {}, {} rounds) in {dir_s}",

@@ -283,7 +283,6 @@ fn base_context(d: &Debate<'_>, t: &Transcript) -> Context {
         (DIGEST_TURN, DIGEST_SUMMARY)
     };
     let mut ctx = Context::new();
-    ctx.insert("small", &small);
     ctx.insert("question", &d.question);
     ctx.insert("date", &d.settings.date);
     ctx.insert("lang_name", lang_name(&d.settings.lang));
