@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+mod anthropic;
 mod debate;
 mod embedded;
 mod export;
@@ -10,6 +11,7 @@ mod library;
 mod openai_faults;
 mod openai_real;
 mod pool;
+mod providers;
 mod replay;
 mod report;
 mod soak;

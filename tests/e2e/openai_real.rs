@@ -56,6 +56,64 @@ async fn plain_and_json_schema_answers_from_llama_cpp_server() {
     );
 }
 
+/// The `llamacpp` preset streams: the real server's server-sent events
+/// arrive piece by piece, a schema-constrained answer among them, with the
+/// usage from the last chunk.
+#[tokio::test]
+async fn llama_cpp_server_streams_plain_and_structured_answers() {
+    let server = tokio::task::spawn_blocking(LlamaServer::start)
+        .await
+        .unwrap();
+    let table: toml::Table = format!(
+        "provider = \"llamacpp\"\nbase_url = \"{}\"\nmodel = \"smollm2\"",
+        server.url
+    )
+    .parse()
+    .unwrap();
+    let file = council_llm::config::ConfigFile::from_table(None, table).unwrap();
+    let resolved =
+        council_llm::config::resolve(&Default::default(), &|_| None, &file).unwrap();
+    let model = council_llm::config::build(&resolved).await.unwrap();
+    for request in [
+        ChatRequest::prompt("Name three risks of raising prices, one line each.")
+            .with_max_tokens(60)
+            .with_seed(4),
+        ChatRequest::prompt("Name one risk of raising prices, with your confidence.")
+            .with_schema(
+                "risk",
+                json!({
+                    "type": "object",
+                    "properties": {
+                        "risk": {"type": "string", "maxLength": 100},
+                        "confidence": {"type": "integer", "minimum": 0, "maximum": 100}
+                    },
+                    "required": ["risk", "confidence"]
+                }),
+            )
+            .with_max_tokens(120)
+            .with_seed(5),
+    ] {
+        let pieces = std::sync::Mutex::new(Vec::<String>::new());
+        let sink = |p: &str| pieces.lock().unwrap().push(p.to_string());
+        let r = model.chat_streaming(&request, &sink).await.unwrap();
+        let pieces = pieces.into_inner().unwrap();
+        let joined: String = pieces.concat();
+        assert!(
+            pieces.iter().filter(|p| !p.is_empty()).count() > 3,
+            "streamed in pieces: {pieces:?}"
+        );
+        assert!(joined.ends_with(&r.text), "{joined:?} vs {:?}", r.text);
+        assert!(
+            r.usage.prompt_tokens.unwrap_or(0) > 5 && r.usage.completion_tokens.unwrap_or(0) > 0,
+            "usage from the stream's last chunk: {:?}",
+            r.usage
+        );
+        if request.schema.is_some() {
+            assert!(r.json.expect("validated JSON")["risk"].is_string());
+        }
+    }
+}
+
 /// A debate with synthesis on the real server (two rounds keep the suite
 /// quick): every turn and every synthesis part must be present. A real
 /// server stops an answer at `max_tokens` (`finish_reason: length`); such an

@@ -14,6 +14,7 @@ fn endpoint(url: &str, max_concurrency: usize, weight: f64) -> EndpointConfig {
         base_url: url.to_string(),
         model: "m".into(),
         api_key_env: None,
+        provider: None,
         max_concurrency,
         weight,
     }

@@ -27,6 +27,16 @@ pub enum Reply {
     Reset,
     /// Send the headers of this answer and only the first half of its body.
     CutOff(Box<Reply>),
+    /// A streamed answer (`text/event-stream`, no length, closed at the
+    /// end): each piece is written after its pause.
+    Stream {
+        /// HTTP status.
+        status: u16,
+        /// Extra headers.
+        headers: Vec<(String, String)>,
+        /// (pause before, bytes to write), in order.
+        pieces: Vec<(Duration, String)>,
+    },
 }
 
 impl Reply {
@@ -58,6 +68,44 @@ impl Reply {
             status: 200,
             headers: vec![],
             body,
+        }
+    }
+
+    /// A 200 streamed chat completion (server-sent events) of `content`
+    /// cut into `pieces` chunks, each sent after `pause`, then a
+    /// `finish_reason: stop` chunk, a usage chunk and `[DONE]`.
+    pub fn streamed(content: &str, pieces: usize, pause: Duration) -> Reply {
+        let chars: Vec<char> = content.chars().collect();
+        let per = chars.len().div_ceil(pieces.max(1)).max(1);
+        let mut out = vec![(
+            Duration::ZERO,
+            sse(
+                r#"{"id":"x","object":"chat.completion.chunk","model":"fake","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#,
+            ),
+        )];
+        for part in chars.chunks(per) {
+            let piece: String = part.iter().collect();
+            out.push((
+                pause,
+                sse(&format!(
+                    r#"{{"id":"x","object":"chat.completion.chunk","model":"fake","choices":[{{"index":0,"delta":{{"content":{}}},"finish_reason":null}}]}}"#,
+                    json_string(&piece)
+                )),
+            ));
+        }
+        out.push((
+            Duration::ZERO,
+            sse(r#"{"id":"x","object":"chat.completion.chunk","model":"fake","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#),
+        ));
+        out.push((
+            Duration::ZERO,
+            sse(r#"{"id":"x","object":"chat.completion.chunk","model":"fake","choices":[],"usage":{"prompt_tokens":11,"completion_tokens":7,"total_tokens":18}}"#),
+        ));
+        out.push((Duration::ZERO, sse("[DONE]")));
+        Reply::Stream {
+            status: 200,
+            headers: vec![],
+            pieces: out,
         }
     }
 
@@ -93,6 +141,11 @@ impl Reply {
     }
 }
 
+/// One server-sent event carrying `data`.
+pub fn sse(data: &str) -> String {
+    format!("data: {data}\n\n")
+}
+
 fn json_string(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
@@ -111,6 +164,9 @@ fn json_string(s: &str) -> String {
 /// Computes a reply from a request body.
 pub type Handler = Arc<dyn Fn(&str) -> Reply + Send + Sync>;
 
+/// Computes a reply from a request's head (request line and headers) and body.
+pub type Router = Arc<dyn Fn(&str, &str) -> Reply + Send + Sync>;
+
 /// An in-process HTTP server that answers from a script, in order (the
 /// last reply repeats once the script runs out), or from a handler.
 #[derive(Debug)]
@@ -119,6 +175,7 @@ pub struct FakeServer {
     pub url: String,
     hits: Arc<AtomicUsize>,
     bodies: Arc<Mutex<Vec<String>>>,
+    heads: Arc<Mutex<Vec<String>>>,
     auth: Arc<Mutex<Vec<Option<String>>>>,
     answered: Arc<Mutex<Vec<String>>>,
     in_flight: Arc<AtomicUsize>,
@@ -133,6 +190,12 @@ impl FakeServer {
         Self::serve(Source::Handler(handler, latency)).await
     }
 
+    /// Starts a server whose every answer is `router(head, body)`: a fake
+    /// that answers by path (`GET /v1/models`, `POST /v1/chat/completions`).
+    pub async fn start_routed(router: Router) -> FakeServer {
+        Self::serve(Source::Router(router)).await
+    }
+
     /// Starts the server on 127.0.0.1 and a free port.
     pub async fn start(script: Vec<Reply>) -> FakeServer {
         Self::serve(Source::Script(script)).await
@@ -145,6 +208,7 @@ impl FakeServer {
         let addr = listener.local_addr().expect("local addr");
         let hits = Arc::new(AtomicUsize::new(0));
         let bodies = Arc::new(Mutex::new(Vec::new()));
+        let heads = Arc::new(Mutex::new(Vec::new()));
         let auth = Arc::new(Mutex::new(Vec::new()));
         let source = Arc::new(source);
         let answered = Arc::new(Mutex::new(Vec::new()));
@@ -153,7 +217,7 @@ impl FakeServer {
         let killed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let shared = (
             hits.clone(),
-            bodies.clone(),
+            (bodies.clone(), heads.clone()),
             auth.clone(),
             answered.clone(),
             in_flight.clone(),
@@ -162,7 +226,7 @@ impl FakeServer {
         );
         let accept = tokio::spawn(async move {
             while let Ok((mut sock, _)) = listener.accept().await {
-                let (h, b, a, done, flying, most, killed) = shared.clone();
+                let (h, (b, heads), a, done, flying, most, killed) = shared.clone();
                 let source = source.clone();
                 tokio::spawn(async move {
                     let Some((head, body)) = read_request(&mut sock).await else {
@@ -172,6 +236,7 @@ impl FakeServer {
                     most.fetch_max(now, Ordering::SeqCst);
                     let n = h.fetch_add(1, Ordering::SeqCst);
                     b.lock().expect("lock").push(body.clone());
+                    heads.lock().expect("lock").push(head.clone());
                     let bearer = head
                         .lines()
                         .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
@@ -187,6 +252,7 @@ impl FakeServer {
                             tokio::time::sleep(*latency).await;
                             handler(&body)
                         }
+                        Source::Router(router) => router(&head, &body),
                     };
                     if killed.load(Ordering::SeqCst) {
                         // A killed server answers nothing: the socket just closes.
@@ -199,6 +265,33 @@ impl FakeServer {
                     };
                     match reply {
                         Reply::Hang => tokio::time::sleep(Duration::from_secs(3600)).await,
+                        Reply::Stream {
+                            status,
+                            headers,
+                            pieces,
+                        } => {
+                            let mut resp = format!(
+                                "HTTP/1.1 {status} X\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n"
+                            );
+                            for (k, v) in headers {
+                                resp.push_str(&format!("{k}: {v}\r\n"));
+                            }
+                            resp.push_str("\r\n");
+                            let mut ok = sock.write_all(resp.as_bytes()).await.is_ok();
+                            for (pause, piece) in pieces {
+                                if !ok {
+                                    break;
+                                }
+                                tokio::time::sleep(pause).await;
+                                ok = sock.write_all(piece.as_bytes()).await.is_ok()
+                                    && sock.flush().await.is_ok();
+                            }
+                            flying.fetch_sub(1, Ordering::SeqCst);
+                            if ok && !cut {
+                                done.lock().expect("lock").push(body);
+                            }
+                            let _ = sock.shutdown().await;
+                        }
                         Reply::Reset | Reply::CutOff(_) => {
                             flying.fetch_sub(1, Ordering::SeqCst);
                             drop(sock);
@@ -242,6 +335,7 @@ impl FakeServer {
             url: format!("http://{addr}/v1"),
             hits,
             bodies,
+            heads,
             auth,
             answered,
             in_flight,
@@ -283,6 +377,26 @@ impl FakeServer {
         self.bodies.lock().expect("lock").clone()
     }
 
+    /// Heads (request line and headers) of the requests received so far.
+    pub fn heads(&self) -> Vec<String> {
+        self.heads.lock().expect("lock").clone()
+    }
+
+    /// The value of header `name` (any case) in each request received so far.
+    pub fn header_values(&self, name: &str) -> Vec<Option<String>> {
+        self.heads()
+            .iter()
+            .map(|h| {
+                h.lines().find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.trim()
+                        .eq_ignore_ascii_case(name)
+                        .then(|| v.trim().to_string())
+                })
+            })
+            .collect()
+    }
+
     /// `Authorization` header values received so far.
     pub fn auth_headers(&self) -> Vec<Option<String>> {
         self.auth.lock().expect("lock").clone()
@@ -292,6 +406,7 @@ impl FakeServer {
 enum Source {
     Script(Vec<Reply>),
     Handler(Handler, Duration),
+    Router(Router),
 }
 
 /// A handler that answers like a cooperative model: a schema-valid JSON
@@ -304,6 +419,30 @@ pub fn schema_answering(body: &str) -> Reply {
         ),
         None => Reply::completion("The board split on pricing: the CFO backs a rise; the Contrarian doubts demand."),
     }
+}
+
+/// [`schema_answering`], streamed when the request asks for a stream
+/// (in 20 pieces, no pauses).
+pub fn schema_answering_streamed(body: &str) -> Reply {
+    let asks_stream = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("stream").and_then(serde_json::Value::as_bool))
+        .unwrap_or(false);
+    match schema_answering(body) {
+        Reply::Respond { body: reply, .. } if asks_stream => {
+            Reply::streamed(&content_of(&reply), 20, Duration::ZERO)
+        }
+        other => other,
+    }
+}
+
+/// The answer text of a chat completion body.
+pub fn content_of(completion: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(completion).unwrap_or_default();
+    v.pointer("/choices/0/message/content")
+        .and_then(|c| c.as_str())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// [`schema_answering`], reporting usage the way a real server would:

@@ -14,8 +14,14 @@ pub(crate) struct Drawer {
     names: HashMap<String, String>,
     rounds: u32,
     bars: Mutex<HashMap<(u32, String), ProgressBar>>,
+    /// Per turn, the streamed length last reported on a plain line.
+    streamed: Mutex<HashMap<(u32, String), usize>>,
     multi: MultiProgress,
 }
+
+/// Without bars, a streamed answer's growth is reported each time it passes
+/// another this many characters.
+const STREAM_LINE_EVERY: usize = 400;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -39,6 +45,7 @@ impl Drawer {
             names,
             rounds,
             bars: Mutex::new(HashMap::new()),
+            streamed: Mutex::new(HashMap::new()),
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
         }
     }
@@ -99,6 +106,46 @@ impl Progress for Drawer {
                     bar.set_message("speaking…");
                 }
             }
+            ProgressEvent::TurnText {
+                round,
+                persona,
+                chars,
+                latest,
+            } => match self.mode {
+                Mode::Bars => {
+                    if let Some(bar) = self
+                        .bars
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get(&(round, persona))
+                    {
+                        bar.set_message(format!("{chars:>5} chars … {latest}"));
+                    }
+                }
+                Mode::Lines => {
+                    let mut seen = self.streamed.lock().unwrap_or_else(|p| p.into_inner());
+                    let last = seen.entry((round, persona.clone())).or_insert(0);
+                    let step = chars / STREAM_LINE_EVERY;
+                    if chars == 0 {
+                        *last = 0;
+                    } else if *last == 0 {
+                        *last = chars;
+                        drop(seen);
+                        self.line(format!(
+                            "  {}: answering (streaming) …",
+                            self.name(&persona)
+                        ));
+                    } else if step > *last / STREAM_LINE_EVERY {
+                        *last = chars;
+                        drop(seen);
+                        self.line(format!(
+                            "  {}: {chars} characters so far … {latest}",
+                            self.name(&persona)
+                        ));
+                    }
+                }
+                Mode::Quiet => {}
+            },
             ProgressEvent::TurnFinished {
                 round,
                 persona,

@@ -66,7 +66,7 @@ pub(crate) fn load(g: &Global, env: &dyn Fn(&str) -> Option<String>) -> Result<B
         None => BTreeMap::new(),
         Some(v) => v.try_into().map_err(|e| {
             LlmError::Config(format!(
-                "config file {}: the [personas.ID] tables are invalid: {e}; each takes model = \"NAME\" and optionally base_url = \"http://…/v1\"",
+                "config file {}: the [personas.ID] tables are invalid: {e}; each takes model = \"NAME\" and optionally base_url = \"http://…/v1\", provider = \"anthropic\" (or openai, azure, gemini, openrouter, ollama, vllm, llamacpp) and api_key_env = \"VAR\"",
                 path.as_ref().map_or_else(String::new, |p| p.display().to_string())
             ))
         })?,
@@ -91,7 +91,7 @@ pub(crate) fn load(g: &Global, env: &dyn Fn(&str) -> Option<String>) -> Result<B
         None => Vec::new(),
         Some(v) => v.try_into().map_err(|e| {
             LlmError::Config(format!(
-                "config file {}: the [[endpoints]] entries are invalid: {e}; each takes base_url, model, and optionally api_key_env, max_concurrency, weight",
+                "config file {}: the [[endpoints]] entries are invalid: {e}; each takes base_url, model, and optionally provider, api_key_env, max_concurrency, weight",
                 path.as_ref().map_or_else(String::new, |p| p.display().to_string())
             ))
         })?,
@@ -114,7 +114,7 @@ pub(crate) fn load(g: &Global, env: &dyn Fn(&str) -> Option<String>) -> Result<B
             persona,
             ModelSpec {
                 model,
-                base_url: None,
+                ..Default::default()
             },
         );
     }
@@ -131,6 +131,7 @@ impl Backends {
     pub(crate) fn default_model_name(&self) -> String {
         match &self.main.choice {
             config::Choice::OpenAi(s) => s.model.clone(),
+            config::Choice::Anthropic(s) => s.model.clone(),
             config::Choice::Embedded { source, .. } => source.name(),
             config::Choice::Replay(p) => format!("replay:{}", p.display()),
         }
@@ -140,6 +141,7 @@ impl Backends {
     pub(crate) fn backend_name(&self) -> String {
         match &self.main.choice {
             config::Choice::OpenAi(_) => "openai".into(),
+            config::Choice::Anthropic(_) => "anthropic".into(),
             config::Choice::Embedded { .. } => "embedded".into(),
             config::Choice::Replay(_) => "replay".into(),
         }
@@ -160,10 +162,13 @@ impl Backends {
                 self.default_model_name()
             )));
         }
-        let resolved = self.main.with_model(&ModelSpec {
-            model: name.to_string(),
-            base_url: None,
-        })?;
+        let resolved = self.main.with_model(
+            &ModelSpec {
+                model: name.to_string(),
+                ..Default::default()
+            },
+            &crate::env_lookup,
+        )?;
         config::build(&resolved).await
     }
 
@@ -210,10 +215,13 @@ impl Backends {
                     continue;
                 }
             }
-            let resolved = self.main.with_model(spec).map_err(|e| match e {
-                LlmError::Config(m) => LlmError::Config(format!("[personas.{id}]: {m}")),
-                other => other,
-            })?;
+            let resolved = self
+                .main
+                .with_model(spec, &crate::env_lookup)
+                .map_err(|e| match e {
+                    LlmError::Config(m) => LlmError::Config(format!("[personas.{id}]: {m}")),
+                    other => other,
+                })?;
             models = models.with_override(id.clone(), config::build(&resolved).await?);
         }
         Ok(models)
@@ -293,7 +301,12 @@ mod tests {
         };
         let b = load(&g, &|_| None).unwrap();
         assert_eq!(b.personas["cfo"].model, "big");
-        let Choice::OpenAi(s) = b.main.with_model(&b.personas["cfo"]).unwrap().choice else {
+        let Choice::OpenAi(s) = b
+            .main
+            .with_model(&b.personas["cfo"], &|_| None)
+            .unwrap()
+            .choice
+        else {
             panic!("expected HTTP")
         };
         assert_eq!(

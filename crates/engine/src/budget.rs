@@ -167,13 +167,21 @@ impl ChatModel for Metered {
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        self.chat_streaming(request, &|_| {}).await
+    }
+
+    async fn chat_streaming(
+        &self,
+        request: &ChatRequest,
+        sink: &council_llm::TextSink<'_>,
+    ) -> Result<ChatResponse, LlmError> {
         let (prompt, completion) = worst_case_tokens(request);
         let worst_tokens = prompt + completion;
         let worst_usd = usd_of(self.price, &Usage::reported(prompt, completion)).unwrap_or(0.0);
         self.budget
             .hold(worst_tokens, worst_usd)
             .map_err(LlmError::Budget)?;
-        let result = self.inner.chat(request).await;
+        let result = self.inner.chat_streaming(request, sink).await;
         let (tokens, usd) = match &result {
             Ok(r) if r.usage.is_complete() => (
                 r.usage.prompt_tokens.unwrap_or(0) + r.usage.completion_tokens.unwrap_or(0),

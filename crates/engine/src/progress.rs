@@ -22,6 +22,17 @@ pub enum ProgressEvent {
         /// Persona id.
         persona: String,
     },
+    /// A persona's answer is arriving (streaming backends only).
+    TurnText {
+        /// Round number.
+        round: u32,
+        /// Persona id.
+        persona: String,
+        /// Characters received so far (0: the attempt started again).
+        chars: usize,
+        /// The last words received, readable (JSON punctuation removed).
+        latest: String,
+    },
     /// A persona finished (or failed).
     TurnFinished {
         /// Round number.
@@ -70,4 +81,34 @@ pub struct NoProgress;
 
 impl Progress for NoProgress {
     fn event(&self, _: ProgressEvent) {}
+}
+
+/// The last `n` characters of a partial answer, readable: JSON punctuation
+/// and escapes removed, whitespace collapsed.
+pub(crate) fn readable_tail(text: &str, n: usize) -> String {
+    let cleaned: String = text
+        .replace("\\n", " ")
+        .chars()
+        .map(|c| match c {
+            '{' | '}' | '[' | ']' | '"' | '\\' => ' ',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect();
+    let words = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    let count = words.chars().count();
+    words.chars().skip(count.saturating_sub(n)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_json_answer_reads_as_its_last_words() {
+        let partial = "{\"text\": \"We should raise prices\\nby 8% in Q1 2027 and wa";
+        assert_eq!(readable_tail(partial, 23), "by 8% in Q1 2027 and wa");
+        assert_eq!(readable_tail("", 10), "");
+        assert_eq!(readable_tail("{\"a\"", 10), "a");
+    }
 }

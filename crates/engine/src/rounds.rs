@@ -209,25 +209,37 @@ async fn speak(
         )
         .with_seed(d.settings.seed_for(round, &persona.id))
         .with_max_tokens(d.settings.max_tokens);
-    let mut turn = asked_turn(
-        model.chat(&request).await,
-        info,
-        round,
-        &persona.id,
-        |json| {
-            turn_from_answer(
-                json,
-                &TurnContext {
-                    round,
-                    spec,
-                    persona,
-                    peers: &others,
-                    question: &d.question,
-                    lang: &d.settings.lang,
-                },
-            )
-        },
-    )?;
+    let answered = {
+        let so_far = std::sync::Mutex::new(String::new());
+        let sink = |piece: &str| {
+            let mut text = so_far.lock().unwrap_or_else(|p| p.into_inner());
+            if piece.is_empty() {
+                text.clear();
+            } else {
+                text.push_str(piece);
+            }
+            d.progress.event(ProgressEvent::TurnText {
+                round,
+                persona: persona.id.clone(),
+                chars: text.chars().count(),
+                latest: crate::progress::readable_tail(&text, 48),
+            });
+        };
+        model.chat_streaming(&request, &sink).await
+    };
+    let mut turn = asked_turn(answered, info, round, &persona.id, |json| {
+        turn_from_answer(
+            json,
+            &TurnContext {
+                round,
+                spec,
+                persona,
+                peers: &others,
+                question: &d.question,
+                lang: &d.settings.lang,
+            },
+        )
+    })?;
     check_citations(&mut turn, d.library);
     d.progress.event(ProgressEvent::TurnFinished {
         round,

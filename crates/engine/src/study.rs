@@ -164,12 +164,20 @@ impl ChatModel for Bounded {
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        self.chat_streaming(request, &|_| {}).await
+    }
+
+    async fn chat_streaming(
+        &self,
+        request: &ChatRequest,
+        sink: &council_llm::TextSink<'_>,
+    ) -> Result<ChatResponse, LlmError> {
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| LlmError::Config("the study's call bound was closed".into()))?;
-        let result = self.inner.chat(request).await;
+        let result = self.inner.chat_streaming(request, sink).await;
         let usage = result.as_ref().map_or_else(|_| Usage::none(), |r| r.usage);
         self.progress.call(&self.inner.info().model, &usage);
         result

@@ -11,9 +11,19 @@
 //! take their tables out, and hand the rest to [`ConfigFile::from_table`].
 //! A caller that needs another model than the main one describes it with a
 //! [`ModelSpec`] and gets its backend from [`Resolved::with_model`].
+//!
+//! `provider = "…"` (at the top level, in a persona's table or an
+//! endpoint's entry) picks a [`Provider`] preset: its base URL, its key
+//! variables, how the key is sent, strict schemas and streaming. Without
+//! one, a base URL on a known host names its provider; any other server is
+//! a plain OpenAI-compatible one (no strict schemas, no streaming unless
+//! `stream = true`).
 
+use crate::anthropic::{Anthropic, AnthropicSettings};
 use crate::openai::{ApiKey, OpenAiCompatible, OpenAiSettings};
+use crate::provider::Provider;
 use crate::replay::CassetteModel;
+use crate::retry::RetryPolicy;
 use crate::{ChatModel, LlmError};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -28,6 +38,9 @@ pub struct ConfigFile {
     pub base_url: Option<String>,
     /// Model name for the HTTP backend.
     pub model: Option<String>,
+    /// The provider preset (`openai`, `anthropic`, `azure`, `gemini`,
+    /// `openrouter`, `ollama`, `vllm`, `llamacpp`).
+    pub provider: Option<Provider>,
     /// Name of the environment variable holding the API key.
     pub api_key_env: Option<String>,
     /// Whether the server honours `response_format: json_schema` (default true).
@@ -42,6 +55,18 @@ pub struct ConfigFile {
     pub retry_base_delay_ms: Option<u64>,
     /// Longest single backoff delay, also for `Retry-After`, in milliseconds (default 60000).
     pub retry_max_delay_ms: Option<u64>,
+    /// Send schemas as `strict: true` (default: where the provider takes them).
+    pub strict: Option<bool>,
+    /// Stream answers (default: on for a named provider, off for a plain server).
+    pub stream: Option<bool>,
+    /// Longest pause between streamed chunks, in seconds (default 60).
+    pub stream_idle_timeout_secs: Option<u64>,
+    /// Azure's `api-version` (default 2024-10-21).
+    pub api_version: Option<String>,
+    /// OpenRouter attribution: the site URL sent as `HTTP-Referer`.
+    pub app_url: Option<String>,
+    /// OpenRouter attribution: the name sent as `X-Title` (default "Council").
+    pub app_name: Option<String>,
     /// Embedded backend settings.
     #[serde(default)]
     pub embedded: EmbeddedConfig,
@@ -53,8 +78,12 @@ pub struct ConfigFile {
 pub struct ModelSpec {
     /// Model name on the server.
     pub model: String,
-    /// Another server (default: the main one).
+    /// Another server (default: the main one, or the provider's own).
     pub base_url: Option<String>,
+    /// Another provider than the main one's.
+    pub provider: Option<Provider>,
+    /// The environment variable holding this model's key.
+    pub api_key_env: Option<String>,
 }
 
 /// The `[embedded]` table of the config file.
@@ -154,6 +183,8 @@ pub struct Overrides {
 pub enum Choice {
     /// An OpenAI-compatible server.
     OpenAi(OpenAiSettings),
+    /// Anthropic's Messages API.
+    Anthropic(AnthropicSettings),
     /// The in-process model, from a file path or `hf:` spec.
     Embedded {
         /// Where the GGUF comes from.
@@ -175,13 +206,146 @@ pub struct Resolved {
     /// The key found for HTTP backends (and the variable it came from, or
     /// the variables looked at), reused by [`Resolved::with_model`].
     key: (String, Option<ApiKey>),
+    /// What every HTTP endpoint shares, for [`Resolved::with_model`].
+    common: Common,
+}
+
+/// What every HTTP endpoint shares: the config file's top-level limits
+/// and choices.
+#[derive(Debug, Clone)]
+pub struct Common {
+    /// Limit for one whole HTTP exchange.
+    pub request_timeout: Duration,
+    /// Limit for establishing the connection.
+    pub connect_timeout: Duration,
+    /// Retry behaviour for transient failures.
+    pub retry: RetryPolicy,
+    /// `native_json_schema`, when the config sets it.
+    pub native_json_schema: Option<bool>,
+    /// `strict`, when the config sets it.
+    pub strict: Option<bool>,
+    /// `stream`, when the config sets it.
+    pub stream: Option<bool>,
+    /// Longest pause between streamed chunks.
+    pub idle_timeout: Duration,
+    /// Azure's `api-version`.
+    pub api_version: Option<String>,
+    /// OpenRouter's `HTTP-Referer`.
+    pub app_url: Option<String>,
+    /// OpenRouter's `X-Title`.
+    pub app_name: Option<String>,
+}
+
+impl Default for Common {
+    fn default() -> Self {
+        let s = OpenAiSettings::new("", "");
+        Common {
+            request_timeout: s.request_timeout,
+            connect_timeout: s.connect_timeout,
+            retry: s.retry,
+            native_json_schema: None,
+            strict: None,
+            stream: None,
+            idle_timeout: s.idle_timeout,
+            api_version: None,
+            app_url: None,
+            app_name: None,
+        }
+    }
+}
+
+/// The HTTP backend for `model` at `base_url` under `provider` (or the
+/// provider its host names), with the key and the shared settings.
+pub fn http_choice(
+    provider: Option<Provider>,
+    base_url: &str,
+    model: &str,
+    key: (String, Option<ApiKey>),
+    c: &Common,
+) -> Choice {
+    let provider = provider.or_else(|| Provider::infer(base_url));
+    if provider == Some(Provider::Anthropic) {
+        let mut s = AnthropicSettings::new(base_url, model);
+        s.key_var = key.0;
+        s.api_key = key.1;
+        s.request_timeout = c.request_timeout;
+        s.connect_timeout = c.connect_timeout;
+        s.retry = c.retry;
+        return Choice::Anthropic(s);
+    }
+    let url = match provider {
+        Some(Provider::Azure) => Provider::azure_deployment_url(base_url, model),
+        _ => base_url.to_string(),
+    };
+    let mut s = OpenAiSettings::new(url, model);
+    s.key_var = key.0;
+    s.api_key = key.1;
+    s.provider = provider;
+    s.request_timeout = c.request_timeout;
+    s.connect_timeout = c.connect_timeout;
+    s.retry = c.retry;
+    s.idle_timeout = c.idle_timeout;
+    if let Some(b) = c.native_json_schema {
+        s.native_json_schema = b;
+    }
+    s.strict = c
+        .strict
+        .unwrap_or_else(|| provider.is_some_and(Provider::strict_schemas));
+    s.stream = c.stream.unwrap_or(provider.is_some());
+    if let Some(p) = provider {
+        s.key_header = p.key_header();
+    }
+    if provider == Some(Provider::Azure) {
+        s.api_version = Some(
+            c.api_version
+                .clone()
+                .unwrap_or_else(|| crate::provider::AZURE_API_VERSION.into()),
+        );
+    }
+    if provider == Some(Provider::OpenRouter) {
+        if let Some(u) = &c.app_url {
+            s.headers.push(("HTTP-Referer".into(), u.clone()));
+        }
+        s.headers.push((
+            "X-Title".into(),
+            c.app_name.clone().unwrap_or_else(|| "Council".into()),
+        ));
+    }
+    Choice::OpenAi(s)
+}
+
+/// The first of `vars` set in the environment: (the variable, or the
+/// variables looked at joined by "or"; the key, marked never to show).
+pub fn find_key(vars: &[String], env: &dyn Fn(&str) -> Option<String>) -> (String, Option<ApiKey>) {
+    match vars.iter().find_map(|v| {
+        env(v)
+            .filter(|k| !k.trim().is_empty())
+            .map(|k| (v.clone(), k))
+    }) {
+        Some((var, k)) => {
+            crate::error::never_show(&k);
+            (var, Some(ApiKey::new(k)))
+        }
+        None => (vars.join(" or "), None),
+    }
+}
+
+/// The error for a provider that needs a key when none was found.
+fn missing_key(provider: Provider, vars: &str, whose: &str) -> LlmError {
+    LlmError::Config(format!(
+        "{whose}: provider {provider} needs an API key; set {vars} (or name another variable with api_key_env = \"NAME\")"
+    ))
 }
 
 impl Resolved {
     /// The backend for another model, on the main server unless `spec`
     /// names another; it keeps the main backend's key and limits. With a
     /// replayed cassette the cassette answers for every model.
-    pub fn with_model(&self, spec: &ModelSpec) -> Result<Resolved, LlmError> {
+    pub fn with_model(
+        &self,
+        spec: &ModelSpec,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Resolved, LlmError> {
         if self.record.is_some() {
             // One cassette must answer every request on replay; two
             // recorders would overwrite each other's file.
@@ -190,34 +354,117 @@ impl Resolved {
                 spec.model
             )));
         }
-        let choice = match &self.choice {
-            Choice::Replay(p) => Choice::Replay(p.clone()),
-            Choice::OpenAi(main) => {
-                let mut s = main.clone();
-                s.model = spec.model.clone();
-                if let Some(u) = &spec.base_url {
-                    s.base_url = u.clone();
-                }
-                Choice::OpenAi(s)
-            }
-            Choice::Embedded { .. } => {
-                let url = spec.base_url.clone().ok_or_else(|| {
-                    LlmError::Config(format!(
-                        "model {:?} needs a server, but the main backend is the embedded model; give its base_url = \"http://…/v1\"",
-                        spec.model
-                    ))
-                })?;
-                let mut s = OpenAiSettings::new(url, spec.model.clone());
-                s.key_var = self.key.0.clone();
-                s.api_key = self.key.1.clone();
-                Choice::OpenAi(s)
-            }
-        };
-        Ok(Resolved {
+        let same = |choice: Choice| Resolved {
             choice,
             record: None,
             key: self.key.clone(),
-        })
+            common: self.common.clone(),
+        };
+        if let Choice::Replay(p) = &self.choice {
+            return Ok(same(Choice::Replay(p.clone())));
+        }
+        let main_provider = self.provider();
+        if spec.provider.is_none() && spec.api_key_env.is_none() {
+            match &self.choice {
+                Choice::OpenAi(main)
+                    if main.provider != Some(Provider::Azure) || spec.base_url.is_some() =>
+                {
+                    let mut s = main.clone();
+                    s.model = spec.model.clone();
+                    if let Some(u) = &spec.base_url {
+                        s.base_url = u.clone();
+                    }
+                    return Ok(same(Choice::OpenAi(s)));
+                }
+                Choice::Anthropic(main) => {
+                    let mut s = main.clone();
+                    s.model = spec.model.clone();
+                    if let Some(u) = &spec.base_url {
+                        s.base_url = u.clone();
+                    }
+                    return Ok(same(Choice::Anthropic(s)));
+                }
+                _ => {}
+            }
+        }
+        let provider = spec.provider.or(main_provider);
+        let same_provider =
+            provider == main_provider && !matches!(self.choice, Choice::Embedded { .. });
+        let base_url = match (&spec.base_url, provider) {
+            (Some(u), _) => u.clone(),
+            (None, _) if same_provider => self.main_base_url().unwrap_or_default(),
+            (None, Some(p)) => p.default_base_url().map(str::to_string).ok_or_else(|| {
+                LlmError::Config(format!(
+                    "model {:?} with provider {p} needs base_url = \"https://RESOURCE.openai.azure.com\" (the resource's endpoint)",
+                    spec.model
+                ))
+            })?,
+            (None, None) => {
+                return Err(LlmError::Config(format!(
+                    "model {:?} needs a server, but the main backend is the embedded model; give its base_url = \"http://…/v1\" or a provider",
+                    spec.model
+                )))
+            }
+        };
+        let key = match (&spec.api_key_env, provider) {
+            (Some(var), _) => {
+                let key = find_key(std::slice::from_ref(var), env);
+                if key.1.is_none() {
+                    return Err(LlmError::Config(format!(
+                        "model {:?}: its key variable {var} is not set",
+                        spec.model
+                    )));
+                }
+                key
+            }
+            (None, _) if same_provider => self.key.clone(),
+            (None, Some(p)) => {
+                let vars: Vec<String> = p.key_vars().iter().map(|v| v.to_string()).collect();
+                let key = find_key(&vars, env);
+                if key.1.is_none() && p.needs_key() {
+                    return Err(missing_key(p, &key.0, &format!("model {:?}", spec.model)));
+                }
+                key
+            }
+            (None, None) => self.key.clone(),
+        };
+        let base_url = match (provider, base_url.split_once("/openai/deployments/")) {
+            // Another deployment on the same Azure resource.
+            (Some(Provider::Azure), Some((resource, _))) if spec.base_url.is_none() => {
+                resource.to_string()
+            }
+            _ => base_url,
+        };
+        Ok(same(http_choice(
+            provider,
+            &base_url,
+            &spec.model,
+            key,
+            &self.common,
+        )))
+    }
+
+    /// The main endpoint's provider: named, or known from its host.
+    pub fn provider(&self) -> Option<Provider> {
+        match &self.choice {
+            Choice::OpenAi(s) => s.provider,
+            Choice::Anthropic(_) => Some(Provider::Anthropic),
+            _ => None,
+        }
+    }
+
+    /// The main endpoint's base URL, for an HTTP backend.
+    pub fn main_base_url(&self) -> Option<String> {
+        match &self.choice {
+            Choice::OpenAi(s) => Some(s.base_url.clone()),
+            Choice::Anthropic(s) => Some(s.base_url.clone()),
+            _ => None,
+        }
+    }
+
+    /// What every HTTP endpoint shares.
+    pub fn common(&self) -> &Common {
+        &self.common
     }
 }
 
@@ -234,11 +481,13 @@ pub fn resolve(
             "--record and --replay cannot be used together".into(),
         ));
     }
+    let common = common_of(env_timeout(&env)?, file);
     if let Some(path) = &over.replay {
         return Ok(Resolved {
             choice: Choice::Replay(path.clone()),
             record: None,
             key: (String::new(), None),
+            common,
         });
     }
     let record = over.record.clone();
@@ -248,19 +497,20 @@ pub fn resolve(
         .or_else(|| env("COUNCIL_BASE_URL"))
         .or_else(|| env("OPENAI_BASE_URL"))
         .or_else(|| file.base_url.clone());
-    let key_vars: Vec<String> = match &file.api_key_env {
-        Some(v) => vec![v.clone()],
-        None => vec!["COUNCIL_API_KEY".into(), "OPENAI_API_KEY".into()],
+    let provider = file
+        .provider
+        .or_else(|| base_url.as_deref().and_then(Provider::infer));
+    let key_vars: Vec<String> = match (&file.api_key_env, provider) {
+        (Some(v), _) => vec![v.clone()],
+        (None, Some(p)) => std::iter::once("COUNCIL_API_KEY")
+            .chain(p.key_vars().iter().copied())
+            .map(str::to_string)
+            .collect(),
+        (None, None) => vec!["COUNCIL_API_KEY".into(), "OPENAI_API_KEY".into()],
     };
-    let key = key_vars.iter().find_map(|v| env(v).map(|k| (v.clone(), k)));
-    let use_http = !over.embedded && (base_url.is_some() || key.is_some());
-    let key_var = key
-        .as_ref()
-        .map_or_else(|| key_vars.join(" or "), |(v, _)| v.clone());
-    let api_key = key.map(|(_, k)| {
-        crate::error::never_show(&k);
-        ApiKey::new(k)
-    });
+    let key = find_key(&key_vars, &env);
+    let use_http =
+        !over.embedded && (base_url.is_some() || key.1.is_some() || file.provider.is_some());
     if !use_http {
         let spec = env("COUNCIL_MODEL_PATH")
             .or_else(|| file.embedded.model.clone())
@@ -271,10 +521,25 @@ pub fn resolve(
                 config: file.embedded.clone(),
             },
             record,
-            key: (key_var, api_key),
+            key,
+            common,
         });
     }
-    let base_url = base_url.unwrap_or_else(|| "https://api.openai.com/v1".into());
+    let base_url = match (base_url, provider) {
+        (Some(u), _) => u,
+        (None, Some(p)) => p.default_base_url().map(str::to_string).ok_or_else(|| {
+            LlmError::Config(format!(
+                "provider {p} needs base_url = \"https://RESOURCE.openai.azure.com\" in the config (or --base-url)"
+            ))
+        })?,
+        (None, None) => "https://api.openai.com/v1".into(),
+    };
+    let provider = provider.or_else(|| Provider::infer(&base_url));
+    if let (Some(p), None) = (provider, &key.1) {
+        if p.needs_key() {
+            return Err(missing_key(p, &key.0, &base_url));
+        }
+    }
     let model = over
         .model
         .clone()
@@ -285,13 +550,17 @@ pub fn resolve(
                 "no model named for {base_url}; pass --model NAME, set COUNCIL_MODEL, or put model = \"NAME\" in the config file"
             ))
         })?;
-    let mut s = OpenAiSettings::new(base_url, model);
-    s.key_var = key_var.clone();
-    s.api_key = api_key.clone();
-    if let Some(b) = file.native_json_schema {
-        s.native_json_schema = b;
-    }
-    let timeout = env("COUNCIL_TIMEOUT_SECS")
+    Ok(Resolved {
+        choice: http_choice(provider, &base_url, &model, key.clone(), &common),
+        record,
+        key,
+        common,
+    })
+}
+
+/// `COUNCIL_TIMEOUT_SECS`, checked.
+fn env_timeout(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<u64>, LlmError> {
+    env("COUNCIL_TIMEOUT_SECS")
         .map(|v| {
             v.parse::<u64>().map_err(|_| {
                 LlmError::Config(format!(
@@ -299,34 +568,54 @@ pub fn resolve(
                 ))
             })
         })
-        .transpose()?
-        .or(file.timeout_secs);
-    if let Some(t) = timeout {
-        s.request_timeout = Duration::from_secs(t.max(1));
+        .transpose()
+}
+
+/// The shared HTTP settings from the file (and the timeout from the environment).
+fn common_of(timeout: Option<u64>, file: &ConfigFile) -> Common {
+    let mut c = Common::default();
+    if let Some(t) = timeout.or(file.timeout_secs) {
+        c.request_timeout = Duration::from_secs(t.max(1));
     }
     if let Some(t) = file.connect_timeout_secs {
-        s.connect_timeout = Duration::from_secs(t.max(1));
+        c.connect_timeout = Duration::from_secs(t.max(1));
     }
     if let Some(n) = file.max_retries {
-        s.retry.max_retries = n;
+        c.retry.max_retries = n;
     }
     if let Some(ms) = file.retry_base_delay_ms {
-        s.retry.base_delay = Duration::from_millis(ms);
+        c.retry.base_delay = Duration::from_millis(ms);
     }
     if let Some(ms) = file.retry_max_delay_ms {
-        s.retry.max_delay = Duration::from_millis(ms.max(s.retry.base_delay.as_millis() as u64));
+        c.retry.max_delay = Duration::from_millis(ms.max(c.retry.base_delay.as_millis() as u64));
     }
-    Ok(Resolved {
-        choice: Choice::OpenAi(s),
-        record,
-        key: (key_var, api_key),
-    })
+    if let Some(t) = file.stream_idle_timeout_secs {
+        c.idle_timeout = Duration::from_secs(t.max(1));
+    }
+    c.native_json_schema = file.native_json_schema;
+    c.strict = file.strict;
+    c.stream = file.stream;
+    c.api_version = file.api_version.clone();
+    c.app_url = file.app_url.clone();
+    c.app_name = file.app_name.clone();
+    c
+}
+
+/// Builds an HTTP backend (none for the embedded model or a cassette).
+pub fn build_http(choice: &Choice) -> Result<Arc<dyn ChatModel>, LlmError> {
+    match choice {
+        Choice::OpenAi(s) => Ok(Arc::new(OpenAiCompatible::new(s.clone())?)),
+        Choice::Anthropic(s) => Ok(Arc::new(Anthropic::new(s.clone())?)),
+        _ => Err(LlmError::Config(
+            "an endpoint must be a server (an OpenAI-compatible or Anthropic URL)".into(),
+        )),
+    }
 }
 
 /// Builds the resolved backend (loading the embedded model if chosen).
 pub async fn build(resolved: &Resolved) -> Result<Arc<dyn ChatModel>, LlmError> {
     let model: Arc<dyn ChatModel> = match &resolved.choice {
-        Choice::OpenAi(s) => Arc::new(OpenAiCompatible::new(s.clone())?),
+        Choice::OpenAi(_) | Choice::Anthropic(_) => build_http(&resolved.choice)?,
         Choice::Replay(p) => return Ok(Arc::new(CassetteModel::replay(p.clone())?)),
         Choice::Embedded { source, config } => build_embedded(source, config).await?,
     };
@@ -454,10 +743,13 @@ mod tests {
         ]);
         let main = resolve(&no_file(), &env).unwrap();
         let other = main
-            .with_model(&ModelSpec {
-                model: "big".into(),
-                base_url: None,
-            })
+            .with_model(
+                &ModelSpec {
+                    model: "big".into(),
+                    ..Default::default()
+                },
+                &env,
+            )
             .unwrap();
         let Choice::OpenAi(s) = &other.choice else {
             panic!("expected HTTP")
@@ -476,13 +768,124 @@ mod tests {
         )
         .unwrap();
         let err = embedded
-            .with_model(&ModelSpec {
-                model: "big".into(),
-                base_url: None,
-            })
+            .with_model(
+                &ModelSpec {
+                    model: "big".into(),
+                    ..Default::default()
+                },
+                &env,
+            )
             .unwrap_err()
             .to_string();
         assert!(err.contains("base_url"), "{err}");
+    }
+
+    fn resolve_toml(
+        toml: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Resolved, LlmError> {
+        let file = ConfigFile::from_table(None, toml.parse().unwrap())?;
+        super::resolve(&no_file(), env, &file)
+    }
+
+    #[test]
+    fn a_provider_line_is_enough_for_a_hosted_provider() {
+        let env = env_of(&[("ANTHROPIC_API_KEY", "sk-ant-0123456789")]);
+        let r = resolve_toml(
+            "provider = \"anthropic\"\nmodel = \"claude-sonnet-4-5\"",
+            &env,
+        )
+        .unwrap();
+        let Choice::Anthropic(s) = &r.choice else {
+            panic!("expected Anthropic, got {:?}", r.choice)
+        };
+        assert_eq!(s.base_url, "https://api.anthropic.com/v1");
+        assert_eq!(s.key_var, "ANTHROPIC_API_KEY");
+        assert!(s.api_key.is_some());
+        // Without the key: refused, naming the variables.
+        let err = resolve_toml("provider = \"anthropic\"\nmodel = \"m\"", &env_of(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("COUNCIL_API_KEY or ANTHROPIC_API_KEY"),
+            "{err}"
+        );
+        // A local provider needs none and is HTTP even without a URL or key.
+        let r = resolve_toml(
+            "provider = \"ollama\"\nmodel = \"qwen2.5:7b\"",
+            &env_of(&[]),
+        )
+        .unwrap();
+        let Choice::OpenAi(s) = &r.choice else {
+            panic!("expected HTTP")
+        };
+        assert_eq!(s.base_url, "http://127.0.0.1:11434/v1");
+        assert!(s.stream && !s.strict && s.api_key.is_none());
+        // A plain server: no preset, no streaming, no strict schemas.
+        let r = resolve_toml(
+            "base_url = \"http://10.0.0.5:9000/v1\"\nmodel = \"m\"",
+            &env_of(&[]),
+        )
+        .unwrap();
+        let Choice::OpenAi(s) = &r.choice else {
+            panic!("expected HTTP")
+        };
+        assert!(!s.stream && !s.strict && s.provider.is_none());
+    }
+
+    #[test]
+    fn a_persona_on_another_provider_gets_that_providers_key_and_url() {
+        let env = env_of(&[
+            ("OPENAI_API_KEY", "sk-openai-0123456789"),
+            ("ANTHROPIC_API_KEY", "sk-ant-0123456789"),
+        ]);
+        let main = resolve_toml("provider = \"openai\"\nmodel = \"gpt-4o\"", &env).unwrap();
+        let spec = ModelSpec {
+            model: "claude-sonnet-4-5".into(),
+            provider: Some(Provider::Anthropic),
+            ..Default::default()
+        };
+        let other = main.with_model(&spec, &env).unwrap();
+        let Choice::Anthropic(s) = &other.choice else {
+            panic!("expected Anthropic")
+        };
+        assert_eq!(
+            s.key_var, "ANTHROPIC_API_KEY",
+            "never the main endpoint's key"
+        );
+        // Its own key variable, when named, must be set.
+        let spec = ModelSpec {
+            model: "qwen".into(),
+            provider: Some(Provider::Vllm),
+            base_url: Some("http://gpu-box:8000/v1".into()),
+            api_key_env: Some("GPU_BOX_KEY".into()),
+        };
+        let err = main.with_model(&spec, &env).unwrap_err().to_string();
+        assert!(err.contains("GPU_BOX_KEY"), "{err}");
+        // Another deployment on the main Azure resource.
+        let env = env_of(&[("AZURE_OPENAI_API_KEY", "azure-0123456789")]);
+        let main = resolve_toml(
+            "provider = \"azure\"\nbase_url = \"https://r.openai.azure.com\"\nmodel = \"prod-4o\"",
+            &env,
+        )
+        .unwrap();
+        let other = main
+            .with_model(
+                &ModelSpec {
+                    model: "prod-mini".into(),
+                    ..Default::default()
+                },
+                &env,
+            )
+            .unwrap();
+        let Choice::OpenAi(s) = &other.choice else {
+            panic!("expected HTTP")
+        };
+        assert_eq!(
+            s.base_url,
+            "https://r.openai.azure.com/openai/deployments/prod-mini"
+        );
+        assert_eq!(s.api_version.as_deref(), Some("2024-10-21"));
     }
 
     #[test]

@@ -100,6 +100,17 @@ pub enum LlmError {
         /// The limit that was hit.
         after: Duration,
     },
+    /// A streamed answer stopped arriving mid-way.
+    #[error(
+        "{} stopped streaming for {after:?} mid-answer (raise stream_idle_timeout_secs in the config if the model pauses that long)",
+        scrub(.url)
+    )]
+    Stalled {
+        /// The endpoint.
+        url: String,
+        /// The idle limit that was hit.
+        after: Duration,
+    },
     /// The server's answer could not be understood.
     #[error("{} sent a response Council cannot read: {}", scrub(.url), scrub(.message))]
     BadResponse {
@@ -163,7 +174,7 @@ impl LlmError {
             LlmError::Http { status, .. } => {
                 matches!(status, 408 | 409 | 425 | 429) || (500..=599).contains(status)
             }
-            LlmError::Connect { .. } | LlmError::Timeout { .. } => true,
+            LlmError::Connect { .. } | LlmError::Timeout { .. } | LlmError::Stalled { .. } => true,
             LlmError::BadResponse { .. } => true,
             _ => false,
         }

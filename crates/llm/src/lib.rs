@@ -8,6 +8,8 @@
 //! - [`openai::OpenAiCompatible`]: any OpenAI-compatible HTTP server (OpenAI,
 //!   Ollama, vLLM, llama.cpp's server, OpenRouter…), with the one retry loop
 //!   in [`retry`].
+//! - [`anthropic::Anthropic`]: Anthropic's native Messages API, structured
+//!   answers through a forced tool call, prompt caching of the stable prefix.
 //! - `embedded::EmbeddedModel` (cargo feature `embedded`, on by default):
 //!   llama.cpp in-process on a GGUF file, continuous batching across
 //!   concurrent requests, prefix reuse, grammar-constrained JSON.
@@ -17,6 +19,7 @@
 //! [`config`] turns flags, environment and the config file into a backend;
 //! [`fetch`] finds, downloads and verifies model files.
 
+pub mod anthropic;
 pub mod config;
 #[cfg(feature = "embedded")]
 pub mod embedded;
@@ -25,6 +28,7 @@ pub mod fetch;
 mod model;
 pub mod openai;
 pub mod pool;
+pub mod provider;
 pub mod replay;
 pub mod retry;
 pub mod schema;
@@ -34,7 +38,7 @@ mod types;
 mod proptests;
 
 pub use error::{never_show, LlmError};
-pub use model::ChatModel;
+pub use model::{ChatModel, TextSink};
 pub use types::{
     Capabilities, ChatRequest, ChatResponse, FinishReason, Message, ModelInfo, Role, SchemaSpec,
 };

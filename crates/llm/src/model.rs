@@ -13,7 +13,24 @@ pub trait ChatModel: Send + Sync {
     /// Runs one completion. With `request.schema` set, a successful answer's
     /// `json` is present and valid against the schema.
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError>;
+
+    /// Runs one completion like [`ChatModel::chat`], handing `sink` each
+    /// piece of the answer's text as it arrives (on a backend that streams;
+    /// others answer whole and never call it). A retried attempt starts its
+    /// text again: `sink` then receives an empty piece first.
+    async fn chat_streaming(
+        &self,
+        request: &ChatRequest,
+        sink: &TextSink<'_>,
+    ) -> Result<ChatResponse, LlmError> {
+        let _ = sink;
+        self.chat(request).await
+    }
 }
+
+/// Receives pieces of an answer's text as they are generated (see
+/// [`ChatModel::chat_streaming`]); an empty piece means "start again".
+pub type TextSink<'a> = dyn Fn(&str) + Send + Sync + 'a;
 
 #[async_trait]
 impl<M: ChatModel + ?Sized> ChatModel for Arc<M> {
@@ -22,6 +39,13 @@ impl<M: ChatModel + ?Sized> ChatModel for Arc<M> {
     }
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
         (**self).chat(request).await
+    }
+    async fn chat_streaming(
+        &self,
+        request: &ChatRequest,
+        sink: &TextSink<'_>,
+    ) -> Result<ChatResponse, LlmError> {
+        (**self).chat_streaming(request, sink).await
     }
 }
 
@@ -32,5 +56,12 @@ impl<M: ChatModel + ?Sized> ChatModel for Box<M> {
     }
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
         (**self).chat(request).await
+    }
+    async fn chat_streaming(
+        &self,
+        request: &ChatRequest,
+        sink: &TextSink<'_>,
+    ) -> Result<ChatResponse, LlmError> {
+        (**self).chat_streaming(request, sink).await
     }
 }

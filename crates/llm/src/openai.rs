@@ -7,17 +7,29 @@
 //! are decoded leniently: a missing `usage` is "not reported", an unknown
 //! `finish_reason` is kept verbatim, and an `error` object inside a 200 body
 //! is an error.
+//!
+//! Providers differ in small ways, set by [`crate::provider`]'s presets:
+//! Azure's deployment URL, `api-version` and `api-key` header, OpenRouter's
+//! attribution headers, `strict: true` schemas where the provider takes
+//! them (made strict-compatible by [`schema::strict`]), and streaming:
+//! with `stream` on, the answer arrives as server-sent events, each piece
+//! goes to the caller's sink, the usage comes in the last chunk
+//! (`stream_options.include_usage`), a pause longer than `idle_timeout`
+//! or a stream that ends before its finish is a transient fault, and an
+//! `error` event inside the stream is an error with the provider's words.
 
+use crate::provider::{KeyHeader, Provider};
 use crate::retry::{parse_retry_after, RetryPolicy};
 use crate::schema::{self, Validator};
 use crate::{
     Capabilities, ChatModel, ChatRequest, ChatResponse, FinishReason, LlmError, Message, ModelInfo,
-    Role,
+    Role, TextSink,
 };
 use async_openai::types::chat::{
     ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
     ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
-    CreateChatCompletionRequest, ResponseFormat, ResponseFormatJsonSchema,
+    ChatCompletionStreamOptions, CreateChatCompletionRequest, ResponseFormat,
+    ResponseFormatJsonSchema,
 };
 use async_trait::async_trait;
 use council_core::Usage;
@@ -35,7 +47,7 @@ impl ApiKey {
     pub fn new(key: impl Into<String>) -> Self {
         ApiKey(key.into())
     }
-    fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -65,6 +77,20 @@ pub struct OpenAiSettings {
     pub connect_timeout: Duration,
     /// Retry behaviour for transient failures.
     pub retry: RetryPolicy,
+    /// The provider this endpoint belongs to, if known (named in messages).
+    pub provider: Option<Provider>,
+    /// How the key is sent.
+    pub key_header: KeyHeader,
+    /// Azure's `api-version` query parameter.
+    pub api_version: Option<String>,
+    /// Extra headers sent with every request (OpenRouter's attribution).
+    pub headers: Vec<(String, String)>,
+    /// Whether schemas go out as `strict: true` (made strict-compatible).
+    pub strict: bool,
+    /// Whether answers are streamed.
+    pub stream: bool,
+    /// Longest pause between two streamed chunks before the attempt counts as failed.
+    pub idle_timeout: Duration,
 }
 
 impl OpenAiSettings {
@@ -79,6 +105,13 @@ impl OpenAiSettings {
             request_timeout: Duration::from_secs(300),
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            provider: None,
+            key_header: KeyHeader::Bearer,
+            api_version: None,
+            headers: Vec::new(),
+            strict: false,
+            stream: false,
+            idle_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -114,7 +147,10 @@ impl OpenAiCompatible {
                 "base URL {base:?} must start with http:// or https:// (for example http://127.0.0.1:8080/v1)"
             )));
         }
-        let url = format!("{base}/chat/completions");
+        let url = match &settings.api_version {
+            Some(v) => format!("{base}/chat/completions?api-version={v}"),
+            None => format!("{base}/chat/completions"),
+        };
         let schema_supported = AtomicBool::new(settings.native_json_schema);
         Ok(OpenAiCompatible {
             settings,
@@ -132,6 +168,14 @@ impl OpenAiCompatible {
     ) -> CreateChatCompletionRequest {
         let messages = messages.iter().map(to_wire).collect();
         let response_format = match (&request.schema, native_schema) {
+            (Some(spec), true) if self.settings.strict => Some(ResponseFormat::JsonSchema {
+                json_schema: ResponseFormatJsonSchema {
+                    description: None,
+                    name: spec.name.clone(),
+                    schema: schema::strict(&spec.schema),
+                    strict: Some(true),
+                },
+            }),
             (Some(spec), true) => Some(ResponseFormat::JsonSchema {
                 json_schema: ResponseFormatJsonSchema {
                     description: None,
@@ -154,15 +198,30 @@ impl OpenAiCompatible {
             #[allow(deprecated)]
             seed: request.seed.map(|s| (s & 0x7fff_ffff_ffff_ffff) as i64),
             response_format,
+            stream: self.settings.stream.then_some(true),
+            stream_options: self.settings.stream.then_some(ChatCompletionStreamOptions {
+                include_usage: Some(true),
+                include_obfuscation: None,
+            }),
             ..Default::default()
         }
     }
 
-    /// One HTTP exchange, no retries.
-    async fn send_once(&self, body: &CreateChatCompletionRequest) -> Result<Completion, LlmError> {
+    /// One HTTP exchange, no retries; a streamed answer's pieces go to `sink`.
+    async fn send_once(
+        &self,
+        body: &CreateChatCompletionRequest,
+        sink: &TextSink<'_>,
+    ) -> Result<Completion, LlmError> {
         let mut req = self.http.post(&self.url).json(body);
         if let Some(key) = &self.settings.api_key {
-            req = req.bearer_auth(key.expose());
+            req = match self.settings.key_header {
+                KeyHeader::Bearer => req.bearer_auth(key.expose()),
+                KeyHeader::ApiKey => req.header("api-key", key.expose()),
+            };
+        }
+        for (k, v) in &self.settings.headers {
+            req = req.header(k.as_str(), v.as_str());
         }
         let resp = req.send().await.map_err(|e| self.transport_error(e))?;
         let status = resp.status().as_u16();
@@ -171,6 +230,14 @@ impl OpenAiCompatible {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let streamed = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if streamed && (200..300).contains(&status) {
+            return self.read_stream(resp, sink).await;
+        }
         let text = resp.text().await.map_err(|e| self.transport_error(e))?;
         if !(200..300).contains(&status) {
             return Err(self.status_error(status, &text, retry_after));
@@ -182,8 +249,7 @@ impl OpenAiCompatible {
             })?;
         if let Some(err) = wire.error {
             // Some servers report failures inside a 200 body.
-            let status = err.code.as_ref().and_then(|c| c.as_u64()).unwrap_or(500) as u16;
-            return Err(self.status_error(status, &err.message.unwrap_or_default(), None));
+            return Err(self.error_object(err));
         }
         let choice = wire
             .choices
@@ -193,38 +259,124 @@ impl OpenAiCompatible {
                 url: self.url.clone(),
                 message: "the response has no choices".into(),
             })?;
-        let usage = match wire.usage {
-            Some(WireUsage {
-                prompt_tokens: Some(p),
-                completion_tokens: Some(c),
-                prompt_tokens_details,
-            }) => Usage::reported(p, c)
-                .with_cached(prompt_tokens_details.and_then(|d| d.cached_tokens)),
-            Some(WireUsage {
-                prompt_tokens,
-                completion_tokens,
-                prompt_tokens_details,
-            }) => Usage {
-                prompt_tokens,
-                completion_tokens,
-                cached_tokens: prompt_tokens_details.and_then(|d| d.cached_tokens),
-                calls: 1,
-                unreported_calls: u32::from(prompt_tokens.is_none() && completion_tokens.is_none()),
-            },
-            None => Usage::unreported(),
-        };
+        let text = choice.message.and_then(|m| m.content).unwrap_or_default();
+        sink(&text);
         Ok(Completion {
-            text: choice.message.and_then(|m| m.content).unwrap_or_default(),
+            text,
             finish_reason: FinishReason::from_wire(choice.finish_reason.as_deref()),
-            usage,
+            usage: usage_of(wire.usage),
             model: wire.model.unwrap_or_else(|| self.settings.model.clone()),
         })
     }
 
-    async fn send(&self, body: &CreateChatCompletionRequest) -> Result<Completion, LlmError> {
+    /// Reads a streamed completion: content deltas to `sink`, the usage
+    /// from the last chunk; a pause past the idle limit, an `error` event
+    /// or an end before any `finish_reason` fails the attempt.
+    async fn read_stream(
+        &self,
+        resp: reqwest::Response,
+        sink: &TextSink<'_>,
+    ) -> Result<Completion, LlmError> {
+        use eventsource_stream::Eventsource;
+        use futures::StreamExt;
+        let mut events = resp.bytes_stream().eventsource();
+        let mut text = String::new();
+        let mut finish: Option<String> = None;
+        let mut usage = None;
+        let mut model = None;
+        loop {
+            let next = tokio::time::timeout(self.settings.idle_timeout, events.next())
+                .await
+                .map_err(|_| LlmError::Stalled {
+                    url: self.url.clone(),
+                    after: self.settings.idle_timeout,
+                })?;
+            let Some(event) = next else { break };
+            let event = event.map_err(|e| LlmError::BadResponse {
+                url: self.url.clone(),
+                message: format!("the stream broke off mid-answer: {e}"),
+            })?;
+            let data = event.data.trim();
+            if data == "[DONE]" {
+                break;
+            }
+            if data.is_empty() {
+                continue;
+            }
+            let chunk: WireChunk =
+                serde_json::from_str(data).map_err(|e| LlmError::BadResponse {
+                    url: self.url.clone(),
+                    message: format!("a streamed chunk is not JSON ({e}): {}", shorten(data)),
+                })?;
+            if let Some(err) = chunk.error {
+                return Err(self.error_object(err));
+            }
+            if chunk.model.is_some() {
+                model = chunk.model;
+            }
+            if chunk.usage.is_some() {
+                usage = chunk.usage;
+            }
+            for choice in chunk.choices {
+                if let Some(piece) = choice.delta.and_then(|d| d.content) {
+                    if !piece.is_empty() {
+                        sink(&piece);
+                        text.push_str(&piece);
+                    }
+                }
+                if choice.finish_reason.is_some() {
+                    finish = choice.finish_reason;
+                }
+            }
+        }
+        if finish.is_none() {
+            return Err(LlmError::BadResponse {
+                url: self.url.clone(),
+                message: format!(
+                    "the stream ended before the answer did ({} characters received)",
+                    text.chars().count()
+                ),
+            });
+        }
+        Ok(Completion {
+            text,
+            finish_reason: FinishReason::from_wire(finish.as_deref()),
+            usage: usage_of(usage),
+            model: model.unwrap_or_else(|| self.settings.model.clone()),
+        })
+    }
+
+    /// An `error` object a server sent in a 200 body or a stream.
+    fn error_object(&self, err: WireError) -> LlmError {
+        let status = err
+            .code
+            .as_ref()
+            .and_then(|c| {
+                c.as_u64()
+                    .or_else(|| c.as_str().and_then(|s| s.parse().ok()))
+            })
+            .filter(|c| (400..600).contains(c))
+            .unwrap_or(500) as u16;
+        let message = match (err.message, err.kind) {
+            (Some(m), Some(k)) => format!("{k}: {m}"),
+            (Some(m), None) => m,
+            (None, Some(k)) => k,
+            (None, None) => "an error without a message".into(),
+        };
+        self.status_error(status, &message, None)
+    }
+
+    async fn send(
+        &self,
+        body: &CreateChatCompletionRequest,
+        sink: &TextSink<'_>,
+    ) -> Result<Completion, LlmError> {
         self.settings
             .retry
-            .run("chat completion", || self.send_once(body))
+            .run("chat completion", || {
+                sink("");
+                self.send_once(body, sink)
+            })
             .await
     }
 
@@ -306,6 +458,14 @@ impl ChatModel for OpenAiCompatible {
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        self.chat_streaming(request, &|_| {}).await
+    }
+
+    async fn chat_streaming(
+        &self,
+        request: &ChatRequest,
+        sink: &TextSink<'_>,
+    ) -> Result<ChatResponse, LlmError> {
         if request.messages.is_empty() {
             return Err(LlmError::InvalidRequest(
                 "a chat request needs at least one message".into(),
@@ -313,19 +473,19 @@ impl ChatModel for OpenAiCompatible {
         }
         let Some(spec) = &request.schema else {
             let done = self
-                .send(&self.wire_request(request, &request.messages, false))
+                .send(&self.wire_request(request, &request.messages, false), sink)
                 .await?;
             return Ok(done.into_response(None));
         };
         let validator = Validator::new(spec)?;
         let native = self.schema_supported.load(Ordering::Relaxed);
-        match self.answer(request, spec, &validator, native).await {
+        match self.answer(request, spec, &validator, native, sink).await {
             Err(LlmError::Http {
                 status: 400, body, ..
             }) if native && body.to_ascii_lowercase().contains("response_format") => {
                 tracing::warn!("{} rejects response_format json_schema; putting the schema in the prompt instead", self.url);
                 self.schema_supported.store(false, Ordering::Relaxed);
-                self.answer(request, spec, &validator, false).await
+                self.answer(request, spec, &validator, false, sink).await
             }
             other => other,
         }
@@ -359,7 +519,9 @@ impl OpenAiCompatible {
         spec: &crate::SchemaSpec,
         validator: &Validator,
         native: bool,
+        sink: &TextSink<'_>,
     ) -> Result<ChatResponse, LlmError> {
+        let strict = native && self.settings.strict;
         let mut base = request.messages.clone();
         if !native {
             base.push(Message::user(schema::instruction(spec)));
@@ -384,11 +546,17 @@ impl OpenAiCompatible {
                 shaped.seed = n.seed;
                 self.wire_request(&shaped, &n.messages, native)
             };
-            let done = self.send_once(&body).await?;
+            sink("");
+            let done = self.send_once(&body, sink).await?;
             let mut n = next.lock().expect("attempt state");
             n.answers += 1;
             n.usage += done.usage;
-            match validator.check(&done.text) {
+            let checked = if strict {
+                validator.check_strict(&done.text)
+            } else {
+                validator.check(&done.text)
+            };
+            match checked {
                 Ok(json) => {
                     let mut resp = done.into_response(Some(json));
                     resp.usage = n.usage;
@@ -522,8 +690,56 @@ struct WireTokenDetails {
 struct WireError {
     #[serde(default)]
     message: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
     #[serde(default)]
     code: Option<serde_json::Value>,
+}
+
+/// One streamed chunk (`chat.completion.chunk`).
+#[derive(Deserialize)]
+struct WireChunk {
+    #[serde(default)]
+    choices: Vec<WireChunkChoice>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    error: Option<WireError>,
+}
+
+#[derive(Deserialize)]
+struct WireChunkChoice {
+    #[serde(default)]
+    delta: Option<WireMessage>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+/// A wire usage block in Council's terms.
+fn usage_of(usage: Option<WireUsage>) -> Usage {
+    match usage {
+        Some(WireUsage {
+            prompt_tokens: Some(p),
+            completion_tokens: Some(c),
+            prompt_tokens_details,
+        }) => {
+            Usage::reported(p, c).with_cached(prompt_tokens_details.and_then(|d| d.cached_tokens))
+        }
+        Some(WireUsage {
+            prompt_tokens,
+            completion_tokens,
+            prompt_tokens_details,
+        }) => Usage {
+            prompt_tokens,
+            completion_tokens,
+            cached_tokens: prompt_tokens_details.and_then(|d| d.cached_tokens),
+            calls: 1,
+            unreported_calls: u32::from(prompt_tokens.is_none() && completion_tokens.is_none()),
+        },
+        None => Usage::unreported(),
+    }
 }
 
 /// A server's message, cut for an error line.

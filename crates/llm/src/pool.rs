@@ -30,6 +30,10 @@ pub struct EndpointConfig {
     /// The environment variable holding its key, if it needs one.
     #[serde(default)]
     pub api_key_env: Option<String>,
+    /// Its provider preset, when it is not the main endpoint's kind of
+    /// server (`anthropic`, `azure`, …).
+    #[serde(default)]
+    pub provider: Option<crate::provider::Provider>,
     /// Calls it may hold at once (default 4).
     #[serde(default = "default_concurrency")]
     pub max_concurrency: usize,
@@ -47,7 +51,7 @@ fn default_weight() -> f64 {
 }
 
 struct Endpoint {
-    client: OpenAiCompatible,
+    client: Arc<dyn ChatModel>,
     url: String,
     permits: Arc<Semaphore>,
     in_flight: AtomicUsize,
@@ -148,25 +152,63 @@ impl Pool {
                     e.base_url
                 )));
             }
-            let mut s = template.clone();
-            s.base_url = e.base_url.clone();
-            s.model = e.model.clone();
-            // The pool retries across endpoints; each client tries once.
-            s.retry = RetryPolicy::none();
-            if let Some(var) = &e.api_key_env {
-                s.key_var = var.clone();
-                let key = env(var).ok_or_else(|| {
-                    LlmError::Config(format!(
-                        "[[endpoints]] {}: the key variable {var} is not set",
-                        e.base_url
-                    ))
-                })?;
-                crate::error::never_show(&key);
-                s.api_key = Some(crate::openai::ApiKey::new(key));
-            }
+            let key = match &e.api_key_env {
+                Some(var) => {
+                    let key = crate::config::find_key(std::slice::from_ref(var), env);
+                    if key.1.is_none() {
+                        return Err(LlmError::Config(format!(
+                            "[[endpoints]] {}: the key variable {var} is not set",
+                            e.base_url
+                        )));
+                    }
+                    Some(key)
+                }
+                None => None,
+            };
+            let client: Arc<dyn ChatModel> = match e.provider {
+                None => {
+                    let mut s = template.clone();
+                    s.base_url = e.base_url.clone();
+                    s.model = e.model.clone();
+                    // The pool retries across endpoints; each client tries once.
+                    s.retry = RetryPolicy::none();
+                    if let Some((var, key)) = key {
+                        s.key_var = var;
+                        s.api_key = key;
+                    }
+                    Arc::new(OpenAiCompatible::new(s)?)
+                }
+                Some(p) => {
+                    let key = key.unwrap_or_else(|| {
+                        let vars: Vec<String> =
+                            p.key_vars().iter().map(|v| v.to_string()).collect();
+                        crate::config::find_key(&vars, env)
+                    });
+                    if key.1.is_none() && p.needs_key() {
+                        return Err(LlmError::Config(format!(
+                            "[[endpoints]] {}: provider {p} needs an API key; set {} (or api_key_env = \"NAME\")",
+                            e.base_url, key.0
+                        )));
+                    }
+                    let common = crate::config::Common {
+                        request_timeout: template.request_timeout,
+                        connect_timeout: template.connect_timeout,
+                        retry: RetryPolicy::none(),
+                        idle_timeout: template.idle_timeout,
+                        ..Default::default()
+                    };
+                    crate::config::build_http(&crate::config::http_choice(
+                        Some(p),
+                        &e.base_url,
+                        &e.model,
+                        key,
+                        &common,
+                    ))?
+                }
+            };
             out.push(Endpoint {
                 url: e.base_url.clone(),
-                client: OpenAiCompatible::new(s)?,
+                client,
                 permits: Arc::new(Semaphore::new(e.max_concurrency)),
                 in_flight: AtomicUsize::new(0),
                 weight: e.weight,
@@ -237,10 +279,20 @@ impl ChatModel for Pool {
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+        self.chat_streaming(request, &|_| {}).await
+    }
+
+    async fn chat_streaming(
+        &self,
+        request: &ChatRequest,
+        sink: &crate::TextSink<'_>,
+    ) -> Result<ChatResponse, LlmError> {
         // The one retry loop (`retry.rs`) drives the attempts; each attempt
         // goes to the endpoint that is least loaded at that moment.
         self.retry
-            .run(&format!("pool {}", self.model), || self.attempt(request))
+            .run(&format!("pool {}", self.model), || {
+                self.attempt(request, sink)
+            })
             .await
     }
 }
@@ -249,11 +301,15 @@ impl Pool {
     /// One attempt on the best endpoint now. A transient failure counts
     /// against that endpoint; a 429's `Retry-After` sets it aside, and when
     /// another endpoint can answer, the retry need not wait that long.
-    async fn attempt(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+    async fn attempt(
+        &self,
+        request: &ChatRequest,
+        sink: &crate::TextSink<'_>,
+    ) -> Result<ChatResponse, LlmError> {
         let e = self.pick().await;
         e.in_flight.fetch_add(1, Ordering::SeqCst);
         let result = match e.permits.acquire().await {
-            Ok(_permit) => e.client.chat(request).await,
+            Ok(_permit) => e.client.chat_streaming(request, sink).await,
             Err(_) => Err(LlmError::Config("an endpoint's permits were closed".into())),
         };
         e.in_flight.fetch_sub(1, Ordering::SeqCst);

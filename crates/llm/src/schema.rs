@@ -7,6 +7,7 @@ use serde_json::Value;
 /// A compiled schema, ready to validate answers.
 pub struct Validator {
     name: String,
+    schema: Value,
     inner: jsonschema::Validator,
 }
 
@@ -29,6 +30,7 @@ impl Validator {
         })?;
         Ok(Validator {
             name: spec.name.clone(),
+            schema: spec.schema.clone(),
             inner,
         })
     }
@@ -58,6 +60,17 @@ impl Validator {
         } else {
             Err(problems.join("; "))
         }
+    }
+
+    /// [`Validator::check`] for an answer given under [`strict`]'s schema:
+    /// a `null` where the original schema had an optional property means
+    /// "left out", so it is removed before validating.
+    pub fn check_strict(&self, text: &str) -> Result<Value, String> {
+        let Some(mut value) = extract_json(text) else {
+            return self.check(text);
+        };
+        drop_optional_nulls(&mut value, &self.schema);
+        self.check(&value.to_string())
     }
 
     /// The schema's name.
@@ -200,6 +213,169 @@ pub fn repair_messages(bad_answer: &str, problem: &str) -> [Message; 2] {
     ]
 }
 
+/// Keywords OpenAI's strict mode accepts (its "supported schemas" list);
+/// [`strict`] drops every other one: string lengths, `uniqueItems`,
+/// defaults, titles. Council's own validation still enforces them.
+const STRICT_KEYWORDS: [&str; 21] = [
+    "type",
+    "properties",
+    "required",
+    "additionalProperties",
+    "items",
+    "enum",
+    "const",
+    "anyOf",
+    "description",
+    "$ref",
+    "$defs",
+    "definitions",
+    "minItems",
+    "maxItems",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "pattern",
+    "format",
+];
+
+/// `schema` made acceptable to OpenAI's strict structured outputs: every
+/// object lists all its properties as required and forbids others, an
+/// optional property becomes nullable, `oneOf` becomes `anyOf`, and
+/// keywords strict mode refuses (string lengths, `uniqueItems`, defaults)
+/// are dropped. Pair it with
+/// [`Validator::check_strict`] on the original schema.
+pub fn strict(schema: &Value) -> Value {
+    match schema {
+        Value::Object(map) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in map {
+                let k = if k == "oneOf" { "anyOf" } else { k.as_str() };
+                if !STRICT_KEYWORDS.contains(&k) {
+                    continue;
+                }
+                let v = match k {
+                    "properties" | "$defs" | "definitions" => match v {
+                        Value::Object(props) => Value::Object(
+                            props.iter().map(|(n, s)| (n.clone(), strict(s))).collect(),
+                        ),
+                        other => other.clone(),
+                    },
+                    "items" | "anyOf" => strict(v),
+                    _ => v.clone(),
+                };
+                out.insert(k.to_string(), v);
+            }
+            // The limits strict mode cannot carry are told in words.
+            let len = |k: &str| map.get(k).and_then(Value::as_u64);
+            let limit = match (len("minLength"), len("maxLength")) {
+                (Some(lo), Some(hi)) => Some(format!("{lo} to {hi} characters.")),
+                (None, Some(hi)) => Some(format!("At most {hi} characters.")),
+                (Some(lo), None) => Some(format!("At least {lo} characters.")),
+                (None, None) => None,
+            };
+            let limit = match (limit, map.get("uniqueItems") == Some(&Value::Bool(true))) {
+                (Some(l), true) => Some(format!("{l} Items must be distinct.")),
+                (None, true) => Some("Items must be distinct.".to_string()),
+                (l, false) => l,
+            };
+            if let Some(limit) = limit {
+                let said = match out.get("description").and_then(Value::as_str) {
+                    Some(d) => format!("{} {limit}", d.trim_end()),
+                    None => limit,
+                };
+                out.insert("description".into(), Value::String(said));
+            }
+            if let Some(Value::Object(props)) = out.get_mut("properties") {
+                let required: Vec<&str> = map
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .map(|r| r.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                for (name, prop) in props.iter_mut() {
+                    if !required.contains(&name.as_str()) {
+                        *prop = nullable(std::mem::take(prop));
+                    }
+                }
+                let all: Vec<Value> = props.keys().cloned().map(Value::String).collect();
+                out.insert("required".into(), Value::Array(all));
+                out.insert("additionalProperties".into(), Value::Bool(false));
+            } else if out.get("type").and_then(Value::as_str) == Some("object") {
+                out.insert("properties".into(), Value::Object(Default::default()));
+                out.insert("required".into(), Value::Array(vec![]));
+                out.insert("additionalProperties".into(), Value::Bool(false));
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(strict).collect()),
+        other => other.clone(),
+    }
+}
+
+/// A strict schema that also admits `null`.
+fn nullable(schema: Value) -> Value {
+    let Value::Object(mut map) = schema else {
+        return schema;
+    };
+    let null = Value::String("null".into());
+    if let Some(Value::Array(any)) = map.get_mut("anyOf") {
+        any.push(serde_json::json!({"type": "null"}));
+        return Value::Object(map);
+    }
+    match map.get_mut("type") {
+        Some(Value::String(t)) => {
+            let t = std::mem::take(t);
+            map.insert(
+                "type".into(),
+                Value::Array(vec![Value::String(t), null.clone()]),
+            );
+        }
+        Some(Value::Array(ts)) => {
+            if !ts.contains(&null) {
+                ts.push(null.clone());
+            }
+        }
+        _ => {
+            return serde_json::json!({"anyOf": [Value::Object(map), {"type": "null"}]});
+        }
+    }
+    if let Some(Value::Array(values)) = map.get_mut("enum") {
+        if !values.contains(&Value::Null) {
+            values.push(Value::Null);
+        }
+    }
+    Value::Object(map)
+}
+
+/// Removes, from `value`, each `null` property that `schema` does not
+/// require (what a strict answer sends for "left out").
+fn drop_optional_nulls(value: &mut Value, schema: &Value) {
+    match value {
+        Value::Object(obj) => {
+            let required: Vec<&str> = schema
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            obj.retain(|k, v| !v.is_null() || required.contains(&k.as_str()));
+            if let Some(Value::Object(props)) = schema.get("properties") {
+                for (k, v) in obj.iter_mut() {
+                    if let Some(s) = props.get(k) {
+                        drop_optional_nulls(v, s);
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(s) = schema.get("items") {
+                items.iter_mut().for_each(|v| drop_optional_nulls(v, s));
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +387,105 @@ mod tests {
             schema: json!({"type":"object","properties":{"n":{"type":"integer","maximum":100}},"required":["n"]}),
         })
         .unwrap()
+    }
+
+    /// Whether `schema` keeps OpenAI's strict-mode rules everywhere.
+    fn strict_ok(schema: &Value) -> Result<(), String> {
+        let Value::Object(map) = schema else {
+            return Ok(());
+        };
+        for k in map.keys() {
+            if !STRICT_KEYWORDS.contains(&k.as_str()) {
+                return Err(format!("keyword {k} left in"));
+            }
+        }
+        if let Some(Value::Object(props)) = map.get("properties") {
+            let req: Vec<&str> = map["required"]
+                .as_array()
+                .ok_or("no required")?
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            for (name, p) in props {
+                if !req.contains(&name.as_str()) {
+                    return Err(format!("{name} not required"));
+                }
+                strict_ok(p)?;
+            }
+            if map.get("additionalProperties") != Some(&Value::Bool(false)) {
+                return Err("additionalProperties not false".into());
+            }
+        }
+        for k in ["items"] {
+            if let Some(v) = map.get(k) {
+                strict_ok(v)?;
+            }
+        }
+        if let Some(Value::Array(any)) = map.get("anyOf") {
+            any.iter().try_for_each(strict_ok)?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn strict_schemas_require_everything_and_answers_with_nulls_still_validate() {
+        let original = json!({
+            "type": "object",
+            "properties": {
+                "text": {"type": "string", "minLength": 20, "maxLength": 400},
+                "move": {"type": "string", "enum": ["challenge", "support"]},
+                "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+                "evidence": {"type": "array", "maxItems": 3, "items": {
+                    "type": "object",
+                    "properties": {"claim": {"type": "string"}, "source": {"type": "integer"}},
+                    "required": ["claim"]
+                }},
+                "answers": {"oneOf": [{"type": "string"}, {"type": "integer"}]}
+            },
+            "required": ["text", "move", "confidence"]
+        });
+        let s = strict(&original);
+        strict_ok(&s).unwrap();
+        assert_eq!(
+            s["properties"]["text"],
+            json!({"type": "string", "description": "20 to 400 characters."})
+        );
+        assert_eq!(s["properties"]["confidence"]["maximum"], json!(1));
+        assert_eq!(
+            s["properties"]["evidence"]["type"],
+            json!(["array", "null"])
+        );
+        assert_eq!(
+            s["properties"]["evidence"]["items"]["properties"]["source"]["type"],
+            json!(["integer", "null"])
+        );
+        assert_eq!(
+            s["properties"]["answers"]["anyOf"].as_array().map(Vec::len),
+            Some(3),
+            "oneOf becomes anyOf, plus null"
+        );
+        let v = Validator::new(&SchemaSpec {
+            name: "turn".into(),
+            schema: original,
+        })
+        .unwrap();
+        // A strict answer: optional fields null, nested optional null.
+        let answer = r#"{"text":"We should raise prices by 8% in Q1 2027.","move":"challenge","confidence":0.6,
+            "evidence":[{"claim":"churn is flat","source":null}],"answers":null}"#;
+        let ok = v.check_strict(answer).unwrap();
+        assert_eq!(ok.get("answers"), None);
+        assert_eq!(ok["evidence"][0], json!({"claim": "churn is flat"}));
+        // The dropped limits are still Council's: a short text fails.
+        let short =
+            r#"{"text":"No.","move":"challenge","confidence":0.6,"evidence":null,"answers":null}"#;
+        assert!(v
+            .check_strict(short)
+            .unwrap_err()
+            .contains("shorter than 20"));
+        // A required field sent as null is not quietly removed.
+        assert!(v
+            .check_strict(r#"{"text":null,"move":"challenge","confidence":0.6}"#)
+            .is_err());
     }
 
     #[test]
