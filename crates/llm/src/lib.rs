@@ -17,10 +17,12 @@
 //!   or replay them with zero model calls.
 //!
 //! [`config`] turns flags, environment and the config file into a backend;
-//! [`fetch`] finds, downloads and verifies model files.
+//! [`fetch`] finds, downloads and verifies model files; [`doctor`] checks a
+//! configured endpoint step by step (`council doctor`).
 
 pub mod anthropic;
 pub mod config;
+pub mod doctor;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 mod error;
