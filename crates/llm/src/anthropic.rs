@@ -29,6 +29,7 @@
 //! prefix shorter than the model's minimum (1024 tokens or more) is simply
 //! not cached; cached tokens show in [`Usage::cached_tokens`].
 
+use crate::http::shorten;
 use crate::openai::ApiKey;
 use crate::retry::{parse_retry_after, RetryPolicy};
 use crate::schema::{self, Validator};
@@ -165,17 +166,8 @@ impl AnswerTool {
 impl Anthropic {
     /// Builds the client; fails only on an unusable TLS setup or URL.
     pub fn new(settings: AnthropicSettings) -> Result<Self, LlmError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.request_timeout)
-            .build()
-            .map_err(|e| LlmError::Config(format!("cannot build HTTP client: {e}")))?;
-        let base = settings.base_url.trim_end_matches('/');
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(LlmError::Config(format!(
-                "base URL {base:?} must start with http:// or https:// (for example {DEFAULT_BASE_URL})"
-            )));
-        }
+        let http = crate::http::client(settings.connect_timeout, settings.request_timeout)?;
+        let base = crate::http::base(&settings.base_url, DEFAULT_BASE_URL)?;
         if let Some(key) = &settings.api_key {
             // However the key arrived, no error may show it.
             crate::never_show(key.expose());
@@ -297,30 +289,12 @@ impl Anthropic {
     }
 
     fn transport_error(&self, e: reqwest::Error) -> LlmError {
-        if e.is_connect() && e.is_timeout() {
-            LlmError::Connect {
-                url: self.url.clone(),
-                message: format!(
-                    "no connection within {:?} (the connect timeout)",
-                    self.settings.connect_timeout
-                ),
-            }
-        } else if e.is_timeout() {
-            LlmError::Timeout {
-                url: self.url.clone(),
-                after: self.settings.request_timeout,
-            }
-        } else if e.is_decode() || e.is_body() {
-            LlmError::BadResponse {
-                url: self.url.clone(),
-                message: council_core::error_chain(&e),
-            }
-        } else {
-            LlmError::Connect {
-                url: self.url.clone(),
-                message: council_core::error_chain(&e),
-            }
-        }
+        crate::http::transport_error(
+            e,
+            &self.url,
+            self.settings.connect_timeout,
+            self.settings.request_timeout,
+        )
     }
 
     /// The error for a failure `status` (or an error body) with body `text`.
@@ -743,11 +717,6 @@ struct WireError {
     kind: Option<String>,
     #[serde(default)]
     message: Option<String>,
-}
-
-/// A server's message, cut for an error line.
-fn shorten(s: &str) -> String {
-    council_core::excerpt(s, 300)
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ pub mod doctor;
 pub mod embedded;
 mod error;
 pub mod fetch;
+mod http;
 mod model;
 pub mod openai;
 pub mod pool;

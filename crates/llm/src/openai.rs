@@ -18,6 +18,7 @@
 //! or a stream that ends before its finish is a transient fault, and an
 //! `error` event inside the stream is an error with the provider's words.
 
+use crate::http::shorten;
 use crate::provider::{KeyHeader, Provider};
 use crate::retry::{parse_retry_after, RetryPolicy};
 use crate::schema::{self, Validator};
@@ -136,17 +137,8 @@ impl fmt::Debug for OpenAiCompatible {
 impl OpenAiCompatible {
     /// Builds the client; fails only on an unusable TLS setup or URL.
     pub fn new(settings: OpenAiSettings) -> Result<Self, LlmError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.request_timeout)
-            .build()
-            .map_err(|e| LlmError::Config(format!("cannot build HTTP client: {e}")))?;
-        let base = settings.base_url.trim_end_matches('/');
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(LlmError::Config(format!(
-                "base URL {base:?} must start with http:// or https:// (for example http://127.0.0.1:8080/v1)"
-            )));
-        }
+        let http = crate::http::client(settings.connect_timeout, settings.request_timeout)?;
+        let base = crate::http::base(&settings.base_url, "http://127.0.0.1:8080/v1")?;
         let url = match &settings.api_version {
             Some(v) => format!("{base}/chat/completions?api-version={v}"),
             None => format!("{base}/chat/completions"),
@@ -381,35 +373,12 @@ impl OpenAiCompatible {
     }
 
     fn transport_error(&self, e: reqwest::Error) -> LlmError {
-        if e.is_connect() && e.is_timeout() {
-            LlmError::Connect {
-                url: self.url.clone(),
-                message: format!(
-                    "no connection within {:?} (the connect timeout)",
-                    self.settings.connect_timeout
-                ),
-            }
-        } else if e.is_timeout() {
-            LlmError::Timeout {
-                url: self.url.clone(),
-                after: self.settings.request_timeout,
-            }
-        } else if e.is_connect() {
-            LlmError::Connect {
-                url: self.url.clone(),
-                message: council_core::error_chain(&e),
-            }
-        } else if e.is_decode() || e.is_body() {
-            LlmError::BadResponse {
-                url: self.url.clone(),
-                message: council_core::error_chain(&e),
-            }
-        } else {
-            LlmError::Connect {
-                url: self.url.clone(),
-                message: council_core::error_chain(&e),
-            }
-        }
+        crate::http::transport_error(
+            e,
+            &self.url,
+            self.settings.connect_timeout,
+            self.settings.request_timeout,
+        )
     }
 
     fn status_error(&self, status: u16, body: &str, retry_after: Option<Duration>) -> LlmError {
@@ -740,9 +709,4 @@ fn usage_of(usage: Option<WireUsage>) -> Usage {
         },
         None => Usage::unreported(),
     }
-}
-
-/// A server's message, cut for an error line.
-fn shorten(s: &str) -> String {
-    council_core::excerpt(s, 300)
 }
