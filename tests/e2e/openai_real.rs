@@ -71,8 +71,7 @@ async fn llama_cpp_server_streams_plain_and_structured_answers() {
     .parse()
     .unwrap();
     let file = council_llm::config::ConfigFile::from_table(None, table).unwrap();
-    let resolved =
-        council_llm::config::resolve(&Default::default(), &|_| None, &file).unwrap();
+    let resolved = council_llm::config::resolve(&Default::default(), &|_| None, &file).unwrap();
     let model = council_llm::config::build(&resolved).await.unwrap();
     for request in [
         ChatRequest::prompt("Name three risks of raising prices, one line each.")
