@@ -240,6 +240,20 @@ const STRICT_KEYWORDS: [&str; 21] = [
     "format",
 ];
 
+/// The string formats strict mode knows; schemars' numeric formats
+/// (`uint8`, `double`…) are dropped.
+const STRICT_FORMATS: [&str; 9] = [
+    "date-time",
+    "time",
+    "date",
+    "duration",
+    "email",
+    "hostname",
+    "ipv4",
+    "ipv6",
+    "uuid",
+];
+
 /// `schema` made acceptable to OpenAI's strict structured outputs: every
 /// object lists all its properties as required and forbids others, an
 /// optional property becomes nullable, `oneOf` becomes `anyOf`, and
@@ -252,7 +266,9 @@ pub fn strict(schema: &Value) -> Value {
             let mut out = serde_json::Map::new();
             for (k, v) in map {
                 let k = if k == "oneOf" { "anyOf" } else { k.as_str() };
-                if !STRICT_KEYWORDS.contains(&k) {
+                if !STRICT_KEYWORDS.contains(&k)
+                    || (k == "format" && !v.as_str().is_some_and(|f| STRICT_FORMATS.contains(&f)))
+                {
                     continue;
                 }
                 let v = match k {
@@ -434,7 +450,8 @@ mod tests {
             "properties": {
                 "text": {"type": "string", "minLength": 20, "maxLength": 400},
                 "move": {"type": "string", "enum": ["challenge", "support"]},
-                "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+                "confidence": {"type": "integer", "format": "uint8", "minimum": 0, "maximum": 100},
+                "due": {"type": "string", "format": "date"},
                 "evidence": {"type": "array", "maxItems": 3, "items": {
                     "type": "object",
                     "properties": {"claim": {"type": "string"}, "source": {"type": "integer"}},
@@ -450,7 +467,12 @@ mod tests {
             s["properties"]["text"],
             json!({"type": "string", "description": "20 to 400 characters."})
         );
-        assert_eq!(s["properties"]["confidence"]["maximum"], json!(1));
+        assert_eq!(
+            s["properties"]["confidence"],
+            json!({"type": "integer", "minimum": 0, "maximum": 100}),
+            "a numeric format is not strict mode's"
+        );
+        assert_eq!(s["properties"]["due"]["format"], "date");
         assert_eq!(
             s["properties"]["evidence"]["type"],
             json!(["array", "null"])
@@ -470,21 +492,21 @@ mod tests {
         })
         .unwrap();
         // A strict answer: optional fields null, nested optional null.
-        let answer = r#"{"text":"We should raise prices by 8% in Q1 2027.","move":"challenge","confidence":0.6,
+        let answer = r#"{"text":"We should raise prices by 8% in Q1 2027.","move":"challenge","confidence":60,
             "evidence":[{"claim":"churn is flat","source":null}],"answers":null}"#;
         let ok = v.check_strict(answer).unwrap();
         assert_eq!(ok.get("answers"), None);
         assert_eq!(ok["evidence"][0], json!({"claim": "churn is flat"}));
         // The dropped limits are still Council's: a short text fails.
         let short =
-            r#"{"text":"No.","move":"challenge","confidence":0.6,"evidence":null,"answers":null}"#;
+            r#"{"text":"No.","move":"challenge","confidence":60,"evidence":null,"answers":null}"#;
         assert!(v
             .check_strict(short)
             .unwrap_err()
             .contains("shorter than 20"));
         // A required field sent as null is not quietly removed.
         assert!(v
-            .check_strict(r#"{"text":null,"move":"challenge","confidence":0.6}"#)
+            .check_strict(r#"{"text":null,"move":"challenge","confidence":60}"#)
             .is_err());
     }
 
