@@ -354,6 +354,35 @@ async fn anthropic_runs_a_whole_debate() {
             assert_eq!(tool[0]["input_schema"]["type"], "object");
         }
     }
+    // A second-round turn: the system prompt, the question and the
+    // summaries so far are marked for the cache, the round's own job not.
+    let second: Vec<serde_json::Value> = bodies(&server)
+        .into_iter()
+        .filter(|b| {
+            b["messages"][0]["content"][0]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("\"\"\""))
+                && b.to_string().contains("Round 2 of 2")
+                && b.get("system").is_some()
+        })
+        .collect();
+    assert!(!second.is_empty(), "no second-round turn found");
+    for b in &second {
+        let blocks = b["messages"][0]["content"].as_array().unwrap();
+        assert_eq!(blocks.len(), 3, "{blocks:?}");
+        assert!(blocks[0]["text"].as_str().unwrap().ends_with("\"\"\""));
+        assert!(blocks[1]["text"].as_str().unwrap().contains("Round 1:"));
+        assert!(blocks[2]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("\nRound 2 of 2"));
+        let marks: Vec<bool> = blocks
+            .iter()
+            .map(|x| x.get("cache_control").is_some())
+            .collect();
+        assert_eq!(marks, [true, true, false]);
+        assert!(b["system"].as_array().unwrap().last().unwrap()["cache_control"].is_object());
+    }
     println!(
         "anthropic debate: {} requests, {} turns, {} synthesis parts",
         server.hits(),

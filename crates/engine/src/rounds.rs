@@ -202,7 +202,9 @@ async fn speak(
     ctx.insert("sources", &passages_for(d, persona, spec, previous));
     let system = d.prompts.render("system.tera", &ctx)?;
     let user = d.prompts.render(spec.template, &ctx)?;
+    let points = shared_prefix_points(&user, &d.question, round, d.settings.rounds);
     let request = ChatRequest::new(vec![Message::system(system), Message::user(user)])
+        .with_cache_points(points)
         .with_schema(
             format!("turn_round{}", spec.number),
             crate::schema::sized_for(turn_schema(spec, &others), small),
@@ -307,8 +309,49 @@ pub(crate) fn asked_turn(
     })
 }
 
+/// Where a turn's prompt stops being the same as the advisor's next
+/// round's: after the quoted question, and after the summaries so far
+/// (just before "Round N of M"). Empty when a custom template places them
+/// otherwise: the points are only a caching hint.
+pub(crate) fn shared_prefix_points(
+    prompt: &str,
+    question: &str,
+    round: u32,
+    rounds: u32,
+) -> Vec<usize> {
+    let quoted = format!("\"\"\"{question}\"\"\"");
+    let Some(q) = prompt.find(&quoted).map(|i| i + quoted.len()) else {
+        return Vec::new();
+    };
+    let mut points = vec![q];
+    if let Some(r) = prompt[q..].find(&format!("\nRound {round} of {rounds}")) {
+        if r > 1 {
+            points.push(q + r);
+        }
+    }
+    points
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_shared_prefix_ends_after_the_question_and_after_the_summaries() {
+        let prompt = "The question from the executive:\n\"\"\"Raise prices?\"\"\"\n\nWhat the board has said so far:\nRound 1: yes.\n\nRound 2 of 5 – CHALLENGE.\nYour job";
+        let p = super::shared_prefix_points(prompt, "Raise prices?", 2, 5);
+        assert_eq!(p.len(), 2);
+        assert!(prompt[..p[0]].ends_with("Raise prices?\"\"\""));
+        assert!(prompt[p[1]..].starts_with("\nRound 2 of 5"));
+        assert!(prompt[p[0]..p[1]].contains("Round 1: yes."));
+        // Round 1: nothing between the question and the round line.
+        let first = "Q:\n\"\"\"Raise prices?\"\"\"\nRound 1 of 5 – OPENING";
+        assert_eq!(
+            super::shared_prefix_points(first, "Raise prices?", 1, 5).len(),
+            1
+        );
+        // A template that does not quote the question: no hint.
+        assert!(super::shared_prefix_points("Raise prices?", "Raise prices?", 1, 5).is_empty());
+    }
+
     use super::*;
 
     #[test]

@@ -18,11 +18,17 @@
 //!
 //! **Prompt caching** (when [`AnthropicSettings::prompt_cache`] is on).
 //! Anthropic caches a request's prefix in the order tools → system →
-//! messages, up to a block marked `cache_control`. Two blocks are marked:
-//! the last system block (a persona's system prompt: the same in every
-//! round of a debate) and, in a conversation of more than one message, the
-//! last block of the message before the final one (the earlier exchange a
-//! follow-up repeats). The tool is always named `answer`, with one fixed
+//! messages, up to a block marked `cache_control`. Marked: the last system
+//! block (a persona's system prompt: the same in every round of a debate);
+//! in a conversation of more than one message, the last block of the
+//! message before the final one (the earlier exchange a follow-up
+//! repeats); and the request's [`ChatRequest::cache_points`] in its last
+//! message, which is cut into blocks there (a debate turn marks the end of
+//! the question and the end of the round summaries so far: the next round
+//! reads both from the cache). At most four marks, Anthropic's limit. The
+//! tool is part of the prefix: rounds that answer to the same schema
+//! (rounds 1–3) share it; rounds 4 and 5 ask for other fields and pay
+//! for their prefix once each. The tool is always named `answer`, with one fixed
 //! description, never after the schema's name, so two requests with the
 //! same schema and system prompt share their cached prefix even when
 //! Council names their schemas apart (`turn_round1`, `turn_round2`…). A
@@ -180,16 +186,19 @@ impl Anthropic {
         })
     }
 
-    /// The request body for `messages`, offering `tool` when set.
+    /// The request body for `messages`, offering `tool` when set; `points`
+    /// are the request's cache points in the text of message `at`.
     fn wire_request(
         &self,
         messages: &[Message],
+        (at, points): (usize, &[usize]),
         max_tokens: u32,
         temperature: Option<f32>,
         tool: Option<&AnswerTool>,
     ) -> Result<Value, LlmError> {
         let cache = self.settings.prompt_cache;
-        let (system, conversation) = wire_messages(messages, cache)?;
+        let points = if cache { points } else { &[] };
+        let (system, conversation) = wire_messages(messages, cache, (at, points))?;
         let mut body = Map::new();
         body.insert("model".into(), json!(self.settings.model));
         body.insert("max_tokens".into(), json!(max_tokens.max(1)));
@@ -387,8 +396,13 @@ impl ChatModel for Anthropic {
         }
         let max_tokens = request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS).max(1);
         let Some(spec) = &request.schema else {
-            let body =
-                self.wire_request(&request.messages, max_tokens, request.temperature, None)?;
+            let body = self.wire_request(
+                &request.messages,
+                points_of(request),
+                max_tokens,
+                request.temperature,
+                None,
+            )?;
             let done = self.send(&body).await?;
             let text = done.text.clone();
             return Ok(done.into_response(text, None));
@@ -443,7 +457,13 @@ impl Anthropic {
         let attempt = || async {
             let body = {
                 let n = next.lock().expect("attempt state");
-                self.wire_request(&n.messages, n.max_tokens, request.temperature, Some(tool))?
+                self.wire_request(
+                    &n.messages,
+                    points_of(request),
+                    n.max_tokens,
+                    request.temperature,
+                    Some(tool),
+                )?
             };
             let done = self.send_once(&body).await?;
             let mut n = next.lock().expect("attempt state");
@@ -531,28 +551,84 @@ fn structured(
 
 /// The system blocks and the conversation of `messages` on the wire, with
 /// the cache breakpoints when `cache`.
-fn wire_messages(messages: &[Message], cache: bool) -> Result<(Vec<Value>, Vec<Value>), LlmError> {
+/// Where the request's cache points lie: its last message, at these offsets.
+fn points_of(request: &ChatRequest) -> (usize, &[usize]) {
+    (
+        request.messages.len().saturating_sub(1),
+        &request.cache_points,
+    )
+}
+
+/// At most this many `cache_control` marks per request (Anthropic's limit).
+const MAX_CACHE_MARKS: usize = 4;
+
+/// `text` cut at `points` (byte offsets on char boundaries, strictly
+/// inside it), as text blocks; every block but the last is marked cached.
+fn split_blocks(text: &str, points: &[usize], marks_left: usize) -> Vec<Value> {
+    let mut cuts: Vec<usize> = points
+        .iter()
+        .copied()
+        .filter(|&p| p > 0 && p < text.len() && text.is_char_boundary(p))
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    // The latest points matter most: they cover the longest shared prefix.
+    let cuts = &cuts[cuts.len().saturating_sub(marks_left)..];
+    let mut blocks = Vec::new();
+    let mut from = 0;
+    for &cut in cuts {
+        let piece = &text[from..cut];
+        if !piece.trim().is_empty() {
+            let mut block = json!({"type": "text", "text": piece});
+            mark_cached(&mut block);
+            blocks.push(block);
+        }
+        from = cut;
+    }
+    let rest = &text[from..];
+    if !rest.trim().is_empty() || blocks.is_empty() {
+        blocks.push(json!({"type": "text", "text": rest}));
+    }
+    blocks
+}
+
+fn wire_messages(
+    messages: &[Message],
+    cache: bool,
+    (at, points): (usize, &[usize]),
+) -> Result<(Vec<Value>, Vec<Value>), LlmError> {
     // Anthropic refuses empty text blocks: blank messages are left out.
     let text_block = |m: &Message| {
         (!m.content.trim().is_empty()).then(|| json!({"type": "text", "text": m.content}))
     };
+    // The system block and the previous message's may hold a mark each.
+    let marks_left = MAX_CACHE_MARKS - 2;
     let mut system: Vec<Value> = messages
         .iter()
         .filter(|m| m.role == Role::System)
         .filter_map(text_block)
         .collect();
     let mut conversation: Vec<Value> = Vec::new();
-    for m in messages.iter().filter(|m| m.role != Role::System) {
+    for (i, m) in messages
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.role != Role::System)
+    {
         let Some(block) = text_block(m) else { continue };
+        let blocks = if i == at && !points.is_empty() && m.role == Role::User {
+            split_blocks(&m.content, points, marks_left)
+        } else {
+            vec![block]
+        };
         let role = m.role.as_str();
         match conversation.last_mut() {
             // Two messages in a row from one side are one turn.
             Some(last) if last["role"] == role => {
-                if let Some(blocks) = last["content"].as_array_mut() {
-                    blocks.push(block);
+                if let Some(all) = last["content"].as_array_mut() {
+                    all.extend(blocks);
                 }
             }
-            _ => conversation.push(json!({"role": role, "content": [block]})),
+            _ => conversation.push(json!({"role": role, "content": blocks})),
         }
     }
     if conversation.is_empty() {
@@ -753,6 +829,7 @@ mod tests {
                     Message::system("You are the CFO."),
                     Message::user("Raise prices?"),
                 ],
+                (1, &[]),
                 600,
                 Some(1.7),
                 Some(&tool),
@@ -799,12 +876,12 @@ mod tests {
         );
         // No temperature, no schema: neither field.
         let plain = m
-            .wire_request(&[Message::user("hi")], 10, None, None)
+            .wire_request(&[Message::user("hi")], (0, &[]), 10, None, None)
             .unwrap();
         assert!(plain.get("temperature").is_none() && plain.get("tools").is_none());
         assert!(plain.get("system").is_none() && plain.get("tool_choice").is_none());
         let low = m
-            .wire_request(&[Message::user("hi")], 10, Some(-0.5), None)
+            .wire_request(&[Message::user("hi")], (0, &[]), 10, Some(-0.5), None)
             .unwrap();
         assert_eq!(low["temperature"], 0.0);
     }
@@ -819,7 +896,7 @@ mod tests {
             Message::user("Q2"),
         ];
         let body = model(true)
-            .wire_request(&messages, 100, None, None)
+            .wire_request(&messages, (0, &[]), 100, None, None)
             .unwrap();
         let system = body["system"].as_array().unwrap();
         assert_eq!(system.len(), 2);
@@ -836,12 +913,64 @@ mod tests {
         assert!(conv[2]["content"][0].get("cache_control").is_none());
 
         let uncached = model(false)
-            .wire_request(&messages, 100, None, None)
+            .wire_request(&messages, (0, &[]), 100, None, None)
             .unwrap();
         assert!(
             !uncached.to_string().contains("cache_control"),
             "{uncached}"
         );
+    }
+
+    #[test]
+    fn cache_points_cut_the_last_message_into_marked_blocks() {
+        let question = "The question: \"\"\"Raise prices?\"\"\"\n";
+        let summaries = "So far: round 1 said yes.\n";
+        let rest = "Round 2 of 5: challenge the premise.";
+        let text = format!("{question}{summaries}{rest}");
+        let points = [
+            question.len(),
+            question.len() + summaries.len(),
+            0,
+            text.len(),
+        ];
+        let body = model(true)
+            .wire_request(
+                &[
+                    Message::system("You are the CFO."),
+                    Message::user(text.clone()),
+                ],
+                (1, &points),
+                100,
+                None,
+                None,
+            )
+            .unwrap();
+        let blocks = body["messages"][0]["content"].as_array().unwrap();
+        let texts: Vec<&str> = blocks.iter().map(|b| b["text"].as_str().unwrap()).collect();
+        assert_eq!(
+            texts,
+            [question, summaries, rest],
+            "cut at the points inside the text only"
+        );
+        let marked: Vec<bool> = blocks
+            .iter()
+            .map(|b| b.get("cache_control").is_some())
+            .collect();
+        assert_eq!(marked, [true, true, false]);
+        assert_eq!(body["system"][0]["cache_control"]["type"], "ephemeral");
+        assert!(body.to_string().matches("cache_control").count() <= MAX_CACHE_MARKS);
+        // Without caching the message stays whole.
+        let plain = model(false)
+            .wire_request(
+                &[Message::user(text.clone())],
+                (0, &points),
+                100,
+                None,
+                None,
+            )
+            .unwrap();
+        assert_eq!(plain["messages"][0]["content"][0]["text"], text.as_str());
+        assert_eq!(plain["messages"][0]["content"].as_array().unwrap().len(), 1);
     }
 
     #[test]
@@ -855,6 +984,7 @@ mod tests {
                     Message::user("   "),
                     Message::assistant("Because "),
                 ],
+                (0, &[]),
                 100,
                 None,
                 None,
@@ -874,7 +1004,7 @@ mod tests {
             "a prefill ends without whitespace"
         );
         let err = model(false)
-            .wire_request(&[Message::system("only rules")], 10, None, None)
+            .wire_request(&[Message::system("only rules")], (0, &[]), 10, None, None)
             .unwrap_err();
         assert!(matches!(err, LlmError::InvalidRequest(_)), "{err:?}");
     }

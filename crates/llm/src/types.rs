@@ -81,6 +81,12 @@ pub struct ChatRequest {
     pub seed: Option<u64>,
     /// When set, the answer must be JSON valid against this schema.
     pub schema: Option<SchemaSpec>,
+    /// Byte offsets into the last message's text after which related
+    /// requests (the same advisor's next round) stop sharing it: a backend
+    /// with explicit prompt caching (Anthropic) marks them. A hint only:
+    /// never sent as such, recorded or part of a cassette's key.
+    #[serde(skip)]
+    pub cache_points: Vec<usize>,
 }
 
 impl ChatRequest {
@@ -92,6 +98,7 @@ impl ChatRequest {
             temperature: None,
             seed: None,
             schema: None,
+            cache_points: Vec::new(),
         }
     }
 
@@ -103,6 +110,7 @@ impl ChatRequest {
             temperature: None,
             seed: None,
             schema: None,
+            cache_points: Vec::new(),
         }
     }
 
@@ -121,6 +129,13 @@ impl ChatRequest {
     /// Sets the temperature.
     pub fn with_temperature(mut self, t: f32) -> Self {
         self.temperature = Some(t);
+        self
+    }
+
+    /// Marks where the last message's text stops being shared with related
+    /// requests (see [`ChatRequest::cache_points`]).
+    pub fn with_cache_points(mut self, points: Vec<usize>) -> Self {
+        self.cache_points = points;
         self
     }
 
