@@ -17,6 +17,16 @@ fn model() -> Arc<EmbeddedModel> {
         .clone()
 }
 
+/// A model of its own for a test about the KV cache: on the shared one,
+/// other tests' requests running at the same time may take the slot whose
+/// cache the test counts on.
+fn own_model(slots: usize) -> EmbeddedModel {
+    let mut s = EmbeddedSettings::new(council_tests::model_path());
+    s.slots = slots;
+    s.ctx_per_slot = 2048;
+    EmbeddedModel::load(s).expect("load the embedded model")
+}
+
 #[tokio::test]
 async fn schema_constrained_answers_validate_for_twenty_seeds() {
     let schema = json!({
@@ -98,7 +108,7 @@ fn greedy(prompt: &str, max_tokens: u32) -> GenerateParams {
 
 #[tokio::test]
 async fn prefix_reuse_keeps_answers_identical() {
-    let m = model();
+    let m = own_model(2);
     let context = "Our retail analytics firm has 40 staff and 3 million in revenue. ".repeat(12);
     let a = format!("{context}Should we hire a CFO?");
     let b = format!("{context}Should we open an office in Berlin?");
@@ -218,7 +228,7 @@ fn every_schema_council_sends_becomes_a_llama_cpp_grammar() {
 /// the KV cache.
 #[tokio::test]
 async fn each_advisor_finds_its_own_cache_in_the_next_round() {
-    let m = model();
+    let m = own_model(12);
     let system = |i: usize| {
         format!(
             "You are advisor number {i}, with a long and particular history. {}",
@@ -250,4 +260,39 @@ async fn each_advisor_finds_its_own_cache_in_the_next_round() {
         kept, 6,
         "advisors whose system prompt ({system_tokens}+ tokens) was still cached: {reused:?}"
     );
+}
+
+/// Synthesis traffic: several requests open with the same long debate.
+/// A request whose own slot lacks that prefix copies it from the slot that
+/// holds it (or waits for the slot evaluating it), and its answer opens as
+/// it does when everything is evaluated afresh (on a one-slot model, where
+/// nothing can be copied).
+#[tokio::test]
+async fn requests_sharing_a_long_opening_copy_it_from_another_slot() {
+    let m = own_model(8);
+    let opening = format!(
+        "The Lisbon debate. {}",
+        "The board argued about pricing for the Lisbon market, round after round. ".repeat(14)
+    );
+    let ask = |part: &str| greedy(&format!("{opening}\nNow write the {part}."), 12);
+    let parts = ["verdict", "risks", "story", "evidence"];
+    // A burst on an opening no slot holds: one evaluates it, the others
+    // wait for it, then copy it.
+    let burst = futures::future::join_all(parts.iter().map(|p| m.generate(ask(p)))).await;
+    let burst: Vec<_> = burst.into_iter().map(|g| g.unwrap()).collect();
+    let opening_tokens = burst[0].prompt_tokens - 30;
+    let reused: Vec<usize> = burst.iter().map(|g| g.reused_tokens).collect();
+    let copied = reused
+        .iter()
+        .filter(|&&r| r + 128 >= opening_tokens)
+        .count();
+    assert!(
+        copied >= parts.len() - 1,
+        "requests that found the opening ({opening_tokens}+ tokens) in the KV cache: {reused:?}"
+    );
+    let lone = own_model(1);
+    for (part, got) in parts.iter().zip(&burst) {
+        let alone = lone.generate(ask(part)).await.unwrap();
+        assert_same_start(&got.text, &alone.text, 4);
+    }
 }

@@ -98,6 +98,8 @@ pub struct EmbeddedConfig {
     pub slots: Option<usize>,
     /// Context tokens per sequence.
     pub ctx_per_slot: Option<u32>,
+    /// Copy long shared prefixes between slots (default true; false to measure without).
+    pub share_prefixes: Option<bool>,
 }
 
 impl ConfigFile {
@@ -641,6 +643,9 @@ async fn build_embedded(
     }
     if let Some(c) = config.ctx_per_slot {
         s.ctx_per_slot = c;
+    }
+    if let Some(b) = config.share_prefixes {
+        s.share_prefixes = b;
     }
     let model = tokio::task::spawn_blocking(move || EmbeddedModel::load(s))
         .await

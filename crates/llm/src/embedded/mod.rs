@@ -36,10 +36,13 @@ pub struct EmbeddedSettings {
     pub ctx_per_slot: u32,
     /// Tokens per decode step across all slots.
     pub batch: u32,
+    /// Whether a request may copy a long shared prefix from another slot's
+    /// cache (and wait for a slot evaluating one) instead of evaluating it.
+    pub share_prefixes: bool,
 }
 
 impl EmbeddedSettings {
-    /// Defaults for `model_path`: all cores, twelve slots of 4,096 tokens.
+    /// Defaults for `model_path`: all cores, sixteen slots of 4,096 tokens.
     /// Twelve: a seven-advisor panel and the moderator each keep a slot
     /// through the debate, so an advisor's next turn finds its system
     /// prompt and the debate so far still in the KV cache, and most of
@@ -50,9 +53,10 @@ impl EmbeddedSettings {
         EmbeddedSettings {
             model_path: model_path.into(),
             threads: cores(),
-            slots: 12,
+            slots: 16,
             ctx_per_slot: 4096,
             batch: 512,
+            share_prefixes: true,
         }
     }
 }

@@ -20,6 +20,12 @@ use std::time::Instant;
 /// Shared prompt tokens that make a slot's cache worth choosing it for.
 const MIN_REUSE: usize = 32;
 
+/// Prompt tokens another slot must hold beyond a request's own slot to be
+/// copied from (a copy moves a whole KV stream, so a few tokens are not
+/// worth it), and that a request waits for another slot to evaluate
+/// rather than evaluating them itself.
+const MIN_SHARE: usize = 128;
+
 /// A request handed to the model thread.
 pub(super) struct Job {
     pub params: GenerateParams,
@@ -237,12 +243,17 @@ impl Engine<'_> {
                     .max()
                     .unwrap_or(0)
             };
-            let next = self
+            let Some(next) = self
                 .waiting
                 .iter()
                 .enumerate()
+                .filter(|(_, (_, prompt))| !self.worth_waiting(prompt))
                 .max_by_key(|(i, (_, prompt))| (best(prompt), usize::MAX - i))
-                .map_or(0, |(i, _)| i);
+                .map(|(i, _)| i)
+            else {
+                // Every request waits for a prompt being evaluated now.
+                break;
+            };
             let (job, prompt) = self.waiting.remove(next);
             match self.prepare(ctx, &job.params, prompt) {
                 Ok((slot, active)) => {
@@ -256,6 +267,27 @@ impl Engine<'_> {
                 }
             }
         }
+    }
+
+    /// Whether `prompt` should wait for a slot now evaluating a prompt that
+    /// shares [`MIN_SHARE`] more of its tokens than any cache holds yet: once
+    /// they are in, it is admitted and copies them (see `prepare`).
+    fn worth_waiting(&self, prompt: &[LlamaToken]) -> bool {
+        if !self.settings.share_prefixes {
+            return false;
+        }
+        let ready = self
+            .slots
+            .iter()
+            .map(|s| common_prefix(&s.cached, prompt))
+            .max()
+            .unwrap_or(0);
+        self.slots.iter().any(|s| {
+            s.active.as_ref().is_some_and(|a| {
+                a.evaluated < a.prompt.len()
+                    && common_prefix(&a.prompt, prompt) >= ready + MIN_SHARE
+            })
+        })
     }
 
     /// The prompt's tokens, checked to fit a slot.
@@ -313,8 +345,33 @@ impl Engine<'_> {
             .choose_slot(&prompt)
             .ok_or_else(|| LlmError::Embedded("no free slot (internal error)".into()))?;
         self.clock += 1;
+        self.slots[slot].last_used = self.clock;
+        // Another slot may hold more of this prompt (the debate that every
+        // synthesis part opens with): its cache is copied in and cut to the
+        // shared prefix, instead of evaluating those tokens again.
+        let own = common_prefix(&self.slots[slot].cached, &prompt);
+        let donor = self
+            .slots
+            .iter()
+            .filter(|d| d.seq != self.slots[slot].seq)
+            .map(|d| (d.seq, common_prefix(&d.cached, &prompt)))
+            .max_by_key(|&(_, shared)| shared)
+            .filter(|&(_, shared)| self.settings.share_prefixes && shared >= own + MIN_SHARE);
         let s = &mut self.slots[slot];
-        s.last_used = self.clock;
+        if let Some((from, shared)) = donor {
+            // Streams are separate (no unified KV): a copy takes the whole
+            // stream, then everything past the shared prefix is dropped.
+            let copied = ctx.copy_kv_cache_seq(from, s.seq, None, None).is_ok()
+                && ctx
+                    .kv_cache_seq_rm(s.seq, Some(shared as u32), None)
+                    .is_ok();
+            if copied {
+                s.cached = prompt[..shared].to_vec();
+            } else {
+                let _ = ctx.clear_kv_cache_seq(Some(s.seq as u32), None, None);
+                s.cached.clear();
+            }
+        }
         // Keep at least one prompt token to evaluate: its logits start generation.
         let keep = common_prefix(&s.cached, &prompt).min(prompt.len() - 1);
         if ctx.kv_cache_seq_rm(s.seq, Some(keep as u32), None).is_err() {
