@@ -462,7 +462,7 @@ async fn the_fact_checker_is_shown_the_passages_behind_the_last_rounds_claims() 
         prompts
             .iter()
             .find(|(system, user)| {
-                system.starts_with(&format!("You are {who},")) && user.contains("\nRound 3 of")
+                system.contains(&format!("\nYou are {who},")) && user.contains("\nRound 3 of")
             })
             .map(|(_, user)| user.clone())
             .unwrap_or_else(|| panic!("no round 3 prompt for {who}"))

@@ -207,7 +207,10 @@ async fn speak(
         .with_cache_points(points)
         .with_schema(
             format!("turn_round{}", spec.number),
-            crate::schema::sized_for(turn_schema(spec, &others), small),
+            without_citations_unless(
+                d.library.is_some(),
+                crate::schema::sized_for(turn_schema(spec, &others), small),
+            ),
         )
         .with_seed(d.settings.seed_for(round, &persona.id))
         .with_max_tokens(d.settings.max_tokens);
@@ -309,6 +312,18 @@ pub(crate) fn asked_turn(
     })
 }
 
+/// A turn's schema: with no research library there is nothing to cite,
+/// so `citations` must stay empty (a model otherwise fills it with
+/// invented names, each flagged in the report).
+fn without_citations_unless(library: bool, mut schema: serde_json::Value) -> serde_json::Value {
+    if !library {
+        if let Some(c) = schema.pointer_mut("/properties/citations") {
+            c["maxItems"] = serde_json::Value::from(0);
+        }
+    }
+    schema
+}
+
 /// Where a turn's prompt stops being the same as the advisor's next
 /// round's: after the quoted question, and after the summaries so far
 /// (just before "Round N of M"). Empty when a custom template places them
@@ -334,6 +349,17 @@ pub(crate) fn shared_prefix_points(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn without_a_library_a_turn_may_cite_nothing() {
+        let schema = crate::schema::turn_schema(super::spec(2), &["cfo"]);
+        assert_eq!(schema["properties"]["citations"]["maxItems"], 5);
+        let none = super::without_citations_unless(false, schema.clone());
+        assert_eq!(none["properties"]["citations"]["maxItems"], 0);
+        assert_eq!(
+            super::without_citations_unless(true, schema.clone()),
+            schema
+        );
+    }
     #[test]
     fn the_shared_prefix_ends_after_the_question_and_after_the_summaries() {
         let prompt = "The question from the executive:\n\"\"\"Raise prices?\"\"\"\n\nWhat the board has said so far:\nRound 1: yes.\n\nRound 2 of 5 – CHALLENGE.\nYour job";

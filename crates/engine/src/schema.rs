@@ -20,16 +20,27 @@ pub fn turn_schema(spec: &RoundSpec, peers: &[&str]) -> Value {
     }
 }
 
+/// A small model's string limits are this fraction of the full ones.
+const SMALL_SHARE: u64 = 4;
+
 /// The schema a model answers with: for a small model every string limit
-/// is cut to a quarter (at least 40 characters), so the grammar keeps its
-/// answers short (a small model tends to write to the limit); the limits
-/// only shrink, so a short answer stays valid.
+/// is cut to a quarter (at least 40 characters) and every list to its fewest
+/// items (or two, when it may be empty), so the grammar keeps its answers
+/// short (a small model tends to write to the limit); the limits only
+/// shrink, so a short answer stays valid.
 pub fn sized_for(mut schema: Value, small: bool) -> Value {
     fn shorten(v: &mut Value) {
         match v {
             Value::Object(map) => {
                 if let Some(n) = map.get("maxLength").and_then(Value::as_u64) {
-                    map.insert("maxLength".into(), Value::from(n.min((n / 4).max(40))));
+                    map.insert(
+                        "maxLength".into(),
+                        Value::from(n.min((n / SMALL_SHARE).max(40))),
+                    );
+                }
+                if let Some(n) = map.get("maxItems").and_then(Value::as_u64) {
+                    let fewest = map.get("minItems").and_then(Value::as_u64).unwrap_or(0);
+                    map.insert("maxItems".into(), Value::from(n.min(fewest.max(2))));
                 }
                 map.values_mut().for_each(shorten);
             }
@@ -49,12 +60,20 @@ mod tests {
     use crate::rounds::spec;
 
     #[test]
-    fn a_small_model_gets_shorter_string_limits_and_nothing_else_changes() {
+    fn a_small_model_gets_shorter_limits_and_nothing_else_changes() {
         let full = turn_schema(spec(4), &["cfo"]);
         let small = sized_for(full.clone(), true);
         assert_eq!(sized_for(full.clone(), false), full);
         assert_eq!(small["properties"]["text"]["maxLength"], 400);
         assert_eq!(small["properties"]["assumption"]["maxLength"], 100);
+        // Lists: at most their fewest items, or two when they may be empty.
+        assert_eq!(full["properties"]["citations"]["maxItems"], 5);
+        assert_eq!(small["properties"]["citations"]["maxItems"], 2);
+        let actions = sized_for(
+            serde_json::json!({"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "string"}}),
+            true,
+        );
+        assert_eq!(actions["maxItems"], 4);
         assert_eq!(small["required"], full["required"]);
         assert_eq!(
             small["properties"]["confidence"],
