@@ -367,9 +367,48 @@ async fn wordless_actions_risks_forecasts_and_vote_reasons_are_left_out_and_said
 }
 
 #[tokio::test]
+async fn wordless_milestones_and_path_titles_are_left_out_and_said() {
+    let mut t = transcript().await;
+    let m = |event: &str| json!({"event": event, "persona": "", "quote": "", "forecast_id": ""});
+    t.synthesis
+        .retain(|p| p.part != SynthesisKind::Path(Scenario::Works));
+    t.synthesis.push(SynthesisPart {
+        part: SynthesisKind::Path(Scenario::Works),
+        value: json!({"title": "}} { {", "premise": "Prices rise 15% in January.", "milestones": {
+            "month_3": m("Win rate holds at 30%"), "month_6": m("}} { {"), "month_9": m("3:30:30"),
+            "month_12": m("Churn stays under 2%"), "month_18": m("] ,"), "month_24": m("2028-01-01")}}),
+        error: None,
+        flags: Vec::new(),
+        copied_from: None,
+        usage: Usage::none(),
+        backend: "test".into(),
+        model: "test".into(),
+    });
+    let report = build_report(&t, None);
+    let works = report
+        .paths
+        .iter()
+        .find(|p| p.scenario == Some(Scenario::Works))
+        .unwrap();
+    let events: Vec<&str> = works.milestones.iter().map(|m| m.event.as_str()).collect();
+    assert_eq!(events, ["Win rate holds at 30%", "Churn stays under 2%"]);
+    assert_eq!(works.title, "");
+    for expected in [
+        "4 milestone(s) without a word left out",
+        "its title has no words (\"}} { {\"); left out",
+    ] {
+        assert!(
+            report.flags.iter().any(|f| f.contains(expected)),
+            "{expected} missing from {:?}",
+            report.flags
+        );
+    }
+}
+
+#[tokio::test]
 async fn milestones_citing_unknown_forecasts_are_counted() {
     let mut t = transcript().await;
-    let m = json!({"event": "e", "persona": "", "quote": "", "forecast_id": "F-000000"});
+    let m = json!({"event": "Churn rises", "persona": "", "quote": "", "forecast_id": "F-000000"});
     t.synthesis
         .retain(|p| p.part != SynthesisKind::Path(Scenario::Works));
     t.synthesis.push(SynthesisPart {

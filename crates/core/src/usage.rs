@@ -74,7 +74,7 @@ impl Usage {
 
 fn add_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     match (a, b) {
-        (Some(x), Some(y)) => Some(x + y),
+        (Some(x), Some(y)) => Some(x.saturating_add(y)),
         (Some(x), None) | (None, Some(x)) => Some(x),
         (None, None) => None,
     }
@@ -87,8 +87,9 @@ impl Add for Usage {
             prompt_tokens: add_opt(self.prompt_tokens, rhs.prompt_tokens),
             completion_tokens: add_opt(self.completion_tokens, rhs.completion_tokens),
             cached_tokens: add_opt(self.cached_tokens, rhs.cached_tokens),
-            calls: self.calls + rhs.calls,
-            unreported_calls: self.unreported_calls + rhs.unreported_calls,
+            // Saturating: an edited log may claim any count.
+            calls: self.calls.saturating_add(rhs.calls),
+            unreported_calls: self.unreported_calls.saturating_add(rhs.unreported_calls),
         }
     }
 }

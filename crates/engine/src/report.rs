@@ -5,7 +5,7 @@
 //! forecast id a milestone cites must exist.
 
 use crate::synthesis::{add_days, forecasts_of};
-use council_core::answers::FollowupAnswer;
+use council_core::answers::{FollowupAnswer, Scenario};
 use council_core::report::{
     tally, Action, Backing, Evidence, FollowupSection, Forecast, FuturePath, Milestone, PanelEntry,
     Risk, SourceRef, Verification,
@@ -164,9 +164,35 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         .paths
         .iter()
         .map(|p| {
+            // A milestone without a word (a weak model's brackets or
+            // timestamps) says nothing that could happen: left out, and said.
+            let wordless = p
+                .milestones
+                .iter()
+                .filter(|(_, m)| !has_words(&m.event))
+                .count();
+            let title = p.title.trim();
+            if wordless > 0 {
+                flags.push(format!(
+                    "future path \"{}\": {wordless} milestone(s) without a word left out",
+                    if has_words(title) {
+                        title
+                    } else {
+                        p.scenario.map_or("a path", Scenario::as_str)
+                    }
+                ));
+            }
+            if !title.is_empty() && !has_words(title) {
+                flags.push(format!(
+                    "future path {}: its title has no words (\"{}\"); left out",
+                    p.scenario.map_or("a path", Scenario::as_str),
+                    council_core::excerpt(title, 40)
+                ));
+            }
             let milestones: Vec<Milestone> = p
                 .milestones
                 .iter()
+                .filter(|(_, m)| has_words(&m.event))
                 .map(|(month, m)| {
                     let fid = m.forecast_id.trim().to_string();
                     let persona = m.persona.trim().to_string();
@@ -200,7 +226,11 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
                 .collect();
             FuturePath {
                 scenario: p.scenario,
-                title: p.title.trim().to_string(),
+                title: if has_words(title) {
+                    title.to_string()
+                } else {
+                    String::new()
+                },
                 premise: p.premise.trim().to_string(),
                 milestones,
             }

@@ -189,7 +189,7 @@ pub(crate) fn write(v: &View<'_>, brand: Option<&Brand>) -> Result<Vec<u8>, Rend
         d.h1(&t("paths"));
         if v.paths.is_empty() {
             d.text(&t("not_available"));
-        } else {
+        } else if !v.paths_svg.is_empty() {
             d.note(&t("paths_chart"));
             d.chart(&v.paths_svg, "paths chart")?;
         }

@@ -592,7 +592,12 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
         confidence_svg: charts::confidence_chart(&r.panel, |n| {
             format!("{} {n}{}", s.get("round"), s.get("round_suffix"))
         }),
-        paths_svg: charts::paths_chart(&r.paths, row_label),
+        // A chart of bare lines says nothing: none when no path kept a milestone.
+        paths_svg: if r.paths.iter().any(|p| !p.milestones.is_empty()) {
+            charts::paths_chart(&r.paths, row_label)
+        } else {
+            String::new()
+        },
         t,
         r,
     }
