@@ -125,19 +125,10 @@ async fn a_made_up_quote_is_flagged_and_a_genuine_one_passes() {
         .collect::<Vec<_>>()
         .join(" ");
     t.synthesis.retain(|p| p.part != SynthesisKind::Evidence);
-    t.synthesis.push(SynthesisPart {
-        part: SynthesisKind::Evidence,
-        value: json!({"items": [
+    t.synthesis.push(answered(SynthesisKind::Evidence, json!({"items": [
             {"claim": "genuine", "persona": turn.persona, "quote": genuine, "source": 0},
             {"claim": "invented", "persona": turn.persona, "quote": "we will triple revenue by selling to penguins", "source": 0}
-        ]}),
-        error: None,
-        flags: Vec::new(),
-        copied_from: None,
-        usage: Usage::none(),
-        backend: "test".into(),
-        model: "test".into(),
-    });
+        ]})));
     let report = build_report(&t, None);
     assert!(
         report.evidence[0].verified,
@@ -201,17 +192,8 @@ async fn a_quote_with_its_meaning_turned_is_not_verified() {
         ),
     ];
     t.synthesis.retain(|p| p.part != SynthesisKind::Evidence);
-    t.synthesis.push(SynthesisPart {
-        part: SynthesisKind::Evidence,
-        value: json!({"items": quotes.iter().map(|(claim, quote, _)| json!({
-            "claim": claim, "persona": persona, "quote": quote, "source": 0})).collect::<Vec<_>>()}),
-        error: None,
-        flags: Vec::new(),
-        copied_from: None,
-        usage: Usage::none(),
-        backend: "test".into(),
-        model: "test".into(),
-    });
+    t.synthesis.push(answered(SynthesisKind::Evidence, json!({"items": quotes.iter().map(|(claim, quote, _)| json!({
+            "claim": claim, "persona": persona, "quote": quote, "source": 0})).collect::<Vec<_>>()})));
     let report = build_report(&t, None);
     for ((claim, quote, expected), e) in quotes.iter().zip(&report.evidence) {
         assert_eq!(e.verified, *expected, "{claim}: {quote:?} in {said:?}");
@@ -224,17 +206,8 @@ async fn evidence_citing_a_source_the_run_lacks_is_shown_unverified() {
     assert!(t.sources.is_empty(), "the recorded run has no library");
     let persona = t.panel[0].id.clone();
     t.synthesis.retain(|p| p.part != SynthesisKind::Evidence);
-    t.synthesis.push(SynthesisPart {
-        part: SynthesisKind::Evidence,
-        value: json!({"items": [
-            {"claim": "Churn doubles after a rise", "persona": persona, "quote": "", "source": 7}]}),
-        error: None,
-        flags: Vec::new(),
-        copied_from: None,
-        usage: Usage::none(),
-        backend: "test".into(),
-        model: "test".into(),
-    });
+    t.synthesis.push(answered(SynthesisKind::Evidence, json!({"items": [
+            {"claim": "Churn doubles after a rise", "persona": persona, "quote": "", "source": 7}]})));
     let report = build_report(&t, None);
     assert!(!report.evidence[0].verified);
     assert!(report
@@ -366,24 +339,29 @@ async fn wordless_actions_risks_forecasts_and_vote_reasons_are_left_out_and_said
     }
 }
 
-#[tokio::test]
-async fn wordless_milestones_and_path_titles_are_left_out_and_said() {
-    let mut t = transcript().await;
-    let m = |event: &str| json!({"event": event, "persona": "", "quote": "", "forecast_id": ""});
-    t.synthesis
-        .retain(|p| p.part != SynthesisKind::Path(Scenario::Works));
-    t.synthesis.push(SynthesisPart {
-        part: SynthesisKind::Path(Scenario::Works),
-        value: json!({"title": "}} { {", "premise": "Prices rise 15% in January.", "milestones": {
-            "month_3": m("Win rate holds at 30%"), "month_6": m("}} { {"), "month_9": m("3:30:30"),
-            "month_12": m("Churn stays under 2%"), "month_18": m("] ,"), "month_24": m("2028-01-01")}}),
+/// A synthesis part answered with `value`.
+fn answered(part: SynthesisKind, value: serde_json::Value) -> SynthesisPart {
+    SynthesisPart {
+        part,
+        value,
         error: None,
         flags: Vec::new(),
         copied_from: None,
         usage: Usage::none(),
         backend: "test".into(),
         model: "test".into(),
-    });
+    }
+}
+
+#[tokio::test]
+async fn wordless_milestones_and_path_titles_are_left_out_and_said() {
+    let mut t = transcript().await;
+    let m = |event: &str| json!({"event": event, "persona": "", "quote": "", "forecast_id": ""});
+    t.synthesis
+        .retain(|p| p.part != SynthesisKind::Path(Scenario::Works));
+    t.synthesis.push(answered(SynthesisKind::Path(Scenario::Works), json!({"title": "}} { {", "premise": "Prices rise 15% in January.", "milestones": {
+            "month_3": m("Win rate holds at 30%"), "month_6": m("}} { {"), "month_9": m("3:30:30"),
+            "month_12": m("Churn stays under 2%"), "month_18": m("] ,"), "month_24": m("2028-01-01")}})));
     let report = build_report(&t, None);
     let works = report
         .paths
@@ -411,17 +389,8 @@ async fn milestones_citing_unknown_forecasts_are_counted() {
     let m = json!({"event": "Churn rises", "persona": "", "quote": "", "forecast_id": "F-000000"});
     t.synthesis
         .retain(|p| p.part != SynthesisKind::Path(Scenario::Works));
-    t.synthesis.push(SynthesisPart {
-        part: SynthesisKind::Path(Scenario::Works),
-        value: json!({"title": "A", "premise": "p", "milestones": {
-            "month_3": m, "month_6": m, "month_9": m, "month_12": m, "month_18": m, "month_24": m}}),
-        error: None,
-        flags: Vec::new(),
-        copied_from: None,
-        usage: Usage::none(),
-        backend: "test".into(),
-        model: "test".into(),
-    });
+    t.synthesis.push(answered(SynthesisKind::Path(Scenario::Works), json!({"title": "A", "premise": "p", "milestones": {
+            "month_3": m, "month_6": m, "month_9": m, "month_12": m, "month_18": m, "month_24": m}})));
     let report = build_report(&t, None);
     assert_eq!(
         report.verification.unknown_forecast_ids,
