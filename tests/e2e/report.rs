@@ -306,7 +306,7 @@ async fn wordless_actions_risks_forecasts_and_vote_reasons_are_left_out_and_said
     for p in &mut t.synthesis {
         match &p.part {
             SynthesisKind::Actions => {
-                p.value = json!({"actions": [action("Call the ten largest customers"), action("1"), action("))"), action("2027-01-27")]})
+                p.value = json!({"actions": [action("Call the ten largest customers"), action("1"), action("))"), action("2027-01-27"), action("trigger_nextday")]})
             }
             SynthesisKind::Risks => {
                 p.value = json!({"risks": [{"risk": "Churn rises", "why": "w"}, {"risk": "}}{", "why": "w"}, {"risk": "42", "why": "w"}]})
@@ -326,7 +326,7 @@ async fn wordless_actions_risks_forecasts_and_vote_reasons_are_left_out_and_said
     let cfo = report.votes.iter().find(|v| v.persona == "cfo").unwrap();
     assert_eq!(cfo.reason, "");
     for expected in [
-        "action plan: 3 action(s) without a word left out",
+        "action plan: 4 action(s) without a word left out",
         "risks: 2 risk(s) without a word left out",
         "has no words (\"))))\"); left out",
         "vote: The CFO's reason has no words; left out",
@@ -359,7 +359,7 @@ async fn wordless_milestones_and_path_titles_are_left_out_and_said() {
     let m = |event: &str| json!({"event": event, "persona": "", "quote": "", "forecast_id": ""});
     t.synthesis
         .retain(|p| p.part != SynthesisKind::Path(Scenario::Works));
-    t.synthesis.push(answered(SynthesisKind::Path(Scenario::Works), json!({"title": "}} { {", "premise": "Prices rise 15% in January.", "milestones": {
+    t.synthesis.push(answered(SynthesisKind::Path(Scenario::Works), json!({"title": "}} { {", "premise": "2026-11-28 20:21:21, 2026-11-28", "milestones": {
             "month_3": m("Win rate holds at 30%"), "month_6": m("}} { {"), "month_9": m("3:30:30"),
             "month_12": m("Churn stays under 2%"), "month_18": m("] ,"), "month_24": m("2028-01-01")}})));
     let report = build_report(&t, None);
@@ -371,8 +371,10 @@ async fn wordless_milestones_and_path_titles_are_left_out_and_said() {
     let events: Vec<&str> = works.milestones.iter().map(|m| m.event.as_str()).collect();
     assert_eq!(events, ["Win rate holds at 30%", "Churn stays under 2%"]);
     assert_eq!(works.title, "");
+    assert_eq!(works.premise, "");
     for expected in [
         "4 milestone(s) without a word left out",
+        "its premise has no words",
         "its title has no words (\"}} { {\"); left out",
     ] {
         assert!(

@@ -182,6 +182,14 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
                     }
                 ));
             }
+            let premise = p.premise.trim();
+            if !premise.is_empty() && !has_words(premise) {
+                flags.push(format!(
+                    "future path {}: its premise has no words (\"{}\"); left out",
+                    p.scenario.map_or("a path", Scenario::as_str),
+                    council_core::excerpt(premise, 40)
+                ));
+            }
             if !title.is_empty() && !has_words(title) {
                 flags.push(format!(
                     "future path {}: its title has no words (\"{}\"); left out",
@@ -231,7 +239,11 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
                 } else {
                     String::new()
                 },
-                premise: p.premise.trim().to_string(),
+                premise: if has_words(premise) {
+                    premise.to_string()
+                } else {
+                    String::new()
+                },
                 milestones,
             }
         })
@@ -556,10 +568,16 @@ fn shown_location(location: &str) -> String {
 }
 
 /// Whether `s` holds at least one word (a run of letters): a weak model's
-/// brackets, digits and timestamps do not.
+/// brackets, digits and timestamps do not, nor does a lone field name it
+/// echoed from the schema (`start_day`, `trigger_nextday`).
 fn has_words(s: &str) -> bool {
-    s.split(|c: char| !c.is_alphabetic())
-        .any(|w| w.chars().count() >= 2 || !w.is_ascii())
+    let t = s.trim();
+    let identifier = t.contains('_')
+        && t.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    !identifier
+        && s.split(|c: char| !c.is_alphabetic())
+            .any(|w| w.chars().count() >= 2 || !w.is_ascii())
 }
 
 fn non_empty(s: &str) -> Option<String> {

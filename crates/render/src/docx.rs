@@ -195,17 +195,20 @@ pub(crate) fn write(v: &View<'_>, brand: Option<&Brand>) -> Result<Vec<u8>, Rend
         }
         for p in &v.paths {
             let title = match &p.scenario {
+                Some(s) if p.title.is_empty() => s.to_string(),
                 Some(s) => format!("{s}: {}", p.title),
                 None => p.title.clone(),
             };
             d.h2(&title);
-            d.p(Paragraph::new()
-                .add_run(
-                    Run::new()
-                        .add_text(format!("{}{}", t("premise"), t("colon")))
-                        .italic(),
-                )
-                .add_run(text_run(&p.premise)));
+            if !p.premise.is_empty() {
+                d.p(Paragraph::new()
+                    .add_run(
+                        Run::new()
+                            .add_text(format!("{}{}", t("premise"), t("colon")))
+                            .italic(),
+                    )
+                    .add_run(text_run(&p.premise)));
+            }
             for m in &p.milestones {
                 let backing = Run::new()
                     .add_text(format!(" ({} {})", t("backed_by"), m.backing))
