@@ -100,33 +100,14 @@ fn new_run(args: &AskArgs) -> Result<NewRun, InputError> {
     })
 }
 
-/// The longest question Council takes, in characters. The question goes
-/// into every prompt of every advisor, so background material belongs in
-/// the research library (`--source`, `--library`), not in the question.
-pub(crate) const MAX_QUESTION_CHARS: usize = 4_000;
-
 /// Refuses a question that is binary data or longer than
-/// [`MAX_QUESTION_CHARS`]; `what` names it in the message ("the question",
+/// [`council_core::text::MAX_QUESTION_CHARS`]; `what` names it in the message ("the question",
 /// "--question", …). Emptiness is each caller's to check, in its own words.
 pub(crate) fn check_question_text(question: &str, what: &str) -> Result<(), InputError> {
-    if let Some((at, c)) = question
-        .chars()
-        .enumerate()
-        .find(|(_, c)| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(InputError(format!(
-            "{what} holds a control character (U+{:04X} at character {}): it looks like binary data, not text; give the question as plain UTF-8 text",
-            u32::from(c),
-            at + 1
-        )));
+    match council_core::text::question_problem(question, what) {
+        Some(problem) => Err(InputError(problem)),
+        None => Ok(()),
     }
-    let chars = question.chars().count();
-    if chars > MAX_QUESTION_CHARS {
-        return Err(InputError(format!(
-            "{what} is {chars} characters long; the limit is {MAX_QUESTION_CHARS} (about a page), as it goes into every prompt of every advisor: keep the decision and its key facts, and give background documents with --source FILE or --library DIR"
-        )));
-    }
-    Ok(())
 }
 
 /// Reads `--question-file`: UTF-8 text, or an error saying how to make it so.

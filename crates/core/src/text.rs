@@ -194,6 +194,32 @@ pub fn escape_markup(s: &str) -> String {
     out
 }
 
+/// The longest question Council takes, in characters. The question goes
+/// into every prompt of every advisor, so background material belongs in
+/// the research library, not in the question.
+pub const MAX_QUESTION_CHARS: usize = 4_000;
+
+/// Why `question` cannot be put to the board (binary data, or longer than
+/// [`MAX_QUESTION_CHARS`]), in words naming the fix; `what` names it
+/// ("the question", "--question", …). Emptiness is each caller's to check.
+pub fn question_problem(question: &str, what: &str) -> Option<String> {
+    if let Some((at, c)) = question
+        .chars()
+        .enumerate()
+        .find(|(_, c)| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Some(format!(
+            "{what} holds a control character (U+{:04X} at character {}): it looks like binary data, not text; give the question as plain UTF-8 text",
+            u32::from(c),
+            at + 1
+        ));
+    }
+    let chars = question.chars().count();
+    (chars > MAX_QUESTION_CHARS).then(|| format!(
+        "{what} is {chars} characters long; the limit is {MAX_QUESTION_CHARS} (about a page), as it goes into every prompt of every advisor: keep the decision and its key facts, and give background documents as sources (--source FILE or --library DIR)"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -58,6 +58,7 @@ impl RunStore {
                 ))
             }
         };
+        lock(&file, dir)?;
         Ok(RunStore {
             dir: dir.to_path_buf(),
             events: Vec::new(),
@@ -71,6 +72,19 @@ impl RunStore {
     /// the folder.
     pub fn open(dir: &Path) -> Result<RunStore, EngineError> {
         let path = dir.join(EVENTS_FILE);
+        let file = match OpenOptions::new().append(true).open(&path) {
+            Ok(file) => file,
+            // No log: read_events says why in the user's terms.
+            Err(e) => {
+                read_events(dir)?;
+                return Err(EngineError::io(
+                    format!("cannot open {}", path.display()),
+                    e,
+                ));
+            }
+        };
+        // Owned before anything changes: a live writer keeps its folder.
+        lock(&file, dir)?;
         let log = read_events(dir)?;
         if log.complete_len < log.file_len {
             tracing::warn!("{}: dropping the unfinished last line", path.display());
@@ -82,10 +96,6 @@ impl RunStore {
             Ok(n) => tracing::info!("{}: removed {n} unfinished temporary files", dir.display()),
             Err(e) => tracing::warn!("{}: cannot remove temporary files: {e}", dir.display()),
         }
-        let file = OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(|e| EngineError::io(format!("cannot open {}", path.display()), e))?;
         Ok(RunStore {
             dir: dir.to_path_buf(),
             events: log.events,
@@ -138,6 +148,42 @@ impl RunStore {
             .map_err(|e| EngineError::io(format!("cannot write {}", path.display()), e))?;
         Ok(path)
     }
+}
+
+/// Takes the writer's lock on a run's event log: an exclusive advisory lock
+/// (`flock`) that the OS lets go when the process ends, however it ends, so
+/// a reader can tell a live run from a stopped one ([`is_live`]). A reader's
+/// brief check may hold it for an instant, so a few tries are made.
+fn lock(file: &File, dir: &Path) -> Result<(), EngineError> {
+    for _ in 0..20 {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                // A file system without locks still runs, unguarded.
+                tracing::warn!("{}: cannot lock the event log: {e}", dir.display());
+                return Ok(());
+            }
+        }
+    }
+    Err(EngineError::Store(format!(
+        "{} is being written by another Council process (a run, follow-up or resume in progress); wait for it to finish or stop it first",
+        dir.display()
+    )))
+}
+
+/// Whether another process is writing the run in `dir` now (it holds the
+/// event log's lock). Never writes and never waits.
+pub fn is_live(dir: &Path) -> bool {
+    let Ok(file) = File::open(dir.join(EVENTS_FILE)) else {
+        return false;
+    };
+    matches!(
+        file.try_lock_shared(),
+        Err(std::fs::TryLockError::WouldBlock)
+    )
 }
 
 /// A run's event log as read, without changing the file.
@@ -320,6 +366,24 @@ mod tests {
 
     fn line(e: &Event) -> String {
         serde_json::to_string(e).unwrap() + "\n"
+    }
+
+    #[test]
+    fn a_run_being_written_is_live_and_cannot_be_opened_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = RunStore::create(dir.path()).unwrap();
+        store.append(header()).unwrap();
+        assert!(is_live(dir.path()), "the writer holds the lock");
+        let err = RunStore::open(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("being written by another Council process"),
+            "{err}"
+        );
+        drop(store);
+        assert!(!is_live(dir.path()), "the lock goes with the writer");
+        let reopened = RunStore::open(dir.path()).unwrap();
+        assert_eq!(reopened.events().len(), 1);
+        assert!(is_live(dir.path()));
     }
 
     #[test]
