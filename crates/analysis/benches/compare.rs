@@ -94,7 +94,11 @@ fn part(kind: SynthesisKind, model: &str, value: serde_json::Value) -> Event {
 /// Run `k` of the study: question k % 12, model k % 2.
 fn run_events(k: u64) -> Vec<Event> {
     let mut rng = Lcg(k.wrapping_mul(2_654_435_761) ^ 0x5eed);
-    let model = if k % 2 == 0 { "model-a" } else { "model-b" };
+    let model = if k.is_multiple_of(2) {
+        "model-a"
+    } else {
+        "model-b"
+    };
     let date = "2026-11-27";
     let mut out = vec![Event::Started(RunHeader {
         version: council_core::TRANSCRIPT_VERSION,
