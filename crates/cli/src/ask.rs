@@ -442,26 +442,7 @@ pub(crate) fn random_seed() -> u64 {
 }
 
 fn default_out(question: &str, date: &str) -> PathBuf {
-    let slug: String = question
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect::<String>()
-        .split('-')
-        .filter(|w| !w.is_empty())
-        .take(6)
-        .collect::<Vec<_>>()
-        .join("-");
-    let slug = if slug.is_empty() {
-        "run".to_string()
-    } else {
-        slug
-    };
+    let slug = council_core::text::slug(question, 6);
     let time = chrono::Local::now().format("%H%M%S");
     PathBuf::from("transcripts").join(format!("{date}-{time}-{slug}"))
 }

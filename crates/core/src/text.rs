@@ -220,6 +220,31 @@ pub fn question_problem(question: &str, what: &str) -> Option<String> {
     ))
 }
 
+/// A folder name from free text: its first `words` words, lower-case
+/// ASCII letters and digits joined by `-` ("run" when none is left).
+pub fn slug(text: &str, words: usize) -> String {
+    let s = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .split('-')
+        .filter(|w| !w.is_empty())
+        .take(words)
+        .collect::<Vec<_>>()
+        .join("-");
+    if s.is_empty() {
+        "run".into()
+    } else {
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -68,31 +68,6 @@ pub(crate) fn href(id: &str) -> String {
     id.replace('/', "%2F")
 }
 
-/// A folder name from free text: lower-case words joined by `-`, at most
-/// `words` of them ("run" when none).
-pub(crate) fn slug(text: &str, words: usize) -> String {
-    let s = text
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect::<String>()
-        .split('-')
-        .filter(|w| !w.is_empty())
-        .take(words)
-        .collect::<Vec<_>>()
-        .join("-");
-    if s.is_empty() {
-        "run".into()
-    } else {
-        s
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

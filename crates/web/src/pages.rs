@@ -51,6 +51,17 @@ fn message(
     )
 }
 
+/// A form refused for what it holds (422), with the way back to it.
+fn unprocessable(app: &App, heading: &str, text: &str, back: &str) -> Response {
+    message(
+        app,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        heading,
+        text,
+        Some(back),
+    )
+}
+
 /// The page for a refused run id: 400 for one that is not an id, 404 for
 /// one with no run behind it.
 pub(crate) fn refused(app: &App, r: Refusal) -> Response {
@@ -87,6 +98,25 @@ fn bad_csrf(app: &App) -> Response {
 
 fn short(text: &str) -> String {
     council_core::text::excerpt(text, 60)
+}
+
+/// A form posted about run `id`: its CSRF token checked, then the run's folder.
+fn posted(app: &App, id: &str, f: &Action) -> Result<PathBuf, Response> {
+    if !app.keys.csrf_ok(&f.csrf) {
+        return Err(bad_csrf(app));
+    }
+    run_dir(app, id)
+}
+
+/// `base`, or `base-2`, `base-3`… : the first name not yet taken in `dir`.
+fn unused(dir: &Path, base: &str) -> String {
+    let mut name = base.to_string();
+    let mut k = 2;
+    while dir.join(&name).exists() {
+        name = format!("{base}-{k}");
+        k += 1;
+    }
+    name
 }
 
 fn run_dir(app: &App, id: &str) -> Result<PathBuf, Response> {
@@ -317,7 +347,7 @@ fn check_ask(app: &App, ask: &mut Ask) -> Result<(), String> {
 /// unique.
 fn new_id(app: &App, question: &str, date: &str) -> String {
     let time = chrono::Local::now().format("%H%M%S");
-    let base = format!("{date}-{time}-{}", ids::slug(question, 6));
+    let base = format!("{date}-{time}-{}", council_core::text::slug(question, 6));
     let mut id = base.clone();
     let mut k = 2;
     while app.config.runs.join(&id).exists() || app.jobs.view(&id).is_some() {
@@ -563,10 +593,7 @@ pub(crate) async fn resume(
     UrlPath(id): UrlPath<String>,
     Form(f): Form<Action>,
 ) -> Response {
-    if !app.keys.csrf_ok(&f.csrf) {
-        return bad_csrf(&app);
-    }
-    let dir = match run_dir(&app, &id) {
+    let dir = match posted(&app, &id, &f) {
         Ok(d) => d,
         Err(r) => return r,
     };
@@ -596,32 +623,22 @@ pub(crate) async fn followup(
     UrlPath(id): UrlPath<String>,
     Form(f): Form<Action>,
 ) -> Response {
-    if !app.keys.csrf_ok(&f.csrf) {
-        return bad_csrf(&app);
-    }
-    let dir = match run_dir(&app, &id) {
+    let dir = match posted(&app, &id, &f) {
         Ok(d) => d,
         Err(r) => return r,
     };
     let q = f.question.trim();
     let back = format!("/runs/{}/report", ids::href(&id));
     if q.is_empty() {
-        return message(
+        return unprocessable(
             &app,
-            StatusCode::UNPROCESSABLE_ENTITY,
             "No question",
             "the follow-up question is empty; write what the panel should answer",
-            Some(&back),
+            &back,
         );
     }
     if let Some(p) = question_problem(q, "the follow-up question") {
-        return message(
-            &app,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Question refused",
-            &p,
-            Some(&back),
-        );
+        return unprocessable(&app, "Question refused", &p, &back);
     }
     let args = vec![
         "followup".into(),
@@ -640,49 +657,39 @@ pub(crate) async fn variant(
     UrlPath(id): UrlPath<String>,
     Form(f): Form<Action>,
 ) -> Response {
-    if !app.keys.csrf_ok(&f.csrf) {
-        return bad_csrf(&app);
-    }
-    let dir = match run_dir(&app, &id) {
+    let dir = match posted(&app, &id, &f) {
         Ok(d) => d,
         Err(r) => return r,
     };
     let back = format!("/runs/{}/report", ids::href(&id));
     if !AUDIENCES.contains(&f.audience.as_str()) || !LENGTHS.contains(&f.length.as_str()) {
-        return message(
+        return unprocessable(
             &app,
-            StatusCode::UNPROCESSABLE_ENTITY,
             "Variant refused",
             &format!(
                 "choose an audience ({}) and a length ({})",
                 AUDIENCES.join(", "),
                 LENGTHS.join(", ")
             ),
-            Some(&back),
+            &back,
         );
     }
     if !f.lang.is_empty() && !council_core::lang::is_known(&f.lang) {
-        return message(
+        return unprocessable(
             &app,
-            StatusCode::UNPROCESSABLE_ENTITY,
             "Variant refused",
             &format!(
                 "choose a language from {}",
                 council_core::lang::CODES.join(", ")
             ),
-            Some(&back),
+            &back,
         );
     }
     let mut name = format!("{}-{}", f.audience, f.length);
     if !f.lang.is_empty() {
         name = format!("{name}-{}", f.lang);
     }
-    let mut k = 2;
-    let base = name.clone();
-    while dir.join("variants").join(&name).exists() {
-        name = format!("{base}-{k}");
-        k += 1;
-    }
+    let name = unused(&dir.join("variants"), &name);
     let vid = format!("{id}/variants/{name}");
     let mut args = vec![
         "variant".into(),
@@ -708,10 +715,7 @@ pub(crate) async fn branch(
     UrlPath(id): UrlPath<String>,
     Form(f): Form<Action>,
 ) -> Response {
-    if !app.keys.csrf_ok(&f.csrf) {
-        return bad_csrf(&app);
-    }
-    let dir = match run_dir(&app, &id) {
+    let dir = match posted(&app, &id, &f) {
         Ok(d) => d,
         Err(r) => return r,
     };
@@ -724,34 +728,22 @@ pub(crate) async fn branch(
         .ok()
         .filter(|r| (1..=rounds).contains(r))
     else {
-        return message(
+        return unprocessable(
             &app,
-            StatusCode::UNPROCESSABLE_ENTITY,
             "Branch refused",
             &format!("choose a round from 1 to {rounds} to replay from"),
-            Some(&back),
+            &back,
         );
     };
     let q = f.question.trim();
     if let Some(p) = question_problem(q, "the branch's question") {
-        return message(
-            &app,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Branch refused",
-            &p,
-            Some(&back),
-        );
+        return unprocessable(&app, "Branch refused", &p, &back);
     }
     let mut name = format!("from-round-{from}");
     if !q.is_empty() {
-        name = format!("{name}-{}", ids::slug(q, 4));
+        name = format!("{name}-{}", council_core::text::slug(q, 4));
     }
-    let base = name.clone();
-    let mut k = 2;
-    while dir.join("branches").join(&name).exists() {
-        name = format!("{base}-{k}");
-        k += 1;
-    }
+    let name = unused(&dir.join("branches"), &name);
     let bid = format!("{id}/branches/{name}");
     let mut args = vec![
         "branch".into(),
@@ -936,7 +928,10 @@ pub(crate) async fn download(
             }
         }
     };
-    let file = format!("council-{}.{ext}", ids::slug(&id.replace('/', "-"), 12));
+    let file = format!(
+        "council-{}.{ext}",
+        council_core::text::slug(&id.replace('/', "-"), 12)
+    );
     (
         [
             (header::CONTENT_TYPE, kind.to_string()),
@@ -984,10 +979,7 @@ pub(crate) async fn delete(
     UrlPath(id): UrlPath<String>,
     Form(f): Form<Action>,
 ) -> Response {
-    if !app.keys.csrf_ok(&f.csrf) {
-        return bad_csrf(&app);
-    }
-    let dir = match run_dir(&app, &id) {
+    let dir = match posted(&app, &id, &f) {
         Ok(d) => d,
         Err(r) => return r,
     };
