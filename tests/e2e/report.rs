@@ -112,9 +112,12 @@ async fn untrusted_text_is_escaped_in_html() {
 #[tokio::test]
 async fn a_made_up_quote_is_flagged_and_a_genuine_one_passes() {
     let mut t = transcript().await;
-    let turn = t.rounds[2]
-        .turns
+    // Any spoken turn of six words or more (the recorded small model's
+    // turns vary in length from one recording to the next).
+    let turn = t
+        .rounds
         .iter()
+        .flat_map(|r| &r.turns)
         .find(|x| x.status == TurnStatus::Ok && x.text.split_whitespace().count() >= 6)
         .expect("a turn with words")
         .clone();
