@@ -680,6 +680,30 @@ async fn downloaded(dir: &Path, ext: &str) -> PathBuf {
 // ---------------------------------------------------------------------------
 // Scripts the tests run in the page.
 
+/// Chooses `rounds`, submits the new-question form, and waits for the run
+/// page, which must be live; the page's path and the run's folder under
+/// `runs`.
+async fn submit(c: &Client, rounds: &str, runs: &Path) -> (String, PathBuf) {
+    let select = c.find(Locator::Css("#rounds")).await.unwrap();
+    select.select_by_value(rounds).await.unwrap();
+    click(c, "form.ask button[type=submit]").await;
+    wait_js(c, "the run page", ON_RUN_PAGE, WAIT).await;
+    let path = current_path(c).await;
+    let live = js(
+        c,
+        "document.getElementById('run').getAttribute('data-live')",
+    )
+    .await;
+    assert_eq!(
+        live,
+        json!("true"),
+        "a new run is live\n{}",
+        page_dump(c).await
+    );
+    let dir = runs.join(run_id_of(&path));
+    (path, dir)
+}
+
 /// Truthy once the browser shows a run page.
 const ON_RUN_PAGE: &str =
     "location.pathname.indexOf('/runs/') === 0 && document.getElementById('run')";
@@ -836,25 +860,8 @@ async fn ask_watch_report_follow_up(c: Client, b: &Board<'_>) {
         "four advisors ticked\n{}",
         page_dump(&c).await
     );
-    let rounds = c.find(Locator::Css("#rounds")).await.unwrap();
-    rounds.select_by_value("2").await.unwrap();
-    click(&c, "form.ask button[type=submit]").await;
-
     // The run page, before the fake has answered anything: no turn yet.
-    wait_js(&c, "the run page", ON_RUN_PAGE, WAIT).await;
-    let path = current_path(&c).await;
-    let dir = b.runs.join(run_id_of(&path));
-    let live = js(
-        &c,
-        "document.getElementById('run').getAttribute('data-live')",
-    )
-    .await;
-    assert_eq!(
-        live,
-        json!("true"),
-        "a new run is live\n{}",
-        page_dump(&c).await
-    );
+    let (path, dir) = submit(&c, "2", &b.runs).await;
     let turns = js(&c, "document.querySelectorAll('#log .ev-turn').length").await;
     assert_eq!(
         turns,
@@ -1175,26 +1182,9 @@ async fn ask_with_payloads(c: Client, p: &Payloads) {
     for id in ["markup-tester", "cfo", "cto"] {
         click(&c, &format!("#p-{id}")).await;
     }
-    let rounds = c.find(Locator::Css("#rounds")).await.unwrap();
-    rounds.select_by_value("1").await.unwrap();
-    click(&c, "form.ask button[type=submit]").await;
-
     // The run, followed live to its end (the fake answers once the page
     // follows the run).
-    wait_js(&c, "the run page", ON_RUN_PAGE, WAIT).await;
-    let path = current_path(&c).await;
-    let dir = p.runs.join(run_id_of(&path));
-    let live = js(
-        &c,
-        "document.getElementById('run').getAttribute('data-live')",
-    )
-    .await;
-    assert_eq!(
-        live,
-        json!("true"),
-        "a new run is live\n{}",
-        page_dump(&c).await
-    );
+    let (path, dir) = submit(&c, "1", &p.runs).await;
     p.gate.open();
     wait_run_end(&c, "the end of the run").await;
     assert_log_matches(&c, &dir, "the payload run").await;
