@@ -10,7 +10,7 @@ use crate::runs::{self, Status};
 use crate::views::Views;
 use crate::App;
 use axum::extract::{Path as UrlPath, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::sse::{Event as Sse, KeepAlive};
 use axum::response::{IntoResponse, Response};
 use council_core::{Event, Turn, TurnStatus};
@@ -317,6 +317,5 @@ pub(crate) async fn events(
         axum::http::header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static("no-store"),
     );
-    *r.status_mut() = StatusCode::OK;
     r
 }

@@ -420,7 +420,7 @@ pub(crate) async fn create_run(State(app): State<Arc<App>>, form: Multipart) -> 
                 path = src.join(format!("{k}-{name}"));
                 k += 1;
             }
-            if let Err(e) = council_fs_write(&path, bytes) {
+            if let Err(e) = write_upload(&path, bytes) {
                 return message(
                     &app,
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -440,7 +440,7 @@ pub(crate) async fn create_run(State(app): State<Arc<App>>, form: Multipart) -> 
     Redirect::to(&format!("/runs/{}", ids::href(&id))).into_response()
 }
 
-fn council_fs_write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+fn write_upload(path: &Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
@@ -892,11 +892,11 @@ pub(crate) async fn download(
                 let text = |e: council_render::RenderError| council_core::error_chain(&e);
                 match format {
                     Format::Pdf => {
-                        let tmp = tempfile_path(&dir2);
-                        council_render::render_pdf(&report, &options, &tmp).map_err(text)?;
-                        let b = std::fs::read(&tmp).map_err(|e| e.to_string());
-                        let _ = std::fs::remove_file(&tmp);
-                        b
+                        // Its own temporary folder: downloads at once never share a file.
+                        let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+                        let out = tmp.path().join("report.pdf");
+                        council_render::render_pdf(&report, &options, &out).map_err(text)?;
+                        std::fs::read(&out).map_err(|e| e.to_string())
                     }
                     Format::Docx => council_render::render_docx(&report, &options).map_err(text),
                     f => council_render::render(&report, f)
@@ -943,14 +943,6 @@ pub(crate) async fn download(
         bytes,
     )
         .into_response()
-}
-
-fn tempfile_path(dir: &Path) -> PathBuf {
-    std::env::temp_dir().join(format!(
-        "council-{}-{}.pdf",
-        std::process::id(),
-        council_core::hash::fnv1a(dir.display().to_string().bytes())
-    ))
 }
 
 /// `GET /runs/{id}/delete`: asks before deleting.
