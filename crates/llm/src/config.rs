@@ -100,6 +100,8 @@ pub struct EmbeddedConfig {
     pub ctx_per_slot: Option<u32>,
     /// Copy long shared prefixes between slots (default true; false to measure without).
     pub share_prefixes: Option<bool>,
+    /// Let llama.cpp use flash attention (default false: slower on CPU here).
+    pub flash_attention: Option<bool>,
 }
 
 impl ConfigFile {
@@ -647,6 +649,9 @@ async fn build_embedded(
     if let Some(b) = config.share_prefixes {
         s.share_prefixes = b;
     }
+    if let Some(f) = config.flash_attention {
+        s.flash_attention = f;
+    }
     let model = tokio::task::spawn_blocking(move || EmbeddedModel::load(s))
         .await
         .map_err(|e| LlmError::Embedded(format!("model loading panicked: {e}")))??;
@@ -904,5 +909,18 @@ mod tests {
         };
         let err = resolve(&over, &env_of(&[])).unwrap_err().to_string();
         assert!(err.contains("c.toml") && err.contains("base_urll"), "{err}");
+    }
+
+    #[test]
+    fn the_embedded_table_reads_its_tuning_keys() {
+        let table: toml::Table =
+            toml::from_str("[embedded]\nslots = 8\nflash_attention = true\n").unwrap();
+        let file = ConfigFile::from_table(None, table).unwrap();
+        let embedded = file.embedded;
+        assert_eq!(embedded.slots, Some(8));
+        assert_eq!(embedded.flash_attention, Some(true));
+        let table: toml::Table = toml::from_str("[embedded]\nflash_atention = true\n").unwrap();
+        let err = ConfigFile::from_table(None, table).unwrap_err().to_string();
+        assert!(err.contains("flash_atention"), "{err}");
     }
 }

@@ -95,7 +95,9 @@ pub(super) fn run(
         .with_n_ubatch(settings.batch)
         .with_n_seq_max(slots_n)
         .with_n_threads(threads)
-        .with_n_threads_batch(threads);
+        .with_n_threads_batch(threads)
+        // llama.cpp's enum: -1 auto (on where supported), 0 off.
+        .with_flash_attention_policy(if settings.flash_attention { -1 } else { 0 });
     let mut ctx = match model.new_context(backend, params) {
         Ok(c) => c,
         Err(e) => {
@@ -206,6 +208,20 @@ impl Engine<'_> {
                 .map(|t| LlamaLogitBias::new(t, f32::NEG_INFINITY))
                 .collect();
             chain.push(LlamaSampler::logit_bias(self.model.n_vocab(), &biases));
+        }
+        if self.model.n_params() < super::SMALL_MODEL_PARAMS {
+            // A small model falls into loops (a date, a number or a letter
+            // repeated to the field's length limit): each loop costs the
+            // longest answer of its wave, and the looped text is shown to
+            // every peer next round. The grammar still decides wherever
+            // only one token fits (JSON keys and punctuation).
+            chain.push(LlamaSampler::penalties(
+                self.model.n_vocab(),
+                REPEAT_WINDOW,
+                REPEAT_PENALTY,
+                0.0,
+                0.0,
+            ));
         }
         if p.temperature <= 0.0 {
             chain.push(LlamaSampler::greedy());
@@ -505,10 +521,17 @@ impl Engine<'_> {
 }
 
 /// Samples one token. With a grammar, the token is first drawn freely and
-/// only checked against the grammar; the grammar is applied to the whole
-/// vocabulary just when that check fails. This is llama.cpp's own
-/// (common_sampler) strategy: a grammar over 49k candidates per slot per
-/// step would otherwise dominate the decode time.
+/// only checked against the grammar (llama.cpp's own common_sampler
+/// strategy: a grammar over 49k candidates per slot per step would
+/// dominate the decode time). When the check fails, the grammar is applied
+/// to the [`FALLBACK_CANDIDATES`] likeliest tokens and the token drawn from
+/// those it allows; only when it allows none of them is it applied to the
+/// whole vocabulary. Greedy decoding picks the same token either way (the
+/// likeliest allowed one); sampling differs only in leaving out allowed
+/// tokens less likely than the first [`FALLBACK_CANDIDATES`], which top-p
+/// would almost always drop anyway. A small model's first draw fails the
+/// check about one time in four, and the whole-vocabulary pass costs
+/// about 3 ms each time.
 fn sample(
     ctx: &LlamaContext<'_>,
     idx: i32,
@@ -522,14 +545,37 @@ fn sample(
     let tok = if single.data[0].logit().is_finite() {
         tok
     } else {
-        let mut all = ctx.token_data_array_ith(idx);
-        grammar.apply(&mut all);
-        chain.apply(&mut all);
-        all.selected_token().unwrap_or(tok)
+        let mut likeliest = ctx.token_data_array_ith(idx);
+        LlamaSampler::top_k(FALLBACK_CANDIDATES).apply(&mut likeliest);
+        grammar.apply(&mut likeliest);
+        let tok = if likeliest.data.iter().any(|d| d.logit().is_finite()) {
+            // The grammar masked some of the sorted candidates in place:
+            // the order no longer holds.
+            likeliest.sorted = false;
+            chain.apply(&mut likeliest);
+            likeliest.selected_token().unwrap_or(tok)
+        } else {
+            let mut all = ctx.token_data_array_ith(idx);
+            grammar.apply(&mut all);
+            chain.apply(&mut all);
+            all.selected_token().unwrap_or(tok)
+        };
+        // `sample` recorded the rejected draw; the repetition penalty
+        // must also see the token actually written.
+        chain.accept(tok);
+        tok
     };
     grammar.accept(tok);
     tok
 }
+
+/// Recent tokens a small model's repetition penalty looks back over.
+const REPEAT_WINDOW: i32 = 64;
+/// Logit divisor for a token repeated within [`REPEAT_WINDOW`].
+const REPEAT_PENALTY: f32 = 1.15;
+
+/// Candidates a rejected draw is retried among before the whole vocabulary.
+const FALLBACK_CANDIDATES: i32 = 64;
 
 fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
