@@ -146,3 +146,107 @@ async fn the_model_casts_the_panel_through_the_casting_schema() {
         "a valid casting needs no repair: {notes:?}"
     );
 }
+
+/// A model whose deeper-story answer waits until a vote has been asked
+/// (or 30 s): it shows whether the second synthesis wave starts before the
+/// first wave's slowest part is done.
+struct StoryWaitsForAVote {
+    vote_asked: tokio::sync::Notify,
+    released_by_a_vote: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl council_llm::ChatModel for StoryWaitsForAVote {
+    fn info(&self) -> council_llm::ModelInfo {
+        council_llm::ModelInfo {
+            backend: "fake".into(),
+            model: "story-waits".into(),
+            location: "memory".into(),
+            capabilities: council_llm::Capabilities {
+                native_json_schema: true,
+                seeded: true,
+                concurrent: true,
+                offline: true,
+                context_tokens: None,
+                small: false,
+            },
+        }
+    }
+
+    async fn chat(
+        &self,
+        request: &council_llm::ChatRequest,
+    ) -> Result<council_llm::ChatResponse, council_llm::LlmError> {
+        let name = request.schema.as_ref().map_or("", |s| s.name.as_str());
+        if name == "synthesis_vote" {
+            // Stores a permit when the story is not waiting yet.
+            self.vote_asked.notify_one();
+        }
+        if name == "synthesis_story" {
+            let waited = tokio::time::timeout(
+                std::time::Duration::from_secs(30),
+                self.vote_asked.notified(),
+            )
+            .await;
+            self.released_by_a_vote
+                .store(waited.is_ok(), std::sync::atomic::Ordering::SeqCst);
+        }
+        let filler = "Raise list prices 15% for new logos from 1 March 2027 and measure win rates for eight weeks. ";
+        let (text, json) = match &request.schema {
+            Some(s) => {
+                let v = council_llm::schema::example_for(&s.schema, &filler.repeat(4));
+                (v.to_string(), Some(v))
+            }
+            None => (filler.repeat(2), None),
+        };
+        Ok(council_llm::ChatResponse {
+            text,
+            json,
+            finish_reason: council_llm::FinishReason::Stop,
+            usage: council_core::Usage::reported(100, 50),
+            model: "story-waits".into(),
+            attempts: 1,
+        })
+    }
+}
+
+#[tokio::test]
+async fn the_second_synthesis_wave_starts_once_the_verdict_and_forecasts_land() {
+    let model = Arc::new(StoryWaitsForAVote {
+        vote_asked: tokio::sync::Notify::new(),
+        released_by_a_vote: false.into(),
+    });
+    let prompts = Prompts::builtin().unwrap();
+    let debate = council_tests::test_debate(
+        "Should we raise prices 15% next quarter?",
+        &["cfo", "cto"],
+        1,
+        model.clone(),
+        &prompts,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = council_engine::RunStore::create(&dir.path().join("run")).unwrap();
+    let t = council_engine::run(&debate, &mut store).await.unwrap();
+    assert!(
+        model
+            .released_by_a_vote
+            .load(std::sync::atomic::Ordering::SeqCst),
+        "the votes waited for the whole first wave (the story) instead of the verdict and forecasts"
+    );
+    // Every part is there, and each vote and path was logged after both
+    // parts it reads.
+    let parts: Vec<&SynthesisKind> = t.synthesis.iter().map(|p| &p.part).collect();
+    assert_eq!(parts.len(), 6 + 4 + 3, "{parts:?}");
+    assert!(t.synthesis.iter().all(|p| p.error.is_none()));
+    let at = |k: &SynthesisKind| parts.iter().position(|p| *p == k).unwrap();
+    let read_first = at(&SynthesisKind::Verdict).max(at(&SynthesisKind::Forecasts));
+    for (i, p) in parts.iter().enumerate() {
+        if p.needs_forecasts() {
+            assert!(
+                i > read_first,
+                "{p} logged before the verdict and forecasts: {parts:?}"
+            );
+        }
+    }
+    assert!(at(&SynthesisKind::Story) > read_first);
+}

@@ -13,6 +13,7 @@ use council_core::transcript::SynthesisPart;
 use council_core::variant::VariantSpec;
 use council_core::{excerpt, lang_name, Event, PanelMember, Transcript, TurnStatus, Usage};
 use council_llm::{ChatModel, ChatRequest, Message};
+use futures::StreamExt;
 use serde::Serialize;
 use std::sync::Arc;
 use tera::Context;
@@ -133,10 +134,12 @@ fn chars_per_token(lang: &str) -> f64 {
 /// Runs every synthesis part not yet in `store`, in two dependent waves:
 /// first every part that builds on the debate alone (the verdict, the
 /// forecasts, the plan, the story, the evidence, the risks), all at once;
-/// then the parts that need the forecasts' ids (each advisor's vote, the
-/// three paths, a variant's forecast wording), all at once. The first
-/// wave sees where the board stands (each advisor's last stance), not the
-/// verdict written beside it, so nothing waits that need not.
+/// then the parts that need the forecasts' ids and the verdict (each
+/// advisor's vote, the three paths, a variant's forecast wording), all at
+/// once, as soon as those two have landed: the rest of the first wave goes
+/// on beside them. The first wave sees where the board stands (each
+/// advisor's last stance), not the verdict written beside it, so nothing
+/// waits that need not.
 pub(crate) async fn synthesize(d: &Debate<'_>, store: &mut RunStore) -> Result<(), EngineError> {
     let panel_ids: Vec<&str> = d.panel.iter().map(|p| p.id.as_str()).collect();
     // A re-worded variant asks for its own wording of the forecasts too.
@@ -170,37 +173,87 @@ pub(crate) async fn synthesize(d: &Debate<'_>, store: &mut RunStore) -> Result<(
         panel: &panel_ids,
         ..Bindings::default()
     };
-    let wave: Vec<&SynthesisKind> = kinds
+    let mut waiting: std::collections::VecDeque<PartCall<'_>> = kinds
         .iter()
         .filter(|k| !k.needs_forecasts() && !done(&t, k))
+        .map(|k| Box::pin(call(d, k, &moderator, &ctx, &first)) as PartCall<'_>)
         .collect();
-    let calls = wave.iter().map(|k| call(d, k, &moderator, &ctx, &first));
-    let keep_stance = variant.as_ref().and_then(|v| v.keep_stance);
-    crate::rounds::keep_as_they_land(calls, d.settings.max_concurrency, |mut p| {
-        if let (Some(keep), SynthesisKind::Verdict) = (keep_stance, &p.part) {
-            hold_stance(&mut p, keep);
-        }
-        note(&p);
-        store.append(Event::Synthesis(p))
-    })
-    .await?;
-
-    let t = store.transcript()?;
-    let answers = Answers::from_transcript(&t);
-    add_answers_so_far(&mut ctx, &t, &answers);
-    let forecasts = forecasts_of(&t.date, &answers);
-    let ids: Vec<&str> = forecasts.iter().map(|f| f.id.as_str()).collect();
-    let b = Bindings {
-        panel: &panel_ids,
-        peers: &[],
-        forecast_ids: &ids,
-    };
-    let mut jobs: Vec<(SynthesisKind, Arc<dyn ChatModel>, Context)> = Vec::new();
-    for kind in kinds
-        .into_iter()
+    let second: Vec<&SynthesisKind> = kinds
+        .iter()
         .filter(|k| k.needs_forecasts() && !done(&t, k))
-    {
-        let (model, c) = match &kind {
+        .collect();
+    // What the second wave reads: once both have landed (answered or
+    // failed), it starts.
+    let mut read_first = [SynthesisKind::Verdict, SynthesisKind::Forecasts]
+        .into_iter()
+        .filter(|k| !done(&t, k))
+        .collect::<Vec<_>>();
+    let mut second_started = false;
+    let keep_stance = variant.as_ref().and_then(|v| v.keep_stance);
+    let mut running = futures::stream::FuturesUnordered::new();
+    let mut stopped = None;
+    let limit = d.settings.max_concurrency.max(1);
+    loop {
+        if read_first.is_empty() && !second_started && stopped.is_none() {
+            second_started = true;
+            let t = store.transcript()?;
+            waiting.extend(second_wave(d, &t, &ctx, &panel_ids, &second, &moderator));
+        }
+        while running.len() < limit {
+            let Some(next) = waiting.pop_front() else {
+                break;
+            };
+            running.push(next);
+        }
+        let Some(answer) = running.next().await else {
+            break;
+        };
+        match answer {
+            Ok(mut p) => {
+                if let (Some(keep), SynthesisKind::Verdict) = (keep_stance, &p.part) {
+                    hold_stance(&mut p, keep);
+                }
+                read_first.retain(|k| k != &p.part);
+                note(&p);
+                store.append(Event::Synthesis(p))?;
+            }
+            Err(e @ EngineError::Budget(_)) => {
+                // A budget stop: the calls in flight finish and are kept;
+                // nothing new starts.
+                waiting.clear();
+                stopped.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    stopped.map_or(Ok(()), Err)
+}
+
+/// One synthesis call in flight.
+type PartCall<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<SynthesisPart, EngineError>> + Send + 'a>,
+>;
+
+/// The second wave's calls, bound to the forecasts' ids and shown the
+/// verdict, as `t` (the log so far) holds them.
+fn second_wave<'a>(
+    d: &'a Debate<'_>,
+    t: &Transcript,
+    ctx: &Context,
+    panel_ids: &'a [&'a str],
+    kinds: &[&SynthesisKind],
+    moderator: &Arc<dyn ChatModel>,
+) -> Vec<PartCall<'a>> {
+    let answers = Answers::from_transcript(t);
+    let mut ctx = ctx.clone();
+    add_answers_so_far(&mut ctx, t, &answers);
+    let ids: Vec<String> = forecasts_of(&t.date, &answers)
+        .into_iter()
+        .map(|f| f.id)
+        .collect();
+    let mut calls: Vec<PartCall<'a>> = Vec::new();
+    for &kind in kinds {
+        let (model, c) = match kind {
             SynthesisKind::Vote(id) => {
                 let Some(persona) = d.panel.iter().find(|p| &p.id == id) else {
                     continue;
@@ -229,16 +282,19 @@ pub(crate) async fn synthesize(d: &Debate<'_>, store: &mut RunStore) -> Result<(
             }
             _ => (moderator.clone(), ctx.clone()),
         };
-        jobs.push((kind, model, c));
+        let kind = kind.clone();
+        let ids = ids.clone();
+        calls.push(Box::pin(async move {
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let b = Bindings {
+                panel: panel_ids,
+                peers: &[],
+                forecast_ids: &ids,
+            };
+            call(d, &kind, &model, &c, &b).await
+        }));
     }
-    let calls = jobs
-        .iter()
-        .map(|(kind, model, c)| call(d, kind, model, c, &b));
-    crate::rounds::keep_as_they_land(calls, d.settings.max_concurrency, |p| {
-        note(&p);
-        store.append(Event::Synthesis(p))
-    })
-    .await
+    calls
 }
 
 /// A variant's directions as the templates read them (`variant`).
