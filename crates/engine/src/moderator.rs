@@ -11,12 +11,14 @@ use tera::Context;
 
 /// Characters of each turn the moderator reads (a small model reads less).
 const TURN_EXCERPT: usize = 900;
-/// [`TURN_EXCERPT`] for a small model.
-const TURN_EXCERPT_SMALL: usize = 400;
+/// [`TURN_EXCERPT`] for a small model: as much as an advisor is shown of
+/// a peer's turn (`shown::ANSWER_EXCERPT_SMALL`).
+const TURN_EXCERPT_SMALL: usize = 200;
 /// Generated-token limit of a summary.
 const SUMMARY_TOKENS: u32 = 400;
-/// [`SUMMARY_TOKENS`] for a small model, asked for 40–70 words.
-const SUMMARY_TOKENS_SMALL: u32 = 200;
+/// [`SUMMARY_TOKENS`] for a small model, asked for 40–70 words (about 90
+/// tokens; a small model that runs on writes to the limit).
+const SUMMARY_TOKENS_SMALL: u32 = 120;
 
 /// Summarises round `spec` (numbered `round` in the prompt, seeded as
 /// `seed_round`) from its `turns`.
@@ -64,7 +66,14 @@ pub(crate) async fn summarize(
             SUMMARY_TOKENS
         });
     let (mut text, fallback, usage) = match model.chat(&request).await {
-        Ok(r) if !r.text.trim().is_empty() => (r.text.trim().to_string(), false, r.usage),
+        Ok(r) if !r.text.trim().is_empty() => {
+            let text = if r.finish_reason == council_llm::FinishReason::Length {
+                whole_sentences(r.text.trim())
+            } else {
+                r.text.trim().to_string()
+            };
+            (text, false, r.usage)
+        }
         Ok(r) => (fallback_summary(&spoken), true, r.usage),
         Err(e) => {
             if let Some(stop) = EngineError::stops_run(&e) {
@@ -105,6 +114,26 @@ pub(crate) async fn summarize(
     })
 }
 
+/// A summary cut off by the token limit, up to its last full sentence (or
+/// whole, marked with an ellipsis, when it has no full sentence).
+fn whole_sentences(text: &str) -> String {
+    let end = text
+        .char_indices()
+        .rev()
+        .find(|&(i, c)| {
+            matches!(c, '。' | '！' | '？')
+                || (matches!(c, '.' | '!' | '?') && {
+                    let rest = &text[i + c.len_utf8()..];
+                    rest.is_empty() || rest.starts_with(char::is_whitespace)
+                })
+        })
+        .map(|(i, c)| i + c.len_utf8());
+    match end {
+        Some(end) => text[..end].to_string(),
+        None => format!("{}…", text.trim_end()),
+    }
+}
+
 /// A summary made of the turns' openings, for when the moderator fails.
 fn fallback_summary(spoken: &[ShownTurn]) -> String {
     spoken
@@ -112,4 +141,23 @@ fn fallback_summary(spoken: &[ShownTurn]) -> String {
         .map(|s| format!("{} ({}): {}", s.name, s.move_, excerpt(&s.text, 160)))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::whole_sentences;
+
+    #[test]
+    fn a_cut_summary_ends_at_its_last_full_sentence() {
+        assert_eq!(
+            whole_sentences("Raise prices 15.5% in March. The CFO objects! Churn may ri"),
+            "Raise prices 15.5% in March. The CFO objects!"
+        );
+        assert_eq!(whole_sentences("董事会同意。风险在于客"), "董事会同意。");
+        assert_eq!(
+            whole_sentences("No full sentence at all"),
+            "No full sentence at all…"
+        );
+        assert_eq!(whole_sentences("Ends exactly here."), "Ends exactly here.");
+    }
 }
