@@ -286,22 +286,30 @@ impl Engine<'_> {
     }
 
     /// Whether `prompt` should wait for a slot now evaluating a prompt that
-    /// shares [`MIN_SHARE`] more of its tokens than any cache holds yet: once
-    /// they are in, it is admitted and copies them (see `prepare`).
+    /// shares [`MIN_SHARE`] more of its tokens than any other cache holds:
+    /// it waits until that slot holds the whole shared part, then is
+    /// admitted and copies it (see `prepare`). Admitted any earlier, it
+    /// would evaluate the shared tokens still missing (up to a batch of
+    /// 512) again itself.
     fn worth_waiting(&self, prompt: &[LlamaToken]) -> bool {
         if !self.settings.share_prefixes {
             return false;
         }
-        let ready = self
-            .slots
-            .iter()
-            .map(|s| common_prefix(&s.cached, prompt))
-            .max()
-            .unwrap_or(0);
-        self.slots.iter().any(|s| {
+        self.slots.iter().enumerate().any(|(i, s)| {
             s.active.as_ref().is_some_and(|a| {
-                a.evaluated < a.prompt.len()
-                    && common_prefix(&a.prompt, prompt) >= ready + MIN_SHARE
+                let shared = common_prefix(&a.prompt, prompt);
+                if a.evaluated >= shared {
+                    return false;
+                }
+                let elsewhere = self
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, _)| j != i)
+                    .map(|(_, o)| common_prefix(&o.cached, prompt))
+                    .max()
+                    .unwrap_or(0);
+                shared >= elsewhere + MIN_SHARE
             })
         })
     }
