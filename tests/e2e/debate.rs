@@ -162,14 +162,7 @@ impl council_llm::ChatModel for StoryWaitsForAVote {
             backend: "fake".into(),
             model: "story-waits".into(),
             location: "memory".into(),
-            capabilities: council_llm::Capabilities {
-                native_json_schema: true,
-                seeded: true,
-                concurrent: true,
-                offline: true,
-                context_tokens: None,
-                small: false,
-            },
+            capabilities: council_llm::Capabilities::in_process(),
         }
     }
 

@@ -27,14 +27,7 @@ impl ChatModel for CitingModel {
             backend: "citing-fake".into(),
             model: "fake".into(),
             location: "memory".into(),
-            capabilities: Capabilities {
-                native_json_schema: true,
-                seeded: true,
-                concurrent: true,
-                offline: true,
-                context_tokens: None,
-                small: false,
-            },
+            capabilities: Capabilities::in_process(),
         }
     }
 

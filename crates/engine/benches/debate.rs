@@ -37,14 +37,7 @@ impl ChatModel for LatencyModel {
             backend: "fake".into(),
             model: "fixed-latency".into(),
             location: "memory".into(),
-            capabilities: Capabilities {
-                native_json_schema: true,
-                seeded: true,
-                concurrent: true,
-                offline: true,
-                context_tokens: None,
-                small: false,
-            },
+            capabilities: Capabilities::in_process(),
         }
     }
 

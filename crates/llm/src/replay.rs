@@ -188,17 +188,7 @@ impl ChatModel for CassetteModel {
                 let recorded = self.lock().recorded_from.clone();
                 let (model, capabilities) = match recorded {
                     Some(i) => (i.model, i.capabilities),
-                    None => (
-                        "unknown".into(),
-                        crate::Capabilities {
-                            native_json_schema: true,
-                            seeded: true,
-                            concurrent: true,
-                            offline: true,
-                            context_tokens: None,
-                            small: false,
-                        },
-                    ),
+                    None => ("unknown".into(), crate::Capabilities::in_process()),
                 };
                 ModelInfo {
                     backend: "replay".into(),

@@ -226,6 +226,21 @@ pub struct Capabilities {
     pub small: bool,
 }
 
+impl Capabilities {
+    /// A model in this process that can do everything a run asks (fakes,
+    /// replays): schema-constrained, seeded, concurrent, offline, not small.
+    pub fn in_process() -> Self {
+        Capabilities {
+            native_json_schema: true,
+            seeded: true,
+            concurrent: true,
+            offline: true,
+            context_tokens: None,
+            small: false,
+        }
+    }
+}
+
 /// Which backend and model would answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelInfo {
