@@ -68,7 +68,7 @@ pub(crate) async fn summarize(
     let (mut text, fallback, usage) = match model.chat(&request).await {
         Ok(r) if !r.text.trim().is_empty() => {
             let text = if r.finish_reason == council_llm::FinishReason::Length {
-                whole_sentences(r.text.trim())
+                cut_summary(r.text.trim())
             } else {
                 r.text.trim().to_string()
             };
@@ -114,24 +114,10 @@ pub(crate) async fn summarize(
     })
 }
 
-/// A summary cut off by the token limit, up to its last full sentence (or
-/// whole, marked with an ellipsis, when it has no full sentence).
-fn whole_sentences(text: &str) -> String {
-    let end = text
-        .char_indices()
-        .rev()
-        .find(|&(i, c)| {
-            matches!(c, '。' | '！' | '？')
-                || (matches!(c, '.' | '!' | '?') && {
-                    let rest = &text[i + c.len_utf8()..];
-                    rest.is_empty() || rest.starts_with(char::is_whitespace)
-                })
-        })
-        .map(|(i, c)| i + c.len_utf8());
-    match end {
-        Some(end) => text[..end].to_string(),
-        None => format!("{}…", text.trim_end()),
-    }
+/// A summary the token limit cut off, shortened like any excerpt: to its
+/// last sentence (or word) end, marked with an ellipsis.
+fn cut_summary(said: &str) -> String {
+    excerpt(said, said.chars().count().saturating_sub(1))
 }
 
 /// A summary made of the turns' openings, for when the moderator fails.
@@ -145,19 +131,18 @@ fn fallback_summary(spoken: &[ShownTurn]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::whole_sentences;
+    use super::cut_summary as cut;
 
     #[test]
     fn a_cut_summary_ends_at_its_last_full_sentence() {
         assert_eq!(
-            whole_sentences("Raise prices 15.5% in March. The CFO objects! Churn may ri"),
-            "Raise prices 15.5% in March. The CFO objects!"
+            cut("Raise prices 15% in March. The CFO objects! Churn may ri"),
+            "Raise prices 15% in March. The CFO objects!…"
         );
-        assert_eq!(whole_sentences("董事会同意。风险在于客"), "董事会同意。");
         assert_eq!(
-            whole_sentences("No full sentence at all"),
-            "No full sentence at all…"
+            cut("董事会同意，风险很高。风险在于客"),
+            "董事会同意，风险很高。…"
         );
-        assert_eq!(whole_sentences("Ends exactly here."), "Ends exactly here.");
+        assert_eq!(cut("No full sentence at all"), "No full sentence at…");
     }
 }
