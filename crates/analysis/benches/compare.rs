@@ -236,6 +236,7 @@ fn main() {
         .map(|(i, events)| RunInput {
             label: format!("q{:02}/run-{i:04}", i % 12),
             transcript: Transcript::from_events(events).unwrap(),
+            study: None,
         })
         .collect();
     println!("  generate in memory:            {:>7.3} s", secs(t));
@@ -306,6 +307,7 @@ fn main() {
                         .map(|d| RunInput {
                             label: d.strip_prefix(&root).unwrap().display().to_string(),
                             transcript: read_run(d),
+                            study: None,
                         })
                         .collect::<Vec<_>>()
                 })

@@ -6,25 +6,76 @@
 //! them). [`compare`] puts them together into a [`Comparison`], whose JSON
 //! is what `council compare --format json` prints.
 
-use crate::forecasts::{forecasts_in, RunForecast};
+use crate::forecasts::RunForecast;
 use council_core::answers::Stance;
 use council_core::report::{tally, Tally};
 use council_core::synthesis::Answers;
+use council_core::variant::RunKind;
 use council_core::{Move, RunStatus, Transcript, Turn, TurnStatus};
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// The version of `council compare`'s JSON output.
-pub const COMPARE_VERSION: u32 = 1;
+/// The version of `council compare`'s JSON output (2: runs and rows carry
+/// their kind, source, question id, repeat and seed; copies count once).
+pub const COMPARE_VERSION: u32 = 2;
 
-/// A run to compare: a label naming it (its folder, as found) and its transcript.
+/// Where a study's run sits in its study.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StudyCell {
+    /// The question's id in the study file.
+    pub question_id: String,
+    /// The repeat, from 1.
+    pub repeat: u32,
+    /// The run's seed.
+    pub seed: u64,
+}
+
+/// A run to compare: a label naming it (its folder, as found), its
+/// transcript and, for a study's run, where it sits in the study.
 #[derive(Debug, Clone)]
 pub struct RunInput {
     /// How the run is named in every table (unique among the runs compared).
     pub label: String,
     /// The run's transcript.
     pub transcript: Transcript,
+    /// Its question, repeat and seed in its study, if it is a study's run.
+    pub study: Option<StudyCell>,
+}
+
+impl RunInput {
+    /// A run to compare.
+    pub fn new(label: impl Into<String>, transcript: Transcript, study: Option<StudyCell>) -> Self {
+        RunInput {
+            label: label.into(),
+            transcript,
+            study,
+        }
+    }
+}
+
+/// How runs are compared.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CompareOptions {
+    /// Pool variants and branches with a question's repeats in the
+    /// per-question statistics (by default only debates are pooled).
+    pub include_derived: bool,
+}
+
+/// Which run a row or a run's metrics come from: its kind, its source and
+/// where it sits in its study.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct RunId {
+    /// A debate, a variant (adds no data) or a branch (adds what it spoke).
+    pub kind: RunKind,
+    /// For a variant or branch: the run it came from, as recorded.
+    pub source: Option<String>,
+    /// For a study's run: the question's id in the study file.
+    pub question_id: Option<String>,
+    /// For a study's run: the repeat, from 1.
+    pub repeat: Option<u32>,
+    /// The run's seed.
+    pub seed: u64,
 }
 
 /// Everything `council compare` reports.
@@ -74,6 +125,9 @@ impl RowStatus {
 pub struct TurnRow {
     /// The run's label.
     pub run: String,
+    /// The run's kind, source, question id, repeat and seed.
+    #[serde(flatten)]
+    pub id: RunId,
     /// The run's question.
     pub question: String,
     /// The model that produced the turn (empty when absent or unknown).
@@ -196,6 +250,9 @@ pub struct AdvisorMetrics {
 pub struct RunMetrics {
     /// The run's label.
     pub run: String,
+    /// The run's kind, source, question id, repeat and seed.
+    #[serde(flatten)]
+    pub id: RunId,
     /// Its question.
     pub question: String,
     /// Its date.
@@ -227,8 +284,10 @@ pub struct RunMetrics {
     pub agreement: Vec<Vec<Option<u8>>>,
     /// The mean of the defined pairs of `agreement` ([`agreement_rate`]).
     pub agreement_rate: Option<f64>,
-    /// Forecasts the run made.
+    /// Forecasts the run made (as its report shows them).
     pub forecasts: usize,
+    /// Forecasts a vote gave several probabilities (the first counts).
+    pub repeated_probabilities: usize,
 }
 
 /// The metrics of one question over its runs (repeats and models).
@@ -476,14 +535,36 @@ struct RunPart<'t> {
     names: Vec<(String, String)>,
 }
 
-fn run_part<'t>(label: &str, t: &'t Transcript) -> RunPart<'t> {
+/// What one run adds. Only what it spoke itself counts: a variant's turns,
+/// votes and forecasts are copies (it adds no row, no stance, no vote); a
+/// branch adds the rounds from its branch point on (a flip pair counts when
+/// its later turn was spoken in the branch, so at least one of its two
+/// turns was) and its own synthesis. The copies count in the run they came
+/// from.
+fn run_part<'t>(input: &'t RunInput) -> RunPart<'t> {
+    let t = &input.transcript;
+    let label = input.label.as_str();
+    let kind = RunKind::of(t.origin.as_ref());
+    let first_own = kind.first_own_round(t.origin.as_ref());
+    let id = RunId {
+        kind,
+        source: t.origin.as_ref().map(|o| o.source.clone()),
+        question_id: input.study.as_ref().map(|s| s.question_id.clone()),
+        repeat: input.study.as_ref().map(|s| s.repeat),
+        seed: input.study.as_ref().map_or(t.seed, |s| s.seed),
+    };
     let answers = Answers::from_transcript(t);
     let g = Grid::of(t);
+    // A round the run spoke itself (its own turns, not copies).
+    let own = |r: usize| g.rounds[r] >= first_own;
     let mut rows = Vec::new();
     let (mut flips, mut flip_pairs) = (0, 0);
     for (p, persona) in g.personas.iter().enumerate() {
         for (r, round) in g.rounds.iter().enumerate() {
             let turn = g.cells[p][r];
+            if !own(r) || turn.is_some_and(|x| x.copied_from.is_some()) {
+                continue;
+            }
             let consecutive = r > 0 && g.rounds[r - 1] + 1 == *round;
             let flipped = if consecutive {
                 flip(g.stance(p, r - 1), g.stance(p, r))
@@ -501,6 +582,7 @@ fn run_part<'t>(label: &str, t: &'t Transcript) -> RunPart<'t> {
             let spoken = turn.filter(|x| x.status == TurnStatus::Ok);
             let row = TurnRow {
                 run: label.to_string(),
+                id: id.clone(),
                 question: t.question.clone(),
                 model: turn.map(|x| x.model.clone()).unwrap_or_default(),
                 persona: persona.to_string(),
@@ -527,36 +609,51 @@ fn run_part<'t>(label: &str, t: &'t Transcript) -> RunPart<'t> {
         .rounds
         .iter()
         .enumerate()
-        .map(|(r, n)| (*n, g.stances_of_round(r, None)))
+        .map(|(r, n)| {
+            let stances = if own(r) {
+                g.stances_of_round(r, None)
+            } else {
+                Vec::new()
+            };
+            (*n, stances)
+        })
         .collect();
     let final_stances: Vec<Option<Stance>> = (0..g.personas.len())
         .map(|p| {
-            let track: Vec<Option<Stance>> = (0..g.rounds.len()).map(|r| g.stance(p, r)).collect();
+            let track: Vec<Option<Stance>> = (0..g.rounds.len())
+                .map(|r| g.stance(p, r).filter(|_| own(r)))
+                .collect();
             final_stance(&track)
         })
         .collect();
     let agreement = agreement_matrix(&final_stances);
+    // A variant's vote and verdict stance are its source's (held to it).
+    let spoke_synthesis = kind != RunKind::Variant;
     let vote = vote_tally(t, &answers);
-    let models: Vec<String> = t
-        .rounds
+    let models: Vec<String> = rows
         .iter()
-        .flat_map(|r| &r.turns)
+        .filter_map(|(_, turn)| *turn)
         .filter(|x| !x.model.is_empty())
         .map(|x| x.model.clone())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let forecasts = forecasts_in(t, &answers);
+    let table = council_core::forecasts::panel_forecasts_with(t, &answers);
     let metrics = RunMetrics {
         run: label.to_string(),
+        id,
         question: t.question.clone(),
         date: t.date.clone(),
         status: t.status,
         models,
         rounds: g.rounds.len() as u32,
         personas: g.personas.iter().map(|p| p.to_string()).collect(),
-        verdict: answers.verdict.as_ref().and_then(|v| v.stance),
-        tally: (vote.counted > 0).then_some(vote),
+        verdict: answers
+            .verdict
+            .as_ref()
+            .and_then(|v| v.stance)
+            .filter(|_| spoke_synthesis),
+        tally: (vote.counted > 0 && spoke_synthesis).then_some(vote),
         flip_pairs,
         flips,
         collapse_round: collapse_round(&by_round),
@@ -564,7 +661,8 @@ fn run_part<'t>(label: &str, t: &'t Transcript) -> RunPart<'t> {
         agreement_rate: agreement_rate(&agreement),
         final_stances,
         agreement,
-        forecasts: forecasts.len(),
+        forecasts: table.kept.len(),
+        repeated_probabilities: table.several.len(),
     };
     let names = g
         .personas
@@ -574,7 +672,7 @@ fn run_part<'t>(label: &str, t: &'t Transcript) -> RunPart<'t> {
     RunPart {
         metrics,
         rows,
-        forecasts,
+        forecasts: table.kept,
         names,
     }
 }
@@ -769,16 +867,22 @@ impl Groups {
 // ------------------------------------------------------------ all runs
 
 /// Computes every metric over `runs`: per run, per persona, per model, per
-/// question, the pooled agreement and the long table. Pure: no IO.
+/// question, the pooled agreement and the long table. Pure: no IO. Each
+/// turn, vote and probability counts once, in the run that spoke it (see
+/// [`compare_with`]).
 pub fn compare(runs: &[RunInput]) -> Comparison {
-    let parts: Vec<RunPart<'_>> = runs
-        .iter()
-        .map(|r| run_part(&r.label, &r.transcript))
-        .collect();
-    combine(parts)
+    compare_with(runs, CompareOptions::default())
 }
 
-fn combine(parts: Vec<RunPart<'_>>) -> Comparison {
+/// [`compare`], with variants and branches pooled into the per-question
+/// statistics when `options.include_derived` says so (by default a
+/// question's statistics are over its debates: repeats and models).
+pub fn compare_with(runs: &[RunInput], options: CompareOptions) -> Comparison {
+    let parts: Vec<RunPart<'_>> = runs.iter().map(run_part).collect();
+    combine(parts, options)
+}
+
+fn combine(parts: Vec<RunPart<'_>>, options: CompareOptions) -> Comparison {
     let mut personas = Groups::new();
     let mut models = Groups::new();
     for (i, part) in parts.iter().enumerate() {
@@ -800,7 +904,8 @@ fn combine(parts: Vec<RunPart<'_>>) -> Comparison {
             }
         }
         for f in &part.forecasts {
-            for p in &f.probabilities {
+            // A copied vote's probability counts where it was given.
+            for p in f.probabilities.iter().filter(|p| !p.copied) {
                 personas
                     .get(&p.persona)
                     .add_probability(p.probability, f.median);
@@ -814,7 +919,12 @@ fn combine(parts: Vec<RunPart<'_>>) -> Comparison {
         }
     }
     let run_metrics: Vec<RunMetrics> = parts.iter().map(|p| p.metrics.clone()).collect();
-    let questions = questions(&run_metrics);
+    let pooled: Vec<RunMetrics> = run_metrics
+        .iter()
+        .filter(|r| options.include_derived || r.id.kind == RunKind::Debate)
+        .cloned()
+        .collect();
+    let questions = questions(&pooled);
     let agreement = pooled_agreement(&run_metrics);
     let rows = parts
         .into_iter()

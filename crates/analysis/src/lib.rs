@@ -17,7 +17,7 @@ pub mod html;
 pub mod score;
 pub mod tables;
 
-pub use compare::{compare, Comparison, RunInput};
+pub use compare::{compare, compare_with, CompareOptions, Comparison, RunInput, StudyCell};
 pub use cost::{cost_of, PriceTable};
 pub use diff::diff;
 pub use forecasts::{forecasts_in, RunForecast};

@@ -10,8 +10,9 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The version of `council score`'s JSON output.
-pub const SCORE_VERSION: u32 = 1;
+/// The version of `council score`'s JSON output (2: each open forecast
+/// once, with every run that holds it).
+pub const SCORE_VERSION: u32 = 2;
 
 /// Log loss clips probabilities to `[CLIP_LOW, CLIP_HIGH]`, so a confident
 /// miss costs ln 100 ≈ 4.6 rather than infinity.
@@ -38,7 +39,7 @@ pub struct Scores {
     pub version: u32,
     /// Forecasts (run × id) that have an outcome and were scored.
     pub resolved: usize,
-    /// Forecasts (run × id) with no outcome yet.
+    /// Forecasts (run × id, copies left out) with no outcome yet.
     pub unresolved: usize,
     /// Those forecasts, to record outcomes for (`council outcome`).
     pub open: Vec<OpenForecast>,
@@ -60,11 +61,14 @@ pub struct Scores {
     pub forecasts: Vec<ScoredForecast>,
 }
 
-/// A forecast with no outcome yet.
+/// A forecast with no outcome yet, named once however many runs hold it.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct OpenForecast {
-    /// The run's label.
+    /// The first run that gave it probabilities of its own.
     pub run: String,
+    /// Every run that gave it probabilities of its own (a variant's copies
+    /// are not listed: they were given in its source).
+    pub runs: Vec<String>,
     /// Forecast id.
     pub id: String,
     /// The statement.
@@ -199,23 +203,31 @@ pub fn score(runs: &[ScoreInput], outcomes: &BTreeMap<String, Outcome>) -> Score
     let mut forecasts = Vec::new();
     let mut open = Vec::new();
     let mut seen: BTreeSet<&str> = BTreeSet::new();
+    let mut unresolved = 0;
     for run in runs {
         for f in &run.forecasts {
             seen.insert(&f.id);
+            let own: Vec<_> = f.probabilities.iter().filter(|p| !p.copied).collect();
+            if own.is_empty() {
+                // Every probability was given in another run (a variant's
+                // copies): it is scored, or open, there.
+                continue;
+            }
             let Some(outcome) = outcomes.get(&f.id) else {
-                open.push(OpenForecast {
-                    run: run.run.clone(),
-                    id: f.id.clone(),
-                    statement: f.statement.clone(),
-                    median: f.median,
-                });
+                unresolved += 1;
+                match open.iter_mut().find(|o: &&mut OpenForecast| o.id == f.id) {
+                    Some(o) => o.runs.push(run.run.clone()),
+                    None => open.push(OpenForecast {
+                        run: run.run.clone(),
+                        runs: vec![run.run.clone()],
+                        id: f.id.clone(),
+                        statement: f.statement.clone(),
+                        median: f.median,
+                    }),
+                }
                 continue;
             };
             let o = outcome.outcome.as_f64();
-            let own: Vec<_> = f.probabilities.iter().filter(|p| !p.copied).collect();
-            if own.is_empty() {
-                continue;
-            }
             for p in &own {
                 push(&mut personas, &p.persona, (p.probability, o));
                 let model = if p.model.is_empty() {
@@ -248,7 +260,7 @@ pub fn score(runs: &[ScoreInput], outcomes: &BTreeMap<String, Outcome>) -> Score
     Scores {
         version: SCORE_VERSION,
         resolved: forecasts.len(),
-        unresolved: open.len(),
+        unresolved,
         open,
         unmatched,
         personas: personas.iter().map(|(k, v)| line(k, v)).collect(),

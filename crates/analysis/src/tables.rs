@@ -42,8 +42,13 @@ impl Summary {
 }
 
 /// The columns of the long table, in order.
-pub const LONG_COLUMNS: [&str; 15] = [
+pub const LONG_COLUMNS: [&str; 20] = [
     "run",
+    "kind",
+    "source",
+    "question_id",
+    "repeat",
+    "seed",
     "question",
     "model",
     "persona",
@@ -115,9 +120,26 @@ impl Csv {
     }
 }
 
-fn long_fields(r: &TurnRow) -> [String; 15] {
+/// A run's kind, source, question id, repeat and seed as CSV fields.
+fn id_fields(id: &crate::compare::RunId) -> [String; 5] {
+    [
+        id.kind.as_str().to_string(),
+        id.source.clone().unwrap_or_default(),
+        id.question_id.clone().unwrap_or_default(),
+        opt(id.repeat),
+        id.seed.to_string(),
+    ]
+}
+
+fn long_fields(r: &TurnRow) -> [String; 20] {
+    let [kind, source, question_id, repeat, seed] = id_fields(&r.id);
     [
         r.run.clone(),
+        kind,
+        source,
+        question_id,
+        repeat,
+        seed,
         r.question.clone(),
         r.model.clone(),
         r.persona.clone(),
@@ -255,6 +277,11 @@ fn run_csv(runs: &[RunMetrics], rounds: u32) -> String {
     let mut w = Csv::new();
     let mut head: Vec<String> = [
         "run",
+        "kind",
+        "source",
+        "question_id",
+        "repeat",
+        "seed",
         "question",
         "date",
         "status",
@@ -271,6 +298,7 @@ fn run_csv(runs: &[RunMetrics], rounds: u32) -> String {
         "collapse_round",
         "agreement_rate",
         "forecasts",
+        "repeated_probabilities",
     ]
     .map(String::from)
     .to_vec();
@@ -278,8 +306,9 @@ fn run_csv(runs: &[RunMetrics], rounds: u32) -> String {
     w.row(&head);
     for r in runs {
         let t = r.tally.as_ref();
-        let mut f = vec![
-            r.run.clone(),
+        let mut f = vec![r.run.clone()];
+        f.extend(id_fields(&r.id));
+        f.extend([
             r.question.clone(),
             r.date.clone(),
             format!("{:?}", r.status).to_lowercase(),
@@ -296,7 +325,8 @@ fn run_csv(runs: &[RunMetrics], rounds: u32) -> String {
             opt(r.collapse_round),
             num(r.agreement_rate),
             r.forecasts.to_string(),
-        ];
+            r.repeated_probabilities.to_string(),
+        ]);
         f.extend((0..rounds as usize).map(|i| num(r.entropy.get(i).copied().flatten())));
         w.row(&f);
     }
@@ -501,7 +531,7 @@ fn advisor_text(rows: &[AdvisorMetrics], key: &str, rounds: u32) -> String {
 
 fn run_text(runs: &[RunMetrics], rounds: u32) -> String {
     let mut head: Vec<String> = [
-        "run", "models", "verdict", "support", "flips", "collapse", "agree",
+        "run", "kind", "models", "verdict", "support", "flips", "collapse", "agree",
     ]
     .map(String::from)
     .to_vec();
@@ -511,6 +541,7 @@ fn run_text(runs: &[RunMetrics], rounds: u32) -> String {
         .map(|r| {
             let mut row = vec![
                 cut(&r.run, 36),
+                r.id.kind.as_str().to_string(),
                 cut(&r.models.join("+"), 24),
                 r.verdict.map_or("–", |s| s.as_str()).to_string(),
                 pct(r.tally.as_ref().map(|t| t.support)),

@@ -27,6 +27,7 @@ fn inputs() -> Vec<RunInput> {
         .map(|(label, events)| RunInput {
             label: label.into(),
             transcript: Transcript::from_events(&events).unwrap(),
+            study: None,
         })
         .collect()
 }
@@ -84,6 +85,7 @@ fn conformity_looks_at_the_others_only_and_a_tie_never_conforms() {
     let run = |label: &str, panel: &[&'static str], rounds: &[&[Option<Stance>]]| RunInput {
         label: label.into(),
         transcript: Transcript::from_events(&fixture::stances_only(panel, rounds)).unwrap(),
+        study: None,
     };
     let c = compare(&[
         // x: O → S while y held S: the other's majority was S, so x
@@ -255,9 +257,14 @@ fn the_long_csv_parses_and_has_a_row_per_run_persona_and_round() {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let head: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(
-        &head[..13],
+        &head[..18],
         [
             "run",
+            "kind",
+            "source",
+            "question_id",
+            "repeat",
+            "seed",
             "question",
             "model",
             "persona",
@@ -277,18 +284,19 @@ fn the_long_csv_parses_and_has_a_row_per_run_persona_and_round() {
     assert_eq!(rows.len(), 26);
     let b2 = rows
         .iter()
-        .find(|r| &r[0] == "q1-m1-r1" && &r[3] == "b" && &r[4] == "2")
+        .find(|r| &r[0] == "q1-m1-r1" && &r[8] == "b" && &r[9] == "2")
         .unwrap();
-    assert_eq!(&b2[1], Q1, "the question, commas and all, survives quoting");
+    assert_eq!(&b2[1], "debate");
+    assert_eq!(&b2[6], Q1, "the question, commas and all, survives quoting");
     assert_eq!(
-        (&b2[5], &b2[7], &b2[8], &b2[13]),
+        (&b2[10], &b2[12], &b2[13], &b2[18]),
         ("support", "CONCEDE", "1", "0")
     );
     let d4 = rows
         .iter()
-        .find(|r| &r[0] == "q1-m1-r1" && &r[3] == "d" && &r[4] == "4")
+        .find(|r| &r[0] == "q1-m1-r1" && &r[8] == "d" && &r[9] == "4")
         .unwrap();
-    assert_eq!((&d4[5], &d4[8], &d4[14]), ("", "", "failed"));
+    assert_eq!((&d4[10], &d4[13], &d4[19]), ("", "", "failed"));
     // Every summary parses too, with one row per persona, model, run, question.
     for (which, n) in [
         (Summary::Persona, 6),
@@ -432,6 +440,7 @@ fn a_vote_copied_into_a_variant_is_scored_once() {
     runs.push(RunInput {
         label: "q1-m1-r1/variants/brief".into(),
         transcript: variant,
+        study: None,
     });
     let s = scores(&runs, &the_outcomes());
     assert_eq!(s.personas.iter().find(|l| l.key == "d").unwrap().count, 2);

@@ -530,6 +530,9 @@ pub(crate) struct CompareArgs {
     /// Write to this file instead of standard output (CSV: the long table here, each summary beside it).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Pool variants and branches with the repeats in the per-question statistics (by default only debates are pooled; a variant never adds turns, votes or forecasts anywhere).
+    #[arg(long)]
+    pub include_derived: bool,
 }
 
 /// `council compare --by`.

@@ -5,30 +5,6 @@
 use crate::cli::{CostArgs, CostFormat};
 use council_analysis::{cost_of, PriceTable};
 use council_core::cost::{format_usd, CostLine, RunCost};
-use std::path::{Path, PathBuf};
-
-/// The derived runs kept inside a run folder: `variants/*` and `branches/*`.
-pub(crate) fn derived_runs(dir: &Path) -> Vec<(String, PathBuf)> {
-    let mut out = Vec::new();
-    for kind in ["variants", "branches"] {
-        let Ok(entries) = std::fs::read_dir(dir.join(kind)) else {
-            continue;
-        };
-        let mut found: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.join(council_engine::store::EVENTS_FILE).exists())
-            .collect();
-        found.sort();
-        for p in found {
-            let name = p
-                .file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-            out.push((format!("{} {name}", kind.trim_end_matches('s')), p));
-        }
-    }
-    out
-}
 
 /// Runs `council cost`.
 pub(crate) fn cost(args: &CostArgs, prices: &PriceTable) -> anyhow::Result<()> {
@@ -36,10 +12,13 @@ pub(crate) fn cost(args: &CostArgs, prices: &PriceTable) -> anyhow::Result<()> {
     let run = cost_of(&t, prices);
     let mut derived = Vec::new();
     if args.path.is_dir() {
-        for (label, dir) in derived_runs(&args.path) {
+        for (kind, dir) in council_app::runs::derived(&args.path) {
             let d = council_engine::read_transcript(&dir).map_err(crate::unreadable_run)?;
             let mut c = cost_of(&d, prices).total;
-            c.label = label;
+            let name = dir
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            c.label = format!("{} {name}", kind.as_str());
             derived.push(c);
         }
     }

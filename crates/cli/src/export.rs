@@ -3,7 +3,7 @@
 
 use crate::InputError;
 use council_core::Report;
-use council_render::{Brand, Format, RenderError, RenderOptions};
+use council_render::{Brand, Format};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
@@ -35,10 +35,7 @@ impl ExportFormat {
     }
 }
 
-/// Reads and checks a brand file; a bad one is the user's to fix (exit 4).
-pub(crate) fn load_brand(path: &Path) -> anyhow::Result<Brand> {
-    Brand::load(path).map_err(|e| InputError(e.to_string()).into())
-}
+pub(crate) use council_app::report::load_brand;
 
 /// Writes `report` as `format` to the file `out`, under `brand` if given.
 pub(crate) fn write_report(
@@ -47,15 +44,7 @@ pub(crate) fn write_report(
     brand: Option<&Brand>,
     out: &Path,
 ) -> anyhow::Result<()> {
-    let options = RenderOptions { brand };
-    council_render::write_report(report, format.format(), &options, out).map_err(|e| match e {
-        RenderError::Io { ref source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-            InputError(format!("{e}; create its folder first or choose another -o")).into()
-        }
-        // Chromium is missing: the message names the command that installs it.
-        RenderError::NoPdfEngine { .. } => InputError(e.to_string()).into(),
-        other => anyhow::Error::new(other),
-    })
+    council_app::report::export(report, format.format(), brand, out)
 }
 
 /// `council render`'s output: the file `out` (its path then goes to
@@ -73,28 +62,14 @@ pub(crate) fn render_output(
         return Ok(());
     }
     let format_ = format.format();
-    let bytes = if format_.is_binary() {
-        if std::io::stdout().is_terminal() {
-            return Err(InputError(format!(
-                "--format {ext} makes a binary file: give -o FILE.{ext} (or pipe standard output elsewhere)",
-                ext = format_.extension()
-            ))
-            .into());
-        }
-        // PDF comes from Chromium as a file: write it aside, then copy it out.
-        let file = std::env::temp_dir().join(format!(
-            "council-report-{}.{}",
-            std::process::id(),
-            format_.extension()
-        ));
-        let written = write_report(report, format, brand, &file).and_then(|()| {
-            std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))
-        });
-        let _ = std::fs::remove_file(&file);
-        written?
-    } else {
-        council_render::render_with(report, format_, &RenderOptions { brand })?.into_bytes()
-    };
+    if format_.is_binary() && std::io::stdout().is_terminal() {
+        return Err(InputError(format!(
+            "--format {ext} makes a binary file: give -o FILE.{ext} (or pipe standard output elsewhere)",
+            ext = format_.extension()
+        ))
+        .into());
+    }
+    let bytes = council_app::report::bytes(report, format_, brand)?;
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(&bytes)?;
     stdout.flush()?;

@@ -54,29 +54,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// A problem with what the user gave (a flag's value, a file, a folder):
-/// exit code 4, and the message names the fix.
-#[derive(Debug)]
-pub(crate) struct InputError(pub(crate) String);
+/// A problem with what the user gave: exit code 4, and the message names the fix.
+pub(crate) use council_app::InputError;
 
-impl std::fmt::Display for InputError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for InputError {}
-
-/// A run folder that cannot be read (no such folder, no event log) is the
-/// user's to fix: the engine's IO error becomes an input error.
-pub(crate) fn unreadable_run(e: council_engine::EngineError) -> anyhow::Error {
-    match e {
-        council_engine::EngineError::Io { .. } => {
-            anyhow::Error::new(InputError(council_core::error_chain(&e)))
-        }
-        other => other.into(),
-    }
-}
+/// A run folder that cannot be read is the user's to fix (exit 4).
+pub(crate) use council_app::unreadable_run;
 
 /// How a successful command ended.
 enum Done {
@@ -163,13 +145,6 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             ask::Outcome::Partial => Done::Partial,
         }),
         Command::Render(args) => {
-            if !args.path.exists() {
-                return Err(InputError(format!(
-                    "no run at {}: give a run folder (as `council ask` printed it) or its transcript.json",
-                    args.path.display()
-                ))
-                .into());
-            }
             if let Some(l) = args.lang.as_deref() {
                 if !council_render::LANGUAGES.contains(&l) {
                     return Err(InputError(format!(
@@ -180,12 +155,11 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
                 }
             }
             let brand = args.brand.as_deref().map(export::load_brand).transpose()?;
-            let transcript = council_engine::read_transcript(&args.path).map_err(unreadable_run)?;
-            let mut report = council_engine::report::report_for(&transcript, args.lang.as_deref());
-            report.cost = Some(council_analysis::cost_of(
-                &transcript,
+            let report = council_app::report::read_report(
+                &args.path,
                 &settings::prices_or_builtin(&cli.global),
-            ));
+                args.lang.as_deref(),
+            )?;
             export::render_output(&report, args.format, brand.as_ref(), args.output.as_deref())?;
             Ok(Done::Ok)
         }

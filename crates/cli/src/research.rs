@@ -9,187 +9,21 @@ use crate::cli::{
 };
 use crate::InputError;
 use council_analysis::tables::{self, Summary};
-use council_analysis::{forecasts_in, RunInput, ScoreInput};
+use council_analysis::{forecasts_in, CompareOptions, RunInput, ScoreInput};
+use council_app::research::{outcomes_file, read_outcomes, read_runs, record_outcomes};
 use council_core::outcome::{latest, Outcome, Resolution};
 use council_core::synthesis::Answers;
-use council_engine::store::{EVENTS_FILE, TRANSCRIPT_FILE};
-use council_engine::study::{RUNS_DIR, STUDY_FILE};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// The append-only file of forecast outcomes, beside the runs.
-pub(crate) const OUTCOMES_FILE: &str = "outcomes.jsonl";
-
-/// Whether `dir` is a run folder: it holds an event log or a transcript.
-fn is_run(dir: &Path) -> bool {
-    dir.join(EVENTS_FILE).is_file() || dir.join(TRANSCRIPT_FILE).is_file()
-}
-
-/// A run found under what the user gave.
-struct Found {
-    /// How tables name it: its folder relative to the folder given (for a
-    /// run given directly: relative to that run's parent).
-    label: String,
-    /// Its folder, or its transcript file.
-    path: PathBuf,
-    /// Named on the command line (unreadable: an error), or found inside a
-    /// folder (unreadable: skipped with a warning).
-    named: bool,
-}
-
-/// Every run folder under `dir` at any depth, sorted; symbolic links and
-/// hidden folders are not followed.
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if is_run(dir) {
-        out.push(dir.to_path_buf());
+/// Reads the runs under `paths`, a warning on stderr for each one skipped.
+fn read(paths: &[PathBuf]) -> anyhow::Result<Vec<RunInput>> {
+    let read = read_runs(paths)?;
+    for (path, why) in &read.skipped {
+        eprintln!("warning: skipped {}: {why}", path.display());
     }
-    let mut subs: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-        .map(|e| e.path())
-        .collect();
-    subs.sort();
-    for s in subs {
-        walk(&s, out)?;
-    }
-    Ok(())
-}
-
-fn label_of(path: &Path, base: &Path) -> String {
-    let rel = path.strip_prefix(base).unwrap_or(path);
-    let s = rel.to_string_lossy().replace('\\', "/");
-    if s.is_empty() {
-        path.display().to_string()
-    } else {
-        s
-    }
-}
-
-/// The runs under `paths`: a run folder (with its variants and branches),
-/// a transcript file, or any folder holding runs at any depth.
-fn find(paths: &[PathBuf]) -> anyhow::Result<Vec<Found>> {
-    let mut out: Vec<Found> = Vec::new();
-    let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
-    let mut labels: BTreeSet<String> = BTreeSet::new();
-    for p in paths {
-        if !p.exists() {
-            return Err(InputError(format!(
-                "nothing at {}: give run folders (holding {EVENTS_FILE} or {TRANSCRIPT_FILE}), transcript files, or a folder of runs such as a study",
-                p.display()
-            ))
-            .into());
-        }
-        let mut here: Vec<(PathBuf, bool)> = Vec::new();
-        let base = if p.is_file() {
-            here.push((p.clone(), true));
-            p.parent()
-                .and_then(Path::parent)
-                .unwrap_or(Path::new(""))
-                .to_path_buf()
-        } else {
-            let mut dirs = Vec::new();
-            walk(p, &mut dirs)
-                .map_err(|e| InputError(format!("cannot read the folder {}: {e}", p.display())))?;
-            if dirs.is_empty() {
-                return Err(InputError(format!(
-                    "no runs under {}: a run folder holds {EVENTS_FILE} or {TRANSCRIPT_FILE}, as `council ask` and `council batch` write them",
-                    p.display()
-                ))
-                .into());
-            }
-            here.extend(dirs.into_iter().map(|d| {
-                let named = d == *p;
-                (d, named)
-            }));
-            if is_run(p) {
-                p.parent().unwrap_or(Path::new("")).to_path_buf()
-            } else if p.join(STUDY_FILE).is_file() && p.join(RUNS_DIR).is_dir() {
-                // A study's runs are named by their folders under `runs/`.
-                p.join(RUNS_DIR)
-            } else {
-                p.clone()
-            }
-        };
-        for (path, named) in here {
-            let key = path.canonicalize().unwrap_or_else(|_| path.clone());
-            if !seen.insert(key) {
-                continue;
-            }
-            let mut label = label_of(&path, &base);
-            if !labels.insert(label.clone()) {
-                label = path.display().to_string();
-                labels.insert(label.clone());
-            }
-            out.push(Found { label, path, named });
-        }
-    }
-    Ok(out)
-}
-
-/// Reads every run found, on every core; a run named on the command line
-/// that cannot be read is an error, one found inside a folder is skipped
-/// with a warning naming it and why.
-fn read(found: Vec<Found>) -> anyhow::Result<Vec<RunInput>> {
-    type Read = (
-        Found,
-        Result<council_core::Transcript, council_engine::EngineError>,
-    );
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = found.len().div_ceil(cores).max(1);
-    let mut parts: Vec<Vec<Found>> = Vec::new();
-    let mut rest = found.into_iter().peekable();
-    while rest.peek().is_some() {
-        parts.push(rest.by_ref().take(chunk).collect());
-    }
-    let results: Vec<Read> = std::thread::scope(|s| {
-        let handles: Vec<_> = parts
-            .into_iter()
-            .map(|part| {
-                s.spawn(move || {
-                    part.into_iter()
-                        .map(|f| {
-                            let r = council_engine::read_transcript(&f.path);
-                            (f, r)
-                        })
-                        .collect::<Vec<Read>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .map_err(|_| anyhow::anyhow!("a thread reading runs stopped unexpectedly"))
-            })
-            .collect::<anyhow::Result<Vec<Vec<Read>>>>()
-    })?
-    .into_iter()
-    .flatten()
-    .collect();
-    let mut runs = Vec::new();
-    for (f, r) in results {
-        match r {
-            Ok(transcript) => runs.push(RunInput {
-                label: f.label,
-                transcript,
-            }),
-            Err(e) if f.named => return Err(crate::unreadable_run(e)),
-            Err(e) => eprintln!(
-                "warning: skipped {}: {}",
-                f.path.display(),
-                council_core::error_chain(&e)
-            ),
-        }
-    }
-    if runs.is_empty() {
-        return Err(InputError(
-            "none of the runs found could be read (see the warnings above)".into(),
-        )
-        .into());
-    }
-    Ok(runs)
+    Ok(read.runs)
 }
 
 /// Writes `text` to `out`, or to standard output; a written file's path goes to stderr.
@@ -254,8 +88,13 @@ fn beside(long: &Path, suffix: &str) -> PathBuf {
 /// Runs `council compare`.
 pub(crate) fn compare(args: &CompareArgs) -> anyhow::Result<()> {
     check_output(args.output.as_deref())?;
-    let runs = read(find(&args.paths)?)?;
-    let c = council_analysis::compare(&runs);
+    let runs = read(&args.paths)?;
+    let c = council_analysis::compare_with(
+        &runs,
+        CompareOptions {
+            include_derived: args.include_derived,
+        },
+    );
     let by = args.by.map(|b| match b {
         CompareBy::Persona => Summary::Persona,
         CompareBy::Model => Summary::Model,
@@ -290,52 +129,6 @@ pub(crate) fn compare(args: &CompareArgs) -> anyhow::Result<()> {
             }
         },
     }
-}
-
-/// The outcomes file for `path`: that of the study it belongs to (the
-/// nearest folder at or above it holding `study.json`); outside a study,
-/// `DIR/outcomes.jsonl` for a folder of runs, and for a run folder (or its
-/// transcript file) the one in the folder holding the run, since only the
-/// process that owns a run writes into it.
-fn outcomes_file(path: &Path) -> PathBuf {
-    let abs = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    if let Some(study) = abs.ancestors().find(|d| d.join(STUDY_FILE).is_file()) {
-        return study.join(OUTCOMES_FILE);
-    }
-    let dir = if path.is_file() {
-        path.parent().and_then(Path::parent)
-    } else if is_run(path) {
-        path.parent()
-    } else {
-        Some(path)
-    };
-    dir.filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .join(OUTCOMES_FILE)
-}
-
-/// Reads `outcomes.jsonl` (none yet: empty). A line that is not an outcome
-/// is an input error naming the file and line.
-fn read_outcomes(file: &Path) -> anyhow::Result<Vec<Outcome>> {
-    let text = match std::fs::read_to_string(file) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", file.display())),
-    };
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str::<Outcome>(l).map_err(|e| {
-                InputError(format!(
-                    "{} line {}: not an outcome ({e}); each line is {{\"id\": \"F-xxxxxx\", \"outcome\": \"yes\"|\"no\", \"date\": \"YYYY-MM-DD\"}} (see `council schema outcomes`): fix or remove it",
-                    file.display(),
-                    i + 1
-                ))
-                .into()
-            })
-        })
-        .collect()
 }
 
 fn check_date(date: &str, what: &str) -> anyhow::Result<String> {
@@ -411,19 +204,6 @@ fn outcomes_csv(file: &Path, default_date: Option<&str>) -> anyhow::Result<Vec<O
     Ok(out)
 }
 
-/// Every forecast id of `runs`.
-fn forecast_ids(runs: &[RunInput]) -> BTreeSet<String> {
-    runs.iter()
-        .flat_map(|r| {
-            Answers::from_transcript(&r.transcript)
-                .distinct_forecasts(&r.transcript.date)
-                .into_iter()
-                .map(|(id, _)| id)
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
 /// Runs `council outcome`.
 pub(crate) fn outcome(args: &OutcomeArgs) -> anyhow::Result<()> {
     let default_date = args
@@ -431,7 +211,7 @@ pub(crate) fn outcome(args: &OutcomeArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(|d| check_date(d, "--on"))
         .transpose()?;
-    let mut lines = match (&args.file, &args.id, args.outcome) {
+    let lines = match (&args.file, &args.id, args.outcome) {
         (Some(file), _, _) => outcomes_csv(file, default_date.as_deref())?,
         (None, Some(id), Some(o)) => vec![Outcome {
             id: id.trim().to_string(),
@@ -450,52 +230,12 @@ pub(crate) fn outcome(args: &OutcomeArgs) -> anyhow::Result<()> {
             .into())
         }
     };
-    let runs = read(find(std::slice::from_ref(&args.path))?)?;
-    let known = forecast_ids(&runs);
-    let unknown: BTreeSet<&str> = lines
-        .iter()
-        .map(|l| l.id.as_str())
-        .filter(|id| !known.contains(*id))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(InputError(format!(
-            "unknown forecast id{} {}: no run under {} has {}; the ids are in each report's forecasts, and `council score {}` lists the open ones (nothing was recorded)",
-            if unknown.len() == 1 { "" } else { "s" },
-            unknown.into_iter().collect::<Vec<_>>().join(", "),
-            args.path.display(),
-            if lines.len() == 1 { "it" } else { "them" },
-            args.path.display()
-        ))
-        .into());
-    }
-    let file = outcomes_file(&args.path);
-    let before = latest(&read_outcomes(&file)?);
     let recorded = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let mut text = String::new();
-    // A last line without its newline (typed by hand, or cut short by a
-    // kill) must not run into the first line appended now.
-    if std::fs::read(&file).is_ok_and(|b| !b.is_empty() && !b.ends_with(b"\n")) {
-        text.push('\n');
-    }
-    for l in &mut lines {
-        l.recorded = Some(recorded.clone());
-        text.push_str(&serde_json::to_string(l)?);
-        text.push('\n');
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&file)
-        .map_err(|e| anyhow::anyhow!("cannot open {} to append: {e}", file.display()))?;
-    f.write_all(text.as_bytes())
-        .and_then(|()| f.sync_all())
-        .map_err(|e| anyhow::anyhow!("cannot append to {}: {e}", file.display()))?;
-    for l in &lines {
-        let was = match before.get(&l.id) {
-            Some(b) if b.outcome != l.outcome => {
-                format!(" (was {}; the later line wins)", b.outcome.as_str())
-            }
-            _ => String::new(),
+    let done = record_outcomes(&args.path, lines, &recorded)?;
+    for (l, before) in &done.lines {
+        let was = match before {
+            Some(b) => format!(" (was {}; the later line wins)", b.outcome.as_str()),
+            None => String::new(),
         };
         let on = l
             .date
@@ -503,7 +243,7 @@ pub(crate) fn outcome(args: &OutcomeArgs) -> anyhow::Result<()> {
             .map_or_else(String::new, |d| format!(" on {d}"));
         println!("{} {}{on}{was}", l.id, l.outcome.as_str());
     }
-    eprintln!("{}", file.display());
+    eprintln!("{}", done.file.display());
     Ok(())
 }
 
@@ -512,7 +252,7 @@ pub(crate) fn score(args: &ScoreArgs) -> anyhow::Result<()> {
     check_output(args.output.as_deref())?;
     check_output(args.svg.as_deref())?;
     let file = outcomes_file(&args.path);
-    let runs = read(find(std::slice::from_ref(&args.path))?)?;
+    let runs = read(std::slice::from_ref(&args.path))?;
     let outcomes = read_outcomes(&file)?;
     if outcomes.is_empty() {
         // Not an error: the open forecasts are listed, to record outcomes for.

@@ -73,6 +73,7 @@ pub(crate) async fn serve(args: ServeArgs, global: &Global) -> anyhow::Result<()
         std::env::current_exe().context("cannot find the council executable to run jobs with")?,
     );
     config.child_args = forwarded(global);
+    config.prices = backends.prices.clone();
     // The persona and prompt folders: flags of each job's subcommand.
     for (flag, dir) in [
         ("--personas", &args.sources.personas),

@@ -860,3 +860,239 @@ fn cost_lists_personas_rounds_parts_follow_ups_and_variants_and_never_calls_unkn
     let report = report_json(&run);
     assert!(report["cost"]["total"]["usage"]["calls"].as_u64().unwrap() > 0);
 }
+
+/// Answers like [`schema_answering_measured`], but each stance is drawn
+/// from a hash of the request (support, mixed or oppose), so advisors flip
+/// between rounds and disagree, as a real panel does.
+fn varied() -> Handler {
+    Arc::new(|body: &str| {
+        let h = body.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        let stance = ["support", "mixed", "oppose"][(h % 3) as usize];
+        match schema_answering_measured(body) {
+            Reply::Respond {
+                status,
+                headers,
+                body,
+            } => Reply::Respond {
+                status,
+                headers,
+                body: body.replace(
+                    r#"\"stance\":\"support\""#,
+                    &format!(r#"\"stance\":\"{stance}\""#),
+                ),
+            },
+            other => other,
+        }
+    })
+}
+
+/// A persona's turns, flip pairs, flips and conforming flips in one
+/// transcript, counted by hand over the rounds it spoke itself (from
+/// `first_own` on: a branch's earlier rounds are copies): a pair is two
+/// consecutive rounds with both stances known and the later one its own; it
+/// flips when they differ, and conforms when the new stance is the strict
+/// plurality of the other advisors' stances in the round before.
+fn by_hand(t: &Transcript, persona: &str, first_own: u32) -> (usize, usize, usize, usize) {
+    use council_core::answers::Stance;
+    let stance = |round: u32, who: &str| -> Option<Stance> {
+        t.rounds
+            .iter()
+            .find(|r| r.number == round)?
+            .turns
+            .iter()
+            .find(|x| x.persona == who)?
+            .stance
+    };
+    let (mut turns, mut pairs, mut flips, mut conforming) = (0, 0, 0, 0);
+    for r in &t.rounds {
+        if r.number < first_own || !r.turns.iter().any(|x| x.persona == persona) {
+            continue;
+        }
+        turns += 1;
+        let (Some(before), Some(now)) = (stance(r.number - 1, persona), stance(r.number, persona))
+        else {
+            continue;
+        };
+        pairs += 1;
+        if before == now {
+            continue;
+        }
+        flips += 1;
+        let others: Vec<Stance> = t
+            .panel
+            .iter()
+            .filter(|p| p.id != persona)
+            .filter_map(|p| stance(r.number - 1, &p.id))
+            .collect();
+        let count = |s: Stance| others.iter().filter(|x| **x == s).count();
+        let top = Stance::ALL.iter().map(|s| count(*s)).max().unwrap_or(0);
+        let leaders: Vec<Stance> = Stance::ALL
+            .into_iter()
+            .filter(|s| top > 0 && count(*s) == top)
+            .collect();
+        if leaders == [now] {
+            conforming += 1;
+        }
+    }
+    (turns, pairs, flips, conforming)
+}
+
+/// Each persona's final stance over the rounds a transcript spoke itself.
+fn finals(t: &Transcript, first_own: u32) -> Vec<(String, council_core::answers::Stance)> {
+    t.panel
+        .iter()
+        .filter_map(|p| {
+            let s = t
+                .rounds
+                .iter()
+                .rev()
+                .filter(|r| r.number >= first_own)
+                .find_map(|r| r.turns.iter().find(|x| x.persona == p.id)?.stance)?;
+            Some((p.id.clone(), s))
+        })
+        .collect()
+}
+
+#[test]
+fn compare_counts_each_turn_once_a_variant_adds_nothing_and_a_branch_its_own_rounds() {
+    let fake = Fake::start(varied(), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    full_run(&fake, &run, &[]);
+    let rp = run.to_str().unwrap();
+    let alone = council(&["compare", rp, "--format", "json"]);
+    assert!(alone.status.success(), "{}", text(&alone.stderr));
+    let alone: serde_json::Value = serde_json::from_slice(&alone.stdout).unwrap();
+
+    let out = fake.run(&["variant", rp, "--audience", "team"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let branch = run.join("branches").join("b3");
+    let out = fake.run(&[
+        "branch",
+        rp,
+        "--from-round",
+        "3",
+        "--out",
+        branch.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let out = council(&["compare", rp, "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<(&str, &str)> = all["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["run"].as_str().unwrap(), r["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("run", "debate"),
+            ("run/branches/b3", "branch"),
+            ("run/variants/team-full", "variant")
+        ],
+        "every run is listed with its kind"
+    );
+
+    let t = transcript(&run);
+    let b = transcript(&branch);
+    let persona = |c: &serde_json::Value, id: &str| -> serde_json::Value {
+        c["personas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["key"] == id)
+            .cloned()
+            .unwrap_or(serde_json::Value::Null)
+    };
+    let mut flips_seen = 0;
+    for p in &t.panel {
+        let (turns, pairs, flips, conforming) = by_hand(&t, &p.id, 1);
+        let (bt, bp, bf, bc) = by_hand(&b, &p.id, 3);
+        assert_eq!(bt, 3, "{}: the branch spoke rounds 3–5 itself", p.id);
+        let one = persona(&alone, &p.id);
+        let got = persona(&all, &p.id);
+        let n = |v: &serde_json::Value, k: &str| v[k].as_u64().unwrap() as usize;
+        assert_eq!(
+            (n(&one, "turns"), n(&one, "flip_pairs"), n(&one, "flips")),
+            (turns, pairs, flips),
+            "{}: the run alone, by hand",
+            p.id
+        );
+        assert_eq!(
+            (
+                n(&got, "turns"),
+                n(&got, "flip_pairs"),
+                n(&got, "flips"),
+                n(&got, "conforming_flips")
+            ),
+            (turns + bt, pairs + bp, flips + bf, conforming + bc),
+            "{}: the run, plus exactly the branch's own rounds, the variant nothing",
+            p.id
+        );
+        flips_seen += flips + bf;
+    }
+    assert!(flips_seen > 0, "the varied model makes advisors flip");
+
+    // Pooled agreement: the run's and the branch's final stances, by hand.
+    let ids: Vec<String> = all["agreement"]["personas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect();
+    let (fa, fb) = (finals(&t, 1), finals(&b, 3));
+    for (i, x) in ids.iter().enumerate() {
+        for (j, y) in ids.iter().enumerate() {
+            let mut pairs = 0;
+            let mut agree = 0;
+            for f in [&fa, &fb] {
+                let sx = f.iter().find(|(id, _)| id == x).map(|s| s.1);
+                let sy = f.iter().find(|(id, _)| id == y).map(|s| s.1);
+                if let (Some(sx), Some(sy)) = (sx, sy) {
+                    pairs += 1;
+                    agree += usize::from(sx == sy);
+                }
+            }
+            assert_eq!(all["agreement"]["pairs"][i][j], pairs, "{x}/{y}");
+            assert_eq!(all["agreement"]["agree"][i][j], agree, "{x}/{y}");
+        }
+    }
+
+    // The question's statistics pool debates only, unless asked.
+    let q = &all["questions"][0];
+    assert_eq!(q["runs"], 1, "variants and branches are not repeats");
+    assert_eq!(q, &alone["questions"][0]);
+    let out = council(&["compare", rp, "--format", "json", "--include-derived"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let pooled: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let q = &pooled["questions"][0];
+    assert_eq!(q["runs"], 3);
+    assert_eq!(
+        q["verdicts"], 2,
+        "the run's and the branch's verdicts; the variant's is a copy"
+    );
+
+    // The long table: no copied row; each row says its run's kind.
+    let out = council(&["compare", rp, "--format", "csv"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut r = csv::Reader::from_reader(out.stdout.as_slice());
+    let head: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        head[..6],
+        ["run", "kind", "source", "question_id", "repeat", "seed"]
+    );
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let of = |run: &str| rows.iter().filter(|x| &x[0] == run).count();
+    assert_eq!(of("run"), t.panel.len() * 5);
+    assert_eq!(of("run/branches/b3"), b.panel.len() * 3);
+    assert_eq!(of("run/variants/team-full"), 0);
+    assert!(rows
+        .iter()
+        .filter(|x| &x[0] == "run/branches/b3")
+        .all(|x| &x[1] == "branch" && !x[2].is_empty()));
+}

@@ -100,7 +100,7 @@ fn compare_reads_a_study_in_every_format_and_writes_nothing_into_it() {
     let out = council(&["compare", p(&dir), "--format", "json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["version"], 1);
+    assert_eq!(json["version"], 2);
     assert_eq!(json["runs"].as_array().unwrap().len(), 4);
     let run_a = &json["runs"][0];
     assert_eq!(run_a["run"], "q1-m1-r1", "named by its folder under runs/");
@@ -126,7 +126,11 @@ fn compare_reads_a_study_in_every_format_and_writes_nothing_into_it() {
     let out = council(&["compare", p(&dir), "--format", "csv"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let (head, rows) = csv_rows(&text(&out.stdout));
-    assert_eq!(head[..5], ["run", "question", "model", "persona", "round"]);
+    assert_eq!(
+        head[..6],
+        ["run", "kind", "source", "question_id", "repeat", "seed"]
+    );
+    assert_eq!(head[6..10], ["question", "model", "persona", "round"]);
     assert_eq!(rows.len(), 26);
     // With --by, that summary instead.
     let out = council(&["compare", p(&dir), "--format", "csv", "--by", "question"]);
@@ -410,4 +414,99 @@ fn schemas_of_the_research_files() {
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["title"], title, "{kind}");
     }
+}
+
+#[test]
+fn a_forecast_the_report_leaves_out_is_neither_recorded_scored_nor_compared() {
+    use council_core::synthesis::SynthesisKind;
+    use council_core::Event;
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    // Run A with a third forecast of brackets only (no words: the report
+    // leaves it out), and advisor a giving F1 two probabilities.
+    let junk = "}}{{ ]] --";
+    let mut events = fixture::run_a();
+    for e in &mut events {
+        let Event::Synthesis(p) = e else { continue };
+        match &p.part {
+            SynthesisKind::Forecasts => {
+                p.value["forecasts"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(serde_json::json!({"statement": junk, "horizon_months": 6}));
+            }
+            SynthesisKind::Vote(who) if who == "a" => {
+                let ps = p.value["probabilities"].as_array_mut().unwrap();
+                ps.push(serde_json::json!({"id": fixture::id(junk), "probability": 70}));
+                ps.push(serde_json::json!({"id": fixture::id(fixture::F1), "probability": 5}));
+            }
+            _ => {}
+        }
+    }
+    fixture::write_run(&run, &events);
+    let left_out = fixture::id(junk);
+
+    let out = council(&["outcome", p(&run), &left_out, "yes"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&left_out) && err.contains("left out") && err.contains("no words"),
+        "{err}"
+    );
+    assert!(
+        !tmp.path().join("outcomes.jsonl").exists(),
+        "nothing recorded"
+    );
+
+    let out = council(&["score", p(&run), "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let open: Vec<&str> = s["open"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(open, [fixture::id(fixture::F1), fixture::id(fixture::F2)]);
+
+    let out = council(&["compare", p(&run), "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["runs"][0]["forecasts"], 2);
+    assert_eq!(c["runs"][0]["repeated_probabilities"], 1);
+    let a = c["personas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["key"] == "a")
+        .unwrap();
+    assert_eq!(a["forecasts"], 2, "one probability per forecast, the first");
+    // a: F1 80 (the first of 80 and 5), F2 30: extremity (0.3 + 0.2) / 2.
+    assert!(
+        (a["extremity"].as_f64().unwrap() - 0.25).abs() < 1e-9,
+        "{a}"
+    );
+
+    let out = council(&["render", p(&run), "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let flags: Vec<&str> = r["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(
+        flags
+            .iter()
+            .any(|f| f.contains(&left_out) && f.contains("left out")),
+        "{flags:?}"
+    );
+    assert!(
+        flags
+            .iter()
+            .any(|f| f.contains("2 probabilities (80%, 5%); the first counts")),
+        "{flags:?}"
+    );
+    assert_eq!(r["forecasts"].as_array().unwrap().len(), 2);
 }

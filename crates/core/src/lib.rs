@@ -13,6 +13,7 @@ pub mod answers;
 pub mod cost;
 pub mod diff;
 pub mod errors;
+pub mod forecasts;
 pub mod hash;
 pub mod lang;
 pub mod moves;

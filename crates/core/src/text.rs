@@ -177,6 +177,20 @@ pub fn excerpt(text: &str, limit: usize) -> String {
     format!("{}…", cut[..at].trim_end())
 }
 
+/// Whether `s` holds at least one word (a run of two letters, or one
+/// letter of a script without spaces): a weak model's brackets, digits and
+/// timestamps do not, nor does a lone field name it echoed from the schema
+/// (`start_day`, `trigger_nextday`).
+pub fn has_words(s: &str) -> bool {
+    let t = s.trim();
+    let identifier = t.contains('_')
+        && t.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    !identifier
+        && s.split(|c: char| !c.is_alphabetic())
+            .any(|w| w.chars().count() >= 2 || !w.is_ascii())
+}
+
 /// Escapes text for HTML and SVG (`&`, `<`, `>`, `"` and `'`): the one
 /// escaper of the markup Council writes by hand.
 pub fn escape_markup(s: &str) -> String {

@@ -169,3 +169,48 @@ pub struct Origin {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub source_panel: Vec<crate::PanelMember>,
 }
+
+/// What a run is: a debate of its own, or derived from another run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RunKind {
+    /// A debate of its own (in a study or not).
+    #[default]
+    Debate,
+    /// The same debate's report re-worded: its turns, votes and forecasts
+    /// are copies, so it adds no data.
+    Variant,
+    /// The same early rounds, the rest played again: it adds what it spoke
+    /// itself (the rounds from its branch point, its synthesis).
+    Branch,
+}
+
+impl RunKind {
+    /// The kind of a run whose header records `origin`.
+    pub fn of(origin: Option<&Origin>) -> RunKind {
+        match origin.map(|o| o.kind) {
+            None => RunKind::Debate,
+            Some(OriginKind::Variant) => RunKind::Variant,
+            Some(OriginKind::Branch) => RunKind::Branch,
+        }
+    }
+
+    /// The word tables and pages show.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Debate => "debate",
+            RunKind::Variant => "variant",
+            RunKind::Branch => "branch",
+        }
+    }
+
+    /// The first round a run of this kind spoke itself (a branch: its
+    /// branch point; a variant: none, `u32::MAX`): earlier rounds are copies.
+    pub fn first_own_round(self, origin: Option<&Origin>) -> u32 {
+        match self {
+            RunKind::Debate => 1,
+            RunKind::Branch => origin.and_then(|o| o.from_round).unwrap_or(1),
+            RunKind::Variant => u32::MAX,
+        }
+    }
+}

@@ -4,13 +4,14 @@
 //! ([`quote_matches`]: in order, negations and numbers exact), and every
 //! forecast id a milestone cites must exist.
 
-use crate::synthesis::{add_days, forecasts_of};
+use crate::synthesis::{add_days, add_months};
 use council_core::answers::{FollowupAnswer, Scenario};
 use council_core::report::{
     tally, Action, Backing, Evidence, FollowupSection, Forecast, FuturePath, Milestone, PanelEntry,
     Risk, SourceRef, Verification,
 };
 use council_core::synthesis::Answers;
+use council_core::text::has_words;
 use council_core::{quote_matches, Report, Transcript, TurnStatus, REPORT_VERSION};
 use std::collections::BTreeSet;
 
@@ -45,29 +46,10 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         ok
     };
 
-    let shown = forecasts_of(&t.date, a);
-    let stated = a
-        .forecasts
-        .iter()
-        .filter(|f| !f.statement.trim().is_empty())
-        .count();
-    if shown.len() < stated {
-        flags.push(format!(
-            "forecasts: {} repeated forecast(s) dropped",
-            stated - shown.len()
-        ));
-    }
-    // A statement without a single word (a weak model's brackets) is no
-    // forecast: nobody could call it true or false.
-    let (shown, wordless): (Vec<_>, Vec<_>) =
-        shown.into_iter().partition(|f| has_words(&f.statement));
-    for f in &wordless {
-        flags.push(format!(
-            "forecasts: {} has no words (\"{}\"); left out",
-            f.id,
-            council_core::excerpt(&f.statement, 40)
-        ));
-    }
+    // Which forecasts exist, their probabilities and medians: one home,
+    // shared with `compare`, `score` and `outcome`.
+    let table = council_core::forecasts::panel_forecasts_with(t, a);
+    flags.extend(table.flags(|id| name_of(id)));
     let mut votes = a.report_votes(&t.panel);
     for v in &mut votes {
         if !v.reason.is_empty() && !has_words(&v.reason) {
@@ -75,43 +57,26 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
             v.reason.clear();
         }
     }
-    let forecasts: Vec<Forecast> = shown
+    let forecasts: Vec<Forecast> = table
+        .kept
         .iter()
-        .map(|f| {
-            let probabilities: Vec<(String, f64)> = t
-                .panel
+        .map(|f| Forecast {
+            id: f.id.clone(),
+            // A variant may word the statement anew; id and probabilities stay.
+            statement: a
+                .forecast_wording
+                .get(&f.id)
+                .cloned()
+                .unwrap_or_else(|| f.statement.clone()),
+            horizon: add_months(&t.date, f.horizon_months)
+                .unwrap_or_else(|| format!("+{} months", f.horizon_months)),
+            range: f.range,
+            median: f.median,
+            probabilities: f
+                .probabilities
                 .iter()
-                .filter_map(|p| {
-                    let prob = a
-                        .votes
-                        .get(&p.id)?
-                        .probabilities
-                        .iter()
-                        .find(|x| x.id == f.id)?
-                        .probability;
-                    Some((p.id.clone(), (f64::from(prob) / 100.0).clamp(0.0, 1.0)))
-                })
-                .collect();
-            let mut ps: Vec<f64> = probabilities.iter().map(|x| x.1).collect();
-            ps.sort_by(f64::total_cmp);
-            let median = match ps.len() {
-                0 => None,
-                n if n % 2 == 1 => Some(ps[n / 2]),
-                n => Some((ps[n / 2 - 1] + ps[n / 2]) / 2.0),
-            };
-            Forecast {
-                id: f.id.clone(),
-                // A variant may word the statement anew; id and probabilities stay.
-                statement: a
-                    .forecast_wording
-                    .get(&f.id)
-                    .cloned()
-                    .unwrap_or_else(|| f.statement.clone()),
-                horizon: f.horizon.clone(),
-                range: ps.first().zip(ps.last()).map(|(a, b)| (*a, *b)),
-                median,
-                probabilities,
-            }
+                .map(|p| (p.persona.clone(), p.probability))
+                .collect(),
         })
         .collect();
 
@@ -567,19 +532,6 @@ fn shown_location(location: &str) -> String {
     )
 }
 
-/// Whether `s` holds at least one word (a run of letters): a weak model's
-/// brackets, digits and timestamps do not, nor does a lone field name it
-/// echoed from the schema (`start_day`, `trigger_nextday`).
-fn has_words(s: &str) -> bool {
-    let t = s.trim();
-    let identifier = t.contains('_')
-        && t.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    !identifier
-        && s.split(|c: char| !c.is_alphabetic())
-            .any(|w| w.chars().count() >= 2 || !w.is_ascii())
-}
-
 fn non_empty(s: &str) -> Option<String> {
     Some(s.trim().to_string()).filter(|s| !s.is_empty())
 }
@@ -617,7 +569,7 @@ fn path_problems(paths: &[FuturePath]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::has_words;
+    use council_core::text::has_words;
 
     #[test]
     fn brackets_digits_and_timestamps_are_not_words() {

@@ -131,6 +131,17 @@ impl Jobs {
         Ok(())
     }
 
+    /// The runs at or inside run `id` (its variants and branches) whose job
+    /// is queued or running now.
+    pub(crate) fn active_within(&self, id: &str) -> Vec<String> {
+        let inside = format!("{id}/");
+        self.lock()
+            .iter()
+            .filter(|(k, j)| (*k == id || k.starts_with(&inside)) && j.view.active())
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
     /// The number of model calls a job may have in flight.
     pub(crate) fn per_run(&self) -> u32 {
         self.per_run

@@ -102,6 +102,9 @@ pub struct ServeConfig {
     pub calls_per_run: u32,
     /// How often a live run's event log is read for new lines, in ms.
     pub poll_ms: u64,
+    /// The prices a report's cost table is drawn with (the config's, over
+    /// the built-in list).
+    pub prices: council_analysis::PriceTable,
 }
 
 impl ServeConfig {
@@ -119,6 +122,7 @@ impl ServeConfig {
             max_calls: 8,
             calls_per_run: 4,
             poll_ms: 200,
+            prices: council_analysis::PriceTable::default(),
         }
     }
 }

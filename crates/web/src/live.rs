@@ -224,7 +224,7 @@ fn ending(views: &Views, app: &App, id: &str, status: Status) -> Sse {
     };
     let report = matches!(status, Status::Complete | Status::Partial)
         .then(|| format!("/runs/{}/report", ids::href(id)));
-    let resume = (status == Status::Interrupted).then(|| ids::href(id));
+    let resume = status.resumable().then(|| ids::href(id));
     let html = views
         .render(
             "event.html",

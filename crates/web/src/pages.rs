@@ -15,10 +15,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use council_core::text::{question_problem, MAX_QUESTION_CHARS};
-use council_core::Transcript;
-use council_engine::store::{read_transcript, EVENTS_FILE};
-use council_engine::study::RUNS_DIR;
-use council_render::{Format, RenderOptions};
+use council_engine::store::EVENTS_FILE;
+use council_render::Format;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -531,7 +529,7 @@ pub(crate) async fn run_page(
             "live": status.live(), "after": after, "fragments": fragments,
             "has_report": dir.join("report.html").is_file() && !status.live(),
             "can_cancel": job.as_ref().is_some_and(|j| j.active()),
-            "can_resume": status == Status::Interrupted || status == Status::Partial,
+            "can_resume": status.resumable(),
             "job_error": job_error,
             "job_log": job.map(|j| j.log).unwrap_or_default(),
         }),
@@ -842,12 +840,8 @@ pub(crate) async fn report_html(
     }
 }
 
-fn transcript_of(dir: &Path) -> Result<Transcript, String> {
-    read_transcript(dir).map_err(|e| council_core::error_chain(&e))
-}
-
-/// `GET /runs/{id}/download/{format}`: the report as a file (md, html,
-/// json as written at the run's end; pdf and docx drawn from its transcript).
+/// `GET /runs/{id}/download/{format}`: the report as a file, drawn from
+/// the run's transcript with its cost (every format alike).
 pub(crate) async fn download(
     State(app): State<Arc<App>>,
     UrlPath((id, ext)): UrlPath<(String, String)>,
@@ -880,52 +874,35 @@ pub(crate) async fn download(
         Format::Pdf => "application/pdf",
         Format::Docx => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     };
-    let written = dir.join(format!("report.{ext}"));
-    let bytes = match std::fs::read(&written) {
-        Ok(b) => b,
-        Err(_) => {
-            let dir2 = dir.clone();
-            let made = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
-                let t = transcript_of(&dir2)?;
-                let report = council_engine::report::report_for(&t, None);
-                let options = RenderOptions::default();
-                let text = |e: council_render::RenderError| council_core::error_chain(&e);
-                match format {
-                    Format::Pdf => {
-                        // Its own temporary folder: downloads at once never share a file.
-                        let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-                        let out = tmp.path().join("report.pdf");
-                        council_render::render_pdf(&report, &options, &out).map_err(text)?;
-                        std::fs::read(&out).map_err(|e| e.to_string())
-                    }
-                    Format::Docx => council_render::render_docx(&report, &options).map_err(text),
-                    f => council_render::render(&report, f)
-                        .map(String::into_bytes)
-                        .map_err(text),
-                }
-            })
-            .await;
-            match made {
-                Ok(Ok(b)) => b,
-                Ok(Err(e)) => {
-                    return message(
-                        &app,
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Not available",
-                        &e,
-                        None,
-                    )
-                }
-                Err(e) => {
-                    return message(
-                        &app,
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Not available",
-                        &e.to_string(),
-                        None,
-                    )
-                }
-            }
+    // Every format is drawn from the transcript with the run's cost, as
+    // `council render` draws it, so a download holds what the command
+    // line's export holds.
+    let prices = app.config.prices.clone();
+    let made = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+        let report =
+            council_app::report::read_report(&dir, &prices, None).map_err(|e| format!("{e:#}"))?;
+        council_app::report::bytes(&report, format, None).map_err(|e| format!("{e:#}"))
+    })
+    .await;
+    let bytes = match made {
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => {
+            return message(
+                &app,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Not available",
+                &e,
+                None,
+            )
+        }
+        Err(e) => {
+            return message(
+                &app,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Not available",
+                &e.to_string(),
+                None,
+            )
         }
     };
     let file = format!(
@@ -965,7 +942,9 @@ pub(crate) async fn confirm_delete(
     )
 }
 
-/// `POST /runs/{id}/delete`: removes a run that is not running.
+/// `POST /runs/{id}/delete`: removes a run when nothing in it is running:
+/// neither the run, nor a variant or branch being written inside it, nor a
+/// job of this server's for any of them (one may not have its folder yet).
 pub(crate) async fn delete(
     State(app): State<Arc<App>>,
     UrlPath(id): UrlPath<String>,
@@ -975,31 +954,56 @@ pub(crate) async fn delete(
         Ok(d) => d,
         Err(r) => return r,
     };
-    if runs::status(&dir, &id, &app.jobs).live() {
+    let back = format!("/runs/{}", ids::href(&id));
+    let mut live: Vec<String> = app.jobs.active_within(&id);
+    if let Err(council_app::remove::RemoveError::Live { live: inside, .. }) =
+        council_app::remove::check(&dir)
+    {
+        for l in inside {
+            let l = if l == "." {
+                id.clone()
+            } else {
+                format!("{id}/{l}")
+            };
+            if !live.contains(&l) {
+                live.push(l);
+            }
+        }
+    }
+    if !live.is_empty() {
+        live.sort();
         return message(
             &app,
             StatusCode::CONFLICT,
             "Still running",
-            "A running run cannot be deleted; cancel it first.",
-            Some(&format!("/runs/{}", ids::href(&id))),
+            &format!(
+                "This run cannot be deleted while something in it is running: {}. Cancel it, or wait for it to finish, then delete.",
+                live.join(", ")
+            ),
+            Some(&back),
         );
     }
-    if !dir.join(EVENTS_FILE).is_file() {
-        return message(
+    match council_app::remove::remove(&dir) {
+        Ok(()) => Redirect::to("/runs").into_response(),
+        Err(council_app::remove::RemoveError::NotARun(_)) => message(
             &app,
             StatusCode::BAD_REQUEST,
             "Not a run",
             "This folder holds no run; only run folders are deleted from here.",
             Some("/runs"),
-        );
-    }
-    match std::fs::remove_dir_all(&dir) {
-        Ok(()) => Redirect::to("/runs").into_response(),
+        ),
+        Err(e @ council_app::remove::RemoveError::Live { .. }) => message(
+            &app,
+            StatusCode::CONFLICT,
+            "Still running",
+            &e.to_string(),
+            Some(&back),
+        ),
         Err(e) => message(
             &app,
             StatusCode::INTERNAL_SERVER_ERROR,
             "Not deleted",
-            &format!("cannot remove {}: {e}", dir.display()),
+            &e.to_string(),
             Some("/runs"),
         ),
     }
@@ -1026,32 +1030,13 @@ pub(crate) async fn side_by_side(State(app): State<Arc<App>>, Query(p): Query<Pa
         .page(StatusCode::OK, "compare.html", &json!({"runs": shown}))
 }
 
-/// The runs of a study folder, read; and how many could not be.
+/// The runs of a study folder, read as `council compare` reads that
+/// folder (its runs, their variants and branches); and how many could not be.
 fn study_runs(dir: &Path) -> (Vec<council_analysis::RunInput>, usize) {
-    let mut inputs = Vec::new();
-    let mut skipped = 0;
-    let Ok(entries) = std::fs::read_dir(dir.join(RUNS_DIR)) else {
-        return (inputs, 0);
-    };
-    let mut dirs: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    for d in dirs {
-        match transcript_of(&d) {
-            Ok(transcript) => inputs.push(council_analysis::RunInput {
-                label: d
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                transcript,
-            }),
-            Err(_) => skipped += 1,
-        }
+    match council_app::research::read_runs(&[dir.to_path_buf()]) {
+        Ok(read) => (read.runs, read.skipped.len()),
+        Err(_) => (Vec::new(), 0),
     }
-    (inputs, skipped)
 }
 
 fn study_dir(app: &App, id: &str) -> Result<PathBuf, Response> {

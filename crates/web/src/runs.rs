@@ -3,11 +3,10 @@
 
 use crate::ids;
 use crate::jobs::{JobState, JobView, Jobs};
-use council_core::{Event, RunHeader, RunStatus, Transcript};
-use council_engine::store::{is_live, EVENTS_FILE, TRANSCRIPT_FILE};
-use council_engine::study::{RUNS_DIR, STUDY_FILE};
+use council_app::runs::RunKind;
+use council_app::status::RunState;
+use council_core::RunHeader;
 use serde::Serialize;
-use std::io::BufRead;
 use std::path::Path;
 
 /// Where a run stands, as its badge says.
@@ -34,6 +33,12 @@ impl Status {
         matches!(self, Status::Queued | Status::Running)
     }
 
+    /// Whether resuming it would ask for what is missing (the same rule as
+    /// [`RunState::resumable`]).
+    pub(crate) fn resumable(self) -> bool {
+        matches!(self, Status::Interrupted | Status::Partial)
+    }
+
     /// The word its badge shows.
     pub(crate) fn word(self) -> &'static str {
         match self {
@@ -49,33 +54,11 @@ impl Status {
 
 /// The run's header: the first line of its event log.
 pub(crate) fn header(dir: &Path) -> Option<RunHeader> {
-    let file = std::fs::File::open(dir.join(EVENTS_FILE)).ok()?;
-    let mut line = String::new();
-    std::io::BufReader::new(file).read_line(&mut line).ok()?;
-    if !line.ends_with('\n') {
-        return None;
-    }
-    match serde_json::from_str::<Event>(&line).ok()? {
-        Event::Started(h) => Some(h),
-        _ => None,
-    }
-}
-
-/// The run's transcript as written at its end, if it is newer than its log.
-pub(crate) fn final_transcript(dir: &Path) -> Option<Transcript> {
-    let t = dir.join(TRANSCRIPT_FILE);
-    let written = std::fs::metadata(&t).and_then(|m| m.modified()).ok()?;
-    let logged = std::fs::metadata(dir.join(EVENTS_FILE))
-        .and_then(|m| m.modified())
-        .ok()?;
-    if written < logged {
-        return None;
-    }
-    council_engine::store::read_transcript(&t).ok()
+    council_app::runs::header(dir)
 }
 
 /// Where run `id` in `dir` stands, from its job (if this server started
-/// one), its lock and its files.
+/// one), then from the run itself (its lock and its log).
 pub(crate) fn status(dir: &Path, id: &str, jobs: &Jobs) -> Status {
     status_of(dir, jobs.view(id).as_ref())
 }
@@ -90,20 +73,13 @@ pub(crate) fn status_of(dir: &Path, job: Option<&JobView>) -> Status {
             _ => {}
         }
     }
-    if is_live(dir) {
-        return Status::Running;
+    match council_app::status::state(dir) {
+        Some(RunState::Live) => Status::Running,
+        Some(RunState::Interrupted) => Status::Interrupted,
+        Some(RunState::Partial) => Status::Partial,
+        Some(RunState::Complete) => Status::Complete,
+        None => Status::Failed,
     }
-    if let Some(t) = final_transcript(dir) {
-        return match t.status {
-            RunStatus::Complete => Status::Complete,
-            RunStatus::Partial => Status::Partial,
-            RunStatus::Incomplete => Status::Interrupted,
-        };
-    }
-    if header(dir).is_some() {
-        return Status::Interrupted;
-    }
-    Status::Failed
 }
 
 /// One row of the runs page.
@@ -137,74 +113,33 @@ pub(crate) struct StudyRow {
 /// Every run and study under `runs`, newest first; runs this server is
 /// starting but that have no folder yet are not listed.
 pub(crate) fn list(runs: &Path, jobs: &Jobs) -> (Vec<RunRow>, Vec<StudyRow>) {
-    let mut rows = Vec::new();
-    let mut studies = Vec::new();
-    walk(runs, runs, 0, jobs, &mut rows, &mut studies);
-    rows.sort_by(|a, b| b.date.cmp(&a.date).then(b.id.cmp(&a.id)));
-    studies.sort_by(|a, b| a.id.cmp(&b.id));
-    (rows, studies)
-}
-
-fn walk(
-    base: &Path,
-    dir: &Path,
-    depth: usize,
-    jobs: &Jobs,
-    rows: &mut Vec<RunRow>,
-    studies: &mut Vec<StudyRow>,
-) {
-    if depth > 5 {
-        return;
-    }
-    let id = dir
-        .strip_prefix(base)
-        .map(|p| p.to_string_lossy().replace('\\', "/"))
-        .unwrap_or_default();
-    if depth > 0 && ids::check(&id).is_err() {
-        return;
-    }
-    if depth > 0 && dir.join(STUDY_FILE).is_file() {
-        let inner = dir.join(RUNS_DIR);
-        let count = std::fs::read_dir(&inner).map_or(0, |d| d.count());
-        studies.push(StudyRow {
-            href: ids::href(&id),
-            id: id.clone(),
-            runs: count,
-        });
-    }
-    if depth > 0 && dir.join(EVENTS_FILE).is_file() {
-        if let Some(h) = header(dir) {
-            let kind = if id.contains("/variants/") {
-                "variant"
-            } else if id.contains("/branches/") {
-                "branch"
-            } else if id.contains(&format!("/{RUNS_DIR}/")) {
-                "study run"
-            } else {
-                "debate"
-            };
-            rows.push(RunRow {
-                href: ids::href(&id),
-                status: status(dir, &id, jobs),
-                question: h.question,
-                date: h.date,
-                id: id.clone(),
-                kind,
-            });
-        }
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut subs: Vec<_> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| e.path())
+    let (found, found_studies) = council_app::runs::list(runs);
+    let mut rows: Vec<RunRow> = found
+        .into_iter()
+        .filter(|r| ids::check(&r.id).is_ok())
+        .map(|r| RunRow {
+            href: ids::href(&r.id),
+            status: status(&r.dir, &r.id, jobs),
+            question: r.header.question,
+            date: r.header.date,
+            kind: match (r.kind, &r.study) {
+                (RunKind::Debate, Some(_)) => "study run",
+                (k, _) => k.as_str(),
+            },
+            id: r.id,
+        })
         .collect();
-    subs.sort();
-    for s in subs {
-        walk(base, &s, depth + 1, jobs, rows, studies);
-    }
+    rows.sort_by(|a, b| b.date.cmp(&a.date).then(b.id.cmp(&a.id)));
+    let studies = found_studies
+        .into_iter()
+        .filter(|s| ids::check(&s.id).is_ok())
+        .map(|s| StudyRow {
+            href: ids::href(&s.id),
+            id: s.id,
+            runs: s.runs,
+        })
+        .collect();
+    (rows, studies)
 }
 
 /// Whether `row` passes the runs page's search: `q` in its question (any

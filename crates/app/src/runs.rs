@@ -1,0 +1,451 @@
+//! Finding runs: a run folder is one holding `events.jsonl` or
+//! `transcript.json`; a run's variants (`RUN/variants/*`) and branches
+//! (`RUN/branches/*`) are runs of their own, found inside it. Each run has a
+//! kind (from its header's origin, not from where its folder sits), the run
+//! it was derived from, and, inside a study, the question, model, repeat
+//! and seed it ran for (from the study's `runs.jsonl`). Reads only.
+
+use crate::InputError;
+use council_core::study::RunRecord;
+pub use council_core::variant::RunKind;
+use council_core::{Event, RunHeader};
+use council_engine::store::{EVENTS_FILE, TRANSCRIPT_FILE};
+use council_engine::study::{RUNS_DIR, STUDY_FILE};
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+/// A run of a study: which question, model and repeat it ran for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StudyRun {
+    /// The question's id in the study file (`q1`…).
+    pub question_id: String,
+    /// The model it was asked with.
+    pub model: String,
+    /// The repeat, from 1.
+    pub repeat: u32,
+    /// Its seed.
+    pub seed: u64,
+}
+
+/// A run found under what the user gave.
+#[derive(Debug, Clone)]
+pub struct FoundRun {
+    /// How tables name it: its folder relative to the folder given (a
+    /// study's runs: relative to its `runs/`; a run given directly: its
+    /// folder's name).
+    pub label: String,
+    /// Its folder, or its transcript file.
+    pub path: PathBuf,
+    /// Named on the command line (unreadable: an error), or found inside a
+    /// folder (unreadable: skipped with a warning).
+    pub named: bool,
+    /// Inside a study: the question, model, repeat and seed it ran for.
+    pub study: Option<StudyRun>,
+}
+
+/// Whether `dir` is a run folder: it holds an event log or a transcript.
+pub fn is_run(dir: &Path) -> bool {
+    dir.join(EVENTS_FILE).is_file() || dir.join(TRANSCRIPT_FILE).is_file()
+}
+
+/// Whether `dir` is a study folder (`council batch` wrote it).
+pub fn is_study(dir: &Path) -> bool {
+    dir.join(STUDY_FILE).is_file()
+}
+
+/// The run's header, the first line of its event log (`None` while it has
+/// no complete first line).
+pub fn header(dir: &Path) -> Option<RunHeader> {
+    let file = std::fs::File::open(dir.join(EVENTS_FILE)).ok()?;
+    let mut line = String::new();
+    std::io::BufReader::new(file).read_line(&mut line).ok()?;
+    if !line.ends_with('\n') {
+        return None;
+    }
+    match serde_json::from_str::<Event>(&line).ok()? {
+        Event::Started(h) => Some(h),
+        _ => None,
+    }
+}
+
+/// Every run folder under `dir` at any depth (itself included), sorted;
+/// symbolic links and hidden folders are not followed.
+pub fn walk(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    walk_into(dir, &mut out, 0)?;
+    Ok(out)
+}
+
+/// How deep [`walk`] looks: a study's run's branch's variant is depth 5.
+const MAX_DEPTH: usize = 12;
+
+fn walk_into(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> std::io::Result<()> {
+    if is_run(dir) {
+        out.push(dir.to_path_buf());
+    }
+    if depth >= MAX_DEPTH {
+        return Ok(());
+    }
+    let mut subs: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.path())
+        .collect();
+    subs.sort();
+    for s in subs {
+        // A folder that cannot be read inside the tree is skipped, not fatal.
+        let _ = walk_into(&s, out, depth + 1);
+    }
+    Ok(())
+}
+
+fn label_of(path: &Path, base: &Path) -> String {
+    let rel = path.strip_prefix(base).unwrap_or(path);
+    let s = rel.to_string_lossy().replace('\\', "/");
+    if s.is_empty() {
+        path.display().to_string()
+    } else {
+        s
+    }
+}
+
+/// The runs of the study in `study` by folder (relative to the study):
+/// the last `runs.jsonl` line of each run wins. Empty when unreadable.
+fn study_runs(study: &Path) -> HashMap<PathBuf, StudyRun> {
+    let Ok(records) = council_engine::study::read_records(study) else {
+        return HashMap::new();
+    };
+    records
+        .into_values()
+        .map(|r: RunRecord| {
+            (
+                study.join(&r.folder),
+                StudyRun {
+                    question_id: r.id.question,
+                    model: r.id.model,
+                    repeat: r.id.repeat,
+                    seed: r.seed,
+                },
+            )
+        })
+        .collect()
+}
+
+/// The study `run` belongs to, if any: the nearest folder above it holding
+/// `study.json`, with what its `runs.jsonl` says of the run (a variant or
+/// branch inside a study run is not one of the study's runs).
+fn study_of(
+    run: &Path,
+    cache: &mut HashMap<PathBuf, HashMap<PathBuf, StudyRun>>,
+) -> Option<StudyRun> {
+    let abs = run.canonicalize().ok()?;
+    let study = abs.ancestors().skip(1).find(|d| is_study(d))?.to_path_buf();
+    let runs = cache.entry(study.clone()).or_insert_with(|| {
+        let found = study_runs(&study);
+        found
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.canonicalize().ok()?, v)))
+            .collect()
+    });
+    runs.get(&abs).cloned()
+}
+
+/// The runs under `paths`: a run folder (with its variants and branches),
+/// a transcript file, or any folder holding runs at any depth (a study,
+/// `transcripts/`). Each run once, however often it is reached.
+pub fn find(paths: &[PathBuf]) -> Result<Vec<FoundRun>, InputError> {
+    let mut out: Vec<FoundRun> = Vec::new();
+    let mut seen: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut labels: BTreeSet<String> = BTreeSet::new();
+    let mut studies = HashMap::new();
+    for p in paths {
+        if !p.exists() {
+            return Err(InputError(format!(
+                "nothing at {}: give run folders (holding {EVENTS_FILE} or {TRANSCRIPT_FILE}), transcript files, or a folder of runs such as a study",
+                p.display()
+            )));
+        }
+        let mut here: Vec<(PathBuf, bool)> = Vec::new();
+        let base = if p.is_file() {
+            here.push((p.clone(), true));
+            p.parent()
+                .and_then(Path::parent)
+                .unwrap_or(Path::new(""))
+                .to_path_buf()
+        } else {
+            let dirs = walk(p)
+                .map_err(|e| InputError(format!("cannot read the folder {}: {e}", p.display())))?;
+            if dirs.is_empty() {
+                return Err(InputError(format!(
+                    "no runs under {}: a run folder holds {EVENTS_FILE} or {TRANSCRIPT_FILE}, as `council ask` and `council batch` write them",
+                    p.display()
+                )));
+            }
+            here.extend(dirs.into_iter().map(|d| {
+                let named = d == *p;
+                (d, named)
+            }));
+            if is_run(p) {
+                p.parent().unwrap_or(Path::new("")).to_path_buf()
+            } else if is_study(p) && p.join(RUNS_DIR).is_dir() {
+                // A study's runs are named by their folders under `runs/`.
+                p.join(RUNS_DIR)
+            } else {
+                p.clone()
+            }
+        };
+        for (path, named) in here {
+            let key = path.canonicalize().unwrap_or_else(|_| path.clone());
+            if !seen.insert(key) {
+                continue;
+            }
+            let mut label = label_of(&path, &base);
+            if !labels.insert(label.clone()) {
+                label = path.display().to_string();
+                labels.insert(label.clone());
+            }
+            let folder = if path.is_file() {
+                path.parent().map(Path::to_path_buf)
+            } else {
+                Some(path.clone())
+            };
+            let study = folder.and_then(|f| study_of(&f, &mut studies));
+            out.push(FoundRun {
+                label,
+                path,
+                named,
+                study,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A run as a listing shows it.
+#[derive(Debug, Clone)]
+pub struct ListedRun {
+    /// Its folder relative to the root listed, with `/` separators.
+    pub id: String,
+    /// Its folder.
+    pub dir: PathBuf,
+    /// Its header.
+    pub header: RunHeader,
+    /// What it is.
+    pub kind: RunKind,
+    /// Inside a study: what it ran for.
+    pub study: Option<StudyRun>,
+}
+
+/// A study folder in a listing.
+#[derive(Debug, Clone)]
+pub struct ListedStudy {
+    /// Its folder relative to the root listed.
+    pub id: String,
+    /// The runs it planned and has a folder for.
+    pub runs: usize,
+}
+
+/// Every run (with a header) and every study under `root`, in folder order.
+pub fn list(root: &Path) -> (Vec<ListedRun>, Vec<ListedStudy>) {
+    let mut runs = Vec::new();
+    let mut studies = Vec::new();
+    let mut cache = HashMap::new();
+    for dir in walk(root).unwrap_or_default() {
+        if dir == root {
+            continue;
+        }
+        let Some(header) = header(&dir) else { continue };
+        runs.push(ListedRun {
+            id: label_of(&dir, root),
+            kind: RunKind::of(header.origin.as_ref()),
+            study: study_of(&dir, &mut cache),
+            header,
+            dir,
+        });
+    }
+    for dir in study_folders(root) {
+        studies.push(ListedStudy {
+            id: label_of(&dir, root),
+            runs: std::fs::read_dir(dir.join(RUNS_DIR)).map_or(0, |d| d.count()),
+        });
+    }
+    (runs, studies)
+}
+
+/// Every study folder under `root` (not `root` itself), sorted.
+fn study_folders(root: &Path) -> Vec<PathBuf> {
+    fn into(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+        if depth >= MAX_DEPTH {
+            return;
+        }
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut subs: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .map(|e| e.path())
+            .collect();
+        subs.sort();
+        for s in subs {
+            if is_study(&s) {
+                out.push(s.clone());
+            }
+            into(&s, out, depth + 1);
+        }
+    }
+    let mut out = Vec::new();
+    into(root, &mut out, 0);
+    out
+}
+
+/// The variants and branches kept inside the run folder `dir`
+/// (`variants/*`, `branches/*` holding a run), sorted, with their kind.
+pub fn derived(dir: &Path) -> Vec<(RunKind, PathBuf)> {
+    let mut out = Vec::new();
+    for (sub, kind) in [
+        ("variants", RunKind::Variant),
+        ("branches", RunKind::Branch),
+    ] {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.join(EVENTS_FILE).is_file())
+            .collect();
+        found.sort();
+        out.extend(found.into_iter().map(|p| (kind, p)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use council_core::variant::{Origin, OriginKind};
+
+    fn write_header(dir: &Path, origin: Option<Origin>) {
+        std::fs::create_dir_all(dir).unwrap();
+        let h = RunHeader {
+            version: council_core::TRANSCRIPT_VERSION,
+            question: "Q?".into(),
+            date: "2026-12-01".into(),
+            lang: "en".into(),
+            seed: 1,
+            rounds: 2,
+            panel: Vec::new(),
+            notes: Vec::new(),
+            sources: Vec::new(),
+            library: Vec::new(),
+            origin,
+            variant: None,
+        };
+        let line = serde_json::to_string(&Event::Started(h)).unwrap() + "\n";
+        std::fs::write(dir.join(EVENTS_FILE), line).unwrap();
+    }
+
+    fn origin(kind: OriginKind) -> Origin {
+        Origin {
+            kind,
+            source: "..".into(),
+            source_question: "Q?".into(),
+            from_round: (kind == OriginKind::Branch).then_some(2),
+            changes: Vec::new(),
+            source_panel: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_runs_kind_comes_from_its_header_not_its_folder() {
+        let root = tempfile::tempdir().unwrap();
+        let run = root.path().join("run");
+        write_header(&run, None);
+        write_header(
+            &run.join("variants/team"),
+            Some(origin(OriginKind::Variant)),
+        );
+        write_header(&run.join("branches/b1"), Some(origin(OriginKind::Branch)));
+        // A branch written with --out elsewhere is still a branch.
+        write_header(
+            &root.path().join("what-if"),
+            Some(origin(OriginKind::Branch)),
+        );
+        let (runs, studies) = list(root.path());
+        let kinds: Vec<(&str, RunKind)> = runs.iter().map(|r| (r.id.as_str(), r.kind)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("run", RunKind::Debate),
+                ("run/branches/b1", RunKind::Branch),
+                ("run/variants/team", RunKind::Variant),
+                ("what-if", RunKind::Branch),
+            ]
+        );
+        assert!(studies.is_empty());
+        assert_eq!(
+            derived(&run)
+                .into_iter()
+                .map(|(k, p)| (k, p.file_name().unwrap().to_string_lossy().into_owned()))
+                .collect::<Vec<_>>(),
+            vec![
+                (RunKind::Variant, "team".to_string()),
+                (RunKind::Branch, "b1".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_study_run_knows_its_question_model_repeat_and_seed() {
+        let root = tempfile::tempdir().unwrap();
+        let study = root.path().join("s");
+        std::fs::create_dir_all(study.join(RUNS_DIR)).unwrap();
+        std::fs::write(study.join(STUDY_FILE), "{}").unwrap();
+        let rec = RunRecord {
+            id: council_core::study::StudyRunId {
+                question: "q7".into(),
+                model: "m".into(),
+                repeat: 2,
+            },
+            seed: 99,
+            folder: "runs/q7--m--r2".into(),
+            state: council_core::study::RunState::Complete,
+            calls: 1,
+            error: None,
+        };
+        std::fs::write(
+            study.join(council_engine::study::RUNS_FILE),
+            serde_json::to_string(&rec).unwrap() + "\n",
+        )
+        .unwrap();
+        let run = study.join("runs/q7--m--r2");
+        write_header(&run, None);
+        write_header(&run.join("variants/v"), Some(origin(OriginKind::Variant)));
+        let found = find(std::slice::from_ref(&study)).unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].label, "q7--m--r2");
+        assert_eq!(
+            found[0].study,
+            Some(StudyRun {
+                question_id: "q7".into(),
+                model: "m".into(),
+                repeat: 2,
+                seed: 99
+            })
+        );
+        assert_eq!(found[1].label, "q7--m--r2/variants/v");
+        assert_eq!(
+            found[1].study, None,
+            "a variant is not one of the study's runs"
+        );
+        let (_, studies) = list(root.path());
+        assert_eq!(studies.len(), 1);
+        assert_eq!(studies[0].id, "s");
+        assert_eq!(studies[0].runs, 1);
+    }
+}

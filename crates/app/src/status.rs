@@ -1,0 +1,122 @@
+//! Where a run stands, from the writer's lock and the event log alone:
+//! never from file times, so a finished run copied with `cp -r` (new times,
+//! in any order) reads as finished, and one stopped half-way as stopped.
+
+use council_core::synthesis::SynthesisKind;
+use council_core::{RunStatus, Transcript, TurnStatus};
+use council_engine::store::{is_live, read_events, EVENTS_FILE, TRANSCRIPT_FILE};
+use serde::Serialize;
+use std::path::Path;
+
+/// Where a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    /// A process is writing it now (it holds the event log's lock).
+    Live,
+    /// Stopped before its end (cancelled, killed, crashed, or a follow-up
+    /// left unfinished): resume it.
+    Interrupted,
+    /// Finished, with failed turns or synthesis parts.
+    Partial,
+    /// Every turn and part is there.
+    Complete,
+}
+
+impl RunState {
+    /// The word a badge or a table shows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Live => "live",
+            RunState::Interrupted => "interrupted",
+            RunState::Partial => "partial",
+            RunState::Complete => "complete",
+        }
+    }
+
+    /// Whether running it again would ask for something missing.
+    pub fn resumable(self) -> bool {
+        matches!(self, RunState::Interrupted | RunState::Partial)
+    }
+}
+
+/// Where the run in `dir` stands; `None` when it has not started (no
+/// complete header line) or cannot be read.
+pub fn state(dir: &Path) -> Option<RunState> {
+    if is_live(dir) {
+        return Some(RunState::Live);
+    }
+    if !dir.join(EVENTS_FILE).is_file() {
+        // A transcript without its log (a copied `transcript.json`): as it says.
+        let t = council_engine::store::read_transcript(&dir.join(TRANSCRIPT_FILE)).ok()?;
+        return Some(state_of(&t, true));
+    }
+    let log = read_events(dir).ok()?;
+    let t = Transcript::from_events(&log.events).ok()?;
+    Some(state_of(&t, dir.join(TRANSCRIPT_FILE).is_file()))
+}
+
+/// Where a transcript folded from its log stands. `closed` says whether the
+/// run wrote its `transcript.json` (it does at its end): it tells a run
+/// asked for no synthesis from one stopped before its synthesis began.
+pub fn state_of(t: &Transcript, closed: bool) -> RunState {
+    if t.status == RunStatus::Incomplete {
+        return RunState::Interrupted;
+    }
+    let panel: Vec<&str> = t.panel.iter().map(|p| p.id.as_str()).collect();
+    let asked = SynthesisKind::all_for(&panel);
+    let present = asked
+        .iter()
+        .filter(|k| t.synthesis.iter().any(|p| &p.part == *k))
+        .count();
+    // A version 1 transcript has its paths in one legacy part.
+    let legacy = t
+        .synthesis
+        .iter()
+        .any(|p| p.part == SynthesisKind::LegacyPaths);
+    let synthesis_done = present == asked.len() || legacy && !t.synthesis.is_empty();
+    let synthesis_started = present > 0 || legacy;
+    let unfinished_followup = t.followups.iter().any(|f| {
+        f.synthesis.is_none()
+            || f.summary.is_none()
+            || t.panel
+                .iter()
+                .any(|p| !f.turns.iter().any(|x| x.persona == p.id))
+    });
+    if unfinished_followup
+        || (synthesis_started && !synthesis_done)
+        || (!synthesis_started && !closed)
+    {
+        return RunState::Interrupted;
+    }
+    let failed = t.status == RunStatus::Partial
+        || t.synthesis.iter().any(|p| p.error.is_some())
+        || t.followups.iter().any(|f| {
+            f.synthesis.as_ref().is_some_and(|p| p.error.is_some())
+                || f.turns.iter().any(|x| x.status == TurnStatus::Failed)
+        });
+    if failed {
+        RunState::Partial
+    } else {
+        RunState::Complete
+    }
+}
+
+/// Whether `dir`, or any run inside it (its variants and branches, a
+/// study's runs), is being written now: the live ones, relative to `dir`.
+pub fn live_inside(dir: &Path) -> Vec<String> {
+    crate::runs::walk(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|d| is_live(d))
+        .map(|d| {
+            let rel = d.strip_prefix(dir).unwrap_or(&d);
+            let s = rel.to_string_lossy().replace('\\', "/");
+            if s.is_empty() {
+                ".".to_string()
+            } else {
+                s
+            }
+        })
+        .collect()
+}
