@@ -245,6 +245,27 @@ impl Job {
     }
 }
 
+/// The job that continues the stopped run in `run`: its unfinished
+/// follow-up when it has one (the debate itself is done), else the debate
+/// from where it stopped.
+pub fn resume_job(run: &std::path::Path, max_concurrency: Option<u16>) -> Job {
+    let unfinished_followup = crate::status::folded(run)
+        .as_ref()
+        .is_some_and(|t| t.unfinished_followup().is_some());
+    if unfinished_followup {
+        Job::Followup(FollowupJob {
+            run: run.to_path_buf(),
+            question: None,
+            max_concurrency,
+        })
+    } else {
+        Job::Resume(ResumeJob {
+            run: run.to_path_buf(),
+            max_concurrency,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

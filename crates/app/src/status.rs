@@ -51,9 +51,16 @@ pub fn state(dir: &Path) -> Option<RunState> {
         let t = council_engine::store::read_transcript(&dir.join(TRANSCRIPT_FILE)).ok()?;
         return Some(state_of(&t, true));
     }
-    let log = read_events(dir).ok()?;
-    let t = Transcript::from_events(&log.events).ok()?;
+    let t = folded(dir)?;
     Some(state_of(&t, dir.join(TRANSCRIPT_FILE).is_file()))
+}
+
+/// The run in `dir` as its event log holds it now (not `transcript.json`,
+/// which is written at the end of each command and can lag behind a
+/// follow-up appended since); `None` when it cannot be read.
+pub fn folded(dir: &Path) -> Option<Transcript> {
+    let log = read_events(dir).ok()?;
+    Transcript::from_events(&log.events).ok()
 }
 
 /// Where a transcript folded from its log stands. `closed` says whether the

@@ -349,6 +349,13 @@ impl StudyProgress for Display {
 pub(crate) async fn batch(args: BatchArgs, global: &Global) -> anyhow::Result<bool> {
     let roster = args.sources.roster()?;
     let prompts = args.sources.templates()?;
+    // `--models a,b` names the models: the first is the main one when
+    // `--model` is not given (a server needs a model name to start with).
+    let mut global = global.clone();
+    if global.model.is_none() {
+        global.model = args.models.first().cloned();
+    }
+    let global = &global;
     let backends = crate::settings::load(global, &crate::env_lookup)?;
     let default_model = backends.default_model_name();
     let asked = study_of(&args, &default_model)?;

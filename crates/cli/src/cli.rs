@@ -16,7 +16,7 @@ pub(crate) struct Cli {
 }
 
 /// Backend and logging flags.
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Default, Clone, Args)]
 pub(crate) struct Global {
     /// OpenAI-compatible server base URL (env COUNCIL_BASE_URL or OPENAI_BASE_URL).
     #[arg(long, global = true, value_name = "URL")]
@@ -719,4 +719,182 @@ pub(crate) struct ServeArgs {
     pub calls_per_run: u32,
     #[command(flatten)]
     pub sources: Sources,
+}
+
+#[cfg(test)]
+mod tests {
+    //! Every job the web app (or any caller of `council_app::jobs`) can
+    //! start is parsed back through this file's clap definition and must
+    //! mean what the job says: a renamed flag fails here, not on a page.
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use clap::Parser;
+    use council_app::jobs::{AskJob, BatchJob, BranchJob, FollowupJob, Job, ResumeJob, VariantJob};
+    use council_core::variant::{Audience, Length};
+
+    /// The job `cli` describes, read back field by field.
+    fn job_of(cli: &Cli) -> Job {
+        let mc = |n: u16| Some(n);
+        match &cli.command {
+            Command::Ask(a) if a.resume.is_some() => Job::Resume(ResumeJob {
+                run: a.resume.clone().unwrap(),
+                max_concurrency: mc(a.max_concurrency),
+            }),
+            Command::Ask(a) => Job::Ask(AskJob {
+                question: a.question.clone().unwrap(),
+                out: a.out.clone(),
+                rounds: Some(a.rounds),
+                date: a.date.clone(),
+                panel: a.panel.clone(),
+                lang: a.lang.clone(),
+                seed: a.seed,
+                model: cli.global.model.clone(),
+                library: a.library.clone(),
+                max_concurrency: mc(a.max_concurrency),
+            }),
+            Command::Followup(f) => Job::Followup(FollowupJob {
+                run: f.run.clone(),
+                question: if f.resume { None } else { f.question.clone() },
+                max_concurrency: mc(f.max_concurrency),
+            }),
+            Command::Variant(v) => Job::Variant(VariantJob {
+                run: v.run.clone(),
+                audience: v.audience.into(),
+                length: v.length.into(),
+                lang: v.lang.clone(),
+                headings: v.headings.clone(),
+                tone: v.tone.clone(),
+                emphasis: v.emphasis.clone(),
+                name: v.name.clone(),
+                max_concurrency: mc(v.max_concurrency),
+            }),
+            Command::Branch(b) => Job::Branch(BranchJob {
+                run: b.run.clone(),
+                from_round: b.from_round,
+                swap: b
+                    .swap
+                    .iter()
+                    .map(|s| {
+                        let (a, b) = s.split_once('=').unwrap();
+                        (a.to_string(), b.to_string())
+                    })
+                    .collect(),
+                panel: b.panel.clone(),
+                question: b.question.clone(),
+                out: b.out.clone(),
+                max_concurrency: mc(b.max_concurrency),
+            }),
+            Command::Batch(b) => Job::Batch(BatchJob {
+                file: b.file.clone(),
+                out: b.out.clone(),
+                models: b.models.clone(),
+                repeat: Some(b.repeat),
+                panel: b.panel.clone(),
+                rounds: Some(b.rounds),
+                max_calls: Some(b.max_calls),
+                seed: b.seed,
+            }),
+            other => panic!("not a job: {other:?}"),
+        }
+    }
+
+    fn every_job() -> Vec<Job> {
+        vec![
+            Job::Ask(AskJob {
+                question: "-10% prices, or +10%? A \"quoted\" -- question".into(),
+                out: Some("runs/2026-12-06-101500-prices".into()),
+                rounds: Some(3),
+                date: Some("2026-12-06".into()),
+                panel: vec!["cfo".into(), "cto".into(), "brand-strategist".into()],
+                lang: Some("zh".into()),
+                seed: Some(42),
+                model: Some("qwen2.5:7b".into()),
+                library: vec!["runs/x/sources".into()],
+                max_concurrency: Some(4),
+            }),
+            Job::Resume(ResumeJob {
+                run: "runs/a b".into(),
+                max_concurrency: Some(4),
+            }),
+            Job::Followup(FollowupJob {
+                run: "runs/a".into(),
+                question: Some("-What if a competitor cuts prices first?".into()),
+                max_concurrency: Some(2),
+            }),
+            Job::Followup(FollowupJob {
+                run: "runs/a".into(),
+                question: None,
+                max_concurrency: Some(2),
+            }),
+            Job::Variant(VariantJob {
+                run: "runs/a".into(),
+                audience: Audience::Investor,
+                length: Length::Brief,
+                lang: Some("de".into()),
+                headings: Some("zh".into()),
+                tone: Some("-plain, no jargon".into()),
+                emphasis: Some("cash runway".into()),
+                name: Some("investor-brief-de".into()),
+                max_concurrency: Some(4),
+            }),
+            Job::Branch(BranchJob {
+                run: "runs/a".into(),
+                from_round: 3,
+                swap: vec![("brand-strategist".into(), "cfo".into())],
+                panel: Vec::new(),
+                question: Some("--from-round 1?".into()),
+                out: Some("runs/a/branches/from-round-3".into()),
+                max_concurrency: Some(4),
+            }),
+            Job::Branch(BranchJob {
+                run: "runs/a".into(),
+                from_round: 2,
+                panel: vec!["cfo".into(), "cto".into()],
+                ..BranchJob::default()
+            }),
+            Job::Batch(BatchJob {
+                file: "questions.jsonl".into(),
+                out: "study".into(),
+                models: vec!["a".into(), "b".into()],
+                repeat: Some(3),
+                panel: vec!["cfo".into(), "cto".into()],
+                rounds: Some(2),
+                max_calls: Some(16),
+                seed: Some(7),
+            }),
+        ]
+    }
+
+    /// Defaults a parsed job has that its description left open.
+    fn with_defaults(job: Job) -> Job {
+        match job {
+            Job::Ask(mut a) => {
+                a.rounds = a.rounds.or(Some(5));
+                a.max_concurrency = a.max_concurrency.or(Some(MAX_CONCURRENCY));
+                Job::Ask(a)
+            }
+            Job::Batch(mut b) => {
+                b.repeat = b.repeat.or(Some(1));
+                b.rounds = b.rounds.or(Some(5));
+                b.max_calls = b.max_calls.or(Some(8));
+                Job::Batch(b)
+            }
+            Job::Branch(mut b) => {
+                b.max_concurrency = b.max_concurrency.or(Some(MAX_CONCURRENCY));
+                Job::Branch(b)
+            }
+            other => other,
+        }
+    }
+
+    #[test]
+    fn every_job_parses_through_the_real_command_line_and_means_what_it_says() {
+        for job in every_job() {
+            let args = job.args();
+            let cli =
+                Cli::try_parse_from(std::iter::once("council".to_string()).chain(args.clone()))
+                    .unwrap_or_else(|e| panic!("{} does not parse: {args:?}\n{e}", job.what()));
+            assert_eq!(job_of(&cli), with_defaults(job.clone()), "{args:?}");
+        }
+    }
 }

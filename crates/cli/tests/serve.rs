@@ -327,3 +327,171 @@ fn a_server_stopped_mid_run_leaves_it_resumable_and_the_resumed_run_is_whole() {
     }
     assert!(!body.contains(KEY), "the event stream shows the key");
 }
+
+#[test]
+fn a_run_is_not_deleted_while_a_variant_inside_it_is_being_written() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // Answers at once until `hold` is set; then every answer hangs, so the
+    // variant's first call is held while the delete is tried.
+    let hold = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let held = hold.clone();
+    let fake = rt.block_on(FakeServer::start_with(
+        Arc::new(move |body: &str| {
+            if held.load(std::sync::atomic::Ordering::SeqCst) {
+                council_tests::Reply::Hang
+            } else {
+                schema_answering(body)
+            }
+        }),
+        Duration::from_millis(1),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let run = runs.join("pricing");
+    let global = ["--base-url", fake.url.as_str(), "--model", "fake"];
+    let mut args: Vec<&str> = global.to_vec();
+    args.extend([
+        "-q",
+        "ask",
+        "Should we raise prices by 10% for new customers?",
+        "--panel",
+        "cfo,cto,brand-strategist,org-psychologist",
+        "--rounds",
+        "2",
+        "--seed",
+        "3",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    let done = council_tests::council_command(env!("CARGO_BIN_EXE_council"), &args)
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+
+    let s = serve(&global, &["--runs", runs.to_str().unwrap()]);
+    let c = client();
+    let page = c
+        .get(format!("{}runs/pricing/report", s.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let token = csrf(&page);
+    hold.store(true, std::sync::atomic::Ordering::SeqCst);
+    let r = c
+        .post(format!("{}runs/pricing/variant", s.url))
+        .form(&[
+            ("csrf", token.as_str()),
+            ("audience", "team"),
+            ("length", "brief"),
+            ("lang", "zh"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let variant = run.join("variants").join("team-brief-zh");
+    // The variant's process holds its log (it copied the debate in) and
+    // waits for its first answer.
+    wait_for("the variant's held call", || {
+        variant.join("events.jsonl").exists() && fake.in_flight() > 0
+    });
+    let r = c
+        .post(format!("{}runs/pricing/delete", s.url))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 409, "a live variant inside stops the delete");
+    // Tera escapes the slashes of text it places: read them back.
+    let page = r.text().unwrap().replace("&#x2F;", "/");
+    assert!(
+        page.contains("pricing/variants/team-brief-zh"),
+        "the page says which: {page}"
+    );
+    assert!(run.join("events.jsonl").is_file(), "the run survives");
+    assert!(
+        variant.join("events.jsonl").is_file(),
+        "the variant survives"
+    );
+
+    // Cancelled, the variant stops; then the run can go, variant and all.
+    let r = c
+        .post(format!(
+            "{}runs/pricing%2Fvariants%2Fteam-brief-zh/cancel",
+            s.url
+        ))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    wait_for("the variant to stop", || {
+        !council_engine::store::is_live(&variant)
+            && !c
+                .get(format!("{}runs/pricing%2Fvariants%2Fteam-brief-zh", s.url))
+                .send()
+                .unwrap()
+                .text()
+                .unwrap()
+                .contains("badge-running")
+    });
+    let r = c
+        .post(format!("{}runs/pricing/delete", s.url))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(!run.exists());
+    drop(s);
+}
+
+#[test]
+fn a_finished_run_copied_without_its_file_times_still_reads_as_finished() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let fake = slow_fake(&rt, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let run = dir.path().join("made");
+    let global = ["--base-url", fake.url.as_str(), "--model", "fake"];
+    let mut args: Vec<&str> = global.to_vec();
+    args.extend([
+        "-q",
+        "ask",
+        "Should we open a second office in Lisbon in 2027?",
+        "--panel",
+        "cfo,cto,brand-strategist,org-psychologist",
+        "--rounds",
+        "1",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    let done = council_tests::council_command(env!("CARGO_BIN_EXE_council"), &args)
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    // As `cp -r` would: the transcript first, the log a moment later, so
+    // the log is newer than the transcript written at the run's end.
+    let copy = runs.join("copied");
+    std::fs::create_dir_all(&copy).unwrap();
+    for f in ["transcript.json", "report.md", "report.html", "report.json"] {
+        std::fs::copy(run.join(f), copy.join(f)).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::copy(run.join("events.jsonl"), copy.join("events.jsonl")).unwrap();
+    let s = serve(&global, &["--runs", runs.to_str().unwrap()]);
+    let page = client()
+        .get(format!("{}runs/copied", s.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(page.contains("badge-complete"), "{page}");
+    assert!(!page.contains("resume-form"), "nothing to resume: {page}");
+    drop(s);
+}

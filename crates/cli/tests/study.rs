@@ -336,3 +336,70 @@ fn bad_study_inputs_are_named() {
         "a refused study writes nothing"
     );
 }
+
+#[test]
+fn a_study_that_names_its_models_needs_no_model_flag_and_compare_knows_each_cell() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(FakeServer::start_with(
+        Arc::new(schema_answering),
+        Duration::from_millis(1),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("questions.jsonl");
+    std::fs::write(
+        &file,
+        "{\"id\": \"q1\", \"question\": \"Should we open an office in Lisbon next year?\"}\n",
+    )
+    .unwrap();
+    let out = dir.path().join("s");
+    let made = council(&[
+        "--base-url",
+        &server.url,
+        "-q",
+        "batch",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--models",
+        "a,b",
+        "--panel",
+        PANEL,
+        "--rounds",
+        "1",
+        "--no-synthesis",
+        "--seed",
+        "9",
+    ]);
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let asked: Vec<String> = server
+        .bodies()
+        .iter()
+        .filter_map(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+        .filter_map(|b| b["model"].as_str().map(String::from))
+        .collect();
+    for m in ["a", "b"] {
+        assert!(
+            asked.iter().any(|x| x == m),
+            "model {m} was asked: {asked:?}"
+        );
+    }
+    let recs = records(&out);
+    assert_eq!(recs.len(), 2);
+
+    // compare names each run's question id, repeat and seed, as runs.jsonl has them.
+    let cmp = council(&["compare", out.to_str().unwrap(), "--format", "json"]);
+    assert!(cmp.status.success(), "{}", text(&cmp.stderr));
+    let c: serde_json::Value = serde_json::from_slice(&cmp.stdout).unwrap();
+    for r in c["runs"].as_array().unwrap() {
+        let rec = &recs[&format!("runs/{}", r["run"].as_str().unwrap())];
+        assert_eq!(r["question_id"], "q1");
+        assert_eq!(r["repeat"], 1);
+        assert_eq!(r["seed"], rec.seed, "{r}");
+        assert_eq!(r["kind"], "debate");
+    }
+    assert!(c["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|row| row["question_id"] == "q1" && row["repeat"] == 1));
+}

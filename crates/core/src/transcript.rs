@@ -537,6 +537,19 @@ impl Transcript {
         })
     }
 
+    /// The last follow-up, if it is unfinished: a panel member has not
+    /// answered it, or its summary or short synthesis is missing.
+    pub fn unfinished_followup(&self) -> Option<&Followup> {
+        self.followups.last().filter(|f| {
+            f.synthesis.is_none()
+                || f.summary.is_none()
+                || self
+                    .panel
+                    .iter()
+                    .any(|p| !f.turns.iter().any(|x| x.persona == p.id))
+        })
+    }
+
     /// An advisor's display name: from the panel, else (in a branch) from
     /// the source's panel, else the id.
     pub fn name_of<'a>(&'a self, id: &'a str) -> &'a str {

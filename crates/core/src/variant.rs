@@ -64,6 +64,9 @@ pub enum Length {
 }
 
 impl Length {
+    /// Every length, longest first (as a form offers them).
+    pub const ALL: [Length; 3] = [Length::Full, Length::Standard, Length::Brief];
+
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -20,6 +20,16 @@ fn reused_by_rewording(kind: &SynthesisKind) -> bool {
     matches!(kind, SynthesisKind::Forecasts | SynthesisKind::Vote(_))
 }
 
+/// Where `source` is seen from the run folder `dest`: a path relative to
+/// it (`../..` for a variant inside its run), whatever folder the command
+/// ran in; the path as given when there is no relative one.
+fn seen_from(dest: &Path, source: &Path) -> String {
+    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    pathdiff::diff_paths(abs(source), abs(dest))
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| source.display().to_string(), |p| p.display().to_string())
+}
+
 /// Marks a copied event with the folder it came from.
 fn copied(e: &Event, from: &str) -> Event {
     let mark = Some(from.to_string());
@@ -137,6 +147,7 @@ pub fn start_variant(
         variant: Some(spec.clone()),
         ..h.clone()
     };
+    let mark = seen_from(dest, source);
     let mut events = vec![Event::Started(header.clone())];
     for e in &log.events[1..] {
         let keep = match e {
@@ -148,7 +159,7 @@ pub fn start_variant(
             _ => true,
         };
         if keep {
-            events.push(copied(e, &from));
+            events.push(copied(e, &mark));
         }
     }
     create_or_continue(
@@ -218,6 +229,7 @@ pub fn start_branch(
         variant: None,
         ..h.clone()
     };
+    let mark = seen_from(dest, source);
     let mut events = vec![Event::Started(header.clone())];
     for e in &log.events[1..] {
         let keep = match e {
@@ -226,7 +238,7 @@ pub fn start_branch(
             _ => false,
         };
         if keep {
-            events.push(copied(e, &from));
+            events.push(copied(e, &mark));
         }
     }
     create_or_continue(

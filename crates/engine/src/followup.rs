@@ -52,14 +52,8 @@ pub enum Ask {
 
 /// The follow-up `ask` picks in `t`: its number and question, and whether
 /// it still has to be announced in the log.
-fn pick(t: &Transcript, ask: &Ask, panel: &[Persona]) -> Result<(u32, String, bool), EngineError> {
-    let unfinished = t.followups.last().filter(|f| {
-        f.synthesis.is_none()
-            || f.summary.is_none()
-            || panel
-                .iter()
-                .any(|p| !f.turns.iter().any(|x| x.persona == p.id))
-    });
+fn pick(t: &Transcript, ask: &Ask) -> Result<(u32, String, bool), EngineError> {
+    let unfinished = t.unfinished_followup();
     match (ask, unfinished) {
         (Ask::Resume, Some(f)) => Ok((f.number, f.question.clone(), false)),
         (Ask::Resume, None) => Err(EngineError::Resume(
@@ -89,7 +83,7 @@ pub async fn followup(
             "the debate has not finished; finish it with `council ask --resume RUN` before asking a follow-up".into(),
         ));
     }
-    let (number, question, announce) = pick(&t, ask, &d.panel)?;
+    let (number, question, announce) = pick(&t, ask)?;
     if announce {
         store.append(Event::Followup(FollowupAsked {
             number,

@@ -3,6 +3,7 @@
 //! on model calls in flight across all of them.
 
 use crate::ServeConfig;
+use council_app::jobs::Job as JobSpec;
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -95,15 +96,13 @@ impl Jobs {
         self.lock().get(id).map(|j| j.view.clone())
     }
 
-    /// Starts `council ARGS` for run `id` (with `--max-concurrency` added
-    /// after `args`' subcommand by the caller) once its share of the bound
-    /// is free. Refused while another job for the same run is active.
-    pub(crate) fn start(
-        self: &Arc<Self>,
-        id: &str,
-        what: &str,
-        args: Vec<String>,
-    ) -> Result<(), String> {
+    /// Starts `job` as a `council` process for run `id` (its arguments
+    /// from [`Job::args`], with this job's share of the bound as its
+    /// `--max-concurrency`) once that share is free. Refused while another
+    /// job for the same run is active.
+    pub(crate) fn start(self: &Arc<Self>, id: &str, job: JobSpec) -> Result<(), String> {
+        let what = job.what();
+        let args = job.args();
         let (tx, rx) = oneshot::channel();
         {
             let mut map = self.lock();
@@ -142,9 +141,10 @@ impl Jobs {
             .collect()
     }
 
-    /// The number of model calls a job may have in flight.
-    pub(crate) fn per_run(&self) -> u32 {
-        self.per_run
+    /// The number of model calls a job may have in flight (its
+    /// `--max-concurrency`).
+    pub(crate) fn per_run(&self) -> u16 {
+        u16::try_from(self.per_run).unwrap_or(u16::MAX)
     }
 
     fn set(&self, id: &str, f: impl FnOnce(&mut JobView)) {

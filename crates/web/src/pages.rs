@@ -14,7 +14,9 @@ use axum::extract::{Multipart, Path as UrlPath, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
+use council_app::jobs::{AskJob, BranchJob, FollowupJob, Job, VariantJob};
 use council_core::text::{question_problem, MAX_QUESTION_CHARS};
+use council_core::variant::{Audience, Length};
 use council_engine::store::EVENTS_FILE;
 use council_render::Format;
 use serde::Deserialize;
@@ -22,10 +24,6 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Audiences a variant can be written for (`council variant --audience`).
-const AUDIENCES: [&str; 5] = ["board", "executive", "team", "investor", "client"];
-/// Lengths a variant can take (`council variant --length`).
-const LENGTHS: [&str; 3] = ["full", "standard", "brief"];
 /// The report's downloads: extension and label.
 const FORMATS: [(&str, &str); 5] = [
     ("md", "Markdown"),
@@ -377,29 +375,20 @@ pub(crate) async fn create_run(State(app): State<Arc<App>>, form: Multipart) -> 
     }
     let id = new_id(&app, &ask.question, &ask.date);
     let dir = app.config.runs.join(&id);
-    let mut args = vec![
-        "ask".to_string(),
-        "--out".into(),
-        dir.display().to_string(),
-        "--rounds".into(),
-        ask.rounds.to_string(),
-        "--date".into(),
-        ask.date.clone(),
-        "--max-concurrency".into(),
-        app.jobs.per_run().to_string(),
-    ];
-    if !ask.panel.is_empty() {
-        args.extend(["--panel".into(), ask.panel.join(",")]);
-    }
-    if !ask.lang.is_empty() {
-        args.extend(["--lang".into(), ask.lang.clone()]);
-    }
-    if !ask.seed.is_empty() {
-        args.extend(["--seed".into(), ask.seed.clone()]);
-    }
-    if !ask.model.is_empty() && app.config.models.first() != Some(&ask.model) {
-        args.extend(["--model".into(), ask.model.clone()]);
-    }
+    let mut job = AskJob {
+        question: ask.question.clone(),
+        out: Some(dir.clone()),
+        rounds: Some(ask.rounds),
+        date: Some(ask.date.clone()),
+        panel: ask.panel.clone(),
+        lang: Some(ask.lang.clone()).filter(|l| !l.is_empty()),
+        seed: ask.seed.parse().ok(),
+        // The default model is the one every job is given already.
+        model: Some(ask.model.clone())
+            .filter(|m| !m.is_empty() && app.config.models.first() != Some(m)),
+        library: Vec::new(),
+        max_concurrency: Some(app.jobs.per_run()),
+    };
     if !ask.sources.is_empty() {
         let src = dir.join("sources");
         if let Err(e) = std::fs::create_dir_all(&src) {
@@ -428,11 +417,9 @@ pub(crate) async fn create_run(State(app): State<Arc<App>>, form: Multipart) -> 
                 );
             }
         }
-        args.extend(["--library".into(), src.display().to_string()]);
+        job.library.push(src);
     }
-    // The question last, after `--`: a question may begin with a dash.
-    args.extend(["--".into(), ask.question.clone()]);
-    if let Err(e) = app.jobs.start(&id, "debate", args) {
+    if let Err(e) = app.jobs.start(&id, Job::Ask(job)) {
         return message(&app, StatusCode::CONFLICT, "Not started", &e, Some("/"));
     }
     Redirect::to(&format!("/runs/{}", ids::href(&id))).into_response()
@@ -553,8 +540,8 @@ pub(crate) struct Action {
     from_round: String,
 }
 
-fn start(app: &Arc<App>, id: &str, what: &str, args: Vec<String>, go_to: &str) -> Response {
-    match app.jobs.start(id, what, args) {
+fn start(app: &Arc<App>, id: &str, job: Job, go_to: &str) -> Response {
+    match app.jobs.start(id, job) {
         Ok(()) => Redirect::to(&format!("/runs/{}", ids::href(go_to))).into_response(),
         Err(e) => message(
             app,
@@ -605,14 +592,9 @@ pub(crate) async fn resume(
             Some(&format!("/runs/{}", ids::href(&id))),
         );
     }
-    let args = vec![
-        "ask".into(),
-        "--resume".into(),
-        dir.display().to_string(),
-        "--max-concurrency".into(),
-        app.jobs.per_run().to_string(),
-    ];
-    start(&app, &id, "resume", args, &id)
+    // A stopped follow-up is finished; a stopped debate continued.
+    let job = council_app::jobs::resume_job(&dir, Some(app.jobs.per_run()));
+    start(&app, &id, job, &id)
 }
 
 /// `POST /runs/{id}/followup`: the same panel answers one more question.
@@ -638,15 +620,12 @@ pub(crate) async fn followup(
     if let Some(p) = question_problem(q, "the follow-up question") {
         return unprocessable(&app, "Question refused", &p, &back);
     }
-    let args = vec![
-        "followup".into(),
-        dir.display().to_string(),
-        "--max-concurrency".into(),
-        app.jobs.per_run().to_string(),
-        "--".into(),
-        q.to_string(),
-    ];
-    start(&app, &id, "follow-up", args, &id)
+    let job = Job::Followup(FollowupJob {
+        run: dir,
+        question: Some(q.to_string()),
+        max_concurrency: Some(app.jobs.per_run()),
+    });
+    start(&app, &id, job, &id)
 }
 
 /// `POST /runs/{id}/variant`: the report re-worded for another reader.
@@ -660,18 +639,20 @@ pub(crate) async fn variant(
         Err(r) => return r,
     };
     let back = format!("/runs/{}/report", ids::href(&id));
-    if !AUDIENCES.contains(&f.audience.as_str()) || !LENGTHS.contains(&f.length.as_str()) {
+    let audience = Audience::ALL.into_iter().find(|a| a.as_str() == f.audience);
+    let length = Length::ALL.into_iter().find(|l| l.as_str() == f.length);
+    let (Some(audience), Some(length)) = (audience, length) else {
         return unprocessable(
             &app,
             "Variant refused",
             &format!(
                 "choose an audience ({}) and a length ({})",
-                AUDIENCES.join(", "),
-                LENGTHS.join(", ")
+                Audience::ALL.map(Audience::as_str).join(", "),
+                Length::ALL.map(Length::as_str).join(", ")
             ),
             &back,
         );
-    }
+    };
     if !f.lang.is_empty() && !council_core::lang::is_known(&f.lang) {
         return unprocessable(
             &app,
@@ -683,28 +664,22 @@ pub(crate) async fn variant(
             &back,
         );
     }
-    let mut name = format!("{}-{}", f.audience, f.length);
+    let mut name = format!("{audience}-{length}");
     if !f.lang.is_empty() {
         name = format!("{name}-{}", f.lang);
     }
     let name = unused(&dir.join("variants"), &name);
     let vid = format!("{id}/variants/{name}");
-    let mut args = vec![
-        "variant".into(),
-        dir.display().to_string(),
-        "--audience".into(),
-        f.audience.clone(),
-        "--length".into(),
-        f.length.clone(),
-        "--name".into(),
-        name,
-        "--max-concurrency".into(),
-        app.jobs.per_run().to_string(),
-    ];
-    if !f.lang.is_empty() {
-        args.extend(["--lang".into(), f.lang.clone()]);
-    }
-    start(&app, &vid, "variant", args, &vid)
+    let job = Job::Variant(VariantJob {
+        run: dir,
+        audience,
+        length,
+        lang: Some(f.lang.clone()).filter(|l| !l.is_empty()),
+        name: Some(name),
+        max_concurrency: Some(app.jobs.per_run()),
+        ..VariantJob::default()
+    });
+    start(&app, &vid, job, &vid)
 }
 
 /// `POST /runs/{id}/branch`: the debate replayed from a round, with another question.
@@ -743,20 +718,15 @@ pub(crate) async fn branch(
     }
     let name = unused(&dir.join("branches"), &name);
     let bid = format!("{id}/branches/{name}");
-    let mut args = vec![
-        "branch".into(),
-        dir.display().to_string(),
-        "--from-round".into(),
-        from.to_string(),
-        "--out".into(),
-        app.config.runs.join(&bid).display().to_string(),
-        "--max-concurrency".into(),
-        app.jobs.per_run().to_string(),
-    ];
-    if !q.is_empty() {
-        args.extend(["--question".into(), q.to_string()]);
-    }
-    start(&app, &bid, "branch", args, &bid)
+    let job = Job::Branch(BranchJob {
+        run: dir,
+        from_round: from,
+        question: Some(q.to_string()).filter(|q| !q.is_empty()),
+        out: Some(app.config.runs.join(&bid)),
+        max_concurrency: Some(app.jobs.per_run()),
+        ..BranchJob::default()
+    });
+    start(&app, &bid, job, &bid)
 }
 
 /// The variants and branches under a run, for its report page.
@@ -811,7 +781,9 @@ pub(crate) async fn report_page(
             "title": short(&question), "question": question,
             "status": status.word(),
             "has_report": dir.join("report.html").is_file(),
-            "formats": formats, "audiences": AUDIENCES, "lengths": LENGTHS,
+            "formats": formats,
+            "audiences": Audience::ALL.map(Audience::as_str),
+            "lengths": Length::ALL.map(Length::as_str),
             "langs": council_core::lang::CODES,
             "branch_rounds": (1..=rounds).collect::<Vec<u32>>(),
             "derived": derived(&app, &id), "max_chars": MAX_QUESTION_CHARS,

@@ -716,7 +716,12 @@ async fn the_report_page_downloads_and_its_refusals() {
     );
     let (status, headers, md) = send(&s.app, get("/runs/r1/download/md")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(md, std::fs::read_to_string(dir.join("report.md")).unwrap());
+    // Drawn from the transcript with the run's cost, as `council render`
+    // draws it: the report written at the run's end, and the cost table.
+    let (before_cost, cost) = md.split_once("## Cost of this run").expect("a cost table");
+    let written = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(written.starts_with(before_cost), "{md}");
+    assert!(cost.contains("| **Total** | 3 |"), "{cost}");
     assert!(headers[header::CONTENT_DISPOSITION]
         .to_str()
         .unwrap()
@@ -814,12 +819,12 @@ async fn follow_up_variant_branch_and_resume_start_the_right_jobs() {
             "investor",
             "--length",
             "brief",
+            "--lang",
+            "fr",
             "--name",
             "investor-brief-fr",
             "--max-concurrency",
-            "4",
-            "--lang",
-            "fr"
+            "4"
         ]
         .map(String::from)
     );
@@ -863,8 +868,7 @@ async fn follow_up_variant_branch_and_resume_start_the_right_jobs() {
             &out,
             "--max-concurrency",
             "4",
-            "--question",
-            "What if we cut prices?"
+            "--question=What if we cut prices?"
         ]
         .map(String::from)
     );
@@ -892,6 +896,31 @@ async fn follow_up_variant_branch_and_resume_start_the_right_jobs() {
     assert_eq!(
         &args[3][5..],
         &["--resume", r2.to_str().unwrap(), "--max-concurrency", "4"].map(String::from)
+    );
+
+    // A run whose follow-up stopped half-way: resuming finishes the
+    // follow-up (asking the debate again would do nothing).
+    let r3 = finished_run(&s.runs, "r3", "Hire a COO?", "Yes.");
+    let mut store = RunStore::open(&r3).unwrap();
+    store
+        .append(council_core::Event::Followup(council_core::FollowupAsked {
+            number: 1,
+            question: "And in 2028?".into(),
+        }))
+        .unwrap();
+    drop(store);
+    let (_, _, page) = send(&s.app, get("/runs/r3")).await;
+    assert!(
+        page.contains("badge-interrupted") && page.contains("resume-form"),
+        "{page}"
+    );
+    let (status, _, _) = send(&s.app, post_form("/runs/r3/resume", &[("csrf", &token)])).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let args = jobs_args(&s.args, 5).await;
+    assert_eq!(args[4][2], "followup");
+    assert_eq!(
+        &args[4][5..],
+        &[r3.to_str().unwrap(), "--max-concurrency", "4", "--resume"].map(String::from)
     );
 
     // Refusals: no token, a bad choice, an empty question, a round out of range.
@@ -936,7 +965,7 @@ async fn follow_up_variant_branch_and_resume_start_the_right_jobs() {
         assert_eq!(got, status, "{uri} {fields:?}: {page}");
         assert!(page.contains(says), "{uri}: {page}");
     }
-    assert_eq!(jobs_args(&s.args, 4).await.len(), 4, "no other job started");
+    assert_eq!(jobs_args(&s.args, 5).await.len(), 5, "no other job started");
 }
 
 #[tokio::test]
@@ -1182,4 +1211,60 @@ async fn with_a_token_every_request_needs_it_then_a_strict_http_only_session() {
         .insert(header::COOKIE, session.parse().unwrap());
     let (_, _, page) = send(&s.app, req).await;
     assert!(page.contains("Ask the board") && !page.contains(token));
+}
+
+#[tokio::test]
+async fn a_cancelled_run_offers_resume_as_soon_as_it_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let args = dir.path().join("args.txt");
+    // A job that runs until it is interrupted (SIGINT ends the sleep).
+    let slow = dir.path().join("slow.sh");
+    std::fs::write(
+        &slow,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> '{}'\nexec sleep 30\n",
+            args.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut config = ServeConfig::new(runs.clone(), slow);
+    config.poll_ms = 20;
+    let app = router(config).unwrap();
+    // A debate stopped after its first turn.
+    let mut store = RunStore::create(&runs.join("r")).unwrap();
+    store.append(header_event("Raise prices?", 2)).unwrap();
+    store.append(turn_event(1, "cfo", "Yes.")).unwrap();
+    drop(store);
+    let token = csrf(&app).await;
+    let (status, _, _) = send(&app, post_form("/runs/r/resume", &[("csrf", &token)])).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    for _ in 0..500 {
+        if args.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (_, _, page) = send(&app, get("/runs/r")).await;
+    assert!(
+        page.contains("badge-running") && !page.contains("resume-form"),
+        "{page}"
+    );
+    let (status, _, _) = send(&app, post_form("/runs/r/cancel", &[("csrf", &token)])).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    // The page the browser is on keeps its stream: it ends with Resume.
+    let (_, _, stream) = send(&app, get("/runs/r/events?after=2")).await;
+    let end = stream
+        .split("event: end")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no end event: {stream}"));
+    assert!(end.contains("cancelled"), "{end}");
+    assert!(end.contains("action=\"/runs/r/resume\""), "{end}");
+    let (_, _, page) = send(&app, get("/runs/r")).await;
+    assert!(
+        page.contains("resume-form"),
+        "and on the page drawn again: {page}"
+    );
 }
