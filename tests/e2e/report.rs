@@ -48,6 +48,44 @@ async fn markdown_and_html_snapshots_in_english_and_chinese() {
     }
 }
 
+/// The replayed debate with every turn's flags cleared and every quote
+/// taken out of the synthesis: what a sound run's report opens with.
+async fn sound_transcript() -> Transcript {
+    let mut t = transcript().await;
+    for turn in t.rounds.iter_mut().flat_map(|r| r.turns.iter_mut()) {
+        turn.flags.clear();
+    }
+    fn unquote(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if m.contains_key("quote") {
+                    m.insert("quote".into(), json!(""));
+                }
+                m.values_mut().for_each(unquote);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(unquote),
+            _ => {}
+        }
+    }
+    for p in &mut t.synthesis {
+        unquote(&mut p.value);
+    }
+    t
+}
+
+#[tokio::test]
+async fn a_sound_report_opens_with_one_status_line_in_english_and_chinese() {
+    let t = sound_transcript().await;
+    for lang in ["en", "zh"] {
+        let report = build_report(&t, Some(lang));
+        assert!(report.concerns.is_empty(), "{:?}", report.concerns);
+        let md = render(&report, Format::Markdown).unwrap();
+        // The head: title, question, provenance and the status line.
+        let head = &md[..md.find("\n## ").unwrap()];
+        insta::assert_snapshot!(format!("report_{lang}_status_line"), head);
+    }
+}
+
 #[tokio::test]
 async fn the_report_has_every_section_in_order() {
     let t = transcript().await;

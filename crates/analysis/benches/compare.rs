@@ -124,6 +124,7 @@ fn run_events(k: u64) -> Vec<Event> {
         library: vec![],
         origin: None,
         variant: None,
+        synthesis: true,
     })];
     let mut stances: Vec<Stance> = PANEL.iter().map(|_| stance(&mut rng)).collect();
     for round in 1..=ROUNDS {

@@ -261,6 +261,7 @@ mod tests {
             library: vec![],
             origin: None,
             variant: None,
+            synthesis: true,
         });
         let events = vec![
             header.clone(),

@@ -345,6 +345,7 @@ mod tests {
             library: Vec::new(),
             origin,
             variant: None,
+            synthesis: true,
         };
         let line = serde_json::to_string(&Event::Started(h)).unwrap() + "\n";
         std::fs::write(dir.join(EVENTS_FILE), line).unwrap();

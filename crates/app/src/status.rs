@@ -83,16 +83,12 @@ pub fn state_of(t: &Transcript, closed: bool) -> RunState {
         .any(|p| p.part == SynthesisKind::LegacyPaths);
     let synthesis_done = present == asked.len() || legacy && !t.synthesis.is_empty();
     let synthesis_started = present > 0 || legacy;
-    let unfinished_followup = t.followups.iter().any(|f| {
-        f.synthesis.is_none()
-            || f.summary.is_none()
-            || t.panel
-                .iter()
-                .any(|p| !f.turns.iter().any(|x| x.persona == p.id))
-    });
-    if unfinished_followup
+    // No part at all: finished when none was asked for, or (a run from
+    // before the header said so) when it closed with its transcript.
+    let none_wanted = !t.synthesis_asked || closed;
+    if t.unfinished_followup().is_some()
         || (synthesis_started && !synthesis_done)
-        || (!synthesis_started && !closed)
+        || (!synthesis_started && !none_wanted)
     {
         return RunState::Interrupted;
     }

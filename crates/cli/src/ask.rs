@@ -7,7 +7,6 @@ use anyhow::{bail, Context as _};
 use council_core::{detect_lang, RunStatus, Transcript};
 use council_engine::{cast_panel, run, Debate, DebateSettings, RunStore};
 use council_personas::Roster;
-use council_render::{render, Format};
 use std::path::{Path, PathBuf};
 
 /// How an `ask` ended, for the exit code.
@@ -189,7 +188,7 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
                 max_tokens: args.max_tokens,
                 synthesis: !args.no_synthesis,
             };
-            eprintln!(
+            crate::say!(
                 "resuming {} ({} events on disk)",
                 dir.display(),
                 store.events().len()
@@ -200,7 +199,7 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
             let (panel, notes) = match n.panel {
                 Some(panel) => (panel, Vec::new()),
                 None => {
-                    eprintln!("casting the panel…");
+                    crate::say!("casting the panel…");
                     cast_panel(
                         model.as_ref(),
                         &prompts,
@@ -213,7 +212,7 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
                 }
             };
             for note in &notes {
-                eprintln!("note: {note}");
+                crate::say!("note: {note}");
             }
             // Only now, with a valid panel, does the run folder appear.
             let store = RunStore::create(&n.out)?;
@@ -237,7 +236,7 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
         store.transcript().ok().as_ref(),
     )?;
     let info = model.info();
-    eprintln!(
+    crate::say!(
         "run folder: {}\nmodel: {} {} | panel: {} | seed {}",
         store.dir().display(),
         info.backend,
@@ -272,8 +271,10 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
             bail!(Interrupted::ask(&dir));
         }
     };
-    summarize(&transcript);
-    for path in write_reports(&transcript, &dir, &backends.prices)? {
+    if !global.quiet {
+        summarize(&transcript);
+    }
+    for path in write_reports(&transcript, &dir, &backends.prices, global.quiet)? {
         println!("{}", path.display());
     }
     Ok(match transcript.status {
@@ -296,9 +297,9 @@ pub(crate) fn load_library(
     let (library, problems) =
         council_library::Library::load(&paths, &council_llm::fetch::cache_dir())?;
     for line in council_library::summarize_problems(&problems, 10) {
-        eprintln!("library: skipped {line}");
+        crate::say!("library: skipped {line}");
     }
-    eprintln!(
+    crate::say!(
         "library: {} sources ({} in {:.1} s)",
         library.documents().len(),
         if library.index_was_cached {
@@ -383,34 +384,21 @@ impl std::fmt::Display for Interrupted {
 impl std::error::Error for Interrupted {}
 
 /// Writes report.md, report.html and report.json into the run folder,
-/// with the run's cost from `prices`.
+/// with the run's cost from `prices`; unless `quiet`, says on stderr how
+/// much the report holds (its status line, or its warning).
 pub(crate) fn write_reports(
     t: &Transcript,
     dir: &Path,
     prices: &council_analysis::PriceTable,
+    quiet: bool,
 ) -> anyhow::Result<Vec<PathBuf>> {
-    let mut report = council_engine::report::report_for(t, None);
-    report.cost = Some(council_analysis::cost_of(t, prices));
+    let report = council_app::report::full_report(t, prices, None);
     let mut written = vec![dir.join(council_engine::store::TRANSCRIPT_FILE)];
-    for format in [Format::Markdown, Format::Html, Format::Json] {
-        let path = dir.join(format!("report.{}", format.extension()));
-        let text = render(&report, format)?;
-        council_fs::write_atomic(&path, text)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        written.push(path);
-    }
-    let v = &report.verification;
-    eprintln!(
-        "answers valid at the first try: {} of {}",
-        v.first_try, v.answers
-    );
-    if !v.unverified_quotes.is_empty() || !v.unknown_forecast_ids.is_empty() {
-        eprintln!(
-            "verification: {} of {} quotes not found in the advisor's turns, {} unknown forecast ids (flagged in the report)",
-            v.unverified_quotes.len(),
-            v.quotes_checked,
-            v.unknown_forecast_ids.len()
-        );
+    written.extend(council_app::report::write_run_reports(&report, dir, None)?);
+    if !quiet {
+        for line in council_render::status_lines(&report) {
+            crate::say!("{line}");
+        }
     }
     Ok(written)
 }
@@ -422,7 +410,7 @@ fn summarize(t: &Transcript) {
         .filter(|t| t.status == council_core::TurnStatus::Failed)
         .count();
     let flagged = turns.iter().filter(|t| !t.flags.is_empty()).count();
-    eprintln!(
+    crate::say!(
         "{} rounds, {} turns ({failed} failed, {flagged} flagged); {}",
         t.rounds.len(),
         turns.len(),

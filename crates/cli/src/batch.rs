@@ -311,7 +311,7 @@ impl StudyProgress for Display {
         self.bar.set_position(done);
         self.bar.set_message(self.message());
         if self.lines && done != before {
-            eprintln!(
+            crate::say!(
                 "runs {done}/{}: {} {:?}; {}",
                 self.total,
                 r.folder,
@@ -407,7 +407,7 @@ pub(crate) async fn batch(args: BatchArgs, global: &Global) -> anyhow::Result<bo
         states: Mutex::new(BTreeMap::new()),
     });
     if !global.quiet {
-        eprintln!(
+        crate::say!(
             "{} {}: {} questions × {} model(s) × {} repeat(s) = {total} runs, at most {} calls in flight",
             if continued { "continuing study" } else { "study" },
             args.out.display(),
@@ -443,7 +443,7 @@ pub(crate) async fn batch(args: BatchArgs, global: &Global) -> anyhow::Result<bo
     };
     display.bar.finish_and_clear();
     if !global.quiet {
-        eprintln!(
+        crate::say!(
             "{} complete, {} partial, {} stopped by an error, in {:.1} s; {}",
             outcome.complete,
             outcome.partial,
@@ -452,7 +452,7 @@ pub(crate) async fn batch(args: BatchArgs, global: &Global) -> anyhow::Result<bo
             display.message()
         );
         if outcome.failed > 0 {
-            eprintln!(
+            crate::say!(
                 "run the same command again to resume them; their errors are in {}",
                 args.out.join(council_engine::study::RUNS_FILE).display()
             );

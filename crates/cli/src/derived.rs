@@ -123,7 +123,7 @@ async fn play(
         _ = tokio::signal::ctrl_c() => bail!(crate::ask::Interrupted(resume_hint.to_string())),
     };
     if !global.quiet {
-        eprintln!(
+        crate::say!(
             "{}: {} model call(s) made by this command",
             dir.display(),
             t.usage.calls - calls_before
@@ -179,7 +179,7 @@ pub(crate) async fn variant(args: VariantArgs, global: &Global) -> anyhow::Resul
     let dest = args.run.join("variants").join(&name);
     let (store, continued) = start_variant(&args.run, &dest, spec, &lang)?;
     if continued && !global.quiet {
-        eprintln!("continuing the variant in {}", dest.display());
+        crate::say!("continuing the variant in {}", dest.display());
     }
     let mut settings = settings_of(&h, args.max_concurrency, 700);
     settings.lang = lang;
@@ -200,7 +200,7 @@ pub(crate) async fn variant(args: VariantArgs, global: &Global) -> anyhow::Resul
     } else {
         play(&s, global, store, settings, &args.budget, &hint).await?
     };
-    finish(&t, &dest, &s, &args.export, brand.as_ref())?;
+    finish(&t, &dest, &s, &args.export, brand.as_ref(), global.quiet)?;
     Ok(t)
 }
 
@@ -306,7 +306,7 @@ pub(crate) async fn branch(args: BranchArgs, global: &Global) -> anyhow::Result<
     });
     let (store, continued) = start_branch(&args.run, &dest, &plan)?;
     if !global.quiet {
-        eprintln!(
+        crate::say!(
             "{} {} (rounds 1–{} copied from {})",
             if continued {
                 "continuing the branch in"
@@ -326,41 +326,41 @@ pub(crate) async fn branch(args: BranchArgs, global: &Global) -> anyhow::Result<
         dest.display()
     );
     let t = play(&s, global, store, settings, &args.budget, &hint).await?;
-    finish(&t, &dest, &s, &args.export, brand.as_ref())?;
+    finish(&t, &dest, &s, &args.export, brand.as_ref(), global.quiet)?;
     Ok(t)
 }
 
-/// Writes a derived run's transcript and reports (md, json, and html
-/// branded if a brand is given), then each extra format asked for, and
-/// prints their paths.
+/// Writes a derived run's reports (md, json, and html branded if a brand
+/// is given), then each extra format asked for, and prints their paths.
 fn finish(
     t: &Transcript,
     dir: &Path,
     s: &Setup,
     export: &crate::cli::ExportArgs,
     brand: Option<&council_render::Brand>,
+    quiet: bool,
 ) -> anyhow::Result<()> {
-    for path in crate::ask::write_reports(t, dir, &s.backends.prices)? {
+    let report = council_app::report::full_report(t, &s.backends.prices, None);
+    println!(
+        "{}",
+        dir.join(council_engine::store::TRANSCRIPT_FILE).display()
+    );
+    for path in council_app::report::write_run_reports(&report, dir, brand)? {
         println!("{}", path.display());
-    }
-    let mut report = council_engine::report::report_for(t, None);
-    report.cost = Some(council_analysis::cost_of(t, &s.backends.prices));
-    if brand.is_some() {
-        crate::export::write_report(
-            &report,
-            crate::export::ExportFormat::Html,
-            brand,
-            &dir.join("report.html"),
-        )?;
     }
     for kind in &export.formats {
-        let (format, ext) = match kind {
-            crate::cli::ExportKind::Pdf => (crate::export::ExportFormat::Pdf, "pdf"),
-            crate::cli::ExportKind::Docx => (crate::export::ExportFormat::Docx, "docx"),
+        let format = match kind {
+            crate::cli::ExportKind::Pdf => council_render::Format::Pdf,
+            crate::cli::ExportKind::Docx => council_render::Format::Docx,
         };
-        let path = dir.join(format!("report.{ext}"));
-        crate::export::write_report(&report, format, brand, &path)?;
+        let path = dir.join(format!("report.{}", format.extension()));
+        council_app::report::export(&report, format, brand, &path)?;
         println!("{}", path.display());
+    }
+    if !quiet {
+        for line in council_render::status_lines(&report) {
+            crate::say!("{line}");
+        }
     }
     Ok(())
 }
@@ -444,13 +444,13 @@ pub(crate) async fn followup(args: FollowupArgs, global: &Global) -> anyhow::Res
         _ = tokio::signal::ctrl_c() => bail!(crate::ask::Interrupted(hint.clone())),
     };
     if let Some(f) = t.followups.last() {
-        eprintln!(
+        crate::say!(
             "follow-up {}: {}",
             f.number,
             council_core::excerpt(&f.question, 80)
         );
     }
-    for path in crate::ask::write_reports(&t, &args.run, &s.backends.prices)? {
+    for path in crate::ask::write_reports(&t, &args.run, &s.backends.prices, global.quiet)? {
         println!("{}", path.display());
     }
     Ok(t)
@@ -488,7 +488,7 @@ pub(crate) fn diff(args: &DiffArgs, global: &Global) -> anyhow::Result<()> {
         Some(p) => {
             council_fs::write_atomic(p, text)
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
-            eprintln!("{}", p.display());
+            crate::say!("{}", p.display());
         }
         None => print!("{text}"),
     }

@@ -44,7 +44,7 @@ pub(crate) async fn doctor(args: &DoctorArgs, g: &Global) -> anyhow::Result<()> 
     let mut reports = Vec::new();
     for (name, choice) in &targets {
         if !g.quiet {
-            eprintln!("checking {name}…");
+            crate::say!("checking {name}…");
         }
         reports.push(doctor::check(name, choice).await);
     }

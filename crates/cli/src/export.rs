@@ -58,7 +58,7 @@ pub(crate) fn render_output(
 ) -> anyhow::Result<()> {
     if let Some(path) = out {
         write_report(report, format, brand, path)?;
-        eprintln!("{}", path.display());
+        crate::say!("{}", path.display());
         return Ok(());
     }
     let format_ = format.format();

@@ -34,8 +34,28 @@ mod exit {
     pub(crate) const INTERRUPTED: u8 = 130;
 }
 
+/// Whether `-q` was given: only errors (and warnings) reach stderr.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Prints a status line on stderr (where the run folder is, what was
+/// written, how much a report holds), unless `-q` was given.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        if !$crate::quiet() {
+            eprintln!($($arg)*);
+        }
+    };
+}
+
+/// Whether `-q` was given.
+pub(crate) fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    QUIET.store(cli.global.quiet, std::sync::atomic::Ordering::Relaxed);
     init_logging(cli.global.verbose, cli.global.quiet);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
@@ -298,7 +318,7 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             })
             .await??;
             println!("{}", path.display());
-            eprintln!(
+            crate::say!(
                 "verified sha256 {}",
                 council_llm::fetch::DEFAULT_MODEL_SHA256
             );

@@ -31,7 +31,7 @@ fn emit(text: &str, out: Option<&Path>) -> anyhow::Result<()> {
     match out {
         Some(p) => {
             write_file(p, text)?;
-            eprintln!("{}", p.display());
+            crate::say!("{}", p.display());
         }
         None => {
             let mut stdout = std::io::stdout().lock();
@@ -116,15 +116,15 @@ pub(crate) fn compare(args: &CompareArgs) -> anyhow::Result<()> {
             (None, Some(s)) => emit(&tables::summary_csv(&c, s), None),
             (Some(long), _) => {
                 write_file(long, &tables::long_csv(&c))?;
-                eprintln!("{}", long.display());
+                crate::say!("{}", long.display());
                 for s in Summary::ALL {
                     let p = beside(long, s.as_str());
                     write_file(&p, &tables::summary_csv(&c, s))?;
-                    eprintln!("{}", p.display());
+                    crate::say!("{}", p.display());
                 }
                 let p = beside(long, "agreement");
                 write_file(&p, &tables::agreement_csv(&c))?;
-                eprintln!("{}", p.display());
+                crate::say!("{}", p.display());
                 Ok(())
             }
         },
@@ -243,7 +243,7 @@ pub(crate) fn outcome(args: &OutcomeArgs) -> anyhow::Result<()> {
             .map_or_else(String::new, |d| format!(" on {d}"));
         println!("{} {}{on}{was}", l.id, l.outcome.as_str());
     }
-    eprintln!("{}", done.file.display());
+    crate::say!("{}", done.file.display());
     Ok(())
 }
 
@@ -256,7 +256,7 @@ pub(crate) fn score(args: &ScoreArgs) -> anyhow::Result<()> {
     let outcomes = read_outcomes(&file)?;
     if outcomes.is_empty() {
         // Not an error: the open forecasts are listed, to record outcomes for.
-        eprintln!(
+        crate::say!(
             "note: no outcomes recorded yet ({} is missing or empty): record them with `council outcome {} F-xxxxxx yes|no` or `--file outcomes.csv`",
             file.display(),
             args.path.display()
@@ -273,7 +273,7 @@ pub(crate) fn score(args: &ScoreArgs) -> anyhow::Result<()> {
     let s = council_analysis::score(&inputs, &in_force);
     if let Some(svg) = &args.svg {
         write_file(svg, &council_analysis::html::reliability_svg(&s))?;
-        eprintln!("{}", svg.display());
+        crate::say!("{}", svg.display());
     }
     let text = match args.format {
         ScoreFormat::Table => tables::score_text(&s),

@@ -143,7 +143,7 @@ pub(crate) async fn serve(args: ServeArgs, global: &Global) -> anyhow::Result<()
     }
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
-    eprintln!(
+    crate::say!(
         "runs folder: {}; model: {}; Ctrl-C stops the server (runs in progress stop with it and can be resumed from their page)",
         runs.display(),
         backends.default_model_name()
@@ -155,7 +155,7 @@ pub(crate) async fn serve(args: ServeArgs, global: &Global) -> anyhow::Result<()
     .context("the web server stopped")?;
     let stopped = web.stop_jobs().await;
     if stopped > 0 {
-        eprintln!("stopped {stopped} run(s) in progress; every finished answer is saved: resume them from their pages");
+        crate::say!("stopped {stopped} run(s) in progress; every finished answer is saved: resume them from their pages");
     }
     Ok(())
 }

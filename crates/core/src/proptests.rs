@@ -49,6 +49,7 @@ fn valid_log() -> Vec<Value> {
         library: Vec::new(),
         origin: None,
         variant: None,
+        synthesis: true,
     };
     let mut events = vec![Event::Started(header)];
     for r in &t.rounds {

@@ -7,9 +7,10 @@ use crate::{PanelMember, Round, Usage};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// The report format version this build writes (3: follow-ups, variants,
-/// origin, cost; 2: stances on the question, future paths by scenario).
-pub const REPORT_VERSION: u32 = 3;
+/// The report format version this build writes (4: its status and quality,
+/// who wrote what; 3: follow-ups, variants, origin, cost; 2: stances on the
+/// question, future paths by scenario).
+pub const REPORT_VERSION: u32 = 4;
 
 /// One advisor's vote.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -257,11 +258,278 @@ pub struct Verification {
     pub verdict_vs_vote: Option<(Stance, Stance, f64)>,
 }
 
+/// How much a report holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportStatus {
+    /// Every turn asked was spoken and every part asked is there.
+    #[default]
+    Complete,
+    /// Some turns or parts are missing or failed; at least half the turns
+    /// asked were spoken.
+    Partial,
+    /// Fewer than half the turns asked were spoken ([`HOLLOW_BELOW`]): no
+    /// debate stands behind the verdict.
+    Hollow,
+}
+
+impl ReportStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportStatus::Complete => "complete",
+            ReportStatus::Partial => "partial",
+            ReportStatus::Hollow => "hollow",
+        }
+    }
+}
+
+/// A report is hollow when fewer than this share of the turns asked were spoken.
+pub const HOLLOW_BELOW: f64 = 0.5;
+/// Weak answers are a concern when more than this share of spoken turns is flagged.
+pub const FLAGGED_ABOVE: f64 = 1.0 / 3.0;
+/// Quotes are a concern when fewer than this share of those checked is verified.
+pub const VERIFIED_BELOW: f64 = 0.5;
+/// First tries are a concern when fewer than this share of answers was valid at once.
+pub const FIRST_TRY_BELOW: f64 = 0.5;
+/// Confidences at or below this are a concern (a vote drawn only from them says so).
+pub const WEAK_CONFIDENCE: u8 = 10;
+
+/// Turns spoken of turns asked in one round.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RoundQuality {
+    /// The round.
+    pub round: u32,
+    /// Turns spoken (a failed call speaks no turn).
+    pub spoken: u32,
+    /// Turns asked: one per panel member.
+    pub asked: u32,
+}
+
+/// What a report holds, counted: the numbers behind its status.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Quality {
+    /// Turns spoken of turns asked, per round of the debate (follow-ups apart).
+    pub rounds: Vec<RoundQuality>,
+    /// Turns spoken, all rounds.
+    pub turns_spoken: u32,
+    /// Turns asked, all rounds.
+    pub turns_asked: u32,
+    /// Spoken turns carrying at least one flag.
+    pub turns_flagged: u32,
+    /// Quotes found in the advisor's turns.
+    pub quotes_verified: u32,
+    /// Quotes checked.
+    pub quotes_checked: u32,
+    /// Synthesis parts present and answered.
+    pub parts_present: u32,
+    /// Synthesis parts asked (none for a run asked for no synthesis).
+    pub parts_asked: u32,
+    /// The names of the parts asked but missing or failed.
+    pub parts_missing: Vec<String>,
+    /// The mean of the advisors' last confidences (0–100).
+    pub mean_final_confidence: Option<f64>,
+    /// Structured answers valid at the first try.
+    pub first_try: u32,
+    /// Structured answers given.
+    pub answers: u32,
+    /// Turns, summaries and parts written in another language than the run's.
+    #[serde(default)]
+    pub off_language: u32,
+    /// Votes counted in the tally.
+    pub votes_counted: u32,
+    /// Whether every counted vote's confidence is at most [`WEAK_CONFIDENCE`].
+    pub weak_vote: bool,
+    /// Turns whose model call failed.
+    pub turns_failed: u32,
+}
+
+/// Something the reader of a report must know before its verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Concern {
+    /// Too few turns were spoken for the verdict to be the board's.
+    Hollow {
+        /// Turns spoken.
+        spoken: u32,
+        /// Turns asked.
+        asked: u32,
+    },
+    /// Some turns were not spoken (their calls failed, or the run stopped).
+    MissingTurns {
+        /// Turns spoken.
+        spoken: u32,
+        /// Turns asked.
+        asked: u32,
+    },
+    /// Some synthesis parts are missing or failed.
+    MissingParts {
+        /// Their names.
+        parts: Vec<String>,
+    },
+    /// Many spoken turns were flagged as weak (off-topic, repetitive, extreme).
+    WeakAnswers {
+        /// Flagged turns.
+        flagged: u32,
+        /// Spoken turns.
+        spoken: u32,
+    },
+    /// Many quotes attributed to advisors were not found in their turns.
+    UnverifiedQuotes {
+        /// Quotes verified.
+        verified: u32,
+        /// Quotes checked.
+        checked: u32,
+    },
+    /// The vote is drawn only from confidences of 10 or less.
+    WeakVote {
+        /// Votes counted.
+        counted: u32,
+    },
+    /// Few answers fitted their form at the first try.
+    FirstTry {
+        /// Valid at the first try.
+        first_try: u32,
+        /// Answers.
+        answers: u32,
+    },
+    /// Answers written in another language than the run's.
+    OffLanguage {
+        /// How many.
+        count: u32,
+    },
+}
+
+/// The one thing to do about a report's concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Remedy {
+    /// Calls failed: check the model server (`council doctor`), then resume
+    /// the run (`council ask --resume`).
+    ReachableServer,
+    /// The run stopped or parts are missing: resume it (`council ask --resume`).
+    Resume,
+    /// The answers are weak: ask again on a larger model.
+    LargerModel,
+}
+
+impl Quality {
+    /// The report's status: hollow below [`HOLLOW_BELOW`] of the turns
+    /// asked spoken; partial when any turn or part asked is missing;
+    /// complete otherwise.
+    pub fn status(&self) -> ReportStatus {
+        let spoken = f64::from(self.turns_spoken);
+        let asked = f64::from(self.turns_asked);
+        if self.turns_asked > 0 && spoken < HOLLOW_BELOW * asked {
+            ReportStatus::Hollow
+        } else if self.turns_spoken < self.turns_asked || !self.parts_missing.is_empty() {
+            ReportStatus::Partial
+        } else {
+            ReportStatus::Complete
+        }
+    }
+
+    /// What the reader must know, most serious first (empty: all is well).
+    pub fn concerns(&self) -> Vec<Concern> {
+        let mut out = Vec::new();
+        match self.status() {
+            ReportStatus::Hollow => out.push(Concern::Hollow {
+                spoken: self.turns_spoken,
+                asked: self.turns_asked,
+            }),
+            _ if self.turns_spoken < self.turns_asked => out.push(Concern::MissingTurns {
+                spoken: self.turns_spoken,
+                asked: self.turns_asked,
+            }),
+            _ => {}
+        }
+        if !self.parts_missing.is_empty() {
+            out.push(Concern::MissingParts {
+                parts: self.parts_missing.clone(),
+            });
+        }
+        let share = |a: u32, b: u32| f64::from(a) / f64::from(b.max(1));
+        if self.turns_spoken > 0 && share(self.turns_flagged, self.turns_spoken) > FLAGGED_ABOVE {
+            out.push(Concern::WeakAnswers {
+                flagged: self.turns_flagged,
+                spoken: self.turns_spoken,
+            });
+        }
+        if self.weak_vote {
+            out.push(Concern::WeakVote {
+                counted: self.votes_counted,
+            });
+        }
+        if self.quotes_checked > 0
+            && share(self.quotes_verified, self.quotes_checked) < VERIFIED_BELOW
+        {
+            out.push(Concern::UnverifiedQuotes {
+                verified: self.quotes_verified,
+                checked: self.quotes_checked,
+            });
+        }
+        if self.answers > 0 && share(self.first_try, self.answers) < FIRST_TRY_BELOW {
+            out.push(Concern::FirstTry {
+                first_try: self.first_try,
+                answers: self.answers,
+            });
+        }
+        if self.off_language > 0 {
+            out.push(Concern::OffLanguage {
+                count: self.off_language,
+            });
+        }
+        out
+    }
+
+    /// The one thing to do, if anything is of concern: a reachable server
+    /// when calls failed, a resume when the run stopped or parts are
+    /// missing, else a larger model for weak answers.
+    pub fn remedy(&self) -> Option<Remedy> {
+        if self.turns_failed > 0 {
+            Some(Remedy::ReachableServer)
+        } else if self.turns_spoken < self.turns_asked || !self.parts_missing.is_empty() {
+            Some(Remedy::Resume)
+        } else if self.concerns().is_empty() {
+            None
+        } else {
+            Some(Remedy::LargerModel)
+        }
+    }
+}
+
+/// One model and what it wrote in a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Producer {
+    /// The backend (`openai`, `embedded`…).
+    pub backend: String,
+    /// The model's name.
+    pub model: String,
+    /// Turns it spoke (follow-ups included).
+    pub turns: u32,
+    /// Round summaries it wrote.
+    pub summaries: u32,
+    /// Synthesis parts it wrote.
+    pub parts: u32,
+}
+
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Report {
     /// Format version.
     pub version: u32,
+    /// How much it holds: complete, partial or hollow ([`Quality::status`]).
+    #[serde(default)]
+    pub status: ReportStatus,
+    /// The numbers behind its status.
+    #[serde(default)]
+    pub quality: Quality,
+    /// What the reader must know before the verdict ([`Quality::concerns`]).
+    #[serde(default)]
+    pub concerns: Vec<Concern>,
+    /// The one thing to do about them ([`Quality::remedy`]).
+    #[serde(default)]
+    pub remedy: Option<Remedy>,
     /// The question.
     pub question: String,
     /// The run date.
@@ -312,8 +580,11 @@ pub struct Report {
     /// For a variant: its audience, length, tone and emphasis.
     #[serde(default)]
     pub variant: Option<crate::variant::VariantSpec>,
-    /// Model and backend that produced the run.
+    /// Model and backend that produced the run, in words.
     pub produced_by: String,
+    /// Every model that wrote any part of the report, with what it wrote.
+    #[serde(default)]
+    pub producers: Vec<Producer>,
     /// Tokens spent on the whole run.
     pub usage: Usage,
     /// What the run cost, when the command that wrote the report had a price table.
@@ -400,5 +671,95 @@ mod tests {
         assert_eq!(Tally::default().majority(), None);
         let tie = tally(&[vote(Stance::Support, 50), vote(Stance::Oppose, 50)]);
         assert_eq!(tie.majority(), None);
+    }
+
+    fn quality(spoken: u32, asked: u32) -> Quality {
+        Quality {
+            turns_spoken: spoken,
+            turns_asked: asked,
+            parts_present: 15,
+            parts_asked: 15,
+            first_try: 40,
+            answers: 45,
+            quotes_verified: 3,
+            quotes_checked: 3,
+            ..Quality::default()
+        }
+    }
+
+    #[test]
+    fn a_report_is_hollow_below_half_its_turns_partial_with_any_gap_complete_otherwise() {
+        assert_eq!(quality(30, 30).status(), ReportStatus::Complete);
+        assert!(quality(30, 30).concerns().is_empty());
+        assert_eq!(quality(30, 30).remedy(), None);
+        assert_eq!(
+            quality(15, 30).status(),
+            ReportStatus::Partial,
+            "half is enough"
+        );
+        assert_eq!(quality(14, 30).status(), ReportStatus::Hollow);
+        assert_eq!(quality(0, 30).status(), ReportStatus::Hollow);
+        assert_eq!(
+            quality(0, 30).concerns(),
+            vec![Concern::Hollow {
+                spoken: 0,
+                asked: 30
+            }]
+        );
+        let mut failed = quality(0, 30);
+        failed.turns_failed = 30;
+        assert_eq!(failed.remedy(), Some(Remedy::ReachableServer));
+        assert_eq!(
+            quality(14, 30).remedy(),
+            Some(Remedy::Resume),
+            "a run that stopped"
+        );
+        let mut missing = quality(30, 30);
+        missing.parts_missing = vec!["verdict".into()];
+        missing.parts_present = 14;
+        assert_eq!(missing.status(), ReportStatus::Partial);
+        assert_eq!(
+            missing.concerns(),
+            vec![Concern::MissingParts {
+                parts: vec!["verdict".into()]
+            }]
+        );
+    }
+
+    #[test]
+    fn weak_answers_a_weak_vote_lost_quotes_and_late_answers_are_concerns_of_a_complete_report() {
+        let mut q = quality(30, 30);
+        q.turns_flagged = 10;
+        assert!(
+            q.concerns().is_empty(),
+            "a third flagged is not yet a concern"
+        );
+        q.turns_flagged = 11;
+        q.weak_vote = true;
+        q.votes_counted = 6;
+        q.quotes_verified = 1;
+        q.first_try = 22;
+        q.off_language = 2;
+        assert_eq!(q.status(), ReportStatus::Complete);
+        assert_eq!(
+            q.concerns(),
+            vec![
+                Concern::WeakAnswers {
+                    flagged: 11,
+                    spoken: 30
+                },
+                Concern::WeakVote { counted: 6 },
+                Concern::UnverifiedQuotes {
+                    verified: 1,
+                    checked: 3
+                },
+                Concern::FirstTry {
+                    first_try: 22,
+                    answers: 45
+                },
+                Concern::OffLanguage { count: 2 },
+            ]
+        );
+        assert_eq!(q.remedy(), Some(Remedy::LargerModel));
     }
 }

@@ -232,6 +232,20 @@ pub struct RunHeader {
     /// For a variant: its audience, length, tone and emphasis.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<VariantSpec>,
+    /// Whether the synthesis (verdict, forecasts, votes, plan…) was asked
+    /// for after the debate (`council ask --no-synthesis` asks for none).
+    #[serde(default = "asked", skip_serializing_if = "is_asked")]
+    pub synthesis: bool,
+}
+
+/// Serde's default for [`RunHeader::synthesis`]: runs written before the
+/// field asked for their synthesis unless told otherwise.
+fn asked() -> bool {
+    true
+}
+
+fn is_asked(b: &bool) -> bool {
+    *b
 }
 
 /// A follow-up question put to the panel after the debate.
@@ -350,6 +364,9 @@ pub struct Transcript {
     pub variant: Option<VariantSpec>,
     /// Tokens spent by every call (turns copied from another run excluded).
     pub usage: Usage,
+    /// Whether the synthesis was asked for ([`RunHeader::synthesis`]).
+    #[serde(default = "asked", skip_serializing_if = "is_asked")]
+    pub synthesis_asked: bool,
 }
 
 impl Transcript {
@@ -534,6 +551,7 @@ impl Transcript {
             origin: h.origin.clone(),
             variant: h.variant.clone(),
             usage,
+            synthesis_asked: h.synthesis,
         })
     }
 
@@ -632,6 +650,7 @@ mod tests {
             library: vec![],
             origin: None,
             variant: None,
+            synthesis: true,
         }
     }
 

@@ -145,6 +145,8 @@ pub fn start_variant(
             source_panel: Vec::new(),
         }),
         variant: Some(spec.clone()),
+        // A variant writes its synthesis, whatever its source asked.
+        synthesis: true,
         ..h.clone()
     };
     let mark = seen_from(dest, source);
@@ -227,6 +229,7 @@ pub fn start_branch(
             source_panel: h.panel.clone(),
         }),
         variant: None,
+        synthesis: true,
         ..h.clone()
     };
     let mark = seen_from(dest, source);

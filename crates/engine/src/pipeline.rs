@@ -26,6 +26,7 @@ pub async fn run(d: &Debate<'_>, store: &mut RunStore) -> Result<Transcript, Eng
             library: d.library_inputs.clone(),
             origin: None,
             variant: None,
+            synthesis: d.settings.synthesis,
         }))?,
         Some(Event::Started(h)) => {
             if h.version != TRANSCRIPT_VERSION {

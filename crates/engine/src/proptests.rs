@@ -53,6 +53,7 @@ fn valid_log() -> Vec<String> {
         library: Vec::new(),
         origin: None,
         variant: None,
+        synthesis: true,
     };
     std::iter::once(Event::Started(header))
         .chain(

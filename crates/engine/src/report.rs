@@ -8,9 +8,10 @@ use crate::synthesis::{add_days, add_months};
 use council_core::answers::{FollowupAnswer, Scenario};
 use council_core::report::{
     tally, Action, Backing, Evidence, FollowupSection, Forecast, FuturePath, Milestone, PanelEntry,
-    Risk, SourceRef, Verification,
+    Producer, Quality, Risk, RoundQuality, SourceRef, Verification, WEAK_CONFIDENCE,
 };
 use council_core::synthesis::Answers;
+use council_core::synthesis::SynthesisKind;
 use council_core::text::has_words;
 use council_core::{quote_matches, Report, Transcript, TurnStatus, REPORT_VERSION};
 use std::collections::BTreeSet;
@@ -368,12 +369,7 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
             trajectory,
         })
         .collect();
-    let produced: BTreeSet<String> = t
-        .rounds
-        .iter()
-        .flat_map(|r| &r.turns)
-        .map(|x| format!("{} {}", x.backend, x.model))
-        .collect();
+    let producers = producers_of(t);
 
     let (verdict_stance, verdict, reasoning) = match &a.verdict {
         Some(v) => (
@@ -403,8 +399,13 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
             );
         }
     }
+    let quality = quality_of(t, &votes, &tally, &verification, &panel);
     Report {
         version: REPORT_VERSION,
+        status: quality.status(),
+        concerns: quality.concerns(),
+        remedy: quality.remedy(),
+        quality,
         question: t.question.clone(),
         date: t.date.clone(),
         lang: lang.unwrap_or(&t.lang).to_string(),
@@ -428,10 +429,150 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         followups,
         origin: t.origin.clone(),
         variant: t.variant.clone(),
-        produced_by: produced.into_iter().collect::<Vec<_>>().join(", "),
+        produced_by: producers
+            .iter()
+            .map(|p| format!("{} {}", p.backend, p.model))
+            .collect::<Vec<_>>()
+            .join(", "),
+        producers,
         usage: t.usage,
         cost: None,
     }
+}
+
+/// What the report holds, counted ([`Quality`]): turns spoken of asked per
+/// round (one per panel member; a branch's copied rounds by their own
+/// speakers), flagged and failed turns, quotes verified, parts present of
+/// parts asked (none when the run asked for no synthesis), the mean final
+/// confidence, first-try answers, and whether the vote rests only on
+/// confidences of [`WEAK_CONFIDENCE`] or less.
+fn quality_of(
+    t: &Transcript,
+    votes: &[council_core::report::Vote],
+    tally: &council_core::report::Tally,
+    verification: &Verification,
+    panel: &[PanelEntry],
+) -> Quality {
+    let mut q = Quality::default();
+    let planned = t
+        .planned_rounds
+        .max(t.rounds.iter().map(|r| r.number).max().unwrap_or(0));
+    for n in 1..=planned {
+        let turns = t
+            .rounds
+            .iter()
+            .find(|r| r.number == n)
+            .map_or(&[][..], |r| &r.turns[..]);
+        let spoken = turns.iter().filter(|x| x.status == TurnStatus::Ok);
+        let round = RoundQuality {
+            round: n,
+            spoken: spoken.clone().count() as u32,
+            asked: t.panel.len().max(turns.len()) as u32,
+        };
+        q.turns_flagged += spoken.filter(|x| !x.flags.is_empty()).count() as u32;
+        q.turns_failed += turns
+            .iter()
+            .filter(|x| x.status == TurnStatus::Failed)
+            .count() as u32;
+        q.turns_spoken += round.spoken;
+        q.turns_asked += round.asked;
+        q.rounds.push(round);
+    }
+    if t.synthesis_asked {
+        let ids: Vec<&str> = t.panel.iter().map(|p| p.id.as_str()).collect();
+        let legacy = t.version < 2;
+        for kind in SynthesisKind::all_for(&ids) {
+            let answered = |k: &SynthesisKind| {
+                t.synthesis
+                    .iter()
+                    .any(|p| &p.part == k && p.error.is_none())
+            };
+            let here = answered(&kind)
+                || (legacy
+                    && matches!(kind, SynthesisKind::Path(_))
+                    && answered(&SynthesisKind::LegacyPaths));
+            q.parts_asked += 1;
+            if here {
+                q.parts_present += 1;
+            } else {
+                q.parts_missing.push(kind.to_string());
+            }
+        }
+    }
+    let finals: Vec<f64> = panel
+        .iter()
+        .filter_map(|p| p.final_confidence.map(f64::from))
+        .collect();
+    q.mean_final_confidence =
+        (!finals.is_empty()).then(|| finals.iter().sum::<f64>() / finals.len() as f64);
+    q.quotes_checked = verification.quotes_checked;
+    q.quotes_verified = verification
+        .quotes_checked
+        .saturating_sub(verification.unverified_quotes.len() as u32);
+    q.first_try = verification.first_try;
+    q.answers = verification.answers;
+    q.votes_counted = tally.counted as u32;
+    q.weak_vote = tally.counted > 0
+        && votes
+            .iter()
+            .filter(|v| v.stance.is_some())
+            .all(|v| v.confidence.is_some_and(|c| c <= WEAK_CONFIDENCE));
+    q
+}
+
+/// Every model that wrote a turn, a summary or a synthesis part of `t`
+/// (copied ones included: they are in the report), with what it wrote,
+/// in the order first met.
+fn producers_of(t: &Transcript) -> Vec<Producer> {
+    let mut out: Vec<Producer> = Vec::new();
+    let mut add = |backend: &str, model: &str, f: &dyn Fn(&mut Producer)| {
+        if model.is_empty() && backend.is_empty() {
+            return;
+        }
+        let i = match out
+            .iter()
+            .position(|p| p.backend == backend && p.model == model)
+        {
+            Some(i) => i,
+            None => {
+                out.push(Producer {
+                    backend: backend.to_string(),
+                    model: model.to_string(),
+                    turns: 0,
+                    summaries: 0,
+                    parts: 0,
+                });
+                out.len() - 1
+            }
+        };
+        f(&mut out[i]);
+    };
+    let turns = t
+        .rounds
+        .iter()
+        .flat_map(|r| &r.turns)
+        .chain(t.followups.iter().flat_map(|f| &f.turns))
+        .filter(|x| x.status == TurnStatus::Ok);
+    for x in turns {
+        add(&x.backend, &x.model, &|p| p.turns += 1);
+    }
+    let summaries = t
+        .rounds
+        .iter()
+        .filter_map(|r| r.summary_call.as_ref())
+        .chain(t.followups.iter().filter_map(|f| f.summary_call.as_ref()));
+    for c in summaries {
+        add(&c.backend, &c.model, &|p| p.summaries += 1);
+    }
+    let parts = t
+        .synthesis
+        .iter()
+        .chain(t.followups.iter().filter_map(|f| f.synthesis.as_ref()))
+        .filter(|p| p.error.is_none());
+    for part in parts {
+        add(&part.backend, &part.model, &|p| p.parts += 1);
+    }
+    out
 }
 
 /// The follow-ups as the report shows them; what failed or could not be

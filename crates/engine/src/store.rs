@@ -348,6 +348,7 @@ mod tests {
             library: Vec::new(),
             origin: None,
             variant: None,
+            synthesis: true,
         })
     }
 

@@ -44,6 +44,10 @@ pub(crate) fn report(length: Length) -> Report {
     }];
     Report {
         version: REPORT_VERSION,
+        status: Default::default(),
+        quality: Default::default(),
+        concerns: Vec::new(),
+        remedy: None,
         question: "Should we open a Berlin office?".into(),
         date: "2026-11-26".into(),
         lang: "en".into(),
@@ -134,6 +138,7 @@ pub(crate) fn report(length: Length) -> Report {
             ..VariantSpec::default()
         }),
         produced_by: "test model".into(),
+        producers: Vec::new(),
         usage: Usage::reported(5000, 1000),
         cost: Some(RunCost {
             total: cost_line("total", None),

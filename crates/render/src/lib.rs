@@ -187,6 +187,23 @@ pub fn render_with(
     tera.render(name, &ctx).map_err(fail)
 }
 
+/// The report's account of itself as plain lines in English, for a
+/// terminal: one line when all is well; else the warning's title, each
+/// concern, and what to do.
+pub fn status_lines(report: &Report) -> Vec<String> {
+    let s = view::Text(strings("en"));
+    let v = view::status_view(report, &s);
+    match v.line {
+        Some(line) => vec![format!("report: {line}")],
+        None => {
+            let mut out = vec![format!("report: {}", v.title.unwrap_or_default())];
+            out.extend(v.items.iter().map(|i| format!("  - {i}")));
+            out.extend(v.todo.map(|t| format!("  {t}")));
+            out
+        }
+    }
+}
+
 /// Prints the report's HTML to a PDF at `out` with headless Chromium (found
 /// through `COUNCIL_CHROMIUM`, else `chromium`, `chromium-browser` or
 /// `google-chrome` on the PATH). Chinese text needs a CJK font installed
@@ -454,6 +471,135 @@ mod tests {
                 "an unbranded report holds {absent:?}"
             );
         }
+    }
+
+    /// The fixture report with its quality as counted from `spoken` of 12
+    /// turns, every other count sound.
+    fn with_quality(spoken: u32) -> Report {
+        use council_core::report::Quality;
+        let mut r = fixture::report(Length::Full);
+        r.quality = Quality {
+            turns_spoken: spoken,
+            turns_asked: 12,
+            turns_failed: 12 - spoken,
+            parts_present: 15,
+            parts_asked: 15,
+            first_try: 27,
+            answers: 27,
+            quotes_verified: 2,
+            quotes_checked: 2,
+            ..Quality::default()
+        };
+        r.status = r.quality.status();
+        r.concerns = r.quality.concerns();
+        r.remedy = r.quality.remedy();
+        r
+    }
+
+    #[test]
+    fn a_sound_report_says_so_in_one_line_before_its_verdict() {
+        let r = with_quality(12);
+        for (lang, says) in [
+            (
+                "en",
+                "Complete: 12 of 12 advisor turns spoken, 15 of 15 report parts written",
+            ),
+            ("zh", "完整：顾问发言 12 次中完成 12 次"),
+        ] {
+            let mut r = r.clone();
+            r.lang = lang.into();
+            for format in [Format::Markdown, Format::Html] {
+                let out = render(&r, format).unwrap();
+                let line = out
+                    .find(says)
+                    .unwrap_or_else(|| panic!("{lang} {format:?}:\n{out}"));
+                let verdict = out.find(&strings(lang)["verdict"]).unwrap();
+                assert!(line < verdict, "{lang} {format:?}");
+                assert!(!out.contains("class=\"status-box"), "no warning box");
+                assert!(!out.contains('⚠'), "{lang} {format:?}: nothing to warn of");
+            }
+        }
+        assert_eq!(
+            status_lines(&r),
+            ["report: Complete: 12 of 12 advisor turns spoken, 15 of 15 report parts written, 27 of 27 answers valid at the first try, 2 of 2 quotes found in the advisors' turns."]
+        );
+    }
+
+    #[test]
+    fn a_partial_or_hollow_report_opens_with_a_warning_naming_what_failed_and_what_to_do() {
+        for (spoken, status, title_en, title_zh) in [
+            (8, "partial", "Partial report", "不完整的报告"),
+            (3, "hollow", "Hollow report", "空洞的报告"),
+        ] {
+            let r = with_quality(spoken);
+            assert_eq!(r.status.as_str(), status);
+            for (lang, title, todo) in [
+                ("en", title_en, "council doctor"),
+                ("zh", title_zh, "council doctor"),
+            ] {
+                let mut r = r.clone();
+                r.lang = lang.into();
+                let html = render(&r, Format::Html).unwrap();
+                let bx = html
+                    .find(&format!("class=\"status-box {status}\""))
+                    .unwrap_or_else(|| panic!("{lang}: {html}"));
+                let verdict = html
+                    .find(&format!("<h2>{}</h2>", strings(lang)["verdict"]))
+                    .unwrap();
+                assert!(
+                    bx < verdict && html[bx..verdict].contains(title),
+                    "{lang} {status}"
+                );
+                assert!(html[bx..verdict].contains(todo));
+                let md = render(&r, Format::Markdown).unwrap();
+                let warn = md.find(title).unwrap();
+                assert!(
+                    warn < md
+                        .find(&format!("## {}", strings(lang)["verdict"]))
+                        .unwrap()
+                );
+                // Only a hollow report disowns its verdict.
+                let disowned = strings(lang)["verdict_hollow"]
+                    .split('{')
+                    .next()
+                    .unwrap()
+                    .to_string();
+                assert_eq!(
+                    md.contains(&disowned),
+                    status == "hollow",
+                    "{lang} {status}"
+                );
+            }
+        }
+        let lines = status_lines(&with_quality(3));
+        assert_eq!(
+            lines[0],
+            "report: Hollow report: no debate stands behind this verdict"
+        );
+        assert!(lines
+            .iter()
+            .any(|l| l.contains("Only 3 of 12 advisor turns were spoken")));
+        assert!(lines.last().unwrap().contains("council doctor"));
+    }
+
+    #[test]
+    fn a_vote_drawn_from_confidences_of_ten_or_less_says_so_beside_its_bar() {
+        let mut r = with_quality(12);
+        r.quality.weak_vote = true;
+        r.quality.votes_counted = 1;
+        r.concerns = r.quality.concerns();
+        r.remedy = r.quality.remedy();
+        let html = render(&r, Format::Html).unwrap();
+        let bar = html.find("class=\"bar\"").unwrap();
+        let note = html
+            .find("Drawn only from confidences of 10 or less")
+            .unwrap();
+        assert!(note > bar && note < html.find("<h2>Forecasts</h2>").unwrap());
+        assert!(
+            html.contains("Read with care"),
+            "a complete report on weak answers warns too"
+        );
+        assert!(html.contains("ask again on a larger model"));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use crate::brand::Brand;
 use crate::charts;
 use council_core::cost::{format_usd, CostLine, RunCost};
-use council_core::report::{Backing, Scenario, Stance};
+use council_core::report::{Backing, Concern, Remedy, ReportStatus, Scenario, Stance};
 use council_core::variant::OriginKind;
 use council_core::{Report, Turn, TurnStatus};
 use serde::Serialize;
@@ -17,7 +17,7 @@ fn pct(x: f64) -> String {
 }
 
 /// The fixed text of one language, with `{name}` placeholders filled.
-pub(crate) struct Text(BTreeMap<String, String>);
+pub(crate) struct Text(pub(crate) BTreeMap<String, String>);
 
 impl Text {
     pub(crate) fn get(&self, key: &str) -> String {
@@ -184,12 +184,36 @@ pub(crate) struct Show {
     pub(crate) turns: bool,
 }
 
+/// The report's account of itself, shown before the verdict: one line
+/// when all is well, else a warning naming what failed and what to do.
+#[derive(Debug, Serialize)]
+pub(crate) struct StatusView {
+    /// `complete`, `partial` or `hollow` (and the CSS class).
+    pub(crate) status: &'static str,
+    /// All is well: the one line.
+    pub(crate) line: Option<String>,
+    /// Something is wrong: the warning's title.
+    pub(crate) title: Option<String>,
+    /// What is wrong, one sentence each.
+    pub(crate) items: Vec<String>,
+    /// The one thing to do.
+    pub(crate) todo: Option<String>,
+}
+
 /// Everything the formats show.
 #[derive(Debug, Serialize)]
 pub(crate) struct View<'a> {
     pub(crate) t: BTreeMap<String, String>,
     pub(crate) r: &'a Report,
     pub(crate) show: Show,
+    /// The report's account of itself, first of all.
+    pub(crate) status: StatusView,
+    /// When no debate stands behind the verdict: says so beside it.
+    pub(crate) verdict_note: Option<String>,
+    /// When the vote rests on confidences of 10 or less: says so beside it.
+    pub(crate) vote_note: Option<String>,
+    /// Every model that wrote a part, with what it wrote.
+    pub(crate) produced_by: String,
     /// "Branch of RUN from round 3: …", for a derived run.
     pub(crate) origin_line: Option<String>,
     /// "Variant for the board · brief", for a variant.
@@ -554,11 +578,47 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
                 ],
             )
         });
+    let status = status_view(r, &s);
+    let q = &r.quality;
+    let verdict_note = (r.status == ReportStatus::Hollow).then(|| {
+        s.fill(
+            "verdict_hollow",
+            &[
+                ("spoken", &q.turns_spoken.to_string()),
+                ("asked", &q.turns_asked.to_string()),
+            ],
+        )
+    });
+    let vote_note = q.weak_vote.then(|| s.get("vote_weak"));
+    let produced_by = if r.producers.is_empty() {
+        r.produced_by.clone()
+    } else {
+        r.producers
+            .iter()
+            .map(|p| {
+                let n = |key: &str, n: u32| s.fill(key, &[("n", &n.to_string())]);
+                let what: Vec<String> = [
+                    (p.turns > 0).then(|| n("produced_turns", p.turns)),
+                    (p.summaries > 0).then(|| n("produced_summaries", p.summaries)),
+                    (p.parts > 0).then(|| n("produced_parts", p.parts)),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                format!("{} {} ({})", p.backend, p.model, what.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
     let row_label = |p: &council_core::report::FuturePath| {
         p.scenario.map_or_else(|| p.title.clone(), scenario_name)
     };
     View {
         show,
+        status,
+        verdict_note,
+        vote_note,
+        produced_by,
         origin_line,
         variant_line,
         votes,
@@ -600,6 +660,106 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
         },
         t,
         r,
+    }
+}
+
+/// The report's account of itself ([`StatusView`]), in the report's language.
+pub(crate) fn status_view(r: &Report, s: &Text) -> StatusView {
+    let q = &r.quality;
+    let num = |n: u32| n.to_string();
+    if r.concerns.is_empty() {
+        // A run asked for no synthesis, or one that quoted nobody, has no
+        // parts or quotes to count.
+        let parts = if q.parts_asked > 0 {
+            s.fill(
+                "status_parts",
+                &[
+                    ("parts", &num(q.parts_present)),
+                    ("parts_asked", &num(q.parts_asked)),
+                ],
+            )
+        } else {
+            String::new()
+        };
+        let quotes = if q.quotes_checked > 0 {
+            s.fill(
+                "status_quotes",
+                &[
+                    ("verified", &num(q.quotes_verified)),
+                    ("checked", &num(q.quotes_checked)),
+                ],
+            )
+        } else {
+            String::new()
+        };
+        return StatusView {
+            status: r.status.as_str(),
+            line: Some(s.fill(
+                "status_complete",
+                &[
+                    ("spoken", &num(q.turns_spoken)),
+                    ("asked", &num(q.turns_asked)),
+                    ("parts", &parts),
+                    ("first_try", &num(q.first_try)),
+                    ("answers", &num(q.answers)),
+                    ("quotes", &quotes),
+                ],
+            )),
+            title: None,
+            items: Vec::new(),
+            todo: None,
+        };
+    }
+    let items = r
+        .concerns
+        .iter()
+        .map(|c| match c {
+            Concern::Hollow { spoken, asked } => s.fill(
+                "concern_hollow",
+                &[("spoken", &num(*spoken)), ("asked", &num(*asked))],
+            ),
+            Concern::MissingTurns { spoken, asked } => s.fill(
+                "concern_missing_turns",
+                &[("spoken", &num(*spoken)), ("asked", &num(*asked))],
+            ),
+            Concern::MissingParts { parts } => {
+                s.fill("concern_missing_parts", &[("parts", &parts.join(", "))])
+            }
+            Concern::WeakAnswers { flagged, spoken } => s.fill(
+                "concern_weak_answers",
+                &[("flagged", &num(*flagged)), ("spoken", &num(*spoken))],
+            ),
+            Concern::UnverifiedQuotes { verified, checked } => s.fill(
+                "concern_unverified_quotes",
+                &[("verified", &num(*verified)), ("checked", &num(*checked))],
+            ),
+            Concern::WeakVote { .. } => s.get("concern_weak_vote"),
+            Concern::FirstTry { first_try, answers } => s.fill(
+                "concern_first_try",
+                &[("first_try", &num(*first_try)), ("answers", &num(*answers))],
+            ),
+            Concern::OffLanguage { count } => {
+                s.fill("concern_off_language", &[("count", &num(*count))])
+            }
+        })
+        .collect();
+    let title = match r.status {
+        ReportStatus::Hollow => s.get("status_hollow"),
+        ReportStatus::Partial => s.get("status_partial"),
+        ReportStatus::Complete => s.get("status_weak"),
+    };
+    StatusView {
+        status: r.status.as_str(),
+        line: None,
+        title: Some(title),
+        items,
+        todo: r.remedy.map(|m| {
+            s.get(match m {
+                Remedy::ReachableServer => "remedy_reachable_server",
+                Remedy::Resume => "remedy_resume",
+                Remedy::LargerModel => "remedy_larger_model",
+            })
+        }),
     }
 }
 
