@@ -328,7 +328,7 @@ async fn fetch_list(req: reqwest::RequestBuilder) -> Listing {
             let why = if e.is_timeout() {
                 "no answer in time".to_string()
             } else {
-                root_cause(&e)
+                crate::http::root_cause(&e)
             };
             return Listing::Unreachable(crate::error::scrub(&format!(
                 "could not reach {url}: {why}"
@@ -352,16 +352,6 @@ async fn fetch_list(req: reqwest::RequestBuilder) -> Listing {
         );
     }
     ids_of(&text).map_or(Listing::NotAList, Listing::Ids)
-}
-
-/// The innermost cause of a transport error ("Connection refused (os
-/// error 111)"), the words a user can act on.
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut last = e;
-    while let Some(next) = last.source() {
-        last = next;
-    }
-    last.to_string()
 }
 
 /// The model ids of an OpenAI- or Anthropic-shaped list (`{"data":[{"id":…}]}`).
