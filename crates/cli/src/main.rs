@@ -21,7 +21,7 @@ use std::process::ExitCode;
 
 /// Exit codes, documented in the README.
 mod exit {
-    /// A model or server call failed.
+    /// A model or server call failed, or the server cannot be reached.
     pub(crate) const BACKEND: u8 = 3;
     /// Configuration or input is wrong; the message says how to fix it.
     pub(crate) const CONFIG: u8 = 4;
@@ -96,6 +96,15 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         .any(|e| e.downcast_ref::<ask::BudgetStop>().is_some())
     {
         return exit::PARTIAL;
+    }
+    if err.chain().any(|e| {
+        e.downcast_ref::<ask::ServerGone>().is_some()
+            || matches!(
+                e.downcast_ref::<council_engine::EngineError>(),
+                Some(council_engine::EngineError::Unreachable(_))
+            )
+    }) {
+        return exit::BACKEND;
     }
     let input_error = err.chain().any(|e| {
         e.downcast_ref::<InputError>().is_some()
