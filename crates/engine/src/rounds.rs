@@ -422,7 +422,7 @@ mod asked {
             schema: "turn_round2".into(),
             problem: "missing `move`".into(),
             text: "{}".into(),
-            spent,
+            spent: spent.into(),
         };
         let t = asked_turn(Err(e), info(), 2, "cfo", |_| unreachable!()).unwrap();
         assert_eq!(t.status, TurnStatus::Failed);

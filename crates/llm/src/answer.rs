@@ -161,7 +161,7 @@ where
                         problem
                     },
                     text: answered.text,
-                    spent: Usage::none(),
+                    spent: crate::Spent::NONE,
                 })
             }
             checked => Ok(ChatResponse {
@@ -222,7 +222,7 @@ mod tests {
             status: code,
             body: "b".into(),
             retry_after: None,
-            spent: Usage::none(),
+            spent: crate::Spent::NONE,
         })
     }
 
@@ -231,7 +231,7 @@ mod tests {
             url: "u".into(),
             message: "Connection refused".into(),
             connect_failed: true,
-            spent: Usage::none(),
+            spent: crate::Spent::NONE,
         })
     }
 
@@ -433,7 +433,7 @@ mod tests {
                     url: "u".into(),
                     message: "refused".into(),
                     connect_failed: true,
-                    spent: Usage::none(),
+                    spent: crate::Spent::NONE,
                 }));
             }
         };

@@ -264,7 +264,7 @@ impl Anthropic {
         let wire: WireResponse = serde_json::from_str(text).map_err(|e| LlmError::BadResponse {
             url: self.url.clone(),
             message: format!("not a Messages API response ({e}): {}", shorten(text)),
-            spent: Usage::none(),
+            spent: crate::Spent::NONE,
         })?;
         if wire.kind.as_deref() == Some("error") || wire.error.is_some() {
             // An error reported inside a 200 body: its type says which.
@@ -349,19 +349,19 @@ impl Anthropic {
                 status,
                 key_var: self.settings.key_var.clone(),
                 body,
-                spent: Usage::none(),
+                spent: crate::Spent::NONE,
             },
             402 => LlmError::QuotaExhausted {
                 url,
                 status,
                 body,
-                spent: Usage::none(),
+                spent: crate::Spent::NONE,
             },
             400 | 429 if quota => LlmError::QuotaExhausted {
                 url,
                 status,
                 body,
-                spent: Usage::none(),
+                spent: crate::Spent::NONE,
             },
             // Overloaded is transient whatever status carried it.
             _ if kind.as_deref() == Some("overloaded_error") => LlmError::Http {
@@ -369,14 +369,14 @@ impl Anthropic {
                 status: 529,
                 body,
                 retry_after,
-                spent: Usage::none(),
+                spent: crate::Spent::NONE,
             },
             _ => LlmError::Http {
                 url,
                 status,
                 body,
                 retry_after,
-                spent: Usage::none(),
+                spent: crate::Spent::NONE,
             },
         }
     }

@@ -109,14 +109,13 @@ impl Circuit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use council_core::Usage;
 
     fn refused() -> LlmError {
         LlmError::Connect {
             url: "http://127.0.0.1:9/v1/chat/completions".into(),
             message: "Connection refused (os error 111)".into(),
             connect_failed: true,
-            spent: Usage::none(),
+            spent: crate::Spent::NONE,
         }
     }
 
@@ -125,7 +124,7 @@ mod tests {
             url: "u".into(),
             message: "no connection within 10s".into(),
             connect_failed: false,
-            spent: Usage::none(),
+            spent: crate::Spent::NONE,
         }
     }
 
@@ -135,7 +134,7 @@ mod tests {
             status: code,
             body: String::new(),
             retry_after: None,
-            spent: Usage::none(),
+            spent: crate::Spent::NONE,
         }
     }
 

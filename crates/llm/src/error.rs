@@ -42,6 +42,27 @@ pub(crate) fn scrub(text: &str) -> String {
         .fold(text.to_string(), |t, s| t.replace(s.as_str(), "<redacted>"))
 }
 
+/// What a failed call had used (see [`LlmError::spent`]), boxed so that
+/// an error stays small; nothing until a call says otherwise.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Spent(Option<Box<Usage>>);
+
+impl Spent {
+    /// Nothing spent (yet).
+    pub const NONE: Spent = Spent(None);
+
+    /// The usage, zero calls when nothing was spent.
+    pub fn usage(&self) -> Usage {
+        self.0.as_deref().copied().unwrap_or_default()
+    }
+}
+
+impl From<Usage> for Spent {
+    fn from(usage: Usage) -> Self {
+        Spent(Some(Box::new(usage)))
+    }
+}
+
 /// What went wrong talking to a model, in the user's terms.
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
@@ -60,7 +81,7 @@ pub enum LlmError {
         /// The server's message, shortened.
         body: String,
         /// What the call had used when it gave up (see [`LlmError::spent`]).
-        spent: Usage,
+        spent: Spent,
     },
     /// The account's quota is used up; retrying will not help.
     #[error("{} answered HTTP {status}: quota exhausted; check the account's billing or limits ({})", scrub(.url), scrub(.body))]
@@ -72,7 +93,7 @@ pub enum LlmError {
         /// The server's message, shortened.
         body: String,
         /// What the call had used when it gave up (see [`LlmError::spent`]).
-        spent: Usage,
+        spent: Spent,
     },
     /// Any other non-success HTTP status.
     #[error("{} answered HTTP {status}: {}", scrub(.url), scrub(.body))]
@@ -86,7 +107,7 @@ pub enum LlmError {
         /// What the server's `Retry-After` asked for, if anything.
         retry_after: Option<Duration>,
         /// What the call had used when it gave up (see [`LlmError::spent`]).
-        spent: Usage,
+        spent: Spent,
     },
     /// The server could not be reached, or the connection broke.
     #[error("could not connect to {}: {}; check --base-url / COUNCIL_BASE_URL and that the server is running", scrub(.url), scrub(.message))]
@@ -101,7 +122,7 @@ pub enum LlmError {
         /// connection that broke mid-exchange.
         connect_failed: bool,
         /// What the call had used when it gave up (see [`LlmError::spent`]).
-        spent: Usage,
+        spent: Spent,
     },
     /// The server refused every connection, or its name or TLS failed,
     /// several times in a row with no answer between: the backend asks it
@@ -124,7 +145,7 @@ pub enum LlmError {
         /// The limit that was hit.
         after: Duration,
         /// What the call had used when it gave up (see [`LlmError::spent`]).
-        spent: Usage,
+        spent: Spent,
     },
     /// A streamed answer stopped arriving mid-way.
     #[error(
@@ -137,7 +158,7 @@ pub enum LlmError {
         /// The idle limit that was hit.
         after: Duration,
         /// What the call had used when it gave up (see [`LlmError::spent`]).
-        spent: Usage,
+        spent: Spent,
     },
     /// The server's answer could not be understood.
     #[error("{} sent a response Council cannot read: {}", scrub(.url), scrub(.message))]
@@ -147,7 +168,7 @@ pub enum LlmError {
         /// What was wrong with it.
         message: String,
         /// What the call had used when it gave up (see [`LlmError::spent`]).
-        spent: Usage,
+        spent: Spent,
     },
     /// The answer still did not satisfy the schema after the repair retry.
     #[error("the model's answer is not valid JSON for schema `{schema}` even after one repair retry: {}", scrub(.problem))]
@@ -159,7 +180,7 @@ pub enum LlmError {
         /// The offending answer, for the transcript.
         text: String,
         /// What the call had used when it gave up (see [`LlmError::spent`]).
-        spent: Usage,
+        spent: Spent,
     },
     /// The request itself is unusable (bad schema, empty messages…).
     #[error("invalid request: {0}")]
@@ -227,7 +248,7 @@ impl LlmError {
             | LlmError::Timeout { spent, .. }
             | LlmError::Stalled { spent, .. }
             | LlmError::BadResponse { spent, .. }
-            | LlmError::SchemaViolation { spent, .. } => *spent,
+            | LlmError::SchemaViolation { spent, .. } => spent.usage(),
             _ => Usage::none(),
         }
     }
@@ -243,7 +264,7 @@ impl LlmError {
             | LlmError::Timeout { spent, .. }
             | LlmError::Stalled { spent, .. }
             | LlmError::BadResponse { spent, .. }
-            | LlmError::SchemaViolation { spent, .. } => *spent = usage,
+            | LlmError::SchemaViolation { spent, .. } => *spent = usage.into(),
             _ => {}
         }
         self
@@ -310,7 +331,7 @@ mod tests {
             status: 401,
             key_var: "COUNCIL_API_KEY".into(),
             body: format!("Incorrect API key provided: {key}; a short word stays"),
-            spent: Usage::none(),
+            spent: crate::Spent::NONE,
         };
         let shown = e.to_string();
         assert!(!shown.contains(key), "{shown}");
@@ -320,7 +341,7 @@ mod tests {
             status: 500,
             body: format!("upstream said Authorization: Bearer {key}"),
             retry_after: None,
-            spent: Usage::none(),
+            spent: crate::Spent::NONE,
         };
         assert!(!e.to_string().contains(key), "{e}");
     }

@@ -2,7 +2,6 @@
 //! the check of a base URL, and transport failures in Council's terms.
 
 use crate::LlmError;
-use council_core::Usage;
 use std::time::Duration;
 
 /// A `reqwest` client with these limits and no retries of its own.
@@ -35,7 +34,7 @@ pub(crate) fn transport_error(
     request: Duration,
 ) -> LlmError {
     let url = url.to_string();
-    let spent = Usage::none();
+    let spent = crate::Spent::NONE;
     if e.is_connect() && e.is_timeout() {
         LlmError::Connect {
             url,

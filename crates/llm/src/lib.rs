@@ -47,7 +47,7 @@ mod types;
 #[cfg(test)]
 mod proptests;
 
-pub use error::{never_show, LlmError};
+pub use error::{never_show, LlmError, Spent};
 pub use model::{ChatModel, TextSink};
 pub use types::{
     Capabilities, ChatRequest, ChatResponse, FinishReason, Message, ModelInfo, Role, SchemaSpec,

@@ -243,7 +243,7 @@ impl OpenAiCompatible {
             serde_json::from_str(&text).map_err(|e| LlmError::BadResponse {
                 url: self.url.clone(),
                 message: format!("not a chat completion ({e}): {}", shorten(&text)),
-                spent: Usage::none(),
+                spent: crate::Spent::NONE,
             })?;
         if let Some(err) = wire.error {
             // Some servers report failures inside a 200 body.
@@ -256,7 +256,7 @@ impl OpenAiCompatible {
             .ok_or_else(|| LlmError::BadResponse {
                 url: self.url.clone(),
                 message: "the response has no choices".into(),
-                spent: Usage::none(),
+                spent: crate::Spent::NONE,
             })?;
         let text = choice.message.and_then(|m| m.content).unwrap_or_default();
         sink(&text);
@@ -289,13 +289,13 @@ impl OpenAiCompatible {
                 .map_err(|_| LlmError::Stalled {
                     url: self.url.clone(),
                     after: self.settings.idle_timeout,
-                    spent: Usage::none(),
+                    spent: crate::Spent::NONE,
                 })?;
             let Some(event) = next else { break };
             let event = event.map_err(|e| LlmError::BadResponse {
                 url: self.url.clone(),
                 message: format!("the stream broke off mid-answer: {e}"),
-                spent: Usage::none(),
+                spent: crate::Spent::NONE,
             })?;
             let data = event.data.trim();
             if data == "[DONE]" {
@@ -308,7 +308,7 @@ impl OpenAiCompatible {
                 serde_json::from_str(data).map_err(|e| LlmError::BadResponse {
                     url: self.url.clone(),
                     message: format!("a streamed chunk is not JSON ({e}): {}", shorten(data)),
-                    spent: Usage::none(),
+                    spent: crate::Spent::NONE,
                 })?;
             if let Some(err) = chunk.error {
                 return Err(self.error_object(err));
@@ -338,7 +338,7 @@ impl OpenAiCompatible {
                     "the stream ended before the answer did ({} characters received)",
                     text.chars().count()
                 ),
-                spent: Usage::none(),
+                spent: crate::Spent::NONE,
             });
         }
         Ok(Completion {
@@ -388,7 +388,7 @@ impl OpenAiCompatible {
                 status,
                 key_var: self.settings.key_var.clone(),
                 body,
-                spent: Usage::none(),
+                spent: crate::Spent::NONE,
             },
             429 if lower.contains("insufficient_quota")
                 || lower.contains("quota exceeded")
@@ -398,7 +398,7 @@ impl OpenAiCompatible {
                     url,
                     status,
                     body,
-                    spent: Usage::none(),
+                    spent: crate::Spent::NONE,
                 }
             }
             _ => LlmError::Http {
@@ -406,7 +406,7 @@ impl OpenAiCompatible {
                 status,
                 body,
                 retry_after,
-                spent: Usage::none(),
+                spent: crate::Spent::NONE,
             },
         }
     }

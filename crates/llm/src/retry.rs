@@ -133,7 +133,7 @@ mod tests {
             status,
             body: String::new(),
             retry_after: None,
-            spent: council_core::Usage::none(),
+            spent: crate::Spent::NONE,
         }
     }
 
