@@ -303,14 +303,14 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             Ok(Done::Ok)
         }
         Command::Models => {
-            let model = settings::load(&cli.global, &env_lookup)?
-                .main_model()
-                .await?;
+            let backends = settings::load(&cli.global, &env_lookup)?;
+            let model = backends.main_model().await?;
             let info = model.info();
             let c = info.capabilities;
             println!("backend:   {}", info.backend);
             println!("model:     {}", info.model);
             println!("location:  {}", info.location);
+            println!("chosen by: {}", backends.main.chosen_by);
             println!(
                 "json schema enforced by the backend: {}",
                 yes(c.native_json_schema)

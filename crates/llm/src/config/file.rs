@@ -11,6 +11,10 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
+    /// The file these settings were read from (none for a default or
+    /// in-memory config); named in messages and by `council models`.
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
     /// OpenAI-compatible base URL, e.g. `http://127.0.0.1:11434/v1`.
     pub base_url: Option<String>,
     /// Model name for the HTTP backend.
@@ -91,10 +95,12 @@ impl ConfigFile {
     /// The backend settings in `table` (what is left of a config file once
     /// other layers took their tables); `path` names the file in errors.
     pub fn from_table(path: Option<&Path>, table: toml::Table) -> Result<Self, LlmError> {
-        table.try_into().map_err(|e| {
+        let mut file: ConfigFile = table.try_into().map_err(|e| {
             let file = path.map_or_else(|| "the config file".into(), |p| p.display().to_string());
             LlmError::Config(format!("config file {file} is invalid: {e}"))
-        })
+        })?;
+        file.path = path.map(Path::to_path_buf);
+        Ok(file)
     }
 
     /// The default config file location.
