@@ -271,9 +271,9 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
             bail!(Interrupted::ask(&dir));
         }
     };
-    if !global.quiet {
-        summarize(&transcript);
-    }
+    // Its counts are a status line (hidden by -q); a partial run's line
+    // says why the exit code is 5, so it is printed always.
+    summarize(&transcript);
     for path in write_reports(&transcript, &dir, &backends.prices, global.quiet)? {
         println!("{}", path.display());
     }
@@ -333,8 +333,22 @@ impl std::fmt::Display for BudgetStop {
 
 impl std::error::Error for BudgetStop {}
 
-/// Turns the engine's budget stop into the message the user acts on
-/// (exit 5); any other error passes through.
+/// A run stopped because the model server cannot be reached; every answer
+/// so far is on disk. Exit 3.
+#[derive(Debug)]
+pub(crate) struct ServerGone(pub String);
+
+impl std::fmt::Display for ServerGone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ServerGone {}
+
+/// Turns the engine's run-stopping errors into the message the user acts
+/// on: the budget's stop (exit 5), an unreachable server (exit 3), each
+/// with the command that continues the run; any other error passes through.
 pub(crate) fn budget_stop(
     e: council_engine::EngineError,
     dir: &Path,
@@ -355,6 +369,10 @@ pub(crate) fn budget_stop(
                 dir.display(),
             )))
         }
+        council_engine::EngineError::Unreachable(e) => anyhow::Error::new(ServerGone(format!(
+            "{e}; every answer so far is saved in {}; once the server answers, continue with: {resume}",
+            dir.display()
+        ))),
         other => other.into(),
     }
 }

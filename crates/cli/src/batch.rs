@@ -17,6 +17,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+/// What continues a stopped study.
+const RESUME: &str =
+    "the same council batch command (finished runs are skipped, the others resumed)";
+
 /// One line of the question file, as written.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -433,12 +437,10 @@ pub(crate) async fn batch(args: BatchArgs, global: &Global) -> anyhow::Result<bo
         progress: display.clone(),
     };
     let outcome = tokio::select! {
-        o = run_study(&study, &ctx) => o?,
+        o = run_study(&study, &ctx) => o.map_err(|e| crate::ask::budget_stop(e, &args.out, None, RESUME))?,
         _ = tokio::signal::ctrl_c() => {
             display.bar.abandon();
-            anyhow::bail!(crate::ask::Interrupted(
-                "the same council batch command (finished runs are skipped, the others resumed)".into()
-            ));
+            anyhow::bail!(crate::ask::Interrupted(RESUME.into()));
         }
     };
     display.bar.finish_and_clear();

@@ -21,13 +21,16 @@ pub(crate) struct Global {
     /// OpenAI-compatible server base URL (env COUNCIL_BASE_URL or OPENAI_BASE_URL).
     #[arg(long, global = true, value_name = "URL")]
     pub base_url: Option<String>,
-    /// Model name on that server (env COUNCIL_MODEL).
+    /// Model name on that server (env COUNCIL_MODEL); with no server and no provider, a model on OpenAI (needs OPENAI_API_KEY).
     #[arg(long, global = true, value_name = "NAME")]
     pub model: Option<String>,
+    /// A hosted or local provider preset: openai, anthropic, azure, gemini, openrouter, ollama, vllm or llamacpp (its base URL, key variable and settings; as the config's provider).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub provider: Option<council_llm::provider::Provider>,
     /// PERSONA=MODEL: that persona speaks through MODEL on the same server (repeatable; as the config's [personas.ID]).
     #[arg(long, global = true, value_name = "PERSONA=MODEL")]
     pub persona_model: Vec<String>,
-    /// Use the embedded in-process model even if a server is configured.
+    /// Use the embedded in-process model even if a server is configured (without any server configured it is the default, with a note on stderr).
     #[arg(long, global = true)]
     pub embedded: bool,
     /// Config file (default: council/config.toml in your config dir; env COUNCIL_CONFIG).

@@ -21,7 +21,7 @@ use std::process::ExitCode;
 
 /// Exit codes, documented in the README.
 mod exit {
-    /// A model or server call failed.
+    /// A model or server call failed, or the server cannot be reached.
     pub(crate) const BACKEND: u8 = 3;
     /// Configuration or input is wrong; the message says how to fix it.
     pub(crate) const CONFIG: u8 = 4;
@@ -98,6 +98,15 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         .any(|e| e.downcast_ref::<ask::BudgetStop>().is_some())
     {
         return exit::PARTIAL;
+    }
+    if err.chain().any(|e| {
+        e.downcast_ref::<ask::ServerGone>().is_some()
+            || matches!(
+                e.downcast_ref::<council_engine::EngineError>(),
+                Some(council_engine::EngineError::Unreachable(_))
+            )
+    }) {
+        return exit::BACKEND;
     }
     let input_error = err.chain().any(|e| {
         e.downcast_ref::<InputError>().is_some()
@@ -288,14 +297,14 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             Ok(Done::Ok)
         }
         Command::Models => {
-            let model = settings::load(&cli.global, &env_lookup)?
-                .main_model()
-                .await?;
+            let backends = settings::load(&cli.global, &env_lookup)?;
+            let model = backends.main_model().await?;
             let info = model.info();
             let c = info.capabilities;
             println!("backend:   {}", info.backend);
             println!("model:     {}", info.model);
             println!("location:  {}", info.location);
+            println!("chosen by: {}", backends.main.chosen_by);
             println!(
                 "json schema enforced by the backend: {}",
                 yes(c.native_json_schema)

@@ -27,6 +27,9 @@ fn forwarded(g: &Global) -> Vec<String> {
     if let Some(v) = &g.model {
         pair("--model", v.clone());
     }
+    if let Some(p) = g.provider {
+        pair("--provider", p.as_str().to_string());
+    }
     for pm in &g.persona_model {
         pair("--persona-model", pm.clone());
     }

@@ -22,6 +22,8 @@ pub(crate) struct Backends {
     pub(crate) prices: PriceTable,
     /// The config's `[[endpoints]]`: models served by a pool of servers.
     pub(crate) endpoints: Vec<council_llm::pool::EndpointConfig>,
+    /// `-q`: no note when the embedded default is taken.
+    quiet: bool,
 }
 
 /// `--persona-model PERSONA=MODEL` pairs: persona id → model on the main server.
@@ -47,6 +49,7 @@ pub(crate) fn overrides(g: &Global) -> Overrides {
     Overrides {
         base_url: g.base_url.clone(),
         model: g.model.clone(),
+        provider: g.provider,
         embedded: g.embedded,
         config: g.config.clone(),
         record: g.record.clone(),
@@ -102,12 +105,16 @@ pub(crate) fn load(g: &Global, env: &dyn Fn(&str) -> Option<String>) -> Result<B
         && file.base_url.is_none()
         && env("COUNCIL_BASE_URL").is_none()
         && env("OPENAI_BASE_URL").is_none();
-    if let (true, false, Some(first)) = (no_server, g.embedded, endpoints.first()) {
-        over.base_url = Some(first.base_url.clone());
-        if over.model.is_none() && file.model.is_none() && env("COUNCIL_MODEL").is_none() {
-            over.model = Some(first.model.clone());
+    let by_endpoints = match (no_server, g.embedded, endpoints.first()) {
+        (true, false, Some(first)) => {
+            over.base_url = Some(first.base_url.clone());
+            if over.model.is_none() && file.model.is_none() && env("COUNCIL_MODEL").is_none() {
+                over.model = Some(first.model.clone());
+            }
+            true
         }
-    }
+        _ => false,
+    };
     let mut personas = personas;
     for (persona, model) in persona_model_flags(g)? {
         personas.insert(
@@ -118,11 +125,20 @@ pub(crate) fn load(g: &Global, env: &dyn Fn(&str) -> Option<String>) -> Result<B
             },
         );
     }
+    let mut main = config::resolve(&over, env, &file)?;
+    if by_endpoints && over.replay.is_none() {
+        main.chosen_by = format!(
+            "config file {} ([[endpoints]])",
+            path.as_ref()
+                .map_or_else(String::new, |p| p.display().to_string())
+        );
+    }
     Ok(Backends {
-        main: config::resolve(&over, env, &file)?,
+        main,
         personas,
         prices,
         endpoints,
+        quiet: g.quiet,
     })
 }
 
@@ -173,8 +189,12 @@ impl Backends {
     }
 
     /// The main model, built (and loaded, if embedded); a pool when
-    /// `[[endpoints]]` serve it.
+    /// `[[endpoints]]` serve it. When nothing was configured and the
+    /// embedded default is taken, says so on stderr first (unless `-q`).
     pub(crate) async fn main_model(&self) -> Result<Arc<dyn ChatModel>, LlmError> {
+        if let (Some(note), false) = (self.main.default_notice(), self.quiet) {
+            eprintln!("{note}");
+        }
         match self.pool_for(&self.default_model_name())? {
             Some(pool) => Ok(pool),
             None => config::build(&self.main).await,

@@ -28,14 +28,24 @@ pub enum EngineError {
     /// Casting the panel failed.
     #[error("casting the panel: {0}")]
     Casting(String),
+    /// The model server cannot be reached: the run stops at once, every
+    /// answer so far on disk, and nothing recorded for the calls it refused.
+    #[error(transparent)]
+    Unreachable(council_llm::LlmError),
 }
 
 impl EngineError {
     /// A model error that must stop the run rather than be recorded as a
-    /// failed call: the budget's refusal.
+    /// failed call: the budget's refusal, or a server that is not there.
     pub(crate) fn stops_run(e: &council_llm::LlmError) -> Option<EngineError> {
         match e {
             council_llm::LlmError::Budget(m) => Some(EngineError::Budget(m.clone())),
+            council_llm::LlmError::Unreachable { url, cause } => Some(EngineError::Unreachable(
+                council_llm::LlmError::Unreachable {
+                    url: url.clone(),
+                    cause: cause.clone(),
+                },
+            )),
             _ => None,
         }
     }

@@ -5,7 +5,7 @@
 use crate::rounds::RoundSpec;
 use crate::shown::{shown_turn, ShownTurn};
 use crate::{Debate, EngineError};
-use council_core::{excerpt, lang_name, name_of, Summary, Turn, TurnStatus, Usage};
+use council_core::{excerpt, lang_name, name_of, Summary, Turn, TurnStatus};
 use council_llm::{ChatRequest, Message};
 use tera::Context;
 
@@ -80,7 +80,7 @@ pub(crate) async fn summarize(
                 return Err(stop);
             }
             tracing::warn!("round {round} summary call failed: {e}; summarising from the turns");
-            (fallback_summary(&spoken), true, Usage::none())
+            (fallback_summary(&spoken), true, e.spent())
         }
     };
     let missing: Vec<&str> = absent

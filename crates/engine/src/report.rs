@@ -273,13 +273,20 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         .collect();
 
     verification.unknown_forecast_ids = unknown_ids.into_iter().collect();
-    // Usage counts the answers a call generated: 1 means valid at once.
+    // An answered call's usage counts the answers it took: 1 means valid
+    // at once. A failed call's counts its requests, and it has no answer.
     let calls = t
         .rounds
         .iter()
         .flat_map(|r| &r.turns)
+        .filter(|x| x.status != TurnStatus::Failed)
         .map(|x| x.usage.calls)
-        .chain(t.synthesis.iter().map(|p| p.usage.calls))
+        .chain(
+            t.synthesis
+                .iter()
+                .filter(|p| p.error.is_none())
+                .map(|p| p.usage.calls),
+        )
         .filter(|c| *c > 0);
     for c in calls {
         verification.answers += 1;

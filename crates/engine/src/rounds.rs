@@ -279,8 +279,9 @@ pub(crate) async fn keep_as_they_land<T>(
 }
 
 /// A model's reply as a turn: the answer read by `read`, with its usage and
-/// who answered; a failed call becomes a failed turn, except a budget stop,
-/// which ends the run.
+/// who answered; a failed call becomes a failed turn with what it spent,
+/// except a run-stopping error (the budget, an unreachable server), which
+/// ends the run.
 pub(crate) fn asked_turn(
     reply: Result<council_llm::ChatResponse, council_llm::LlmError>,
     info: council_llm::ModelInfo,
@@ -305,6 +306,8 @@ pub(crate) fn asked_turn(
                 return Err(stop);
             }
             let mut t = Turn::failed(round, persona, council_core::error_chain(&e));
+            // Every request the call sent, and the tokens its answers used.
+            t.usage = e.spent();
             t.backend = info.backend;
             t.model = info.model;
             t
@@ -392,5 +395,55 @@ mod tests {
         assert_eq!(spec(4).extra, RoundExtra::Assumptions);
         assert_eq!(spec(5).extra, RoundExtra::Story);
         assert!(ROUNDS.iter().filter(|s| s.checks_claims).count() == 1);
+    }
+}
+
+#[cfg(test)]
+mod asked {
+    use super::asked_turn;
+    use crate::EngineError;
+    use council_core::{TurnStatus, Usage};
+    use council_llm::{Capabilities, LlmError, ModelInfo};
+
+    fn info() -> ModelInfo {
+        ModelInfo {
+            backend: "openai-compatible".into(),
+            model: "m".into(),
+            location: "http://127.0.0.1:9/v1".into(),
+            capabilities: Capabilities::in_process(),
+        }
+    }
+
+    #[test]
+    fn a_call_that_failed_after_three_requests_records_three_calls_and_their_tokens() {
+        // Two invalid answers and a 502, as the answer loop counts them.
+        let spent = Usage::reported(40, 10) + Usage::reported(0, 0) + Usage::reported(35, 9);
+        let e = LlmError::SchemaViolation {
+            schema: "turn_round2".into(),
+            problem: "missing `move`".into(),
+            text: "{}".into(),
+            spent: spent.into(),
+        };
+        let t = asked_turn(Err(e), info(), 2, "cfo", |_| unreachable!()).unwrap();
+        assert_eq!(t.status, TurnStatus::Failed);
+        assert_eq!(t.usage.calls, 3);
+        assert_eq!(t.usage.prompt_tokens, Some(75));
+        assert_eq!(t.usage.completion_tokens, Some(19));
+        assert!(t.error.unwrap().contains("missing `move`"));
+        assert_eq!(
+            (t.backend.as_str(), t.model.as_str()),
+            ("openai-compatible", "m")
+        );
+    }
+
+    #[test]
+    fn an_unreachable_server_stops_the_run_instead_of_failing_the_turn() {
+        let e = LlmError::Unreachable {
+            url: "http://127.0.0.1:9/v1".into(),
+            cause: "Connection refused".into(),
+        };
+        let stop = asked_turn(Err(e), info(), 1, "cfo", |_| unreachable!()).unwrap_err();
+        assert!(matches!(stop, EngineError::Unreachable(_)), "{stop:?}");
+        assert!(stop.to_string().contains("http://127.0.0.1:9/v1"), "{stop}");
     }
 }

@@ -2,7 +2,9 @@
 //! [`Study`] played as its own run folder under `DIR/runs/`, all at once,
 //! under one global bound on model calls in flight. `runs.jsonl` logs each
 //! run's state. Running a study again skips finished runs and resumes the
-//! others from their event logs, so no answered call is asked twice.
+//! others from their event logs, so no answered call is asked twice. A
+//! server that cannot be reached stops the whole study at once
+//! ([`EngineError::Unreachable`]).
 
 use crate::{Debate, DebateSettings, EngineError, Models, NoProgress, Prompts, RunStore};
 use async_trait::async_trait;
@@ -29,7 +31,8 @@ pub const RUNS_DIR: &str = "runs";
 pub trait StudyProgress: Send + Sync {
     /// A run's state changed.
     fn run(&self, record: &RunRecord);
-    /// One model call finished, with its usage (failed calls report none).
+    /// One model call finished, with its usage (a failed call's: what its
+    /// requests spent).
     fn call(&self, model: &str, usage: &Usage);
 }
 
@@ -178,7 +181,10 @@ impl ChatModel for Bounded {
             .await
             .map_err(|_| LlmError::Config("the study's call bound was closed".into()))?;
         let result = self.inner.chat_streaming(request, sink).await;
-        let usage = result.as_ref().map_or_else(|_| Usage::none(), |r| r.usage);
+        let usage = match &result {
+            Ok(r) => r.usage,
+            Err(e) => e.spent(),
+        };
         self.progress.call(&self.inner.info().model, &usage);
         result
     }
@@ -339,12 +345,19 @@ pub async fn run_study(study: &Study, c: &StudyContext<'_>) -> Result<StudyOutco
                         calls,
                         Some(council_core::error_chain(&e)),
                     ))?;
-                    Ok(RunState::Failed)
+                    match e {
+                        // No run can go on without the server: the study stops.
+                        EngineError::Unreachable(_) => Err(e),
+                        _ => Ok(RunState::Failed),
+                    }
                 }
             }
         }
     };
-    // Every run at once: the semaphore, not the number of runs, bounds the calls.
+    // Every run at once: the semaphore, not the number of runs, bounds the
+    // calls. The first error that stops a run (an unreachable server, a log
+    // that cannot be written) stops the study; the runs in flight keep what
+    // they wrote and resume when the study runs again.
     let mut runs = futures::stream::iter(planned.into_iter().map(one)).buffer_unordered(usize::MAX);
     let mut out = StudyOutcome::default();
     while let Some(r) = runs.next().await {

@@ -11,7 +11,7 @@ use council_core::answers::{token_budget, Bindings, Stance};
 use council_core::synthesis::{Answers, SynthesisKind};
 use council_core::transcript::SynthesisPart;
 use council_core::variant::VariantSpec;
-use council_core::{excerpt, lang_name, Event, PanelMember, Transcript, TurnStatus, Usage};
+use council_core::{excerpt, lang_name, Event, PanelMember, Transcript, TurnStatus};
 use council_llm::{ChatModel, ChatRequest, Message};
 use futures::StreamExt;
 use serde::Serialize;
@@ -456,8 +456,8 @@ async fn call(
     asked_part(kind.clone(), model.chat(&request).await, info)
 }
 
-/// A model's reply as a synthesis part (or the part's failure, recorded);
-/// a budget stop ends the run instead.
+/// A model's reply as a synthesis part (or the part's failure, recorded
+/// with what it spent); a run-stopping error ends the run instead.
 pub(crate) fn asked_part(
     kind: SynthesisKind,
     reply: Result<council_llm::ChatResponse, council_llm::LlmError>,
@@ -488,7 +488,7 @@ pub(crate) fn asked_part(
                 error: Some(council_core::error_chain(&e)),
                 flags: Vec::new(),
                 copied_from: None,
-                usage: Usage::none(),
+                usage: e.spent(),
                 backend: info.backend,
                 model: info.model,
             }

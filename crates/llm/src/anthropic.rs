@@ -35,13 +35,15 @@
 //! prefix shorter than the model's minimum (1024 tokens or more) is simply
 //! not cached; cached tokens show in [`Usage::cached_tokens`].
 
+use crate::answer::{self, Answered, Attempt};
+use crate::circuit::Circuit;
 use crate::http::shorten;
 use crate::openai::ApiKey;
 use crate::retry::{parse_retry_after, RetryPolicy};
-use crate::schema::{self, Validator};
+use crate::schema::Validator;
 use crate::{
     Capabilities, ChatModel, ChatRequest, ChatResponse, FinishReason, LlmError, Message, ModelInfo,
-    Role, SchemaSpec,
+    Role,
 };
 use async_trait::async_trait;
 use council_core::Usage;
@@ -115,6 +117,8 @@ pub struct Anthropic {
     settings: AnthropicSettings,
     http: reqwest::Client,
     url: String,
+    /// Whether the server is still there.
+    circuit: Circuit,
 }
 
 impl fmt::Debug for Anthropic {
@@ -180,6 +184,7 @@ impl Anthropic {
         }
         let url = format!("{base}/messages");
         Ok(Anthropic {
+            circuit: Circuit::new(&base),
             settings,
             http,
             url,
@@ -244,13 +249,6 @@ impl Anthropic {
         self.decode(status, &text, retry_after, request_id.as_deref())
     }
 
-    async fn send(&self, body: &Value) -> Result<Completion, LlmError> {
-        self.settings
-            .retry
-            .run("anthropic message", || self.send_once(body))
-            .await
-    }
-
     /// Reads one HTTP answer: an error for a failure status or an error
     /// body, else the message.
     fn decode(
@@ -266,6 +264,7 @@ impl Anthropic {
         let wire: WireResponse = serde_json::from_str(text).map_err(|e| LlmError::BadResponse {
             url: self.url.clone(),
             message: format!("not a Messages API response ({e}): {}", shorten(text)),
+            spent: crate::Spent::NONE,
         })?;
         if wire.kind.as_deref() == Some("error") || wire.error.is_some() {
             // An error reported inside a 200 body: its type says which.
@@ -350,21 +349,34 @@ impl Anthropic {
                 status,
                 key_var: self.settings.key_var.clone(),
                 body,
+                spent: crate::Spent::NONE,
             },
-            402 => LlmError::QuotaExhausted { url, status, body },
-            400 | 429 if quota => LlmError::QuotaExhausted { url, status, body },
+            402 => LlmError::QuotaExhausted {
+                url,
+                status,
+                body,
+                spent: crate::Spent::NONE,
+            },
+            400 | 429 if quota => LlmError::QuotaExhausted {
+                url,
+                status,
+                body,
+                spent: crate::Spent::NONE,
+            },
             // Overloaded is transient whatever status carried it.
             _ if kind.as_deref() == Some("overloaded_error") => LlmError::Http {
                 url,
                 status: 529,
                 body,
                 retry_after,
+                spent: crate::Spent::NONE,
             },
             _ => LlmError::Http {
                 url,
                 status,
                 body,
                 retry_after,
+                spent: crate::Spent::NONE,
             },
         }
     }
@@ -395,114 +407,75 @@ impl ChatModel for Anthropic {
             ));
         }
         let max_tokens = request.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS).max(1);
+        // Checked once: an unusable conversation is refused before any request.
+        self.wire_request(
+            &request.messages,
+            points_of(request),
+            max_tokens,
+            None,
+            None,
+        )?;
         let Some(spec) = &request.schema else {
-            let body = self.wire_request(
-                &request.messages,
-                points_of(request),
-                max_tokens,
-                request.temperature,
-                None,
-            )?;
-            let done = self.send(&body).await?;
-            let text = done.text.clone();
-            return Ok(done.into_response(text, None));
+            return self.ask(request, None, max_tokens).await;
         };
         let validator = Validator::new(spec)?;
         let tool = AnswerTool::for_schema(&spec.schema);
-        self.answer(request, spec, &validator, &tool, max_tokens)
+        self.ask(request, Some((&tool, &validator)), max_tokens)
             .await
     }
 }
 
-/// What the next attempt at a structured answer sends.
-struct NextAttempt {
-    messages: Vec<Message>,
-    max_tokens: u32,
-    /// Whether a repair (the bad answer and its problem) was asked already.
-    repaired: bool,
-    /// Answers received so far, valid or not.
-    answers: u32,
-    usage: Usage,
-}
-
 impl Anthropic {
-    /// Asks for an answer valid against `spec` through the `answer` tool.
-    /// One loop holds every attempt: a transport fault, a 5xx or 529, a
-    /// body that is not a message, and an answer that is invalid or calls no
-    /// tool are all transient and share the retry policy's budget (at least
-    /// one retry, so an invalid answer always gets its repair). An answer
-    /// cut off by the token limit is asked again with twice the limit;
-    /// another invalid answer is shown its problem once (a repair), then
-    /// asked afresh.
-    async fn answer(
+    /// Runs one call through the answer loop ([`crate::answer`]); with a
+    /// tool, the answer is the `answer` tool's input, checked by the
+    /// validator (a JSON answer written as text also counts).
+    async fn ask(
         &self,
         request: &ChatRequest,
-        spec: &SchemaSpec,
-        validator: &Validator,
-        tool: &AnswerTool,
+        tool: Option<(&AnswerTool, &Validator)>,
         max_tokens: u32,
     ) -> Result<ChatResponse, LlmError> {
-        let base = request.messages.clone();
-        let next = std::sync::Mutex::new(NextAttempt {
-            messages: base.clone(),
-            max_tokens,
-            repaired: false,
-            answers: 0,
-            usage: Usage::none(),
-        });
-        let policy = RetryPolicy {
-            max_retries: self.settings.retry.max_retries.max(1),
-            ..self.settings.retry
+        let first = Attempt {
+            messages: request.messages.clone(),
+            max_tokens: Some(max_tokens),
+            seed: None,
         };
-        let attempt = || async {
-            let body = {
-                let n = next.lock().expect("attempt state");
-                self.wire_request(
-                    &n.messages,
-                    points_of(request),
-                    n.max_tokens,
-                    request.temperature,
-                    Some(tool),
-                )?
-            };
+        let send = |a: Attempt| async move {
+            let body = self.wire_request(
+                &a.messages,
+                points_of(request),
+                a.max_tokens.unwrap_or(max_tokens),
+                request.temperature,
+                tool.map(|(t, _)| t),
+            )?;
             let done = self.send_once(&body).await?;
-            let mut n = next.lock().expect("attempt state");
-            n.answers += 1;
-            n.usage += done.usage;
-            match structured(&done, tool, validator) {
-                Ok((text, json)) => {
-                    let mut resp = done.into_response(text, Some(json));
-                    resp.usage = n.usage;
-                    resp.attempts = n.answers;
-                    Ok(resp)
-                }
-                Err((text, problem)) => {
-                    let cut = done.finish_reason == FinishReason::Length;
-                    n.messages = base.clone();
-                    if cut {
-                        // Cut off by the limit: the same question, more room.
-                        n.max_tokens = n.max_tokens.saturating_mul(2);
-                    } else if !n.repaired {
-                        n.messages.extend(schema::repair_messages(&text, &problem));
-                        n.repaired = true;
-                    }
-                    Err(LlmError::SchemaViolation {
-                        schema: spec.name.clone(),
-                        problem: if cut {
-                            format!("{problem} (cut off at the token limit)")
-                        } else {
-                            problem
-                        },
-                        text,
-                    })
-                }
-            }
-        };
-        policy
-            .run_when("structured answer", attempt, |e| {
-                e.is_retryable() || matches!(e, LlmError::SchemaViolation { .. })
+            let (text, checked) = match tool {
+                None => (done.text.clone(), None),
+                Some((tool, validator)) => match structured(&done, tool, validator) {
+                    Ok((text, json)) => (text, Some(Ok(json))),
+                    Err((text, problem)) => (text, Some(Err(problem))),
+                },
+            };
+            Ok(Answered {
+                text,
+                checked,
+                finish_reason: done.finish_reason,
+                usage: done.usage,
+                model: done.model,
             })
-            .await
+        };
+        answer::ask(
+            &self.settings.retry,
+            Some(&self.circuit),
+            request
+                .schema
+                .as_ref()
+                .filter(|_| tool.is_some())
+                .map(|s| s.name.as_str()),
+            first,
+            send,
+        )
+        .await
     }
 }
 
@@ -737,19 +710,6 @@ struct Completion {
     model: String,
 }
 
-impl Completion {
-    fn into_response(self, text: String, json: Option<Value>) -> ChatResponse {
-        ChatResponse {
-            attempts: 1,
-            text,
-            json,
-            finish_reason: self.finish_reason,
-            usage: self.usage,
-            model: self.model,
-        }
-    }
-}
-
 #[derive(Deserialize)]
 struct WireResponse {
     #[serde(default, rename = "type")]
@@ -811,7 +771,7 @@ mod tests {
     }
 
     fn validator(schema: &Value) -> Validator {
-        Validator::new(&SchemaSpec {
+        Validator::new(&crate::SchemaSpec {
             name: "t".into(),
             schema: schema.clone(),
         })
@@ -1072,8 +1032,6 @@ mod tests {
         let (text, json) = structured(&done, &tool, &validator(&schema)).unwrap();
         assert_eq!(json, json!({"verdict":"yes","confidence":70}));
         assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), json);
-        let resp = done.into_response(text.clone(), Some(json));
-        assert_eq!(resp.text, text);
     }
 
     #[test]

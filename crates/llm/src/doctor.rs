@@ -328,7 +328,7 @@ async fn fetch_list(req: reqwest::RequestBuilder) -> Listing {
             let why = if e.is_timeout() {
                 "no answer in time".to_string()
             } else {
-                root_cause(&e)
+                crate::http::root_cause(&e)
             };
             return Listing::Unreachable(crate::error::scrub(&format!(
                 "could not reach {url}: {why}"
@@ -352,16 +352,6 @@ async fn fetch_list(req: reqwest::RequestBuilder) -> Listing {
         );
     }
     ids_of(&text).map_or(Listing::NotAList, Listing::Ids)
-}
-
-/// The innermost cause of a transport error ("Connection refused (os
-/// error 111)"), the words a user can act on.
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut last = e;
-    while let Some(next) = last.source() {
-        last = next;
-    }
-    last.to_string()
 }
 
 /// The model ids of an OpenAI- or Anthropic-shaped list (`{"data":[{"id":…}]}`).
@@ -459,6 +449,16 @@ fn structured_fix(e: &LlmError, schema_fix: &str) -> String {
     }
 }
 
+/// What the steps found so far; a step that settles a check sets it.
+#[derive(Default)]
+struct Found {
+    reachable: Option<Check>,
+    key: Option<Check>,
+    model: Option<Check>,
+    /// The ids listed, when the model is not among them.
+    unlisted: Option<Vec<String>>,
+}
+
 async fn run(t: Target) -> EndpointReport {
     let Target {
         mut report,
@@ -470,160 +470,213 @@ async fn run(t: Target) -> EndpointReport {
         schema_fix,
         stream,
     } = t;
-    let mut reachable: Option<Check> = None;
-    let mut key: Option<Check> = None;
-    let mut model: Option<Check> = None;
-    // The ids listed, when the model is not among them.
-    let mut unlisted: Option<Vec<String>> = None;
-    match list {
-        Err(why) => model = Some(Check::skipped(why)),
-        Ok(req) => match fetch_list(req).await {
-            Listing::Unreachable(problem) => {
-                report.reachable = Check::fail(problem, UNREACHABLE_FIX);
-                for c in [
-                    &mut report.key,
-                    &mut report.model_exists,
-                    &mut report.structured,
-                    &mut report.streaming,
-                ] {
-                    *c = Check::skipped("server unreachable");
-                }
-                return report;
-            }
-            Listing::Status(status @ (401 | 403), body) => {
-                report.reachable = Check::pass("");
-                report.key = Check::fail(
-                    format!(
-                        "{}/models answered HTTP {status}: {body}",
-                        report.base_url.trim_end_matches('/')
-                    ),
-                    key_fix(&key_var, has_key),
-                );
-                for c in [
-                    &mut report.model_exists,
-                    &mut report.structured,
-                    &mut report.streaming,
-                ] {
-                    *c = Check::skipped("key refused");
-                }
-                return report;
-            }
-            Listing::Status(status, _) => {
-                reachable = Some(Check::pass(""));
-                model = Some(Check::skipped(format!(
-                    "the model list answered HTTP {status}"
-                )));
-            }
-            Listing::NotAList => {
-                reachable = Some(Check::pass(""));
-                key = Some(key_passed(has_key));
-                model = Some(Check::skipped("the model list is not in OpenAI's shape"));
-            }
-            Listing::Ids(ids) => {
-                reachable = Some(Check::pass(""));
-                key = Some(key_passed(has_key));
-                if ids.iter().any(|id| same_model(id, &report.model)) {
-                    model = Some(Check::pass(""));
-                } else {
-                    unlisted = Some(ids);
-                }
-            }
-        },
-    }
-    let missing = |ids: &[String], base: &str, name: &str| {
-        Check::fail(
-            format!(
-                "{} does not list model {name:?}",
-                base.trim_end_matches('/')
-            ),
-            missing_model_fix(ids),
-        )
+    let Some(mut found) = list_step(list, &mut report, &key_var, has_key).await else {
+        return report;
     };
-    let mut go_on = true;
-    match structured {
+    let go_on = match structured {
         Err(e) => {
             report.structured = Check::fail(
                 e.to_string(),
                 "fix the endpoint's settings as the problem says",
             );
-            go_on = false;
+            false
         }
         Ok(backend) => {
-            let started = Instant::now();
-            let answer = backend.chat(&structured_request()).await;
-            let took = started.elapsed();
-            match answer {
-                Ok(resp) if resp.json.is_some() => {
-                    report.latency_ms = Some(u64::try_from(took.as_millis()).unwrap_or(u64::MAX));
-                    reachable.get_or_insert_with(|| Check::pass(""));
-                    key.get_or_insert_with(|| key_passed(has_key));
-                    if unlisted.is_some() {
-                        model = Some(Check::pass("unlisted, answers"));
-                    }
-                    let mut detail = how(backend.info().capabilities.native_json_schema);
-                    if resp.attempts > 1 {
-                        detail.push_str(", after a repair");
-                    }
-                    report.structured = Check::pass(detail);
-                }
-                Ok(_) => {
-                    report.structured =
-                        Check::fail("the answer came back without JSON", schema_fix.clone());
-                }
-                Err(e) => {
-                    go_on = false;
-                    match (&e, &unlisted) {
-                        (LlmError::Auth { .. }, _) => {
-                            reachable.get_or_insert_with(|| Check::pass(""));
-                            key = Some(Check::fail(e.to_string(), key_fix(&key_var, has_key)));
-                            model.get_or_insert_with(|| Check::skipped("key refused"));
-                            report.structured = Check::skipped("key refused");
-                        }
-                        (LlmError::Connect { .. } | LlmError::Timeout { .. }, _)
-                            if reachable.is_none() =>
-                        {
-                            reachable = Some(Check::fail(e.to_string(), UNREACHABLE_FIX));
-                            key = Some(Check::skipped("server unreachable"));
-                            model = Some(Check::skipped("server unreachable"));
-                            report.structured = Check::skipped("server unreachable");
-                        }
-                        (_, Some(ids)) => {
-                            model = Some(missing(ids, &report.base_url, &report.model));
-                            report.structured = Check::skipped("model missing");
-                        }
-                        (LlmError::Http { status: 404, .. }, None) => {
-                            reachable.get_or_insert_with(|| Check::pass(""));
-                            model = Some(Check::fail(
-                                e.to_string(),
-                                "check the model name (model = \"NAME\"; on Azure, the deployment's name)",
-                            ));
-                            report.structured = Check::skipped("model missing");
-                        }
-                        _ => {
-                            reachable.get_or_insert_with(|| Check::pass(""));
-                            report.structured =
-                                Check::fail(e.to_string(), structured_fix(&e, &schema_fix));
-                            // A model that fails on a schema may still stream.
-                            go_on = matches!(
-                                e,
-                                LlmError::SchemaViolation { .. }
-                                    | LlmError::Http { status: 400, .. }
-                            );
-                        }
-                    }
-                }
-            }
+            let ask = Ask {
+                how: &how,
+                schema_fix: &schema_fix,
+                key_var: &key_var,
+                has_key,
+            };
+            structured_step(backend.as_ref(), &ask, &mut report, &mut found).await
         }
-    }
+    };
     report.streaming = match stream {
         Err(why) => Check::skipped(why),
         Ok(_) if !go_on => Check::skipped("an earlier check failed"),
         Ok(backend) => check_stream(backend.as_ref()).await,
     };
-    report.reachable = reachable.unwrap_or_else(|| Check::skipped("not checked"));
-    report.key = key.unwrap_or_else(|| Check::skipped("no verdict"));
-    report.model_exists = model.unwrap_or_else(|| Check::skipped("not checked"));
+    report.reachable = found
+        .reachable
+        .unwrap_or_else(|| Check::skipped("not checked"));
+    report.key = found.key.unwrap_or_else(|| Check::skipped("no verdict"));
+    report.model_exists = found.model.unwrap_or_else(|| Check::skipped("not checked"));
     report
+}
+
+/// The model-list step: whether the server answers, takes the key and
+/// lists the model. `None` when it settled the whole report (no server,
+/// a refused key): the later steps are skipped.
+async fn list_step(
+    list: Result<reqwest::RequestBuilder, String>,
+    report: &mut EndpointReport,
+    key_var: &str,
+    has_key: bool,
+) -> Option<Found> {
+    let mut found = Found::default();
+    let req = match list {
+        Err(why) => {
+            found.model = Some(Check::skipped(why));
+            return Some(found);
+        }
+        Ok(req) => req,
+    };
+    match fetch_list(req).await {
+        Listing::Unreachable(problem) => {
+            report.reachable = Check::fail(problem, UNREACHABLE_FIX);
+            for c in [
+                &mut report.key,
+                &mut report.model_exists,
+                &mut report.structured,
+                &mut report.streaming,
+            ] {
+                *c = Check::skipped("server unreachable");
+            }
+            return None;
+        }
+        Listing::Status(status @ (401 | 403), body) => {
+            report.reachable = Check::pass("");
+            report.key = Check::fail(
+                format!(
+                    "{}/models answered HTTP {status}: {body}",
+                    report.base_url.trim_end_matches('/')
+                ),
+                key_fix(key_var, has_key),
+            );
+            for c in [
+                &mut report.model_exists,
+                &mut report.structured,
+                &mut report.streaming,
+            ] {
+                *c = Check::skipped("key refused");
+            }
+            return None;
+        }
+        Listing::Status(status, _) => {
+            found.reachable = Some(Check::pass(""));
+            found.model = Some(Check::skipped(format!(
+                "the model list answered HTTP {status}"
+            )));
+        }
+        Listing::NotAList => {
+            found.reachable = Some(Check::pass(""));
+            found.key = Some(key_passed(has_key));
+            found.model = Some(Check::skipped("the model list is not in OpenAI's shape"));
+        }
+        Listing::Ids(ids) => {
+            found.reachable = Some(Check::pass(""));
+            found.key = Some(key_passed(has_key));
+            if ids.iter().any(|id| same_model(id, &report.model)) {
+                found.model = Some(Check::pass(""));
+            } else {
+                found.unlisted = Some(ids);
+            }
+        }
+    }
+    Some(found)
+}
+
+/// What the structured step needs to judge its answer.
+struct Ask<'a> {
+    how: &'a (dyn Fn(bool) -> String + Send + Sync),
+    schema_fix: &'a str,
+    key_var: &'a str,
+    has_key: bool,
+}
+
+/// The structured step: one schema-bound question through the real
+/// backend, timed. Returns whether streaming is still worth checking.
+async fn structured_step(
+    backend: &dyn ChatModel,
+    ask: &Ask<'_>,
+    report: &mut EndpointReport,
+    found: &mut Found,
+) -> bool {
+    let started = Instant::now();
+    let answer = backend.chat(&structured_request()).await;
+    let took = started.elapsed();
+    match answer {
+        Ok(resp) if resp.json.is_some() => {
+            report.latency_ms = Some(u64::try_from(took.as_millis()).unwrap_or(u64::MAX));
+            found.reachable.get_or_insert_with(|| Check::pass(""));
+            found.key.get_or_insert_with(|| key_passed(ask.has_key));
+            if found.unlisted.is_some() {
+                found.model = Some(Check::pass("unlisted, answers"));
+            }
+            let mut detail = (ask.how)(backend.info().capabilities.native_json_schema);
+            if resp.attempts > 1 {
+                detail.push_str(", after a repair");
+            }
+            report.structured = Check::pass(detail);
+            true
+        }
+        Ok(_) => {
+            report.structured = Check::fail("the answer came back without JSON", ask.schema_fix);
+            true
+        }
+        Err(e) => structured_failed(&e, ask, report, found),
+    }
+}
+
+/// Which check a failed structured call fails, and whether streaming is
+/// still worth checking.
+fn structured_failed(
+    e: &LlmError,
+    ask: &Ask<'_>,
+    report: &mut EndpointReport,
+    found: &mut Found,
+) -> bool {
+    match (e, &found.unlisted) {
+        (LlmError::Auth { .. }, _) => {
+            found.reachable.get_or_insert_with(|| Check::pass(""));
+            found.key = Some(Check::fail(
+                e.to_string(),
+                key_fix(ask.key_var, ask.has_key),
+            ));
+            found
+                .model
+                .get_or_insert_with(|| Check::skipped("key refused"));
+            report.structured = Check::skipped("key refused");
+            false
+        }
+        (LlmError::Connect { .. } | LlmError::Timeout { .. }, _) if found.reachable.is_none() => {
+            found.reachable = Some(Check::fail(e.to_string(), UNREACHABLE_FIX));
+            found.key = Some(Check::skipped("server unreachable"));
+            found.model = Some(Check::skipped("server unreachable"));
+            report.structured = Check::skipped("server unreachable");
+            false
+        }
+        (_, Some(ids)) => {
+            found.model = Some(Check::fail(
+                format!(
+                    "{} does not list model {:?}",
+                    report.base_url.trim_end_matches('/'),
+                    report.model
+                ),
+                missing_model_fix(ids),
+            ));
+            report.structured = Check::skipped("model missing");
+            false
+        }
+        (LlmError::Http { status: 404, .. }, None) => {
+            found.reachable.get_or_insert_with(|| Check::pass(""));
+            found.model = Some(Check::fail(
+                e.to_string(),
+                "check the model name (model = \"NAME\"; on Azure, the deployment's name)",
+            ));
+            report.structured = Check::skipped("model missing");
+            false
+        }
+        _ => {
+            found.reachable.get_or_insert_with(|| Check::pass(""));
+            report.structured = Check::fail(e.to_string(), structured_fix(e, ask.schema_fix));
+            // A model that fails on a schema may still stream.
+            matches!(
+                e,
+                LlmError::SchemaViolation { .. } | LlmError::Http { status: 400, .. }
+            )
+        }
+    }
 }
 
 /// Asks a short free-text answer streamed; passes when a piece arrived.

@@ -6,6 +6,7 @@
 //! text an error shows that came from outside Council goes through
 //! [`scrub`], so a key reaches no log line, message or transcript.
 
+use council_core::Usage;
 use std::path::PathBuf;
 use std::sync::RwLock;
 use std::time::Duration;
@@ -41,6 +42,27 @@ pub(crate) fn scrub(text: &str) -> String {
         .fold(text.to_string(), |t, s| t.replace(s.as_str(), "<redacted>"))
 }
 
+/// What a failed call had used (see [`LlmError::spent`]), boxed so that
+/// an error stays small; nothing until a call says otherwise.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Spent(Option<Box<Usage>>);
+
+impl Spent {
+    /// Nothing spent (yet).
+    pub const NONE: Spent = Spent(None);
+
+    /// The usage, zero calls when nothing was spent.
+    pub fn usage(&self) -> Usage {
+        self.0.as_deref().copied().unwrap_or_default()
+    }
+}
+
+impl From<Usage> for Spent {
+    fn from(usage: Usage) -> Self {
+        Spent(Some(Box::new(usage)))
+    }
+}
+
 /// What went wrong talking to a model, in the user's terms.
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
@@ -58,6 +80,8 @@ pub enum LlmError {
         key_var: String,
         /// The server's message, shortened.
         body: String,
+        /// What the call had used when it gave up (see [`LlmError::spent`]).
+        spent: Spent,
     },
     /// The account's quota is used up; retrying will not help.
     #[error("{} answered HTTP {status}: quota exhausted; check the account's billing or limits ({})", scrub(.url), scrub(.body))]
@@ -68,6 +92,8 @@ pub enum LlmError {
         status: u16,
         /// The server's message, shortened.
         body: String,
+        /// What the call had used when it gave up (see [`LlmError::spent`]).
+        spent: Spent,
     },
     /// Any other non-success HTTP status.
     #[error("{} answered HTTP {status}: {}", scrub(.url), scrub(.body))]
@@ -80,14 +106,33 @@ pub enum LlmError {
         body: String,
         /// What the server's `Retry-After` asked for, if anything.
         retry_after: Option<Duration>,
+        /// What the call had used when it gave up (see [`LlmError::spent`]).
+        spent: Spent,
     },
-    /// The server could not be reached.
+    /// The server could not be reached, or the connection broke.
     #[error("could not connect to {}: {}; check --base-url / COUNCIL_BASE_URL and that the server is running", scrub(.url), scrub(.message))]
     Connect {
         /// The endpoint.
         url: String,
         /// The transport's description.
         message: String,
+        /// No connection could be made at all (refused, no such host, a
+        /// failed TLS handshake): what counts towards
+        /// [`LlmError::Unreachable`]. False for a connect timeout and for a
+        /// connection that broke mid-exchange.
+        connect_failed: bool,
+        /// What the call had used when it gave up (see [`LlmError::spent`]).
+        spent: Spent,
+    },
+    /// The server refused every connection, or its name or TLS failed,
+    /// several times in a row with no answer between: the backend asks it
+    /// nothing more, and every call fails at once with this error.
+    #[error("cannot reach the model server at {}: {}; is it running, on that host and port? Check --base-url (or COUNCIL_BASE_URL, or base_url in the config file), then run `council doctor`", scrub(.url), scrub(.cause))]
+    Unreachable {
+        /// The server's base URL (or a pool's endpoints).
+        url: String,
+        /// The last connection failure, in the transport's words.
+        cause: String,
     },
     /// No complete answer arrived in time.
     #[error(
@@ -99,6 +144,8 @@ pub enum LlmError {
         url: String,
         /// The limit that was hit.
         after: Duration,
+        /// What the call had used when it gave up (see [`LlmError::spent`]).
+        spent: Spent,
     },
     /// A streamed answer stopped arriving mid-way.
     #[error(
@@ -110,6 +157,8 @@ pub enum LlmError {
         url: String,
         /// The idle limit that was hit.
         after: Duration,
+        /// What the call had used when it gave up (see [`LlmError::spent`]).
+        spent: Spent,
     },
     /// The server's answer could not be understood.
     #[error("{} sent a response Council cannot read: {}", scrub(.url), scrub(.message))]
@@ -118,6 +167,8 @@ pub enum LlmError {
         url: String,
         /// What was wrong with it.
         message: String,
+        /// What the call had used when it gave up (see [`LlmError::spent`]).
+        spent: Spent,
     },
     /// The answer still did not satisfy the schema after the repair retry.
     #[error("the model's answer is not valid JSON for schema `{schema}` even after one repair retry: {}", scrub(.problem))]
@@ -128,6 +179,8 @@ pub enum LlmError {
         problem: String,
         /// The offending answer, for the transcript.
         text: String,
+        /// What the call had used when it gave up (see [`LlmError::spent`]).
+        spent: Spent,
     },
     /// The request itself is unusable (bad schema, empty messages…).
     #[error("invalid request: {0}")]
@@ -180,6 +233,74 @@ impl LlmError {
         }
     }
 
+    /// What a failed call had used when it gave up: one call per request
+    /// it sent (so `calls` counts the attempts), with the tokens its
+    /// answers reported. A request the server refused or never received
+    /// counts no tokens; one that may have generated before it failed (a
+    /// timeout, a stall, a broken body) counts as not reported. Zero for an
+    /// error raised before any request.
+    pub fn spent(&self) -> Usage {
+        match self {
+            LlmError::Auth { spent, .. }
+            | LlmError::QuotaExhausted { spent, .. }
+            | LlmError::Http { spent, .. }
+            | LlmError::Connect { spent, .. }
+            | LlmError::Timeout { spent, .. }
+            | LlmError::Stalled { spent, .. }
+            | LlmError::BadResponse { spent, .. }
+            | LlmError::SchemaViolation { spent, .. } => spent.usage(),
+            _ => Usage::none(),
+        }
+    }
+
+    /// The same error saying it spent `usage` (kept only by the errors a
+    /// request can end in).
+    pub(crate) fn with_spent(mut self, usage: Usage) -> Self {
+        match &mut self {
+            LlmError::Auth { spent, .. }
+            | LlmError::QuotaExhausted { spent, .. }
+            | LlmError::Http { spent, .. }
+            | LlmError::Connect { spent, .. }
+            | LlmError::Timeout { spent, .. }
+            | LlmError::Stalled { spent, .. }
+            | LlmError::BadResponse { spent, .. }
+            | LlmError::SchemaViolation { spent, .. } => *spent = usage.into(),
+            _ => {}
+        }
+        self
+    }
+
+    /// What one request that ended in this error used: a call, with no
+    /// tokens where the server refused it or never received it, and
+    /// tokens not reported where it may have generated some; nothing for
+    /// an error raised before the request went out.
+    pub(crate) fn request_usage(&self) -> Usage {
+        match self {
+            LlmError::Auth { .. }
+            | LlmError::QuotaExhausted { .. }
+            | LlmError::Http { .. }
+            | LlmError::Connect { .. } => Usage::reported(0, 0),
+            LlmError::Timeout { .. }
+            | LlmError::Stalled { .. }
+            | LlmError::BadResponse { .. }
+            | LlmError::Embedded(_) => Usage::unreported(),
+            // Refused before anything was sent.
+            _ => Usage::none(),
+        }
+    }
+
+    /// Whether no connection could be made at all (the `connect_failed`
+    /// of [`LlmError::Connect`]).
+    pub fn is_connect_failure(&self) -> bool {
+        matches!(
+            self,
+            LlmError::Connect {
+                connect_failed: true,
+                ..
+            }
+        )
+    }
+
     /// The delay the server asked for, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
@@ -210,6 +331,7 @@ mod tests {
             status: 401,
             key_var: "COUNCIL_API_KEY".into(),
             body: format!("Incorrect API key provided: {key}; a short word stays"),
+            spent: crate::Spent::NONE,
         };
         let shown = e.to_string();
         assert!(!shown.contains(key), "{shown}");
@@ -219,6 +341,7 @@ mod tests {
             status: 500,
             body: format!("upstream said Authorization: Bearer {key}"),
             retry_after: None,
+            spent: crate::Spent::NONE,
         };
         assert!(!e.to_string().contains(key), "{e}");
     }

@@ -34,27 +34,51 @@ pub(crate) fn transport_error(
     request: Duration,
 ) -> LlmError {
     let url = url.to_string();
+    let spent = crate::Spent::NONE;
     if e.is_connect() && e.is_timeout() {
         LlmError::Connect {
             url,
             message: format!("no connection within {connect:?} (the connect timeout)"),
+            connect_failed: false,
+            spent,
         }
     } else if e.is_timeout() {
         LlmError::Timeout {
             url,
             after: request,
+            spent,
         }
     } else if e.is_decode() || e.is_body() {
         LlmError::BadResponse {
             url,
             message: council_core::error_chain(&e),
+            spent,
         }
     } else {
+        // Refused, no such host, a failed TLS handshake: no connection at
+        // all (a connection that broke mid-exchange was made). Its
+        // innermost cause is the part a user can act on.
+        let connect_failed = e.is_connect();
         LlmError::Connect {
             url,
-            message: council_core::error_chain(&e),
+            message: if connect_failed {
+                root_cause(&e)
+            } else {
+                council_core::error_chain(&e)
+            },
+            connect_failed,
+            spent,
         }
     }
+}
+
+/// The innermost cause of an error ("Connection refused (os error 111)").
+pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
 }
 
 /// A server's message, cut for an error line.

@@ -16,11 +16,18 @@
 //! - [`replay::CassetteModel`]: record any backend's answers to a cassette,
 //!   or replay them with zero model calls.
 //!
+//! Every backend's calls go through one answer loop (`answer.rs`: repairs,
+//! cut-off answers asked with more room, a shared retry budget, what a
+//! failed call spent), and every HTTP backend stops asking a server that
+//! refuses its connections ([`circuit`]).
+//!
 //! [`config`] turns flags, environment and the config file into a backend;
 //! [`fetch`] finds, downloads and verifies model files; [`doctor`] checks a
 //! configured endpoint step by step (`council doctor`).
 
+mod answer;
 pub mod anthropic;
+pub mod circuit;
 pub mod config;
 pub mod doctor;
 #[cfg(feature = "embedded")]
@@ -40,7 +47,7 @@ mod types;
 #[cfg(test)]
 mod proptests;
 
-pub use error::{never_show, LlmError};
+pub use error::{never_show, LlmError, Spent};
 pub use model::{ChatModel, TextSink};
 pub use types::{
     Capabilities, ChatRequest, ChatResponse, FinishReason, Message, ModelInfo, Role, SchemaSpec,

@@ -18,6 +18,8 @@
 //! or a stream that ends before its finish is a transient fault, and an
 //! `error` event inside the stream is an error with the provider's words.
 
+use crate::answer::{self, Answered, Attempt};
+use crate::circuit::Circuit;
 use crate::http::shorten;
 use crate::provider::{KeyHeader, Provider};
 use crate::retry::{parse_retry_after, RetryPolicy};
@@ -124,6 +126,8 @@ pub struct OpenAiCompatible {
     url: String,
     /// Cleared when the server rejects `response_format: json_schema`.
     schema_supported: AtomicBool,
+    /// Whether the server is still there.
+    circuit: Circuit,
 }
 
 impl fmt::Debug for OpenAiCompatible {
@@ -145,6 +149,7 @@ impl OpenAiCompatible {
         };
         let schema_supported = AtomicBool::new(settings.native_json_schema);
         Ok(OpenAiCompatible {
+            circuit: Circuit::new(&base),
             settings,
             http,
             url,
@@ -238,6 +243,7 @@ impl OpenAiCompatible {
             serde_json::from_str(&text).map_err(|e| LlmError::BadResponse {
                 url: self.url.clone(),
                 message: format!("not a chat completion ({e}): {}", shorten(&text)),
+                spent: crate::Spent::NONE,
             })?;
         if let Some(err) = wire.error {
             // Some servers report failures inside a 200 body.
@@ -250,6 +256,7 @@ impl OpenAiCompatible {
             .ok_or_else(|| LlmError::BadResponse {
                 url: self.url.clone(),
                 message: "the response has no choices".into(),
+                spent: crate::Spent::NONE,
             })?;
         let text = choice.message.and_then(|m| m.content).unwrap_or_default();
         sink(&text);
@@ -282,11 +289,13 @@ impl OpenAiCompatible {
                 .map_err(|_| LlmError::Stalled {
                     url: self.url.clone(),
                     after: self.settings.idle_timeout,
+                    spent: crate::Spent::NONE,
                 })?;
             let Some(event) = next else { break };
             let event = event.map_err(|e| LlmError::BadResponse {
                 url: self.url.clone(),
                 message: format!("the stream broke off mid-answer: {e}"),
+                spent: crate::Spent::NONE,
             })?;
             let data = event.data.trim();
             if data == "[DONE]" {
@@ -299,6 +308,7 @@ impl OpenAiCompatible {
                 serde_json::from_str(data).map_err(|e| LlmError::BadResponse {
                     url: self.url.clone(),
                     message: format!("a streamed chunk is not JSON ({e}): {}", shorten(data)),
+                    spent: crate::Spent::NONE,
                 })?;
             if let Some(err) = chunk.error {
                 return Err(self.error_object(err));
@@ -328,6 +338,7 @@ impl OpenAiCompatible {
                     "the stream ended before the answer did ({} characters received)",
                     text.chars().count()
                 ),
+                spent: crate::Spent::NONE,
             });
         }
         Ok(Completion {
@@ -358,20 +369,6 @@ impl OpenAiCompatible {
         self.status_error(status, &message, None)
     }
 
-    async fn send(
-        &self,
-        body: &CreateChatCompletionRequest,
-        sink: &TextSink<'_>,
-    ) -> Result<Completion, LlmError> {
-        self.settings
-            .retry
-            .run("chat completion", || {
-                sink("");
-                self.send_once(body, sink)
-            })
-            .await
-    }
-
     fn transport_error(&self, e: reqwest::Error) -> LlmError {
         crate::http::transport_error(
             e,
@@ -391,18 +388,25 @@ impl OpenAiCompatible {
                 status,
                 key_var: self.settings.key_var.clone(),
                 body,
+                spent: crate::Spent::NONE,
             },
             429 if lower.contains("insufficient_quota")
                 || lower.contains("quota exceeded")
                 || lower.contains("exceeded your current quota") =>
             {
-                LlmError::QuotaExhausted { url, status, body }
+                LlmError::QuotaExhausted {
+                    url,
+                    status,
+                    body,
+                    spent: crate::Spent::NONE,
+                }
             }
             _ => LlmError::Http {
                 url,
                 status,
                 body,
                 retry_after,
+                spent: crate::Spent::NONE,
             },
         }
     }
@@ -441,128 +445,85 @@ impl ChatModel for OpenAiCompatible {
             ));
         }
         let Some(spec) = &request.schema else {
-            let done = self
-                .send(&self.wire_request(request, &request.messages, false), sink)
-                .await?;
-            return Ok(done.into_response(None));
+            return self.ask(request, None, false, sink).await;
         };
         let validator = Validator::new(spec)?;
         let native = self.schema_supported.load(Ordering::Relaxed);
-        match self.answer(request, spec, &validator, native, sink).await {
-            Err(LlmError::Http {
-                status: 400, body, ..
-            }) if native && body.to_ascii_lowercase().contains("response_format") => {
+        match self.ask(request, Some(&validator), native, sink).await {
+            Err(e)
+                if native
+                    && matches!(&e, LlmError::Http { status: 400, body, .. }
+                        if body.to_ascii_lowercase().contains("response_format")) =>
+            {
                 tracing::warn!("{} rejects response_format json_schema; putting the schema in the prompt instead", self.url);
                 self.schema_supported.store(false, Ordering::Relaxed);
-                self.answer(request, spec, &validator, false, sink).await
+                let refused = e.spent();
+                self.ask(request, Some(&validator), false, sink)
+                    .await
+                    .map_err(|e| {
+                        let spent = e.spent() + refused;
+                        e.with_spent(spent)
+                    })
             }
             other => other,
         }
     }
 }
 
-/// What the next attempt at a structured answer sends.
-struct NextAttempt {
-    messages: Vec<Message>,
-    max_tokens: Option<u32>,
-    seed: Option<u64>,
-    /// Whether a repair (the bad answer and its problem) was asked already.
-    repaired: bool,
-    /// Answers received so far, valid or not.
-    answers: u32,
-    usage: Usage,
-}
-
 impl OpenAiCompatible {
-    /// Asks for an answer valid against `spec`. One loop holds every
-    /// attempt: a transport fault, a 5xx, a body that is not a chat
-    /// completion and an answer that is not valid JSON for the schema are
-    /// all transient and share the retry policy's budget (at least one
-    /// retry, so an invalid answer always gets its repair). An answer cut
-    /// off by the token limit is asked again with twice the limit; another
-    /// invalid answer is shown its problem once (a repair), then asked
-    /// afresh with a new seed.
-    async fn answer(
+    /// Runs one call through the answer loop ([`crate::answer`]): with a
+    /// `validator`, an answer valid for the request's schema, sent as
+    /// `response_format` when `native` (strict where the provider takes
+    /// it), else as an instruction in the prompt.
+    async fn ask(
         &self,
         request: &ChatRequest,
-        spec: &crate::SchemaSpec,
-        validator: &Validator,
+        validator: Option<&Validator>,
         native: bool,
         sink: &TextSink<'_>,
     ) -> Result<ChatResponse, LlmError> {
         let strict = native && self.settings.strict;
-        let mut base = request.messages.clone();
-        if !native {
-            base.push(Message::user(schema::instruction(spec)));
+        let mut messages = request.messages.clone();
+        let spec = request.schema.as_ref().filter(|_| validator.is_some());
+        if let (Some(spec), false) = (spec, native) {
+            messages.push(Message::user(schema::instruction(spec)));
         }
-        let next = std::sync::Mutex::new(NextAttempt {
-            messages: base.clone(),
+        let first = Attempt {
+            messages,
             max_tokens: request.max_tokens,
             seed: request.seed,
-            repaired: false,
-            answers: 0,
-            usage: Usage::none(),
-        });
-        let policy = RetryPolicy {
-            max_retries: self.settings.retry.max_retries.max(1),
-            ..self.settings.retry
         };
-        let attempt = || async {
-            let body = {
-                let n = next.lock().expect("attempt state");
-                let mut shaped = request.clone();
-                shaped.max_tokens = n.max_tokens;
-                shaped.seed = n.seed;
-                self.wire_request(&shaped, &n.messages, native)
-            };
+        let send = |a: Attempt| async move {
+            let mut shaped = request.clone();
+            shaped.max_tokens = a.max_tokens;
+            shaped.seed = a.seed;
+            let body = self.wire_request(&shaped, &a.messages, native && spec.is_some());
+            // A retried attempt starts its text again.
             sink("");
             let done = self.send_once(&body, sink).await?;
-            let mut n = next.lock().expect("attempt state");
-            n.answers += 1;
-            n.usage += done.usage;
-            let checked = if strict {
-                validator.check_strict(&done.text)
-            } else {
-                validator.check(&done.text)
-            };
-            match checked {
-                Ok(json) => {
-                    let mut resp = done.into_response(Some(json));
-                    resp.usage = n.usage;
-                    resp.attempts = n.answers;
-                    Ok(resp)
+            let checked = validator.map(|v| {
+                if strict {
+                    v.check_strict(&done.text)
+                } else {
+                    v.check(&done.text)
                 }
-                Err(problem) => {
-                    if done.finish_reason == FinishReason::Length {
-                        // Cut off by the limit: the same question, more room.
-                        n.max_tokens = Some(n.max_tokens.unwrap_or(1024).saturating_mul(2));
-                        n.messages = base.clone();
-                    } else if !n.repaired {
-                        n.messages = base.clone();
-                        n.messages
-                            .extend(schema::repair_messages(&done.text, &problem));
-                        n.repaired = true;
-                    } else {
-                        n.messages = base.clone();
-                        n.seed = Some(n.seed.unwrap_or(0).wrapping_add(1));
-                    }
-                    Err(LlmError::SchemaViolation {
-                        schema: spec.name.clone(),
-                        problem: if done.finish_reason == FinishReason::Length {
-                            format!("{problem} (cut off at the token limit)")
-                        } else {
-                            problem
-                        },
-                        text: done.text,
-                    })
-                }
-            }
-        };
-        policy
-            .run_when("structured answer", attempt, |e| {
-                e.is_retryable() || matches!(e, LlmError::SchemaViolation { .. })
+            });
+            Ok(Answered {
+                text: done.text,
+                checked,
+                finish_reason: done.finish_reason,
+                usage: done.usage,
+                model: done.model,
             })
-            .await
+        };
+        answer::ask(
+            &self.settings.retry,
+            Some(&self.circuit),
+            spec.map(|s| s.name.as_str()),
+            first,
+            send,
+        )
+        .await
     }
 }
 
@@ -597,19 +558,6 @@ struct Completion {
     finish_reason: FinishReason,
     usage: Usage,
     model: String,
-}
-
-impl Completion {
-    fn into_response(self, json: Option<serde_json::Value>) -> ChatResponse {
-        ChatResponse {
-            attempts: 1,
-            text: self.text,
-            json,
-            finish_reason: self.finish_reason,
-            usage: self.usage,
-            model: self.model,
-        }
-    }
 }
 
 #[derive(Deserialize)]

@@ -4,12 +4,16 @@
 //! for one of that endpoint's `max_concurrency` permits, and on a transient
 //! failure moves to another endpoint. An endpoint that answers 429 is set
 //! aside for as long as its `Retry-After` asks; one that fails
-//! `SET_ASIDE_AFTER` times in a row is set aside for `set_aside_for`.
+//! `SET_ASIDE_AFTER` times in a row is set aside for `set_aside_for`; one
+//! whose client finds it unreachable ([`crate::circuit`]) is set aside for
+//! good. The pool fails fast ([`LlmError::Unreachable`]) only when every
+//! endpoint is unreachable.
 
 use crate::openai::{OpenAiCompatible, OpenAiSettings};
 use crate::retry::RetryPolicy;
 use crate::{ChatModel, ChatRequest, ChatResponse, LlmError, ModelInfo};
 use async_trait::async_trait;
+use council_core::Usage;
 use serde::Deserialize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -63,15 +67,25 @@ struct Endpoint {
 struct Health {
     failures: u32,
     aside_until: Option<Instant>,
+    /// Why the endpoint is unreachable, once it is: set aside for good.
+    unreachable: Option<String>,
 }
 
 impl Endpoint {
     fn available(&self, now: Instant) -> bool {
+        let h = self
+            .health
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        h.unreachable.is_none() && h.aside_until.is_none_or(|t| t <= now)
+    }
+
+    fn unreachable(&self) -> Option<String> {
         self.health
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .aside_until
-            .is_none_or(|t| t <= now)
+            .unreachable
+            .clone()
     }
 
     fn load(&self) -> f64 {
@@ -229,8 +243,9 @@ impl Pool {
     }
 
     /// The endpoint to try next: the least loaded of those not set aside
-    /// (or, if all are, the one back soonest, after waiting for it).
-    async fn pick(&self) -> &Endpoint {
+    /// (or, if all are, the one back soonest, after waiting for it); `None`
+    /// when every endpoint is unreachable.
+    async fn pick(&self) -> Option<&Endpoint> {
         loop {
             let now = Instant::now();
             let best = self
@@ -239,25 +254,51 @@ impl Pool {
                 .filter(|e| e.available(now))
                 .min_by(|a, b| a.load().total_cmp(&b.load()));
             if let Some(e) = best {
-                return e;
+                return Some(e);
             }
             let soonest = self
                 .endpoints
                 .iter()
                 .filter_map(|e| {
-                    e.health
+                    let h = e
+                        .health
                         .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .aside_until
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    h.unreachable.is_none().then_some(h.aside_until).flatten()
                 })
-                .min()
-                .unwrap_or(now);
+                .min();
+            let Some(soonest) = soonest else {
+                // Every endpoint is unreachable (none is merely set aside).
+                return None;
+            };
             tokio::time::sleep(
                 soonest
                     .saturating_duration_since(now)
                     .min(Duration::from_secs(5)),
             )
             .await;
+        }
+    }
+
+    /// The pool's error once every endpoint is unreachable.
+    fn all_unreachable(&self) -> LlmError {
+        let cause = self
+            .endpoints
+            .iter()
+            .filter_map(|e| e.unreachable().map(|why| format!("{}: {why}", e.url)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        LlmError::Unreachable {
+            url: format!(
+                "every endpoint of the pool for {} ({})",
+                self.model,
+                self.endpoints
+                    .iter()
+                    .map(|e| e.url.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            cause,
         }
     }
 }
@@ -288,35 +329,67 @@ impl ChatModel for Pool {
         sink: &crate::TextSink<'_>,
     ) -> Result<ChatResponse, LlmError> {
         // The one retry loop (`retry.rs`) drives the attempts; each attempt
-        // goes to the endpoint that is least loaded at that moment.
+        // goes to the endpoint that is least loaded at that moment. An
+        // endpoint found unreachable is another endpoint's turn.
+        let spent = Mutex::new(Usage::none());
         self.retry
-            .run(&format!("pool {}", self.model), || {
-                self.attempt(request, sink)
-            })
+            .run_when(
+                &format!("pool {}", self.model),
+                || self.attempt(request, sink, &spent),
+                |e| {
+                    e.is_retryable()
+                        || (matches!(e, LlmError::Unreachable { .. })
+                            && self.endpoints.iter().any(|o| o.unreachable().is_none()))
+                },
+            )
             .await
+            .map_err(|e| {
+                let total = *spent
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                e.with_spent(total)
+            })
     }
 }
 
 impl Pool {
-    /// One attempt on the best endpoint now. A transient failure counts
-    /// against that endpoint; a 429's `Retry-After` sets it aside, and when
-    /// another endpoint can answer, the retry need not wait that long.
+    /// One attempt on the best endpoint now, adding what it spent to
+    /// `spent`. A transient failure counts against that endpoint; a 429's
+    /// `Retry-After` sets it aside, and when another endpoint can answer,
+    /// the retry need not wait that long; an unreachable endpoint is set
+    /// aside for good.
     async fn attempt(
         &self,
         request: &ChatRequest,
         sink: &crate::TextSink<'_>,
+        spent: &Mutex<Usage>,
     ) -> Result<ChatResponse, LlmError> {
-        let e = self.pick().await;
+        let Some(e) = self.pick().await else {
+            return Err(self.all_unreachable());
+        };
         e.in_flight.fetch_add(1, Ordering::SeqCst);
         let result = match e.permits.acquire().await {
             Ok(_permit) => e.client.chat_streaming(request, sink).await,
             Err(_) => Err(LlmError::Config("an endpoint's permits were closed".into())),
         };
         e.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if let Err(err) = &result {
+            *spent
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) += err.spent();
+        }
         match result {
             Ok(r) => {
                 e.succeeded();
                 Ok(r)
+            }
+            Err(LlmError::Unreachable { cause, .. }) => {
+                tracing::warn!("{}: unreachable, set aside for good ({cause})", e.url);
+                e.health
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .unreachable = Some(cause);
+                Err(self.all_unreachable())
             }
             Err(err) if err.is_retryable() => {
                 e.failed(&err, self.set_aside_for);
@@ -331,11 +404,13 @@ impl Pool {
                         status,
                         body,
                         retry_after: Some(_),
+                        spent,
                     } if others => LlmError::Http {
                         url,
                         status,
                         body,
                         retry_after: None,
+                        spent,
                     },
                     other => other,
                 })

@@ -133,6 +133,7 @@ mod tests {
             status,
             body: String::new(),
             retry_after: None,
+            spent: crate::Spent::NONE,
         }
     }
 

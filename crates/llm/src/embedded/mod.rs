@@ -8,10 +8,13 @@
 //! starts with those tokens only evaluates the new tail (prefix reuse).
 //!
 //! Structured answers are constrained by a GBNF grammar derived from the
-//! request's JSON schema, then validated like any other backend's.
+//! request's JSON schema, then checked by the answer loop every backend
+//! shares (`answer.rs`).
 
 mod worker;
 
+use crate::answer::{self, Answered, Attempt};
+use crate::retry::RetryPolicy;
 use crate::schema::Validator;
 use crate::{
     Capabilities, ChatModel, ChatRequest, ChatResponse, FinishReason, LlmError, Message, ModelInfo,
@@ -240,8 +243,9 @@ impl EmbeddedModel {
     }
 }
 
-fn seed_of(request: &ChatRequest) -> u32 {
-    request.seed.map_or(0x5eed, |s| (s ^ (s >> 32)) as u32)
+/// The sampler's seed for a request's.
+fn seed_of(seed: Option<u64>) -> u32 {
+    seed.map_or(0x5eed, |s| (s ^ (s >> 32)) as u32)
 }
 
 #[async_trait]
@@ -268,51 +272,56 @@ impl ChatModel for EmbeddedModel {
                 "a chat request needs at least one message".into(),
             ));
         }
-        let mut params = GenerateParams {
+        let (grammar, max_tokens) = match &request.schema {
+            Some(spec) => (
+                Some(Self::grammar_for(&spec.schema)?),
+                Self::limit_for(&spec.schema, request.max_tokens.unwrap_or(512)),
+            ),
+            None => (None, request.max_tokens.unwrap_or(512)),
+        };
+        let validator = request.schema.as_ref().map(Validator::new).transpose()?;
+        let first = Attempt {
             messages: request.messages.clone(),
-            max_tokens: request.max_tokens.unwrap_or(512),
-            temperature: request.temperature.unwrap_or(0.7),
-            seed: seed_of(request),
-            grammar: None,
-            ignore_eos: false,
+            max_tokens: Some(max_tokens),
+            seed: request.seed,
         };
-        let Some(spec) = &request.schema else {
-            let g = self.generate(params).await?;
-            return Ok(response(g, None, Usage::none(), &self.model_name, 1));
-        };
-        let validator = Validator::new(spec)?;
-        params.grammar = Some(Self::grammar_for(&spec.schema)?);
-        params.max_tokens = Self::limit_for(&spec.schema, params.max_tokens);
-        let first = self.generate(params.clone()).await?;
-        match validator.check(&first.text) {
-            Ok(json) => Ok(response(
-                first,
-                Some(json),
-                Usage::none(),
-                &self.model_name,
-                1,
-            )),
-            Err(problem) => {
-                // The grammar guarantees the shape unless the token limit cut
-                // the answer short; retry once with a new seed and more room.
-                tracing::info!(
-                    "embedded answer for `{}` invalid ({problem}); one retry",
-                    spec.name
-                );
-                let spent = usage_of(&first);
-                params.seed = params.seed.wrapping_add(1);
-                params.max_tokens = params.max_tokens.saturating_mul(2);
-                let second = self.generate(params).await?;
-                match validator.check(&second.text) {
-                    Ok(json) => Ok(response(second, Some(json), spent, &self.model_name, 2)),
-                    Err(problem) => Err(LlmError::SchemaViolation {
-                        schema: spec.name.clone(),
-                        problem,
-                        text: second.text,
-                    }),
-                }
+        let send = |a: Attempt| {
+            let params = GenerateParams {
+                messages: a.messages,
+                max_tokens: a.max_tokens.unwrap_or(max_tokens),
+                temperature: request.temperature.unwrap_or(0.7),
+                seed: seed_of(a.seed),
+                grammar: grammar.clone(),
+                ignore_eos: false,
+            };
+            let validator = validator.as_ref();
+            async move {
+                let g = self.generate(params).await?;
+                Ok(Answered {
+                    checked: validator.map(|v| v.check(&g.text)),
+                    usage: usage_of(&g),
+                    text: g.text,
+                    finish_reason: g.finish_reason,
+                    model: self.model_name.clone(),
+                })
             }
-        }
+        };
+        // The grammar holds the answer to its schema's shape, so an invalid
+        // one was nearly always cut off by the limit: one more draw (with
+        // twice the room when cut), at once.
+        let policy = RetryPolicy {
+            max_retries: 1,
+            base_delay: Duration::ZERO,
+            max_delay: Duration::ZERO,
+        };
+        answer::ask(
+            &policy,
+            None,
+            request.schema.as_ref().map(|s| s.name.as_str()),
+            first,
+            send,
+        )
+        .await
     }
 }
 
@@ -321,22 +330,4 @@ impl ChatModel for EmbeddedModel {
 fn usage_of(g: &Generation) -> Usage {
     Usage::reported(g.prompt_tokens as u64, g.generated_tokens as u64)
         .with_cached(Some(g.reused_tokens as u64))
-}
-
-fn response(
-    g: Generation,
-    json: Option<serde_json::Value>,
-    earlier: Usage,
-    model: &str,
-    attempts: u32,
-) -> ChatResponse {
-    let usage = earlier + usage_of(&g);
-    ChatResponse {
-        text: g.text,
-        json,
-        finish_reason: g.finish_reason,
-        usage,
-        model: model.to_string(),
-        attempts,
-    }
 }

@@ -1,169 +1,15 @@
-//! Choosing and building a backend from flags, environment and config file.
-//!
-//! Precedence, highest first: command-line flags, Council's own environment
-//! variables (`COUNCIL_*`), the OpenAI-standard ones (`OPENAI_*`), the config
-//! file (`--config`, `COUNCIL_CONFIG`, or `council/config.toml` in the
-//! user's config dir). API keys are read from the environment only, never
-//! from flags or files, so they cannot land in shell history or on disk.
-//!
-//! The config file may hold tables that other layers own (which model each
-//! persona speaks through, say): callers read the file with [`read_table`],
-//! take their tables out, and hand the rest to [`ConfigFile::from_table`].
-//! A caller that needs another model than the main one describes it with a
-//! [`ModelSpec`] and gets its backend from [`Resolved::with_model`].
-//!
-//! `provider = "…"` (at the top level, in a persona's table or an
-//! endpoint's entry) picks a [`Provider`] preset: its base URL, its key
-//! variables, how the key is sent, strict schemas and streaming. Without
-//! one, a base URL on a known host names its provider; any other server is
-//! a plain OpenAI-compatible one (no strict schemas, no streaming unless
-//! `stream = true`).
+//! Resolution: command-line flags, environment and the config file's
+//! backend keys → a [`Resolved`] backend, and another model's backend from
+//! a [`ModelSpec`].
 
-use crate::anthropic::{Anthropic, AnthropicSettings};
-use crate::openai::{ApiKey, OpenAiCompatible, OpenAiSettings};
+use super::{ConfigFile, EmbeddedConfig, ModelSpec};
+use crate::anthropic::AnthropicSettings;
+use crate::openai::{ApiKey, OpenAiSettings};
 use crate::provider::Provider;
-use crate::replay::CassetteModel;
 use crate::retry::RetryPolicy;
-use crate::{ChatModel, LlmError};
-use serde::Deserialize;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use crate::LlmError;
+use std::path::PathBuf;
 use std::time::Duration;
-
-/// The config file's contents.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigFile {
-    /// OpenAI-compatible base URL, e.g. `http://127.0.0.1:11434/v1`.
-    pub base_url: Option<String>,
-    /// Model name for the HTTP backend.
-    pub model: Option<String>,
-    /// The provider preset (`openai`, `anthropic`, `azure`, `gemini`,
-    /// `openrouter`, `ollama`, `vllm`, `llamacpp`).
-    pub provider: Option<Provider>,
-    /// Name of the environment variable holding the API key.
-    pub api_key_env: Option<String>,
-    /// Whether the server honours `response_format: json_schema` (default true).
-    pub native_json_schema: Option<bool>,
-    /// Whole-request timeout in seconds (default 300).
-    pub timeout_secs: Option<u64>,
-    /// Connect timeout in seconds (default 10).
-    pub connect_timeout_secs: Option<u64>,
-    /// Retries after the first attempt (default 6).
-    pub max_retries: Option<usize>,
-    /// First backoff delay in milliseconds (default 500).
-    pub retry_base_delay_ms: Option<u64>,
-    /// Longest single backoff delay, also for `Retry-After`, in milliseconds (default 60000).
-    pub retry_max_delay_ms: Option<u64>,
-    /// Send schemas as `strict: true` (default: where the provider takes them).
-    pub strict: Option<bool>,
-    /// Stream answers (default: on for a named provider, off for a plain server).
-    pub stream: Option<bool>,
-    /// Longest pause between streamed chunks, in seconds (default 60).
-    pub stream_idle_timeout_secs: Option<u64>,
-    /// Azure's `api-version` (default 2024-10-21).
-    pub api_version: Option<String>,
-    /// OpenRouter attribution: the site URL sent as `HTTP-Referer`.
-    pub app_url: Option<String>,
-    /// OpenRouter attribution: the name sent as `X-Title` (default "Council").
-    pub app_name: Option<String>,
-    /// Embedded backend settings.
-    #[serde(default)]
-    pub embedded: EmbeddedConfig,
-}
-
-/// Another model than the main one: a name, on the main server or another.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ModelSpec {
-    /// Model name on the server.
-    pub model: String,
-    /// Another server (default: the main one, or the provider's own).
-    pub base_url: Option<String>,
-    /// Another provider than the main one's.
-    pub provider: Option<Provider>,
-    /// The environment variable holding this model's key.
-    pub api_key_env: Option<String>,
-}
-
-/// The `[embedded]` table of the config file.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct EmbeddedConfig {
-    /// A GGUF path or `hf:owner/repo/file.gguf`.
-    pub model: Option<String>,
-    /// Decode threads (capped at the core count).
-    pub threads: Option<usize>,
-    /// Concurrent sequences.
-    pub slots: Option<usize>,
-    /// Context tokens per sequence.
-    pub ctx_per_slot: Option<u32>,
-    /// Copy long shared prefixes between slots (default true; false to measure without).
-    pub share_prefixes: Option<bool>,
-    /// Let llama.cpp use flash attention (default false: slower on CPU here).
-    pub flash_attention: Option<bool>,
-}
-
-impl ConfigFile {
-    /// Reads a config file that holds backend settings only; the error
-    /// names the file and the problem.
-    pub fn load(path: &Path) -> Result<Self, LlmError> {
-        Self::from_table(Some(path), read_table(path)?)
-    }
-
-    /// The backend settings in `table` (what is left of a config file once
-    /// other layers took their tables); `path` names the file in errors.
-    pub fn from_table(path: Option<&Path>, table: toml::Table) -> Result<Self, LlmError> {
-        table.try_into().map_err(|e| {
-            let file = path.map_or_else(|| "the config file".into(), |p| p.display().to_string());
-            LlmError::Config(format!("config file {file} is invalid: {e}"))
-        })
-    }
-
-    /// The default config file location.
-    pub fn default_path() -> Option<PathBuf> {
-        directories::ProjectDirs::from("", "", "council")
-            .map(|d| d.config_dir().join("config.toml"))
-    }
-}
-
-/// The config file in force: `--config`, else `COUNCIL_CONFIG`, else the
-/// default location if a file is there.
-pub fn locate(over: &Overrides, env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-    over.config
-        .clone()
-        .or_else(|| {
-            env("COUNCIL_CONFIG")
-                .filter(|v| !v.trim().is_empty())
-                .map(PathBuf::from)
-        })
-        .or_else(|| ConfigFile::default_path().filter(|p| p.is_file()))
-}
-
-/// Reads a config file as a TOML table; the error names the file and the
-/// fix. A file that is absent, unreadable or not UTF-8 text is the user's
-/// to fix, like one that is not TOML.
-pub fn read_table(path: &Path) -> Result<toml::Table, LlmError> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        LlmError::Config(format!(
-            "cannot read config file {} ({e}); give an existing file to --config (or COUNCIL_CONFIG), or leave it out",
-            path.display()
-        ))
-    })?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        LlmError::Config(format!(
-            "config file {} is not UTF-8 text; write it as a TOML file (see the README's config section)",
-            path.display()
-        ))
-    })?;
-    text.parse::<toml::Table>().map_err(|e| {
-        LlmError::Config(format!(
-            "config file {} is not valid TOML; fix the place shown: {}",
-            path.display(),
-            e.to_string().trim_end()
-        ))
-    })
-}
 
 /// What the command line says about the backend.
 #[derive(Debug, Clone, Default)]
@@ -172,6 +18,8 @@ pub struct Overrides {
     pub base_url: Option<String>,
     /// `--model`.
     pub model: Option<String>,
+    /// `--provider`: a provider preset (its base URL, key variable and settings).
+    pub provider: Option<Provider>,
     /// `--embedded`: use the in-process model even if a server is configured.
     pub embedded: bool,
     /// `--config`.
@@ -212,6 +60,12 @@ pub struct Resolved {
     key: (String, Option<ApiKey>),
     /// What every HTTP endpoint shares, for [`Resolved::with_model`].
     common: Common,
+    /// Which setting chose the backend (`--base-url`, `config file PATH
+    /// (model)`, `nothing configured (embedded default)`…), for `council
+    /// models` and messages.
+    pub chosen_by: String,
+    /// Whether nothing was configured and the embedded default was taken.
+    by_default: bool,
 }
 
 /// What every HTTP endpoint shares: the config file's top-level limits
@@ -363,6 +217,8 @@ impl Resolved {
             record: None,
             key: self.key.clone(),
             common: self.common.clone(),
+            chosen_by: self.chosen_by.clone(),
+            by_default: false,
         };
         if let Choice::Replay(p) = &self.choice {
             return Ok(same(Choice::Replay(p.clone())));
@@ -470,10 +326,39 @@ impl Resolved {
     pub fn common(&self) -> &Common {
         &self.common
     }
+
+    /// The one line to show when nothing was configured and the embedded
+    /// default model was taken (it is not an error); `None` otherwise.
+    pub fn default_notice(&self) -> Option<String> {
+        let Choice::Embedded { source, .. } = &self.choice else {
+            return None;
+        };
+        self.by_default.then(|| {
+            format!(
+                "using the embedded model {}: no model server is configured (give --base-url http://HOST:PORT/v1 --model NAME, or --model NAME with OPENAI_API_KEY set, or a config file; --embedded picks this model without this note)",
+                source.name()
+            )
+        })
+    }
 }
 
 /// Resolves the backend from overrides, an environment lookup and the
-/// config file's backend settings.
+/// config file's backend settings, in this order:
+///
+/// 1. `--replay FILE`: the cassette.
+/// 2. `--embedded`: the embedded model.
+/// 3. A server, provider or model named anywhere (`--base-url`,
+///    `COUNCIL_BASE_URL`, `OPENAI_BASE_URL`, `--provider`, `--model`,
+///    `COUNCIL_MODEL`, the file's `base_url`, `provider` or `model`): that
+///    server; a model with no server and no provider is OpenAI's. What it
+///    lacks (a key its provider needs, a base URL where there is no
+///    default, a model name) is an error naming the setting and the
+///    alternatives; it never falls back to the embedded model.
+/// 4. `COUNCIL_MODEL_PATH` or the file's `[embedded] model`: that model.
+/// 5. Only a key in the environment: OpenAI's server (asking for a model).
+/// 6. Nothing at all: the embedded default, with [`Resolved::default_notice`].
+///
+/// No model is loaded and nothing is sent: a refusal comes at once.
 pub fn resolve(
     over: &Overrides,
     env: &dyn Fn(&str) -> Option<String>,
@@ -486,24 +371,47 @@ pub fn resolve(
         ));
     }
     let common = common_of(env_timeout(&env)?, file);
+    let resolved = |choice: Choice, key: (String, Option<ApiKey>), chosen_by: String| Resolved {
+        choice,
+        record: over.record.clone(),
+        key,
+        common: common.clone(),
+        chosen_by,
+        by_default: false,
+    };
     if let Some(path) = &over.replay {
         return Ok(Resolved {
-            choice: Choice::Replay(path.clone()),
             record: None,
-            key: (String::new(), None),
-            common,
+            ..resolved(
+                Choice::Replay(path.clone()),
+                (String::new(), None),
+                "--replay".into(),
+            )
         });
     }
-    let record = over.record.clone();
-    let base_url = over
-        .base_url
-        .clone()
-        .or_else(|| env("COUNCIL_BASE_URL"))
-        .or_else(|| env("OPENAI_BASE_URL"))
-        .or_else(|| file.base_url.clone());
-    let provider = file
-        .provider
-        .or_else(|| base_url.as_deref().and_then(Provider::infer));
+    let in_file = |key: &str| match &file.path {
+        Some(p) => format!("config file {} ({key})", p.display()),
+        None => format!("the config file ({key})"),
+    };
+    let base = first_of(vec![
+        (over.base_url.clone(), "--base-url".to_string()),
+        (env("COUNCIL_BASE_URL"), "COUNCIL_BASE_URL".into()),
+        (env("OPENAI_BASE_URL"), "OPENAI_BASE_URL".into()),
+        (file.base_url.clone(), in_file("base_url")),
+    ]);
+    let named_provider = first_of(vec![
+        (over.provider, "--provider".to_string()),
+        (file.provider, in_file("provider")),
+    ]);
+    let model = first_of(vec![
+        (over.model.clone(), "--model".to_string()),
+        (env("COUNCIL_MODEL"), "COUNCIL_MODEL".into()),
+        (file.model.clone(), in_file("model")),
+    ]);
+    let provider = named_provider
+        .as_ref()
+        .map(|(p, _)| *p)
+        .or_else(|| base.as_ref().and_then(|(u, _)| Provider::infer(u)));
     let key_vars: Vec<String> = match (&file.api_key_env, provider) {
         (Some(v), _) => vec![v.clone()],
         (None, Some(p)) => std::iter::once("COUNCIL_API_KEY")
@@ -513,27 +421,48 @@ pub fn resolve(
         (None, None) => vec!["COUNCIL_API_KEY".into(), "OPENAI_API_KEY".into()],
     };
     let key = find_key(&key_vars, &env);
-    let use_http =
-        !over.embedded && (base_url.is_some() || key.1.is_some() || file.provider.is_some());
-    if !use_http {
-        let spec = env("COUNCIL_MODEL_PATH")
-            .or_else(|| file.embedded.model.clone())
-            .unwrap_or_else(|| crate::fetch::default_model_path().display().to_string());
-        return Ok(Resolved {
-            choice: Choice::Embedded {
+    let embedded = |spec: String, chosen_by: String, key| -> Result<Resolved, LlmError> {
+        Ok(resolved(
+            Choice::Embedded {
                 source: crate::fetch::ModelSource::parse(&spec)?,
                 config: file.embedded.clone(),
             },
-            record,
             key,
-            common,
-        });
-    }
-    let base_url = match (base_url, provider) {
-        (Some(u), _) => u,
+            chosen_by,
+        ))
+    };
+    let named = base
+        .as_ref()
+        .map(|(_, from)| from)
+        .or(named_provider.as_ref().map(|(_, from)| from))
+        .or(model.as_ref().map(|(_, from)| from))
+        .cloned();
+    let embedded_model = first_of(vec![
+        (env("COUNCIL_MODEL_PATH"), "COUNCIL_MODEL_PATH".to_string()),
+        (file.embedded.model.clone(), in_file("[embedded] model")),
+    ]);
+    let chosen_by = match (named, embedded_model) {
+        _ if over.embedded => {
+            let spec = env("COUNCIL_MODEL_PATH")
+                .or_else(|| file.embedded.model.clone())
+                .unwrap_or_else(|| crate::fetch::default_model_path().display().to_string());
+            return embedded(spec, "--embedded".into(), key);
+        }
+        (Some(from), _) => from,
+        (None, Some((spec, from))) => return embedded(spec, from, key),
+        (None, None) if key.1.is_some() => format!("{} (an API key alone)", key.0),
+        (None, None) => {
+            let spec = crate::fetch::default_model_path().display().to_string();
+            let mut r = embedded(spec, "nothing configured (embedded default)".into(), key)?;
+            r.by_default = true;
+            return Ok(r);
+        }
+    };
+    let base_url = match (base, provider) {
+        (Some((u, _)), _) => u,
         (None, Some(p)) => p.default_base_url().map(str::to_string).ok_or_else(|| {
             LlmError::Config(format!(
-                "provider {p} needs base_url = \"https://RESOURCE.openai.azure.com\" in the config (or --base-url)"
+                "{chosen_by}: provider {p} needs base_url = \"https://RESOURCE.openai.azure.com\" in the config (or --base-url)"
             ))
         })?,
         (None, None) => "https://api.openai.com/v1".into(),
@@ -541,25 +470,32 @@ pub fn resolve(
     let provider = provider.or_else(|| Provider::infer(&base_url));
     if let (Some(p), None) = (provider, &key.1) {
         if p.needs_key() {
-            return Err(missing_key(p, &key.0, &base_url));
+            let for_model = model
+                .as_ref()
+                .map_or_else(String::new, |(m, _)| format!(" for model {m:?}"));
+            return Err(LlmError::Config(format!(
+                "{chosen_by} chose provider {p} at {base_url}{for_model}, which needs an API key: set {} (or name another variable with api_key_env = \"NAME\" in the config file). For a model server on your machine or network give --base-url http://HOST:PORT/v1; for the built-in model, --embedded",
+                key.0
+            )));
         }
     }
-    let model = over
-        .model
-        .clone()
-        .or_else(|| env("COUNCIL_MODEL"))
-        .or_else(|| file.model.clone())
-        .ok_or_else(|| {
-            LlmError::Config(format!(
-                "no model named for {base_url}; pass --model NAME, set COUNCIL_MODEL, or put model = \"NAME\" in the config file"
-            ))
-        })?;
-    Ok(Resolved {
-        choice: http_choice(provider, &base_url, &model, key.clone(), &common),
-        record,
+    let Some((model, _)) = model else {
+        return Err(LlmError::Config(format!(
+            "{chosen_by} chose {base_url}, but no model is named; pass --model NAME, set COUNCIL_MODEL, or put model = \"NAME\" in the config file (or use the built-in model with --embedded)"
+        )));
+    };
+    Ok(resolved(
+        http_choice(provider, &base_url, &model, key.clone(), &common),
         key,
-        common,
-    })
+        chosen_by,
+    ))
+}
+
+/// The first value given, with where it came from.
+fn first_of<T>(candidates: Vec<(Option<T>, String)>) -> Option<(T, String)> {
+    candidates
+        .into_iter()
+        .find_map(|(value, from)| value.map(|v| (v, from)))
 }
 
 /// `COUNCIL_TIMEOUT_SECS`, checked.
@@ -605,69 +541,6 @@ fn common_of(timeout: Option<u64>, file: &ConfigFile) -> Common {
     c
 }
 
-/// Builds an HTTP backend (none for the embedded model or a cassette).
-pub fn build_http(choice: &Choice) -> Result<Arc<dyn ChatModel>, LlmError> {
-    match choice {
-        Choice::OpenAi(s) => Ok(Arc::new(OpenAiCompatible::new(s.clone())?)),
-        Choice::Anthropic(s) => Ok(Arc::new(Anthropic::new(s.clone())?)),
-        _ => Err(LlmError::Config(
-            "an endpoint must be a server (an OpenAI-compatible or Anthropic URL)".into(),
-        )),
-    }
-}
-
-/// Builds the resolved backend (loading the embedded model if chosen).
-pub async fn build(resolved: &Resolved) -> Result<Arc<dyn ChatModel>, LlmError> {
-    let model: Arc<dyn ChatModel> = match &resolved.choice {
-        Choice::OpenAi(_) | Choice::Anthropic(_) => build_http(&resolved.choice)?,
-        Choice::Replay(p) => return Ok(Arc::new(CassetteModel::replay(p.clone())?)),
-        Choice::Embedded { source, config } => build_embedded(source, config).await?,
-    };
-    match &resolved.record {
-        Some(p) => Ok(Arc::new(CassetteModel::record(p.clone(), model)?)),
-        None => Ok(model),
-    }
-}
-
-#[cfg(feature = "embedded")]
-async fn build_embedded(
-    source: &crate::fetch::ModelSource,
-    config: &EmbeddedConfig,
-) -> Result<Arc<dyn ChatModel>, LlmError> {
-    use crate::embedded::{EmbeddedModel, EmbeddedSettings};
-    let path = source.resolve().await?;
-    let mut s = EmbeddedSettings::new(path);
-    if let Some(t) = config.threads {
-        s.threads = t;
-    }
-    if let Some(n) = config.slots {
-        s.slots = n;
-    }
-    if let Some(c) = config.ctx_per_slot {
-        s.ctx_per_slot = c;
-    }
-    if let Some(b) = config.share_prefixes {
-        s.share_prefixes = b;
-    }
-    if let Some(f) = config.flash_attention {
-        s.flash_attention = f;
-    }
-    let model = tokio::task::spawn_blocking(move || EmbeddedModel::load(s))
-        .await
-        .map_err(|e| LlmError::Embedded(format!("model loading panicked: {e}")))??;
-    Ok(Arc::new(model))
-}
-
-#[cfg(not(feature = "embedded"))]
-async fn build_embedded(
-    _source: &crate::fetch::ModelSource,
-    _config: &EmbeddedConfig,
-) -> Result<Arc<dyn ChatModel>, LlmError> {
-    Err(LlmError::Config(
-        "this build has no embedded backend (built without the `embedded` feature); set --base-url to a server".into(),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -697,9 +570,210 @@ mod tests {
     }
 
     #[test]
-    fn nothing_configured_means_embedded() {
+    fn nothing_configured_means_the_embedded_default_with_a_note() {
         let r = resolve(&no_file(), &env_of(&[])).unwrap();
         assert!(matches!(r.choice, Choice::Embedded { .. }));
+        assert_eq!(r.chosen_by, "nothing configured (embedded default)");
+        let note = r.default_notice().expect("a note");
+        assert!(note.starts_with("using the embedded model "), "{note}");
+        for words in ["--base-url", "--model", "OPENAI_API_KEY", "--embedded"] {
+            assert!(note.contains(words), "{words}: {note}");
+        }
+        assert!(!note.contains('\n'), "one line: {note}");
+    }
+
+    fn config_error(r: Result<Resolved, LlmError>) -> String {
+        match r {
+            Err(LlmError::Config(m)) => m,
+            other => panic!("expected a configuration error, got {other:?}"),
+        }
+    }
+
+    fn flags(model: Option<&str>, provider: Option<Provider>) -> Overrides {
+        Overrides {
+            model: model.map(str::to_string),
+            provider,
+            ..no_file()
+        }
+    }
+
+    #[test]
+    fn a_model_name_alone_means_openai_and_needs_its_key() {
+        let m = config_error(resolve(&flags(Some("gpt-4o-mini"), None), &env_of(&[])));
+        for words in [
+            "--model",
+            "gpt-4o-mini",
+            "https://api.openai.com/v1",
+            "OPENAI_API_KEY",
+            "--base-url http://HOST:PORT/v1",
+            "--embedded",
+        ] {
+            assert!(m.contains(words), "{words}: {m}");
+        }
+        let env = env_of(&[("OPENAI_API_KEY", "sk-test-0123456789")]);
+        let r = resolve(&flags(Some("gpt-4o-mini"), None), &env).unwrap();
+        let Choice::OpenAi(s) = &r.choice else {
+            panic!("{:?}", r.choice)
+        };
+        assert_eq!(s.base_url, "https://api.openai.com/v1");
+        assert_eq!(s.provider, Some(Provider::OpenAi));
+        assert_eq!(r.chosen_by, "--model");
+        assert!(r.default_notice().is_none());
+    }
+
+    #[test]
+    fn a_model_named_in_the_environment_or_the_file_is_refused_alike_without_a_key() {
+        let m = config_error(resolve(&no_file(), &env_of(&[("COUNCIL_MODEL", "gpt-4o")])));
+        assert!(
+            m.starts_with("COUNCIL_MODEL chose") && m.contains("OPENAI_API_KEY"),
+            "{m}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "model = \"gpt-4o\"\n").unwrap();
+        let over = Overrides {
+            config: Some(p.clone()),
+            ..no_file()
+        };
+        let m = config_error(resolve(&over, &env_of(&[])));
+        assert!(
+            m.contains(&format!("config file {} (model)", p.display())),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn a_provider_flag_picks_its_preset_and_its_key() {
+        let anthropic = flags(Some("claude-sonnet-4-5"), Some(Provider::Anthropic));
+        let m = config_error(resolve(&anthropic, &env_of(&[])));
+        assert!(
+            m.starts_with("--provider chose provider anthropic at https://api.anthropic.com/v1"),
+            "{m}"
+        );
+        assert!(m.contains("ANTHROPIC_API_KEY"), "{m}");
+        let env = env_of(&[("ANTHROPIC_API_KEY", "sk-ant-0123456789")]);
+        let r = resolve(&anthropic, &env).unwrap();
+        assert!(matches!(r.choice, Choice::Anthropic(_)), "{:?}", r.choice);
+        assert_eq!(r.chosen_by, "--provider");
+        // A local provider needs no key; it beats the file's provider.
+        let r = resolve(
+            &flags(Some("qwen2.5:7b"), Some(Provider::Ollama)),
+            &env_of(&[]),
+        )
+        .unwrap();
+        let Choice::OpenAi(s) = &r.choice else {
+            panic!("{:?}", r.choice)
+        };
+        assert_eq!(s.base_url, "http://127.0.0.1:11434/v1");
+        // Azure has no default server.
+        let m = config_error(resolve(
+            &flags(Some("prod-4o"), Some(Provider::Azure)),
+            &env_of(&[("AZURE_OPENAI_API_KEY", "azure-0123456789")]),
+        ));
+        assert!(m.contains("base_url") && m.contains("--base-url"), "{m}");
+    }
+
+    #[test]
+    fn a_named_server_says_which_setting_named_it() {
+        let local = Overrides {
+            base_url: Some("http://127.0.0.1:8080/v1".into()),
+            ..flags(Some("local"), None)
+        };
+        let r = resolve(&local, &env_of(&[])).unwrap();
+        assert_eq!(r.chosen_by, "--base-url");
+        assert!(matches!(r.choice, Choice::OpenAi(_)));
+        let r = resolve(
+            &flags(Some("local"), None),
+            &env_of(&[("COUNCIL_BASE_URL", "http://127.0.0.1:8080/v1")]),
+        )
+        .unwrap();
+        assert_eq!(r.chosen_by, "COUNCIL_BASE_URL");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "base_url = \"http://127.0.0.1:8080/v1\"\nmodel = \"m\"\n",
+        )
+        .unwrap();
+        let r = resolve(
+            &Overrides {
+                config: Some(p.clone()),
+                ..no_file()
+            },
+            &env_of(&[]),
+        )
+        .unwrap();
+        assert_eq!(
+            r.chosen_by,
+            format!("config file {} (base_url)", p.display())
+        );
+    }
+
+    #[test]
+    fn the_embedded_model_runs_when_asked_for() {
+        // --embedded wins over a named server, without a note.
+        let r = resolve(
+            &Overrides {
+                embedded: true,
+                ..flags(Some("gpt-4o"), None)
+            },
+            &env_of(&[]),
+        )
+        .unwrap();
+        assert!(matches!(r.choice, Choice::Embedded { .. }));
+        assert_eq!(r.chosen_by, "--embedded");
+        assert!(r.default_notice().is_none());
+        // A model file named in the environment or the file.
+        let r = resolve(
+            &no_file(),
+            &env_of(&[("COUNCIL_MODEL_PATH", "/models/x.gguf")]),
+        )
+        .unwrap();
+        let Choice::Embedded { source, .. } = &r.choice else {
+            panic!("{:?}", r.choice)
+        };
+        assert_eq!(source.name(), "x.gguf");
+        assert_eq!(r.chosen_by, "COUNCIL_MODEL_PATH");
+        assert!(r.default_notice().is_none());
+        let file =
+            ConfigFile::from_table(None, "[embedded]\nmodel = \"/m/y.gguf\"".parse().unwrap())
+                .unwrap();
+        let r = super::resolve(&no_file(), &env_of(&[]), &file).unwrap();
+        assert_eq!(r.chosen_by, "the config file ([embedded] model)");
+        // A named model beats an embedded model file in the environment.
+        let env = env_of(&[
+            ("COUNCIL_MODEL_PATH", "/models/x.gguf"),
+            ("OPENAI_API_KEY", "sk-test-0123456789"),
+        ]);
+        let r = resolve(&flags(Some("gpt-4o"), None), &env).unwrap();
+        assert!(matches!(r.choice, Choice::OpenAi(_)));
+    }
+
+    #[test]
+    fn a_key_alone_asks_for_a_model() {
+        let m = config_error(resolve(
+            &no_file(),
+            &env_of(&[("OPENAI_API_KEY", "sk-test-0123456789")]),
+        ));
+        assert!(m.starts_with("OPENAI_API_KEY (an API key alone)"), "{m}");
+        assert!(
+            m.contains("--model NAME") && m.contains("--embedded"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn a_cassette_answers_whatever_else_is_named() {
+        let r = resolve(
+            &Overrides {
+                replay: Some("c.json".into()),
+                ..flags(Some("gpt-4o"), None)
+            },
+            &env_of(&[]),
+        )
+        .unwrap();
+        assert!(matches!(r.choice, Choice::Replay(_)));
+        assert_eq!(r.chosen_by, "--replay");
     }
 
     #[test]
@@ -909,18 +983,5 @@ mod tests {
         };
         let err = resolve(&over, &env_of(&[])).unwrap_err().to_string();
         assert!(err.contains("c.toml") && err.contains("base_urll"), "{err}");
-    }
-
-    #[test]
-    fn the_embedded_table_reads_its_tuning_keys() {
-        let table: toml::Table =
-            toml::from_str("[embedded]\nslots = 8\nflash_attention = true\n").unwrap();
-        let file = ConfigFile::from_table(None, table).unwrap();
-        let embedded = file.embedded;
-        assert_eq!(embedded.slots, Some(8));
-        assert_eq!(embedded.flash_attention, Some(true));
-        let table: toml::Table = toml::from_str("[embedded]\nflash_atention = true\n").unwrap();
-        let err = ConfigFile::from_table(None, table).unwrap_err().to_string();
-        assert!(err.contains("flash_atention"), "{err}");
     }
 }
