@@ -417,6 +417,9 @@ pub(crate) async fn followup(args: FollowupArgs, global: &Global) -> anyhow::Res
     let mut store = RunStore::open(&args.run).map_err(crate::unreadable_run)?;
     let ids: Vec<String> = h.panel.iter().map(|p| p.id.clone()).collect();
     let panel = s.roster.panel_from_ids(&ids)?;
+    // The run's library, if it had one: a follow-up cites it as a round
+    // does (checked before any model loads).
+    let library = crate::ask::load_library(&h.library, Some(&store))?;
     let model = s.backends.main_model().await?;
     let models = s.backends.models(model.clone()).await?;
     let (models, meter) =
@@ -434,7 +437,7 @@ pub(crate) async fn followup(args: FollowupArgs, global: &Global) -> anyhow::Res
         prompts: &s.prompts,
         progress: &drawer,
         notes: h.notes.clone(),
-        library: None,
+        library: library.as_ref(),
         library_inputs: h.library.clone(),
     };
     let dir = args.run.clone();

@@ -1100,3 +1100,54 @@ fn compare_counts_each_turn_once_a_variant_adds_nothing_and_a_branch_its_own_rou
         .filter(|x| &x[0] == "run/branches/b3")
         .all(|x| &x[1] == "branch" && !x[2].is_empty()));
 }
+
+#[test]
+fn a_follow_up_is_asked_through_the_rounds_machinery_streamed_and_sized() {
+    use council_tests::schema_answering_streamed;
+    let fake = Fake::start(Arc::new(schema_answering_streamed), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("stream.toml");
+    std::fs::write(&config, "stream = true\n").unwrap();
+    let cfg = config.to_str().unwrap();
+    let run = dir.path().join("run");
+    let out = fake.run(&[
+        "--config",
+        cfg,
+        "ask",
+        "Should we raise prices by 10% for new customers?",
+        "--panel",
+        PANEL,
+        "--rounds",
+        "1",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let before = fake.server.bodies().len();
+    let out = fake.run(&[
+        "--config",
+        cfg,
+        "followup",
+        run.to_str().unwrap(),
+        "What if a competitor cuts prices first?",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let asked: Vec<serde_json::Value> = fake.server.bodies()[before..]
+        .iter()
+        .map(|b| serde_json::from_str(b).unwrap())
+        .filter(|b: &serde_json::Value| {
+            b.pointer("/response_format/json_schema/name") == Some(&"turn_followup".into())
+        })
+        .collect();
+    assert_eq!(asked.len(), 6, "one answer per advisor");
+    for b in &asked {
+        assert_eq!(b["stream"], true, "streamed, as a round's turn is");
+        assert_eq!(
+            b.pointer("/response_format/json_schema/schema/properties/citations/maxItems"),
+            Some(&0.into()),
+            "no library: nothing to cite, as in a round"
+        );
+    }
+    let t = transcript(&run);
+    assert_eq!(t.followups[0].turns.len(), 6);
+}

@@ -5,20 +5,16 @@
 //! risks). Everything is appended to the run's event log as it arrives: a
 //! follow-up stopped half-way resumes without asking anything twice.
 
-use crate::rounds::{RoundExtra, RoundSpec};
-use crate::schema::turn_schema;
-use crate::shown::{shown_turn, summaries_before};
-use crate::validate::{turn_from_answer, TurnContext};
+use crate::rounds::{RoundExtra, RoundSpec, TurnAsk};
+use crate::shown::shown_turn;
 use crate::{Debate, EngineError, ProgressEvent, RunStore};
 use council_core::answers::{token_budget, Bindings, FollowupAnswer};
 use council_core::synthesis::{Answers, SynthesisKind};
 use council_core::transcript::SynthesisPart;
 use council_core::{
-    excerpt, lang_name, Event, FollowupAsked, PanelMember, Persona, RunStatus, Transcript, Turn,
-    TurnStatus,
+    excerpt, lang_name, Event, FollowupAsked, Persona, RunStatus, Transcript, Turn, TurnStatus,
 };
 use council_llm::{ChatRequest, Message};
-use std::time::Instant;
 use tera::Context;
 
 /// What a follow-up round asks: a plain turn (no extra fields).
@@ -166,7 +162,9 @@ pub async fn followup(
     store.transcript()
 }
 
-/// One advisor's answer to the follow-up.
+/// One advisor's answer to the follow-up, asked through the round's own
+/// turn machinery ([`crate::rounds::speak`]): sized for a small model,
+/// citations checked against the library, streamed, with cache points.
 async fn answer(
     d: &Debate<'_>,
     persona: &Persona,
@@ -175,18 +173,6 @@ async fn answer(
     t: &Transcript,
     earlier: &[serde_json::Value],
 ) -> Result<Turn, EngineError> {
-    let started = Instant::now();
-    d.progress.event(ProgressEvent::TurnStarted {
-        round: number,
-        persona: persona.id.clone(),
-    });
-    let peers: Vec<PanelMember> = d.panel.iter().map(PanelMember::from).collect();
-    let others: Vec<&str> = d
-        .panel
-        .iter()
-        .filter(|p| p.id != persona.id)
-        .map(|p| p.id.as_str())
-        .collect();
     let own: Vec<serde_json::Value> = t
         .rounds
         .iter()
@@ -201,52 +187,22 @@ async fn answer(
             })
         })
         .collect();
-    let mut ctx = Context::new();
-    ctx.insert("persona", persona);
-    ctx.insert("peers", &peers);
-    ctx.insert("date", &d.settings.date);
-    ctx.insert("lang_name", lang_name(&d.settings.lang));
-    ctx.insert("question", &d.question);
-    ctx.insert("rounds_total", &t.planned_rounds);
-    ctx.insert("summaries", &summaries_before(t, u32::MAX, false));
-    ctx.insert("own", &own);
-    ctx.insert("earlier", earlier);
-    ctx.insert("followup", question);
-    let system = d.prompts.render("system.tera", &ctx)?;
-    let user = d.prompts.render(FOLLOWUP.template, &ctx)?;
-    let request = ChatRequest::new(vec![Message::system(system), Message::user(user)])
-        .with_schema("turn_followup", turn_schema(&FOLLOWUP, &others))
-        .with_seed(d.settings.seed_for(SEED_BASE + number, &persona.id))
-        .with_max_tokens(d.settings.max_tokens);
-    let model = d.models.for_persona(&persona.id);
-    let info = model.info();
-    let turn = crate::rounds::asked_turn(
-        model.chat(&request).await,
-        info,
+    let ask = TurnAsk {
         number,
-        &persona.id,
-        |json| {
-            turn_from_answer(
-                json,
-                &TurnContext {
-                    round: number,
-                    spec: &FOLLOWUP,
-                    persona,
-                    peers: &others,
-                    question: &d.question,
-                    lang: &d.settings.lang,
-                },
-            )
-        },
-    )?;
-    d.progress.event(ProgressEvent::TurnFinished {
-        round: number,
-        persona: persona.id.clone(),
-        failed: turn.status == TurnStatus::Failed,
-        usage: turn.usage,
-        elapsed: started.elapsed(),
-    });
-    Ok(turn)
+        spec: &FOLLOWUP,
+        previous: &[],
+        so_far: t,
+        // Every round's summary: the follow-up comes after the debate.
+        summaries_before: u32::MAX,
+        seed_round: SEED_BASE + number,
+        schema_name: "turn_followup".into(),
+        extra: vec![
+            ("own", serde_json::Value::from(own)),
+            ("earlier", serde_json::Value::from(earlier.to_vec())),
+            ("followup", serde_json::Value::from(question)),
+        ],
+    };
+    crate::rounds::speak(d, persona, &ask).await
 }
 
 /// The chair's short synthesis of follow-up `number`.

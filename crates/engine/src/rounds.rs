@@ -141,9 +141,17 @@ pub(crate) async fn play(
                 .collect()
         })
         .unwrap_or_default();
-    let calls = pending
-        .iter()
-        .map(|p| speak(d, p, round, spec, &previous, &so_far));
+    let ask = TurnAsk {
+        number: round,
+        spec,
+        previous: &previous,
+        so_far: &so_far,
+        summaries_before: round,
+        seed_round: round,
+        schema_name: format!("turn_round{}", spec.number),
+        extra: Vec::new(),
+    };
+    let calls = pending.iter().map(|p| speak(d, p, &ask));
     keep_as_they_land(calls, d.settings.max_concurrency, |turn| {
         store.append(Event::Turn(Box::new(turn)))
     })
@@ -160,16 +168,38 @@ pub(crate) async fn play(
     Ok(())
 }
 
-/// One persona's turn in one round: the prompt, the call, the validated
-/// answer (or the failure, recorded as such).
-async fn speak(
+/// What one turn asks, beyond what every turn is told (who speaks, the
+/// board, the date, the language, the question): a round's turn and a
+/// follow-up's answer are asked through the same [`speak`], so both get
+/// the small-model sizing, the citation check, streaming progress and the
+/// prompt-cache points.
+pub(crate) struct TurnAsk<'a> {
+    /// The number the turn is recorded under: its round, or its follow-up's number.
+    pub(crate) number: u32,
+    /// The round's spec: template, answer fields, retrieval words.
+    pub(crate) spec: &'a RoundSpec,
+    /// The turns the speaker may have to answer (the round before).
+    pub(crate) previous: &'a [Turn],
+    /// The run so far, whose summaries are shown.
+    pub(crate) so_far: &'a council_core::Transcript,
+    /// Summaries of the rounds before this number are shown.
+    pub(crate) summaries_before: u32,
+    /// The round the seed is mixed with.
+    pub(crate) seed_round: u32,
+    /// The answer schema's name.
+    pub(crate) schema_name: String,
+    /// More for the template (a follow-up's question, the speaker's own turns…).
+    pub(crate) extra: Vec<(&'static str, serde_json::Value)>,
+}
+
+/// One persona's turn: the prompt, the call, the validated answer (or the
+/// failure, recorded as such).
+pub(crate) async fn speak(
     d: &Debate<'_>,
     persona: &Persona,
-    round: u32,
-    spec: &RoundSpec,
-    previous: &[Turn],
-    so_far: &council_core::Transcript,
+    ask: &TurnAsk<'_>,
 ) -> Result<Turn, EngineError> {
+    let (round, spec, previous, so_far) = (ask.number, ask.spec, ask.previous, ask.so_far);
     let started = Instant::now();
     d.progress.event(ProgressEvent::TurnStarted {
         round,
@@ -194,25 +224,31 @@ async fn speak(
     let info = model.info();
     let small = info.capabilities.small;
     ctx.insert("small", &small);
-    ctx.insert("summaries", &summaries_before(so_far, round, small));
+    ctx.insert(
+        "summaries",
+        &summaries_before(so_far, ask.summaries_before, small),
+    );
     ctx.insert(
         "to_answer",
         &answer_turns(&d.panel, &persona.id, previous, small),
     );
     ctx.insert("sources", &passages_for(d, persona, spec, previous));
+    for (key, value) in &ask.extra {
+        ctx.insert(*key, value);
+    }
     let system = d.prompts.render("system.tera", &ctx)?;
     let user = d.prompts.render(spec.template, &ctx)?;
     let points = shared_prefix_points(&user, &d.question, round, d.settings.rounds);
     let request = ChatRequest::new(vec![Message::system(system), Message::user(user)])
         .with_cache_points(points)
         .with_schema(
-            format!("turn_round{}", spec.number),
+            ask.schema_name.clone(),
             without_citations_unless(
                 d.library.is_some(),
                 crate::schema::sized_for(turn_schema(spec, &others), small),
             ),
         )
-        .with_seed(d.settings.seed_for(round, &persona.id))
+        .with_seed(d.settings.seed_for(ask.seed_round, &persona.id))
         .with_max_tokens(d.settings.max_tokens);
     let answered = {
         let so_far = std::sync::Mutex::new(String::new());
