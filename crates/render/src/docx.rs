@@ -3,7 +3,7 @@
 //! forecasts, action plan, risks and cost, the charts rasterised to PNG,
 //! and the brand's name, logo, colour, footer and confidentiality line.
 
-use crate::brand::{Brand, LogoKind};
+use crate::brand::{Brand, Logo, LogoKind};
 use crate::view::{TurnView, View};
 use crate::RenderError;
 use docx_rs::{
@@ -18,6 +18,9 @@ const TEXT_WIDTH_TWIPS: usize = 11906 - 2 * 1134;
 const TEXT_WIDTH_EMU: u32 = (TEXT_WIDTH_TWIPS as u32) * 635;
 /// Charts are drawn at this multiple of their SVG size, for sharp print.
 const CHART_SCALE: f32 = 2.0;
+/// The largest PNG an SVG logo is drawn as, in pixels: the logo is shown
+/// at most 5 × 1.5 cm, so this is 600 dpi.
+pub(crate) const LOGO_MAX_PX: (u32, u32) = (1200, 360);
 
 const MUTED: &str = "5B6570";
 const WARN: &str = "C62828";
@@ -96,16 +99,7 @@ fn brand_band(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
     }
     let mut band = Paragraph::new();
     if let Some(logo) = &b.logo {
-        let (png, w, h) = match logo.kind {
-            LogoKind::Png => {
-                let (w, h) = crate::brand::png_size(&logo.bytes).unwrap_or((1, 1));
-                (logo.bytes.clone(), w, h)
-            }
-            LogoKind::Svg => {
-                let svg = String::from_utf8_lossy(&logo.bytes);
-                raster(&svg, 2.0, &logo.path.display().to_string())?
-            }
-        };
+        let (png, w, h) = logo_png(logo)?;
         // At most 5 cm wide and 1.5 cm high, keeping its proportions.
         let (max_w, max_h) = (1_800_000.0_f64, 540_000.0_f64);
         let k = (max_w / f64::from(w)).min(max_h / f64::from(h));
@@ -543,6 +537,27 @@ fn disclaimer(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
     Ok(())
 }
 
+/// The logo as a PNG: (bytes, width, height in pixels). An SVG is drawn at
+/// twice its size, or smaller to fit [`LOGO_MAX_PX`]: its size is the
+/// brand file's to choose, and a pixmap is allocated whole.
+pub(crate) fn logo_png(logo: &Logo) -> Result<(Vec<u8>, u32, u32), RenderError> {
+    match logo.kind {
+        LogoKind::Png => {
+            let (w, h) = crate::brand::png_size(&logo.bytes).unwrap_or((1, 1));
+            Ok((logo.bytes.clone(), w, h))
+        }
+        LogoKind::Svg => {
+            let svg = String::from_utf8_lossy(&logo.bytes);
+            let (max_w, max_h) = LOGO_MAX_PX;
+            raster(
+                &svg,
+                |w, h| (2.0_f32).min(max_w as f32 / w).min(max_h as f32 / h),
+                &logo.path.display().to_string(),
+            )
+        }
+    }
+}
+
 /// The page header (the brand's confidentiality line) and footer (the
 /// brand's name and footer, the page number).
 fn page_furniture(mut docx: Docx, brand: Option<&Brand>) -> Docx {
@@ -678,7 +693,7 @@ impl Doc {
 
     /// An SVG chart, rasterised, as wide as the text.
     fn chart(&mut self, svg: &str, what: &str) -> Result<(), RenderError> {
-        let (png, w, h) = raster(svg, CHART_SCALE, what)?;
+        let (png, w, h) = raster(svg, |_, _| CHART_SCALE, what)?;
         let height = (u64::from(TEXT_WIDTH_EMU) * u64::from(h) / u64::from(w.max(1))) as u32;
         let pic = Pic::new_with_dimensions(png, w, h).size(TEXT_WIDTH_EMU, height);
         self.p(Paragraph::new().add_run(Run::new().add_image(pic)));
@@ -841,8 +856,13 @@ fn fonts() -> (Arc<resvg::usvg::fontdb::Database>, String) {
     .clone()
 }
 
-/// An SVG drawn to PNG at `scale` times its size: (PNG bytes, width, height).
-fn raster(svg: &str, scale: f32, what: &str) -> Result<(Vec<u8>, u32, u32), RenderError> {
+/// An SVG drawn to PNG at `scale(width, height)` times its size (at least
+/// one pixel each way): (PNG bytes, width, height).
+fn raster(
+    svg: &str,
+    scale: impl Fn(f32, f32) -> f32,
+    what: &str,
+) -> Result<(Vec<u8>, u32, u32), RenderError> {
     let fail = |message: String| RenderError::Raster {
         what: what.to_string(),
         message,
@@ -856,10 +876,10 @@ fn raster(svg: &str, scale: f32, what: &str) -> Result<(Vec<u8>, u32, u32), Rend
         ..resvg::usvg::Options::default()
     };
     let tree = resvg::usvg::Tree::from_str(svg, &options).map_err(|e| fail(e.to_string()))?;
-    let size = tree
-        .size()
-        .to_int_size()
-        .scale_by(scale)
+    let (w, h) = (tree.size().width(), tree.size().height());
+    let scale = scale(w, h);
+    let pixels = |x: f32| ((x * scale).round() as u32).max(1);
+    let size = resvg::tiny_skia::IntSize::from_wh(pixels(w), pixels(h))
         .ok_or_else(|| fail("empty picture".into()))?;
     let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height())
         .ok_or_else(|| fail("empty picture".into()))?;
@@ -992,6 +1012,31 @@ mod tests {
                 assert_eq!(rounds, expected, "{case}: one Heading 2 per round");
             }
         }
+    }
+
+    #[test]
+    fn an_svg_logo_is_drawn_at_twice_its_size_or_shrunk_to_fit() {
+        let svg = |w: &str, h: &str| {
+            Logo {
+            path: "logo.svg".into(),
+            kind: LogoKind::Svg,
+            bytes: format!(
+                r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}"><rect width="10" height="10"/></svg>"#
+            )
+            .into_bytes(),
+        }
+        };
+        let size = |logo: &Logo| {
+            let (png, w, h) = logo_png(logo).unwrap();
+            assert_eq!(crate::brand::png_size(&png), Some((w, h)));
+            (w, h)
+        };
+        assert_eq!(size(&svg("40", "12")), (80, 24));
+        // A logo declaring itself a million pixels square is not drawn at
+        // that size (four terabytes of pixmap): it fits the largest picture.
+        assert_eq!(size(&svg("1000000", "1000000")), (360, 360));
+        assert_eq!(size(&svg("1000000", "1")), (1200, 1));
+        assert_eq!(size(&svg("0.001", "0.001")), (1, 1));
     }
 
     #[test]
