@@ -6,7 +6,8 @@
 //! question, and the long table) into a [`Comparison`];
 //! [`forecasts_in`] reads a run's forecasts with each advisor's probability
 //! and the panel median, and [`score()`] scores them against their outcomes
-//! into [`Scores`] (Brier, log loss, calibration). [`tables`] writes both
+//! into [`Scores`] (Brier, log loss, calibration), their outcomes read
+//! from text by [`outcomes`]. [`tables`] writes both
 //! as CSV and text, [`html`] as self-contained HTML pages with SVG charts.
 
 pub mod compare;
@@ -14,6 +15,7 @@ pub mod cost;
 pub mod diff;
 pub mod forecasts;
 pub mod html;
+pub mod outcomes;
 pub mod score;
 pub mod tables;
 
@@ -22,3 +24,6 @@ pub use cost::{cost_of, PriceTable};
 pub use diff::diff;
 pub use forecasts::{forecasts_in, RunForecast};
 pub use score::{score, ScoreInput, Scores};
+
+#[cfg(test)]
+mod proptests;

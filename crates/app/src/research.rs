@@ -129,20 +129,8 @@ pub fn read_outcomes(file: &Path) -> anyhow::Result<Vec<Outcome>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", file.display())),
     };
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str::<Outcome>(l).map_err(|e| {
-                InputError(format!(
-                    "{} line {}: not an outcome ({e}); each line is {{\"id\": \"F-xxxxxx\", \"outcome\": \"yes\"|\"no\", \"date\": \"YYYY-MM-DD\"}} (see `council schema outcomes`): fix or remove it",
-                    file.display(),
-                    i + 1
-                ))
-                .into()
-            })
-        })
-        .collect()
+    Ok(council_analysis::outcomes::parse_jsonl(&text, &file.display().to_string())
+        .map_err(InputError)?)
 }
 
 /// What became of recording outcomes.

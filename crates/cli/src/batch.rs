@@ -60,9 +60,10 @@ fn split(s: &str) -> Vec<String> {
         .collect()
 }
 
-/// Reads the question file: JSONL (one object a line) or CSV with a
-/// header row (`question` required; `id`, `date`, `lang`, `panel`, `model`
-/// optional), chosen by the extension (`.csv`) or the first character.
+/// What to write in a question file, for messages about one that holds none.
+const NO_QUESTIONS: &str = "give one question a line: JSONL ({\"question\": \"…\"}) or CSV with a header row naming a question column";
+
+/// Reads the question file at `path` (see [`parse_lines`]).
 fn read_lines(path: &Path) -> Result<Vec<Line>, InputError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         InputError(format!(
@@ -70,8 +71,19 @@ fn read_lines(path: &Path) -> Result<Vec<Line>, InputError> {
             path.display()
         ))
     })?;
+    parse_lines(&text, path)
+}
+
+/// Parses the question file's text: JSONL (one object a line) or CSV with a
+/// header row (`question` required; `id`, `date`, `lang`, `panel`, `model`
+/// optional), chosen by `path`'s extension (`.csv`, `.jsonl`) or the first
+/// character. Reads nothing; every error names `path`.
+fn parse_lines(text: &str, path: &Path) -> Result<Vec<Line>, InputError> {
     if text.trim().is_empty() {
-        return Err(InputError(format!("{} holds no questions", path.display())));
+        return Err(InputError(format!(
+            "{} holds no questions: {NO_QUESTIONS}",
+            path.display()
+        )));
     }
     let ext = path
         .extension()
@@ -85,7 +97,12 @@ fn read_lines(path: &Path) -> Result<Vec<Line>, InputError> {
             .from_reader(text.as_bytes());
         let headers = r
             .headers()
-            .map_err(|e| InputError(format!("{}: not a CSV file ({e})", path.display())))?
+            .map_err(|e| {
+                InputError(format!(
+                    "{}: not a CSV file ({e}); {NO_QUESTIONS}",
+                    path.display()
+                ))
+            })?
             .clone();
         if !headers.iter().any(|h| h == "question") {
             return Err(InputError(format!(
@@ -94,8 +111,13 @@ fn read_lines(path: &Path) -> Result<Vec<Line>, InputError> {
             )));
         }
         for (i, rec) in r.records().enumerate() {
-            let rec =
-                rec.map_err(|e| InputError(format!("{} row {}: {e}", path.display(), i + 2)))?;
+            let rec = rec.map_err(|e| {
+                InputError(format!(
+                    "{} row {}: {e}; give each row one field per column of the header row, and quote a field that holds a comma",
+                    path.display(),
+                    i + 2
+                ))
+            })?;
             let mut line = Line::default();
             for (h, v) in headers.iter().zip(rec.iter()) {
                 let v = Some(v.to_string()).filter(|v| !v.is_empty());
@@ -131,7 +153,10 @@ fn read_lines(path: &Path) -> Result<Vec<Line>, InputError> {
         }
     }
     if out.is_empty() {
-        return Err(InputError(format!("{} holds no questions", path.display())));
+        return Err(InputError(format!(
+            "{} holds no questions: {NO_QUESTIONS}",
+            path.display()
+        )));
     }
     Ok(out)
 }
@@ -462,4 +487,174 @@ pub(crate) async fn batch(args: BatchArgs, global: &Global) -> anyhow::Result<bo
     }
     println!("{}", args.out.display());
     Ok(outcome.partial == 0 && outcome.failed == 0)
+}
+
+#[cfg(test)]
+#[path = "../../../tests/support/json_mutations.rs"]
+mod json_mutations;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_format_is_chosen_by_extension_or_first_character() {
+        let jsonl = "{\"question\": \"Open in Berlin?\", \"panel\": [\"cfo\", \"cto\"]}\n\n{\"question\": \"Hire?\", \"panel\": \"cfo, cto\"}\n";
+        for name in ["q.jsonl", "q.txt", "q"] {
+            let lines = parse_lines(jsonl, Path::new(name)).unwrap();
+            assert_eq!(lines.len(), 2, "{name}");
+            assert_eq!(list(&lines[0].panel), list(&lines[1].panel));
+        }
+        let csv = "question,panel,model\n\"Open in Berlin, or not?\",\"cfo,cto\",a\n";
+        for name in ["q.csv", "q.txt"] {
+            let lines = parse_lines(csv, Path::new(name)).unwrap();
+            assert_eq!(lines[0].question, "Open in Berlin, or not?");
+            assert_eq!(list(&lines[0].panel), ["cfo", "cto"]);
+        }
+        // A .csv file is CSV even when it looks like JSON.
+        let err = parse_lines(jsonl, Path::new("q.csv")).unwrap_err().0;
+        assert!(
+            err.contains("q.csv") && err.contains("`question` column"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn each_bad_question_file_names_the_file_and_fix() {
+        for (name, text, says) in [
+            (
+                "q.jsonl",
+                " \n",
+                "q.jsonl holds no questions: give one question a line",
+            ),
+            (
+                "q.csv",
+                "question,id\n",
+                "q.csv holds no questions: give one question a line",
+            ),
+            (
+                "q.csv",
+                "question,colour\nX,red\n",
+                "unknown column \"colour\"; the columns are",
+            ),
+            ("q.csv", "question,id\nX,1,extra\n", "q.csv row 2: "),
+            (
+                "q.csv",
+                "question,id\nX,1,extra\n",
+                "quote a field that holds a comma",
+            ),
+            (
+                "q.jsonl",
+                "{\"question\": \"X\"}\n{\"questoin\": \"Y\"}\n",
+                "q.jsonl line 2: unknown field `questoin`",
+            ),
+            (
+                "q.jsonl",
+                "{\"question\": 3}\n",
+                "each line is {\"question\": \"…\"}",
+            ),
+        ] {
+            let err = parse_lines(text, Path::new(name)).unwrap_err().0;
+            assert!(err.contains(says), "{text:?}: {err}");
+        }
+    }
+
+    mod proptests {
+        //! Property tests of the question file's parser: any text, valid
+        //! JSONL with a few values changed, CSV of any columns and fields,
+        //! give lines or an error naming the file and the fix. Never a panic.
+        use super::*;
+        use proptest::prelude::*;
+        use serde_json::json;
+
+        use crate::batch::json_mutations::{any_json, mutated};
+
+        /// The part of every error that says what to do.
+        const FIXES: [&str; 5] = [
+            "give one question a line",
+            "needs a header row with a `question` column",
+            "quote a field that holds a comma",
+            "the columns are question, id, date, lang, panel, model",
+            "with optional id, date, lang, panel, model",
+        ];
+
+        fn jsonl_files() -> impl Strategy<Value = String> {
+            let line = json!({
+                "id": "q1",
+                "question": "Should we open a Berlin office?",
+                "date": "2026-01-02",
+                "lang": "en",
+                "panel": ["cfo", "cto"],
+                "model": "a,b",
+            });
+            prop::collection::vec(
+                prop_oneof![
+                    3 => mutated(line.clone()).prop_map(|v| v.to_string()),
+                    1 => Just(line.to_string()),
+                    1 => any_json().prop_map(|v| v.to_string()),
+                    1 => Just(String::new()),
+                ],
+                0..6,
+            )
+            .prop_map(|l| l.join("\n"))
+        }
+
+        /// CSV with a header of known (sometimes unknown) columns and rows
+        /// of any fields, quoted or not, of any length.
+        fn csv_files() -> impl Strategy<Value = String> {
+            let column = prop::sample::select(vec![
+                "question", "question", "id", "date", "lang", "panel", "model", "colour", "",
+            ]);
+            let field = prop_oneof![
+                "[A-Za-z ?]{0,12}",
+                "\"[^\"]{0,12}\"",
+                "\\PC{0,8}",
+                Just("cfo,cto".to_string()),
+            ];
+            (
+                prop::collection::vec(column, 0..5),
+                prop::collection::vec(prop::collection::vec(field, 0..5), 0..5),
+            )
+                .prop_map(|(header, rows)| {
+                    std::iter::once(header.join(","))
+                        .chain(rows.iter().map(|r| r.join(",")))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+            /// A question file of any text, under any extension: its lines,
+            /// or an error naming the file and saying what to write.
+            #[test]
+            fn a_question_file_of_any_text_gives_lines_or_names_file_and_fix(
+                text in prop_oneof![
+                    "\\PC{0,200}",
+                    prop::collection::vec(any::<u8>(), 0..200)
+                        .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+                    jsonl_files(),
+                    csv_files(),
+                ],
+                name in prop::sample::select(vec!["study/q.jsonl", "study/q.csv", "study/q.txt", "study/q"]),
+            ) {
+                match parse_lines(&text, Path::new(name)) {
+                    Ok(lines) => {
+                        prop_assert!(!lines.is_empty());
+                        let jsonl = !name.ends_with(".csv")
+                            && (name.ends_with(".jsonl") || text.trim_start().starts_with('{'));
+                        if jsonl {
+                            let written = text.lines().filter(|l| !l.trim().is_empty()).count();
+                            prop_assert_eq!(lines.len(), written);
+                        }
+                    }
+                    Err(InputError(m)) => {
+                        prop_assert!(m.starts_with(name), "{m}");
+                        prop_assert!(FIXES.iter().any(|f| m.contains(f)), "{m}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -8,6 +8,7 @@ use crate::cli::{
     CompareArgs, CompareBy, CompareFormat, OutcomeArgs, ScoreArgs, ScoreFormat, YesNo,
 };
 use crate::InputError;
+use council_analysis::outcomes;
 use council_analysis::tables::{self, Summary};
 use council_analysis::{forecasts_in, CompareOptions, RunInput, ScoreInput};
 use council_app::research::{outcomes_file, read_outcomes, read_runs, record_outcomes};
@@ -132,22 +133,7 @@ pub(crate) fn compare(args: &CompareArgs) -> anyhow::Result<()> {
 }
 
 fn check_date(date: &str, what: &str) -> anyhow::Result<String> {
-    let d = date.trim();
-    chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-        .map(|_| d.to_string())
-        .map_err(|_| InputError(format!("{what}: {date:?} is not a date; use YYYY-MM-DD")).into())
-}
-
-fn resolution(value: &str, file: &Path, line: u64) -> anyhow::Result<Resolution> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "yes" => Ok(Resolution::Yes),
-        "no" => Ok(Resolution::No),
-        _ => Err(InputError(format!(
-            "{} line {line}: outcome {value:?} is neither yes nor no",
-            file.display()
-        ))
-        .into()),
-    }
+    Ok(outcomes::check_date(date, what).map_err(InputError)?)
 }
 
 /// Reads `--file outcomes.csv`: `id,outcome[,date]` per line, with an
@@ -159,49 +145,10 @@ fn outcomes_csv(file: &Path, default_date: Option<&str>) -> anyhow::Result<Vec<O
             file.display()
         ))
     })?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let mut out = Vec::new();
-    for (i, rec) in reader.records().enumerate() {
-        let rec = rec.map_err(|e| InputError(format!("{}: {e}", file.display())))?;
-        let line = rec.position().map_or(i as u64 + 1, |p| p.line());
-        let id = rec.get(0).unwrap_or("");
-        if i == 0 && id.eq_ignore_ascii_case("id") {
-            continue;
-        }
-        if rec.iter().all(str::is_empty) {
-            continue;
-        }
-        if rec.len() < 2 || rec.len() > 3 {
-            return Err(InputError(format!(
-                "{} line {line}: expected id,outcome[,date], found {} fields",
-                file.display(),
-                rec.len()
-            ))
-            .into());
-        }
-        let date = match rec.get(2).filter(|d| !d.is_empty()) {
-            Some(d) => Some(check_date(d, &format!("{} line {line}", file.display()))?),
-            None => default_date.map(String::from),
-        };
-        out.push(Outcome {
-            id: id.to_string(),
-            outcome: resolution(&rec[1], file, line)?,
-            date,
-            recorded: None,
-        });
-    }
-    if out.is_empty() {
-        return Err(InputError(format!(
-            "{} holds no outcomes: give one id,outcome[,date] per line",
-            file.display()
-        ))
-        .into());
-    }
-    Ok(out)
+    Ok(
+        outcomes::parse_csv(&text, &file.display().to_string(), default_date)
+            .map_err(InputError)?,
+    )
 }
 
 /// Runs `council outcome`.

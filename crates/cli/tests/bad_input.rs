@@ -235,6 +235,30 @@ fn killed_run(home: &Path, server: &str, name: &str) -> PathBuf {
     dir
 }
 
+/// A copy of the run `from` in `home/NAME` whose complete log lines (as
+/// JSON values) were changed by `edit`, as a hand edit would.
+fn edited_run(home: &Path, from: &str, name: &str, edit: impl Fn(&mut Vec<serde_json::Value>)) {
+    let text = std::fs::read_to_string(home.join(from).join("events.jsonl")).unwrap();
+    let mut lines: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    edit(&mut lines);
+    let out: String = lines.iter().map(|v| format!("{v}\n")).collect();
+    std::fs::create_dir_all(home.join(name)).unwrap();
+    std::fs::write(home.join(name).join("events.jsonl"), out).unwrap();
+}
+
+/// The version 1 fixture transcript with `edit` made, as `home/NAME/transcript.json`.
+fn edited_transcript(home: &Path, name: &str, edit: impl Fn(&mut serde_json::Value)) {
+    let v1 = council_tests::workspace_root().join("tests/fixtures/transcript-v1.json");
+    let mut t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(v1).unwrap()).unwrap();
+    edit(&mut t);
+    std::fs::create_dir_all(home.join(name)).unwrap();
+    std::fs::write(home.join(name).join("transcript.json"), t.to_string()).unwrap();
+}
+
 #[test]
 fn every_bad_input_gets_its_exit_code_and_a_message_naming_the_fix() {
     let started = Instant::now();
@@ -254,6 +278,35 @@ fn every_bad_input_gets_its_exit_code_and_a_message_naming_the_fix() {
     let mut lines: Vec<&str> = log.lines().collect();
     lines.insert(1, "{\"event\": \"turn\", \"round\": ");
     std::fs::write(damaged.join("events.jsonl"), lines.join("\n") + "\n").unwrap();
+    // Hand-edited logs and transcripts with absurd round numbers.
+    let turn_round = |n: u64| {
+        move |l: &mut Vec<serde_json::Value>| {
+            let turn = l.iter_mut().find(|v| v["event"] == "turn").unwrap();
+            turn["round"] = n.into();
+        }
+    };
+    edited_run(home, "killed", "round-zero", turn_round(0));
+    edited_run(
+        home,
+        "killed",
+        "round-huge",
+        turn_round(u64::from(u32::MAX)),
+    );
+    edited_run(home, "killed", "round-beyond-plan", turn_round(6));
+    edited_run(home, "killed", "plans-huge", |l| {
+        l[0]["rounds"] = u32::MAX.into();
+    });
+    edited_run(home, "killed", "followup-huge", |l| {
+        l.push(
+            serde_json::json!({"event": "followup", "number": u32::MAX, "question": "And then?"}),
+        );
+    });
+    edited_transcript(home, "transcript-round-huge", |t| {
+        t["rounds"][1]["number"] = u32::MAX.into();
+    });
+    edited_transcript(home, "transcript-plans-zero", |t| {
+        t["planned_rounds"] = 0.into();
+    });
     let big = "x".repeat(100 * 1024);
     let q = "Should we raise prices?";
 
@@ -552,6 +605,73 @@ fn every_bad_input_gets_its_exit_code_and_a_message_naming_the_fix() {
             &["ask", "--resume", "damaged"],
             4,
             &["events.jsonl line 2", "not a Council event"],
+        ),
+        case(
+            "render a log with a turn of round 0",
+            &["render", "round-zero"],
+            4,
+            &[
+                "round-zero/events.jsonl line 2",
+                "a turn of round 0",
+                "plans rounds 1 to 1",
+                "restore the log from a backup",
+            ],
+        ),
+        case(
+            "render a log with a turn of round 4294967295",
+            &["render", "round-huge"],
+            4,
+            &["line 2", "a turn of round 4294967295", "restore the log"],
+        ),
+        case(
+            "render a log with a turn beyond the rounds planned",
+            &["render", "round-beyond-plan"],
+            4,
+            &["line 2", "a turn of round 6", "plans rounds 1 to 1"],
+        ),
+        case(
+            "render a log whose header plans 4294967295 rounds",
+            &["render", "plans-huge"],
+            4,
+            &[
+                "plans-huge/events.jsonl line 1",
+                "the run plans 4294967295 rounds, but a run plans 1 to 10",
+                "restore the log from a backup, or start the run again",
+            ],
+        ),
+        case(
+            "resume a log whose header plans 4294967295 rounds",
+            &["ask", "--resume", "plans-huge"],
+            4,
+            &["events.jsonl line 1", "plans 4294967295 rounds"],
+        ),
+        case(
+            "render a log asking follow-up 4294967295 first",
+            &["render", "followup-huge"],
+            4,
+            &[
+                "follow-up 4294967295 is asked after 0 follow-ups (it would be number 1)",
+                "restore the log",
+            ],
+        ),
+        case(
+            "render a transcript whose round 2 is numbered 4294967295",
+            &["render", "transcript-round-huge"],
+            4,
+            &[
+                "transcript-round-huge/transcript.json",
+                "rounds[1].number is 4294967295",
+                "restore it from a backup",
+            ],
+        ),
+        case(
+            "render a transcript that plans 0 rounds",
+            &["render", "transcript-plans-zero"],
+            4,
+            &[
+                "planned_rounds is 0, but a run plans 1 to 10 rounds",
+                "restore it",
+            ],
         ),
         case(
             "render an empty log",

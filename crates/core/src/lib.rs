@@ -39,8 +39,8 @@ pub use report::{report_schema, Report, REPORT_VERSION};
 pub use source::{citation_number, Source};
 pub use text::{contains_quote, escape_markup, excerpt, match_tokens, quote_matches};
 pub use transcript::{
-    event_schema, transcript_schema, CallMeta, Event, Followup, FollowupAsked, Round, RunHeader,
-    RunStatus, Summary, Transcript, Turn, TurnStatus, OLDEST_TRANSCRIPT_VERSION,
-    TRANSCRIPT_VERSION,
+    check_log, event_schema, transcript_schema, CallMeta, Event, Followup, FollowupAsked, Round,
+    RunHeader, RunStatus, Summary, Transcript, Turn, TurnStatus, MAX_ROUNDS,
+    OLDEST_TRANSCRIPT_VERSION, TRANSCRIPT_VERSION,
 };
 pub use usage::Usage;

@@ -4,7 +4,7 @@
 //! is wrong.
 
 use crate::synthesis::Answers;
-use crate::{Event, FollowupAsked, RunHeader, Summary, Transcript, Turn, Usage};
+use crate::{Event, FollowupAsked, RunHeader, Summary, Transcript, Turn, Usage, MAX_ROUNDS};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -100,6 +100,39 @@ fn edited_log() -> impl Strategy<Value = Vec<Value>> {
     })
 }
 
+/// Round numbers: small ones, the edges of the plan, the largest.
+fn numbers() -> impl Strategy<Value = u32> {
+    prop_oneof![0..12u32, Just(MAX_ROUNDS + 1), Just(u32::MAX), any::<u32>()]
+}
+
+/// Every number of a transcript that counts rounds: `planned_rounds`, each
+/// round's `number` and each turn's `round`.
+fn number_slots(t: &mut Value) -> Vec<&mut Value> {
+    let mut out = Vec::new();
+    let Value::Object(o) = t else { return out };
+    for (k, v) in o.iter_mut() {
+        match (k.as_str(), v) {
+            ("planned_rounds", v) => out.push(v),
+            ("rounds", Value::Array(rounds)) => {
+                for r in rounds {
+                    let Value::Object(r) = r else { continue };
+                    for (k, v) in r.iter_mut() {
+                        match (k.as_str(), v) {
+                            ("number", v) => out.push(v),
+                            ("turns", Value::Array(turns)) => {
+                                out.extend(turns.iter_mut().filter_map(|x| x.get_mut("round")));
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Reads a transcript's answers and checks every problem names its part.
 fn answers_are_named(t: &Transcript) {
     let a = Answers::from_transcript(t);
@@ -154,20 +187,22 @@ proptest! {
         }
     }
 
-    /// A turn, summary or follow-up line of a damaged log claiming any
-    /// round or follow-up number (a flipped bit, a hand edit) is refused or
-    /// placed; it never makes the reader build billions of rounds.
+    /// Lines of a damaged log (the header included) claiming any round,
+    /// rounds planned or follow-up number (a flipped bit, a hand edit): a
+    /// transcript whose every number is in bounds, or an error naming one
+    /// of the log's lines and the fix; never billions of rounds.
     #[test]
-    fn a_line_of_any_round_number_is_placed_or_refused(
-        which in any::<usize>(),
-        number in prop_oneof![0..12u32, any::<u32>()],
+    fn lines_of_any_round_numbers_are_placed_or_refused_by_line(
+        edits in prop::collection::vec((prop_oneof![Just(0), any::<usize>()], numbers()), 1..4),
     ) {
         let mut lines = valid_log();
         let n = lines.len();
-        let line = &mut lines[1 + which % (n - 1)];
-        for key in ["round", "number"] {
-            if let Some(slot) = line.get_mut(key) {
-                *slot = number.into();
+        for (which, number) in edits {
+            let line = &mut lines[which % n];
+            for key in ["round", "rounds", "number"] {
+                if let Some(slot) = line.get_mut(key) {
+                    *slot = number.into();
+                }
             }
         }
         let events: Vec<Event> = lines
@@ -175,8 +210,53 @@ proptest! {
             .map(|v| serde_json::from_value(v).expect("still an event"))
             .collect();
         match Transcript::from_events(&events) {
-            Ok(t) => prop_assert!(t.rounds.len() as u64 <= u64::from(t.planned_rounds)),
-            Err(e) => prop_assert!(["follow-up", "round"].iter().any(|w| e.contains(w)), "{e}"),
+            Ok(t) => {
+                prop_assert!(t.planned_rounds <= MAX_ROUNDS);
+                // What the log folds into passes the transcript file's check.
+                prop_assert_eq!(t.check_numbers(), Ok(()));
+            }
+            Err(e) => {
+                let line: Option<usize> = e
+                    .strip_prefix("line ")
+                    .and_then(|r| r.split(':').next())
+                    .and_then(|x| x.parse().ok());
+                prop_assert!(line.is_some_and(|l| (1..=n).contains(&l)), "{e}");
+                prop_assert!(e.contains("restore the log from a backup, or start the run again"), "{e}");
+            }
+        }
+    }
+
+    /// A transcript file whose round, rounds-planned or follow-up numbers
+    /// are any numbers: passed only when every one is in bounds (what the
+    /// readers count, loop and allocate by), else refused naming the field.
+    #[test]
+    fn a_transcript_of_any_round_numbers_is_in_bounds_or_refused_by_field(
+        v in prop_oneof![
+            Just(serde_json::from_str::<Value>(V1).expect("v1 is JSON")),
+            Just(serde_json::from_str::<Value>(V2).expect("v2 is JSON")),
+        ],
+        edits in prop::collection::vec((any::<usize>(), numbers()), 1..4),
+    ) {
+        let mut v = v;
+        let mut slots = number_slots(&mut v);
+        let total = slots.len();
+        for (which, number) in edits {
+            *slots[which % total] = number.into();
+        }
+        let t: Transcript = serde_json::from_value(v).expect("still a transcript");
+        match t.check_numbers() {
+            Ok(()) => {
+                prop_assert!((1..=MAX_ROUNDS).contains(&t.planned_rounds));
+                prop_assert!(t.rounds.len() as u64 <= u64::from(t.planned_rounds));
+                for (i, r) in t.rounds.iter().enumerate() {
+                    prop_assert_eq!(r.number as usize, i + 1);
+                    prop_assert!(r.turns.iter().all(|x| x.round == r.number));
+                }
+            }
+            Err(e) => prop_assert!(
+                ["planned_rounds ", "rounds ", "rounds[", "followups["].iter().any(|f| e.starts_with(f)),
+                "{e}"
+            ),
         }
     }
 

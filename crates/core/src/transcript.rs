@@ -19,6 +19,14 @@ pub const TRANSCRIPT_VERSION: u32 = 3;
 /// The oldest transcript format version this build reads.
 pub const OLDEST_TRANSCRIPT_VERSION: u32 = 1;
 
+/// The most rounds a run plans (`council ask --rounds` takes 1 to this).
+/// A log or transcript planning more was damaged or edited by hand, and
+/// is refused before anything counts or allocates by round.
+pub const MAX_ROUNDS: u32 = 10;
+
+/// The fix for an event log a reader refuses.
+const LOG_FIX: &str = "the line is damaged: restore the log from a backup, or start the run again";
+
 /// Whether a turn was spoken or its calls failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -369,10 +377,92 @@ pub struct Transcript {
     pub synthesis_asked: bool,
 }
 
+impl RunHeader {
+    /// Checks the numbers readers count with: the rounds planned are 1 to
+    /// [`MAX_ROUNDS`]. The error names the field.
+    pub fn check(&self) -> Result<(), String> {
+        if !(1..=MAX_ROUNDS).contains(&self.rounds) {
+            return Err(format!(
+                "the run plans {} rounds, but a run plans 1 to {MAX_ROUNDS} (`rounds` of the `started` event)",
+                self.rounds
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Checks an event log's order and numbers (event `i` is line `i + 1`): it
+/// starts with the one `started` event, whose header plans 1 to
+/// [`MAX_ROUNDS`] rounds; every turn and summary is of a planned round;
+/// follow-ups are asked numbered 1, 2, 3… and answered, summarised and
+/// synthesised after they are asked. The error names the line and the fix.
+pub fn check_log(events: &[Event]) -> Result<(), String> {
+    let Some(Event::Started(h)) = events.first() else {
+        return Err(format!(
+            "line 1: the event log does not start with a `started` event; {LOG_FIX}"
+        ));
+    };
+    h.check().map_err(|e| format!("line 1: {e}; {LOG_FIX}"))?;
+    let mut asked: u32 = 0;
+    for (i, e) in events.iter().enumerate().skip(1) {
+        let line = i + 1;
+        let round = |what: &str, round: u32| {
+            if (1..=h.rounds).contains(&round) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "line {line}: a {what} of round {round}, but the run plans rounds 1 to {}; {LOG_FIX}",
+                    h.rounds
+                ))
+            }
+        };
+        let followup = |what: &str, n: u32| {
+            if (1..=asked).contains(&n) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "line {line}: follow-up {n} is {what} before it is asked; {LOG_FIX}"
+                ))
+            }
+        };
+        match e {
+            Event::Started(_) => {
+                return Err(format!(
+                    "line {line}: the event log has two `started` events; {LOG_FIX}"
+                ))
+            }
+            Event::Turn(t) => round("turn", t.round)?,
+            Event::Summary(s) => round("summary", s.round)?,
+            Event::Synthesis(p) => {
+                if let SynthesisKind::Followup(n) = p.part {
+                    followup("answered", n)?;
+                }
+            }
+            // Asking one again (a resumed follow-up) changes nothing.
+            Event::Followup(f) if (1..=asked).contains(&f.number) => {}
+            Event::Followup(f) => {
+                if u64::from(f.number) != u64::from(asked) + 1 {
+                    return Err(format!(
+                        "line {line}: follow-up {} is asked after {asked} follow-ups (it would be number {}); {LOG_FIX}",
+                        f.number,
+                        u64::from(asked) + 1
+                    ));
+                }
+                asked = f.number;
+            }
+            Event::FollowupTurn(t) => followup("answered", t.round)?,
+            Event::FollowupSummary(s) => followup("summarised", s.round)?,
+        }
+    }
+    Ok(())
+}
+
 impl Transcript {
-    /// Rebuilds a transcript from its event log. The last event for a
-    /// (round, persona) pair wins; turns keep panel order.
+    /// Rebuilds a transcript from its event log, refused as [`check_log`]
+    /// says. The last event for a (round, persona) pair wins; turns keep
+    /// panel order.
     pub fn from_events(events: &[Event]) -> Result<Transcript, String> {
+        check_log(events)?;
         let Some(Event::Started(h)) = events.first() else {
             return Err("the event log does not start with a `started` event".into());
         };
@@ -382,9 +472,10 @@ impl Transcript {
         let mut followups: BTreeMap<u32, Followup> = BTreeMap::new();
         let mut followup_turns: BTreeMap<(u32, String), Turn> = BTreeMap::new();
         let mut followup_summaries: BTreeMap<u32, Summary> = BTreeMap::new();
+        // Every number below was checked by check_log.
         for e in &events[1..] {
             match e {
-                Event::Started(_) => return Err("the event log has two `started` events".into()),
+                Event::Started(_) => {}
                 Event::Turn(t) => {
                     turns.insert((t.round, t.persona.clone()), (**t).clone());
                 }
@@ -393,10 +484,9 @@ impl Transcript {
                 }
                 Event::Synthesis(p) => match p.part {
                     SynthesisKind::Followup(n) => {
-                        let f = followups.get_mut(&n).ok_or_else(|| {
-                            format!("follow-up {n} is answered before it is asked")
-                        })?;
-                        f.synthesis = Some(p.clone());
+                        if let Some(f) = followups.get_mut(&n) {
+                            f.synthesis = Some(p.clone());
+                        }
                     }
                     _ => {
                         synthesis.insert(p.part.clone(), p.clone());
@@ -413,39 +503,20 @@ impl Transcript {
                     });
                 }
                 Event::FollowupTurn(t) => {
-                    if !followups.contains_key(&t.round) {
-                        return Err(format!(
-                            "follow-up {} is answered before it is asked",
-                            t.round
-                        ));
-                    }
                     followup_turns.insert((t.round, t.persona.clone()), (**t).clone());
                 }
                 Event::FollowupSummary(s) => {
-                    if !followups.contains_key(&s.round) {
-                        return Err(format!(
-                            "follow-up {} is summarised before it is asked",
-                            s.round
-                        ));
-                    }
                     followup_summaries.insert(s.round, s.clone());
                 }
             }
         }
+        // At most MAX_ROUNDS: every round number was checked against the plan.
         let max_round = turns
             .keys()
             .map(|k| k.0)
             .chain(summaries.keys().copied())
             .max()
             .unwrap_or(0);
-        if max_round > h.rounds {
-            // A damaged line (a flipped bit, a hand edit): building every
-            // round up to it could take billions of empty rounds.
-            return Err(format!(
-                "the event log holds round {max_round}, but the run plans {} rounds; a line is damaged: restore the log, or start the run again",
-                h.rounds
-            ));
-        }
         let mut rounds = Vec::new();
         let mut usage = Usage::none();
         // A branch's rounds before its branch point are copied as they were
@@ -566,6 +637,48 @@ impl Transcript {
                     .iter()
                     .any(|p| !f.turns.iter().any(|x| x.persona == p.id))
         })
+    }
+
+    /// Checks the numbers readers count and index with, in a transcript
+    /// read from a file: 1 to [`MAX_ROUNDS`] rounds planned, no more rounds
+    /// than planned, rounds and follow-ups numbered 1, 2, 3… in order, each
+    /// turn in the round (or follow-up) it names. The error names the field.
+    pub fn check_numbers(&self) -> Result<(), String> {
+        if !(1..=MAX_ROUNDS).contains(&self.planned_rounds) {
+            return Err(format!(
+                "planned_rounds is {}, but a run plans 1 to {MAX_ROUNDS} rounds",
+                self.planned_rounds
+            ));
+        }
+        if self.rounds.len() as u64 > u64::from(self.planned_rounds) {
+            return Err(format!(
+                "rounds holds {} rounds, but planned_rounds is {}",
+                self.rounds.len(),
+                self.planned_rounds
+            ));
+        }
+        let numbered = |field: &str, i: usize, number: u32, turns: &[Turn]| {
+            if u64::from(number) != i as u64 + 1 {
+                return Err(format!(
+                    "{field}[{i}].number is {number}, but {field} are numbered 1, 2, 3… in order (it would be {})",
+                    i + 1
+                ));
+            }
+            match turns.iter().position(|t| t.round != number) {
+                Some(j) => Err(format!(
+                    "{field}[{i}].turns[{j}].round is {}, but the turn is in number {number}",
+                    turns[j].round
+                )),
+                None => Ok(()),
+            }
+        };
+        for (i, r) in self.rounds.iter().enumerate() {
+            numbered("rounds", i, r.number, &r.turns)?;
+        }
+        for (i, f) in self.followups.iter().enumerate() {
+            numbered("followups", i, f.number, &f.turns)?;
+        }
+        Ok(())
     }
 
     /// An advisor's display name: from the panel, else (in a branch) from
@@ -759,5 +872,150 @@ mod tests {
         assert!(Transcript::from_events(&early)
             .unwrap_err()
             .contains("before it is asked"));
+    }
+
+    fn asked(number: u32) -> Event {
+        Event::Followup(FollowupAsked {
+            number,
+            question: "and then?".into(),
+        })
+    }
+
+    fn followup_turn(number: u32) -> Event {
+        Event::FollowupTurn(Box::new(Turn::empty(number, "a")))
+    }
+
+    /// A finished five-round run of one advisor with `extra` events after.
+    fn log(extra: Vec<Event>) -> Vec<Event> {
+        let mut events = vec![Event::Started(header(&["a"], 5))];
+        for n in 1..=5 {
+            events.extend([turn(n, "a", false), Event::Summary(summary(n, false))]);
+        }
+        events.extend(extra);
+        events
+    }
+
+    #[test]
+    fn absurd_round_and_follow_up_numbers_are_refused_naming_the_line_and_fix() {
+        assert!(Transcript::from_events(&log(vec![asked(1), followup_turn(1), asked(2)])).is_ok());
+        let max = u32::MAX;
+        let with_header = |rounds: u32| vec![Event::Started(header(&["a"], rounds))];
+        let cases: Vec<(Vec<Event>, &[&str])> = vec![
+            (
+                with_header(0),
+                &["line 1: the run plans 0 rounds, but a run plans 1 to 10"],
+            ),
+            (
+                with_header(max),
+                &["line 1: the run plans 4294967295 rounds"],
+            ),
+            (with_header(11), &["line 1: the run plans 11 rounds"]),
+            (
+                log(vec![turn(0, "a", false)]),
+                &["line 12: a turn of round 0, but the run plans rounds 1 to 5"],
+            ),
+            (
+                log(vec![turn(max, "a", false)]),
+                &["line 12: a turn of round 4294967295"],
+            ),
+            (
+                log(vec![turn(6, "a", false)]),
+                &["line 12: a turn of round 6"],
+            ),
+            (
+                log(vec![Event::Summary(summary(0, false))]),
+                &["line 12: a summary of round 0"],
+            ),
+            (
+                log(vec![Event::Summary(summary(max, false))]),
+                &["line 12: a summary of round 4294967295"],
+            ),
+            (
+                log(vec![asked(0)]),
+                &["line 12: follow-up 0 is asked after 0 follow-ups (it would be number 1)"],
+            ),
+            (
+                log(vec![asked(max)]),
+                &["follow-up 4294967295 is asked after 0 follow-ups"],
+            ),
+            (
+                log(vec![asked(1), asked(3)]),
+                &["line 13: follow-up 3 is asked after 1 follow-ups (it would be number 2)"],
+            ),
+            (
+                log(vec![asked(1), followup_turn(max)]),
+                &["line 13: follow-up 4294967295 is answered before it is asked"],
+            ),
+            (
+                log(vec![asked(1), followup_turn(0)]),
+                &["follow-up 0 is answered before it is asked"],
+            ),
+            (
+                log(vec![asked(1), Event::FollowupSummary(summary(2, false))]),
+                &["line 13: follow-up 2 is summarised before it is asked"],
+            ),
+            (
+                log(vec![Event::Started(header(&["a"], 5))]),
+                &["line 12: the event log has two `started` events"],
+            ),
+        ];
+        for (events, says) in cases {
+            let err = Transcript::from_events(&events).unwrap_err();
+            for s in says
+                .iter()
+                .chain(&["restore the log from a backup, or start the run again"])
+            {
+                assert!(err.contains(s), "{err:?} lacks {s:?}");
+            }
+            assert_eq!(check_log(&events), Err(err));
+        }
+    }
+
+    #[test]
+    fn a_transcript_with_absurd_numbers_is_refused_naming_the_field() {
+        let good = Transcript::from_events(&log(vec![asked(1), followup_turn(1)])).unwrap();
+        assert_eq!(good.check_numbers(), Ok(()));
+        type Edit = fn(&mut Transcript);
+        let cases: [(Edit, &str); 9] = [
+            (
+                |t| t.planned_rounds = 0,
+                "planned_rounds is 0, but a run plans 1 to 10 rounds",
+            ),
+            (
+                |t| t.planned_rounds = u32::MAX,
+                "planned_rounds is 4294967295",
+            ),
+            (
+                |t| t.planned_rounds = 4,
+                "rounds holds 5 rounds, but planned_rounds is 4",
+            ),
+            (
+                |t| t.rounds[0].number = 0,
+                "rounds[0].number is 0, but rounds are numbered 1, 2, 3… in order (it would be 1)",
+            ),
+            (
+                |t| t.rounds[2].number = u32::MAX,
+                "rounds[2].number is 4294967295",
+            ),
+            (|t| t.rounds.swap(1, 2), "rounds[1].number is 3"),
+            (
+                |t| t.rounds[4].turns[0].round = u32::MAX,
+                "rounds[4].turns[0].round is 4294967295, but the turn is in number 5",
+            ),
+            (
+                |t| t.followups[0].number = u32::MAX,
+                "followups[0].number is 4294967295",
+            ),
+            (
+                |t| t.followups[0].turns[0].round = 0,
+                "followups[0].turns[0].round is 0",
+            ),
+        ];
+        for (edit, says) in cases {
+            let mut t = good.clone();
+            edit(&mut t);
+            let err = t.check_numbers().unwrap_err();
+            assert!(err.contains(says), "{err:?} lacks {says:?}");
+        }
     }
 }

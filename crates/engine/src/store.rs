@@ -199,7 +199,8 @@ pub struct EventLog {
 
 /// Reads a run folder's `events.jsonl` without writing anything: a last
 /// line still being written (by a live run) or cut short (by a crash) is
-/// left out, and the file is left as it is.
+/// left out, and the file is left as it is. A log whose order or numbers
+/// are wrong ([`council_core::check_log`]) is refused, naming the line.
 pub fn read_events(dir: &Path) -> Result<EventLog, EngineError> {
     let path = dir.join(EVENTS_FILE);
     let bytes = std::fs::read(&path).map_err(|e| {
@@ -242,6 +243,10 @@ pub fn read_events(dir: &Path) -> Result<EventLog, EngineError> {
             path.display()
         )));
     }
+    // Round and follow-up numbers are checked as the log is read, before
+    // anything counts, loops or allocates by them.
+    council_core::check_log(&events)
+        .map_err(|e| EngineError::Store(format!("{} {e}", path.display())))?;
     Ok(EventLog {
         events,
         complete_len: lines.complete_len(),
@@ -312,6 +317,13 @@ pub fn read_transcript(path: &Path) -> Result<Transcript, EngineError> {
     if !readable.contains(&t.version) {
         return Err(unreadable(u64::from(t.version)));
     }
+    // Numbers every reader counts and allocates by, checked once here.
+    t.check_numbers().map_err(|e| {
+        EngineError::Store(format!(
+            "{}: {e}; the file is damaged: restore it from a backup or, in a run folder, delete it: the run's {EVENTS_FILE} is read instead",
+            file.display()
+        ))
+    })?;
     Ok(t)
 }
 
@@ -367,6 +379,68 @@ mod tests {
 
     fn line(e: &Event) -> String {
         serde_json::to_string(e).unwrap() + "\n"
+    }
+
+    #[test]
+    fn a_hand_edited_log_with_an_absurd_round_is_refused_on_reading_and_resuming() {
+        for (round, says) in [
+            (
+                0,
+                "line 3: a summary of round 0, but the run plans rounds 1 to 5",
+            ),
+            (u32::MAX, "line 3: a summary of round 4294967295"),
+            (6, "line 3: a summary of round 6"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let text = line(&header()) + &line(&summary(1)) + &line(&summary(round));
+            std::fs::write(dir.path().join(EVENTS_FILE), &text).unwrap();
+            for err in [
+                read_events(dir.path()).unwrap_err().to_string(),
+                read_transcript(dir.path()).unwrap_err().to_string(),
+                RunStore::open(dir.path()).unwrap_err().to_string(),
+            ] {
+                assert!(err.contains("events.jsonl line 3"), "{err}");
+                assert!(err.contains(says), "{err}");
+                assert!(err.contains("restore the log from a backup"), "{err}");
+            }
+            assert_eq!(
+                std::fs::read_to_string(dir.path().join(EVENTS_FILE)).unwrap(),
+                text,
+                "refusing writes nothing"
+            );
+        }
+    }
+
+    #[test]
+    fn a_hand_edited_transcript_with_absurd_numbers_is_refused_naming_file_and_field() {
+        let v1 = include_str!("../../../tests/fixtures/transcript-v1.json");
+        type Edit = fn(&mut serde_json::Value);
+        let edits: [(&str, Edit); 3] = [
+            ("rounds[1].number is 4294967295", |t| {
+                t["rounds"][1]["number"] = u32::MAX.into()
+            }),
+            ("planned_rounds is 0", |t| t["planned_rounds"] = 0.into()),
+            ("rounds[0].turns[2].round is 9", |t| {
+                t["rounds"][0]["turns"][2]["round"] = 9.into()
+            }),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(TRANSCRIPT_FILE);
+        std::fs::write(&file, v1).unwrap();
+        assert!(read_transcript(&file).is_ok());
+        for (says, edit) in edits {
+            let mut t: serde_json::Value = serde_json::from_str(v1).unwrap();
+            edit(&mut t);
+            std::fs::write(&file, t.to_string()).unwrap();
+            let err = read_transcript(dir.path()).unwrap_err().to_string();
+            for s in [
+                "transcript.json: ",
+                says,
+                "restore it from a backup or, in a run folder, delete it",
+            ] {
+                assert!(err.contains(s), "{err:?} lacks {s:?}");
+            }
+        }
     }
 
     #[test]

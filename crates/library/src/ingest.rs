@@ -13,9 +13,49 @@ use sha2::{Digest, Sha256};
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
 /// Largest file ingested; bigger ones are skipped with advice.
 pub const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
+
+/// How long one PDF's text extraction may run before the file is skipped:
+/// a crafted PDF can keep the extractor busy for minutes.
+pub const DEFAULT_PDF_TIME_LIMIT: Duration = Duration::from_secs(30);
+
+/// Extractions past their time limit that may still be running (each
+/// keeps a core busy until it ends, see [`pdf_text`]); while this many
+/// are, further PDFs are skipped at once.
+pub const MAX_PDF_STRAGGLERS: usize = 2;
+
+/// Extractions past their time limit, still running, in this process.
+static STRAGGLERS: AtomicUsize = AtomicUsize::new(0);
+
+/// How files are turned into text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Extractors {
+    /// How long one PDF's extraction may run.
+    pub(crate) pdf_time_limit: Duration,
+    /// The PDF extractor (a slow one is injected by tests).
+    pub(crate) pdf: fn(&[u8]) -> Result<String, String>,
+}
+
+impl Extractors {
+    /// pdf-extract under `pdf_time_limit`.
+    pub(crate) fn with_limit(pdf_time_limit: Duration) -> Extractors {
+        Extractors {
+            pdf_time_limit,
+            pdf: |bytes| pdf_extract::extract_text_from_mem(bytes).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+impl Default for Extractors {
+    fn default() -> Extractors {
+        Extractors::with_limit(DEFAULT_PDF_TIME_LIMIT)
+    }
+}
 
 const EXTENSIONS: [&str; 8] = [
     "md", "markdown", "txt", "html", "htm", "pdf", "toml", "json",
@@ -106,7 +146,7 @@ fn looks_binary(bytes: &[u8]) -> bool {
     bytes.iter().take(8192).any(|b| *b == 0) || std::str::from_utf8(bytes).is_err()
 }
 
-fn read_one(path: &Path) -> Result<Vec<Raw>, Problem> {
+fn read_one(path: &Path, with: &Extractors) -> Result<Vec<Raw>, Problem> {
     let meta =
         std::fs::metadata(path).map_err(|e| problem(path, format!("cannot read it ({e})")))?;
     if meta.len() > MAX_FILE_BYTES {
@@ -120,12 +160,12 @@ fn read_one(path: &Path) -> Result<Vec<Raw>, Problem> {
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| problem(path, format!("cannot read it ({e})")))?;
-    extract(path, &bytes)
+    extract(path, &bytes, with)
 }
 
 /// The sources in one file's `bytes`, by the extension of `path` (which
 /// names it in the problem).
-pub(crate) fn extract(path: &Path, bytes: &[u8]) -> Result<Vec<Raw>, Problem> {
+pub(crate) fn extract(path: &Path, bytes: &[u8], with: &Extractors) -> Result<Vec<Raw>, Problem> {
     let ext = path
         .extension()
         .and_then(|x| x.to_str())
@@ -182,11 +222,24 @@ pub(crate) fn extract(path: &Path, bytes: &[u8]) -> Result<Vec<Raw>, Problem> {
                     "not a PDF (it does not start with %PDF-); export it as text, or give it the extension of what it is",
                 ));
             }
-            match pdf_text(bytes) {
+            match pdf_text(bytes, with) {
                 Ok(text) => one(stem, text),
-                Err(e) => Err(problem(
+                Err(PdfFailure::Unreadable(e)) => Err(problem(
                     path,
                     format!("not a readable PDF ({e}); export it as text"),
+                )),
+                Err(PdfFailure::TooSlow) => Err(problem(
+                    path,
+                    format!(
+                        "its text took longer than {} to extract, so it was skipped (the PDF may be damaged); export it as text",
+                        seconds(with.pdf_time_limit)
+                    ),
+                )),
+                Err(PdfFailure::Busy) => Err(problem(
+                    path,
+                    format!(
+                        "skipped: {MAX_PDF_STRAGGLERS} earlier PDFs are still being extracted past their time limit; export it as text, or leave out the PDFs that took too long"
+                    ),
                 )),
             }
         }
@@ -220,10 +273,50 @@ pub(crate) fn extract(path: &Path, bytes: &[u8]) -> Result<Vec<Raw>, Problem> {
 /// The name of the threads that run the PDF extractor.
 const PDF_THREAD: &str = "council-pdf-extract";
 
-/// The text of a PDF. pdf-extract panics on some malformed files: it runs
-/// on a thread of its own whose panic is caught and, by a hook installed
-/// once, not printed, so a broken PDF is a problem and nothing on stderr.
-fn pdf_text(bytes: &[u8]) -> Result<String, String> {
+/// Why a PDF gave no text.
+#[derive(Debug, PartialEq, Eq)]
+enum PdfFailure {
+    /// The extractor failed (or panicked) on it.
+    Unreadable(String),
+    /// It ran past the time limit.
+    TooSlow,
+    /// [`MAX_PDF_STRAGGLERS`] earlier extractions are still running.
+    Busy,
+}
+
+/// A time limit in words: "30 s", "0.05 s".
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s} s")
+    }
+}
+
+/// An extraction's state, set once by whichever side is first: the
+/// extractor finishing, or the caller giving up on it.
+const RUNNING: u8 = 0;
+const DONE: u8 = 1;
+const ABANDONED: u8 = 2;
+
+/// The text of a PDF, by `with.pdf` on a thread of its own, waited for at
+/// most `with.pdf_time_limit`.
+///
+/// pdf-extract panics on some malformed files: the panic is caught on its
+/// thread and, by a hook installed once, not printed, so a broken PDF is a
+/// problem and nothing on stderr. It can also run for minutes on a crafted
+/// file, and it cannot be told to stop. Past the limit the caller stops
+/// waiting and the thread is left to finish on its own, still using a core
+/// (and its memory) meanwhile. Running it in a child process instead would
+/// let it be killed, but needs a binary to run it in (the library is a
+/// library: `council` would need a hidden helper command, and tests a
+/// helper binary) and a copy of the file's bytes to it per PDF, and forking
+/// this multi-threaded process without exec is unsafe. A stopped thread's
+/// cost is bounded instead: at most [`MAX_PDF_STRAGGLERS`] may run at
+/// once, and further PDFs are skipped at once while they do; every run of
+/// Council (a web job included) is its own process, which ends them.
+fn pdf_text(bytes: &[u8], with: &Extractors) -> Result<String, PdfFailure> {
     static QUIET: std::sync::Once = std::sync::Once::new();
     QUIET.call_once(|| {
         let previous = std::panic::take_hook();
@@ -233,17 +326,47 @@ fn pdf_text(bytes: &[u8]) -> Result<String, String> {
             }
         }));
     });
-    std::thread::scope(|s| {
-        let worker = std::thread::Builder::new()
-            .name(PDF_THREAD.into())
-            .spawn_scoped(s, || {
-                pdf_extract::extract_text_from_mem(bytes).map_err(|e| e.to_string())
-            })
-            .map_err(|e| format!("cannot start the extractor: {e}"))?;
-        worker
-            .join()
-            .unwrap_or_else(|_| Err("the extractor failed on it".into()))
-    })
+    if STRAGGLERS.load(Ordering::SeqCst) >= MAX_PDF_STRAGGLERS {
+        return Err(PdfFailure::Busy);
+    }
+    let state = Arc::new(AtomicU8::new(RUNNING));
+    let (tx, rx) = mpsc::channel();
+    let (owned, extract, theirs) = (bytes.to_vec(), with.pdf, Arc::clone(&state));
+    std::thread::Builder::new()
+        .name(PDF_THREAD.into())
+        .spawn(move || {
+            let text = std::panic::catch_unwind(|| extract(&owned))
+                .unwrap_or_else(|_| Err("the extractor failed on it".into()));
+            // The caller may have stopped waiting (the send then fails).
+            let _ = tx.send(text);
+            if theirs
+                .compare_exchange(RUNNING, DONE, Ordering::SeqCst, Ordering::SeqCst)
+                .is_err()
+            {
+                STRAGGLERS.fetch_sub(1, Ordering::SeqCst);
+            }
+        })
+        .map_err(|e| PdfFailure::Unreadable(format!("cannot start the extractor: {e}")))?;
+    match rx.recv_timeout(with.pdf_time_limit) {
+        Ok(text) => text.map_err(PdfFailure::Unreadable),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            Err(PdfFailure::Unreadable("the extractor failed on it".into()))
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            // Counted before it is marked, so the thread's uncount follows.
+            STRAGGLERS.fetch_add(1, Ordering::SeqCst);
+            match state.compare_exchange(RUNNING, ABANDONED, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => Err(PdfFailure::TooSlow),
+                // It finished just now: its text is in the channel.
+                Err(_) => {
+                    STRAGGLERS.fetch_sub(1, Ordering::SeqCst);
+                    rx.recv()
+                        .unwrap_or_else(|_| Err("the extractor failed on it".into()))
+                        .map_err(PdfFailure::Unreadable)
+                }
+            }
+        }
+    }
 }
 
 /// Collects the text of a document's first `<title>`, as the HTML
@@ -308,7 +431,7 @@ pub(crate) fn html_title(html: &str) -> Option<String> {
 }
 
 /// Loads every input into numbered documents, with a problem per skipped input.
-pub(crate) fn load(inputs: &[PathBuf]) -> (Vec<Document>, Vec<Problem>) {
+pub(crate) fn load(inputs: &[PathBuf], with: &Extractors) -> (Vec<Document>, Vec<Problem>) {
     let mut files = Vec::new();
     let mut problems = Vec::new();
     for input in inputs {
@@ -316,7 +439,7 @@ pub(crate) fn load(inputs: &[PathBuf]) -> (Vec<Document>, Vec<Problem>) {
     }
     let mut raws = Vec::new();
     for f in &files {
-        match read_one(f) {
+        match read_one(f, with) {
             Ok(r) => raws.extend(r.into_iter().filter_map(|r| {
                 if r.text.trim().is_empty() {
                     problems.push(problem(f, "no text could be extracted"));
@@ -353,7 +476,100 @@ pub(crate) fn load(inputs: &[PathBuf]) -> (Vec<Document>, Vec<Problem>) {
 
 #[cfg(test)]
 mod tests {
-    use super::html_title;
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::time::Instant;
+
+    /// Set to let [`stuck`] finish.
+    static RELEASE: AtomicBool = AtomicBool::new(false);
+
+    /// An extractor that runs until [`RELEASE`] is set, as on a crafted PDF.
+    fn stuck(_: &[u8]) -> Result<String, String> {
+        while !RELEASE.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok("late".into())
+    }
+
+    const PDF: &[u8] = b"%PDF-1.4\n1 0 obj\n<< >>\nendobj\n";
+
+    #[test]
+    fn a_pdf_past_its_time_limit_is_skipped_and_the_library_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a.pdf", "b.pdf", "c.pdf"] {
+            std::fs::write(dir.path().join(name), PDF).unwrap();
+        }
+        std::fs::write(
+            dir.path().join("note.md"),
+            "# Pricing note\nPrices rise 15%.",
+        )
+        .unwrap();
+        let with = Extractors {
+            pdf_time_limit: Duration::from_millis(50),
+            pdf: stuck,
+        };
+        let (docs, problems) = load(&[dir.path().to_path_buf()], &with);
+        assert_eq!(docs.len(), 1, "{problems:?}");
+        assert_eq!(docs[0].source.title, "Pricing note");
+        let said = |name: &str| {
+            problems
+                .iter()
+                .find(|p| p.path == dir.path().join(name))
+                .unwrap_or_else(|| panic!("no problem for {name}: {problems:?}"))
+                .message
+                .clone()
+        };
+        for name in ["a.pdf", "b.pdf"] {
+            assert_eq!(
+                said(name),
+                "its text took longer than 0.05 s to extract, so it was skipped (the PDF may be damaged); export it as text"
+            );
+        }
+        // Two extractions still run: the next PDF is not started.
+        assert_eq!(
+            said("c.pdf"),
+            "skipped: 2 earlier PDFs are still being extracted past their time limit; export it as text, or leave out the PDFs that took too long"
+        );
+
+        // Once they end, PDFs are extracted again.
+        RELEASE.store(true, Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while STRAGGLERS.load(Ordering::SeqCst) > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the stuck extractions never ended"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let quick = Extractors {
+            pdf: |_| Ok("Quarterly revenue rose.".into()),
+            ..with
+        };
+        let raws = extract(Path::new("d.pdf"), PDF, &quick).unwrap();
+        assert_eq!(raws[0].text, "Quarterly revenue rose.");
+    }
+
+    #[test]
+    fn an_extractor_that_panics_or_fails_makes_a_problem_not_a_crash() {
+        let panics = Extractors {
+            pdf_time_limit: DEFAULT_PDF_TIME_LIMIT,
+            pdf: |_| panic!("broken font"),
+        };
+        let fails = Extractors {
+            pdf: |_| Err("no pages".into()),
+            ..panics
+        };
+        for (with, says) in [
+            (
+                panics,
+                "not a readable PDF (the extractor failed on it); export it as text",
+            ),
+            (fails, "not a readable PDF (no pages); export it as text"),
+        ] {
+            let p = extract(Path::new("x.pdf"), PDF, &with).err().unwrap();
+            assert_eq!(p.message, says);
+        }
+    }
 
     #[test]
     fn titles_are_decoded_as_a_browser_reads_them() {

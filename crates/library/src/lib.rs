@@ -4,8 +4,9 @@
 //! bibliography files (TOML or JSON lists of title, url, date, excerpt) from
 //! folders and single files. Each source gets a stable id (a hash of its
 //! text) and a citation number for the run. Bad inputs (unreadable, binary,
-//! too large, broken PDF, empty folder) are reported as [`Problem`]s and
-//! skipped; the rest loads. Passages are indexed with tantivy (BM25) in an
+//! too large, broken PDF, a PDF whose text takes longer than its time limit
+//! to extract, empty folder) are reported as [`Problem`]s and skipped; the
+//! rest loads. Passages are indexed with tantivy (BM25) in an
 //! index cached by content hash, so a second run over the same library does
 //! not index again. [`Library::search`] returns the best passages for a
 //! query; [`Library::contains_passage`] checks a quote against a source.
@@ -16,11 +17,12 @@ mod search;
 #[cfg(test)]
 mod proptests;
 
-pub use ingest::{Problem, MAX_FILE_BYTES};
+pub use ingest::{Problem, DEFAULT_PDF_TIME_LIMIT, MAX_FILE_BYTES, MAX_PDF_STRAGGLERS};
 pub use search::Passage;
 
 use council_core::Source;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// A library that cannot be used at all.
 #[derive(Debug, thiserror::Error)]
@@ -101,15 +103,41 @@ impl std::fmt::Debug for Library {
     }
 }
 
+/// How a library is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// How long one PDF's text extraction may run; past it the file is
+    /// skipped as a [`Problem`] ([`DEFAULT_PDF_TIME_LIMIT`]: 30 s).
+    pub pdf_time_limit: Duration,
+}
+
+impl Default for LoadOptions {
+    fn default() -> LoadOptions {
+        LoadOptions {
+            pdf_time_limit: DEFAULT_PDF_TIME_LIMIT,
+        }
+    }
+}
+
 impl Library {
     /// Loads every input (folders are searched recursively), skipping bad
     /// files with a [`Problem`] each, and opens or builds the index under
-    /// `cache_dir`.
+    /// `cache_dir`, with the default [`LoadOptions`].
     pub fn load(
         inputs: &[PathBuf],
         cache_dir: &Path,
     ) -> Result<(Library, Vec<Problem>), LibraryError> {
-        let (docs, problems) = ingest::load(inputs);
+        Library::load_with(inputs, cache_dir, &LoadOptions::default())
+    }
+
+    /// [`Library::load`] with `options` (a PDF's time limit).
+    pub fn load_with(
+        inputs: &[PathBuf],
+        cache_dir: &Path,
+        options: &LoadOptions,
+    ) -> Result<(Library, Vec<Problem>), LibraryError> {
+        let extractors = ingest::Extractors::with_limit(options.pdf_time_limit);
+        let (docs, problems) = ingest::load(inputs, &extractors);
         if docs.is_empty() {
             let why = summarize_problems(&problems, 5).join("; ");
             return Err(LibraryError::Empty(format!(

@@ -3,7 +3,7 @@
 //! summary of skipped files. Never a panic: a file that cannot be used is
 //! a [`Problem`] naming it and saying what to do.
 
-use crate::ingest::extract;
+use crate::ingest::{extract, Extractors};
 use crate::{summarize_problems, Problem};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -64,7 +64,7 @@ proptest! {
         bytes in contents(),
     ) {
         let path = PathBuf::from(format!("library/source.{ext}"));
-        check(&path, extract(&path, &bytes))?;
+        check(&path, extract(&path, &bytes, &Extractors::default()))?;
     }
 
     /// A bibliography of any shape, in JSON or TOML: its entries, or a
@@ -82,7 +82,7 @@ proptest! {
         } else {
             (PathBuf::from("refs.json"), v.to_string())
         };
-        let got = extract(&path, text.as_bytes());
+        let got = extract(&path, text.as_bytes(), &Extractors::default());
         if let Err(p) = &got {
             if p.message.starts_with("not a bibliography") {
                 prop_assert!(p.message.contains("source"), "{}", p.message);

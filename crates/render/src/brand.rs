@@ -84,6 +84,14 @@ pub enum BrandError {
         /// The IO error.
         source: std::io::Error,
     },
+    /// The brand file is not UTF-8 text.
+    #[error("brand file {} is not UTF-8 text ({message}); save it as UTF-8", path.display())]
+    NotUtf8 {
+        /// The brand file.
+        path: PathBuf,
+        /// Where the first bad byte is.
+        message: String,
+    },
     /// The brand file is not valid TOML, or a value has the wrong type.
     #[error("brand file {} is not valid: {message}; write TOML such as name = \"Your firm\"", path.display())]
     Toml {
@@ -161,25 +169,34 @@ struct RawBrand {
     confidentiality: Option<String>,
 }
 
-impl Brand {
-    /// Reads and checks the brand file at `path`; a logo path is relative
-    /// to the brand file's folder.
-    pub fn load(path: &Path) -> Result<Brand, BrandError> {
-        let text = std::fs::read_to_string(path).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound {
-                BrandError::Missing { path: path.into() }
-            } else {
-                BrandError::Unreadable {
-                    path: path.into(),
-                    source,
-                }
-            }
+/// A brand file's text, parsed and checked, before its logo is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BrandFile {
+    /// The firm's name, trimmed, not empty.
+    pub(crate) name: String,
+    /// The logo's path, resolved against the brand file's folder.
+    pub(crate) logo: Option<PathBuf>,
+    /// `#rrggbb`, lower case.
+    pub(crate) accent: Option<String>,
+    /// Trimmed, not empty.
+    pub(crate) footer: Option<String>,
+    /// Trimmed, not empty.
+    pub(crate) confidentiality: Option<String>,
+}
+
+impl BrandFile {
+    /// Parses and checks the bytes of the brand file at `path` (named in
+    /// every error; its folder resolves the logo's path). Reads nothing.
+    pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<BrandFile, BrandError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| BrandError::NotUtf8 {
+            path: path.into(),
+            message: e.to_string(),
         })?;
         let toml_error = |e: toml::de::Error| BrandError::Toml {
             path: path.into(),
             message: e.message().trim().to_string(),
         };
-        let table: toml::Table = toml::from_str(&text).map_err(toml_error)?;
+        let table: toml::Table = toml::from_str(text).map_err(toml_error)?;
         if let Some(key) = table.keys().find(|k| !KEYS.contains(&k.as_str())) {
             return Err(BrandError::UnknownKey {
                 path: path.into(),
@@ -202,17 +219,39 @@ impl Brand {
             })
             .transpose()?;
         let folder = path.parent().unwrap_or(Path::new("."));
-        let logo = raw
-            .logo
-            .map(|l| read_logo(path, &folder.join(l)))
-            .transpose()?;
         let text = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-        Ok(Brand {
+        Ok(BrandFile {
             name,
-            logo,
+            logo: raw.logo.map(|l| folder.join(l)),
             accent,
             footer: text(raw.footer),
             confidentiality: text(raw.confidentiality),
+        })
+    }
+}
+
+impl Brand {
+    /// Reads and checks the brand file at `path`; a logo path is relative
+    /// to the brand file's folder.
+    pub fn load(path: &Path) -> Result<Brand, BrandError> {
+        let bytes = std::fs::read(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                BrandError::Missing { path: path.into() }
+            } else {
+                BrandError::Unreadable {
+                    path: path.into(),
+                    source,
+                }
+            }
+        })?;
+        let file = BrandFile::parse(&bytes, path)?;
+        let logo = file.logo.map(|l| read_logo(path, &l)).transpose()?;
+        Ok(Brand {
+            name: file.name,
+            logo,
+            accent: file.accent,
+            footer: file.footer,
+            confidentiality: file.confidentiality,
         })
     }
 }
@@ -253,26 +292,35 @@ fn read_logo(brand: &Path, logo: &Path) -> Result<Logo, BrandError> {
             size: meta.len(),
         });
     }
+    let not_image = || BrandError::LogoNotImage {
+        path: brand.into(),
+        logo: logo.into(),
+    };
+    if meta.is_dir() {
+        return Err(not_image());
+    }
     let bytes = std::fs::read(logo).map_err(|source| BrandError::LogoUnreadable {
         path: brand.into(),
         logo: logo.into(),
         source,
     })?;
-    let kind = if png_size(&bytes).is_some() {
-        LogoKind::Png
-    } else if is_svg(&bytes) {
-        LogoKind::Svg
-    } else {
-        return Err(BrandError::LogoNotImage {
-            path: brand.into(),
-            logo: logo.into(),
-        });
-    };
+    let kind = logo_kind(&bytes).ok_or_else(not_image)?;
     Ok(Logo {
         path: logo.into(),
         kind,
         bytes,
     })
+}
+
+/// Whether `bytes` are a PNG or an SVG logo (`None`: neither).
+pub(crate) fn logo_kind(bytes: &[u8]) -> Option<LogoKind> {
+    if png_size(bytes).is_some() {
+        Some(LogoKind::Png)
+    } else if is_svg(bytes) {
+        Some(LogoKind::Svg)
+    } else {
+        None
+    }
 }
 
 /// A PNG's width and height in pixels, from its signature and IHDR chunk;
@@ -439,6 +487,24 @@ mod tests {
                 assert!(err.contains(s), "{toml:?}: {err:?} lacks {s:?}");
             }
         }
+        for (logo, says) in [
+            ("\"\"", "is not a PNG or SVG image"),
+            ("\".\"", "is not a PNG or SVG image"),
+        ] {
+            let err = load(&format!("name = \"X\"\nlogo = {logo}"), &[])
+                .expect_err(logo)
+                .to_string();
+            assert!(err.contains(says), "logo = {logo}: {err}");
+        }
+        let err = BrandFile::parse(b"name = \"Caf\xe9\"", Path::new("b/brand.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("b/brand.toml")
+                && err.contains("not UTF-8")
+                && err.contains("save it as UTF-8"),
+            "{err}"
+        );
         let missing = Brand::load(Path::new("/nonexistent/brand.toml"))
             .unwrap_err()
             .to_string();

@@ -3,7 +3,7 @@
 //! forecasts, action plan, risks and cost, the charts rasterised to PNG,
 //! and the brand's name, logo, colour, footer and confidentiality line.
 
-use crate::brand::{Brand, LogoKind};
+use crate::brand::{Brand, Logo, LogoKind};
 use crate::view::{TurnView, View};
 use crate::RenderError;
 use docx_rs::{
@@ -18,94 +18,154 @@ const TEXT_WIDTH_TWIPS: usize = 11906 - 2 * 1134;
 const TEXT_WIDTH_EMU: u32 = (TEXT_WIDTH_TWIPS as u32) * 635;
 /// Charts are drawn at this multiple of their SVG size, for sharp print.
 const CHART_SCALE: f32 = 2.0;
+/// The largest PNG an SVG logo is drawn as, in pixels: the logo is shown
+/// at most 5 × 1.5 cm, so this is 600 dpi.
+pub(crate) const LOGO_MAX_PX: (u32, u32) = (1200, 360);
 
 const MUTED: &str = "5B6570";
 const WARN: &str = "C62828";
 const DEFAULT_ACCENT: &str = "1D232B";
 
+/// One section of the document: written from the input at the end of the
+/// document so far.
+type Section = fn(&mut Doc, &Input<'_, '_>) -> Result<(), RenderError>;
+
+/// The document's sections, top to bottom, each skipping itself when the
+/// report's length leaves it out. A line shown above everything else (a
+/// status line, a warning box) is a section written first: put it at the
+/// head of this list.
+const SECTIONS: [Section; 17] = [
+    brand_band,
+    title_block,
+    verdict,
+    vote,
+    forecasts,
+    actions,
+    paths,
+    story,
+    evidence,
+    risks,
+    panel,
+    followups,
+    rounds,
+    sources,
+    flags,
+    cost,
+    disclaimer,
+];
+
 /// Writes the document for `v`.
 pub(crate) fn write(v: &View<'_>, brand: Option<&Brand>) -> Result<Vec<u8>, RenderError> {
-    let t = |k: &str| v.t.get(k).cloned().unwrap_or_default();
     let accent = brand
         .and_then(|b| b.accent.as_deref())
         .map_or(DEFAULT_ACCENT.to_string(), |a| {
             a.trim_start_matches('#').to_ascii_uppercase()
         });
-    let mut d = Doc::new(styled(&accent));
+    let input = Input { v, brand, accent };
+    let mut d = Doc::new(styled(&input.accent));
+    for section in SECTIONS {
+        section(&mut d, &input)?;
+    }
+    pack(page_furniture(d.docx, brand))
+}
 
-    // The brand's band: confidentiality, then logo and name.
-    if let Some(b) = brand {
-        if let Some(c) = &b.confidentiality {
-            d.p(Paragraph::new().add_run(small(c).bold().color(WARN)));
-        }
-        let mut band = Paragraph::new();
-        if let Some(logo) = &b.logo {
-            let (png, w, h) = match logo.kind {
-                LogoKind::Png => {
-                    let (w, h) = crate::brand::png_size(&logo.bytes).unwrap_or((1, 1));
-                    (logo.bytes.clone(), w, h)
-                }
-                LogoKind::Svg => {
-                    let svg = String::from_utf8_lossy(&logo.bytes);
-                    raster(&svg, 2.0, &logo.path.display().to_string())?
-                }
-            };
-            // At most 5 cm wide and 1.5 cm high, keeping its proportions.
-            let (max_w, max_h) = (1_800_000.0_f64, 540_000.0_f64);
-            let k = (max_w / f64::from(w)).min(max_h / f64::from(h));
-            let pic = Pic::new_with_dimensions(png, w, h)
-                .size((f64::from(w) * k) as u32, (f64::from(h) * k) as u32);
-            band = band
-                .add_run(Run::new().add_image(pic))
-                .add_run(Run::new().add_text("  "));
-        }
-        band = band.add_run(Run::new().add_text(&b.name).bold().size(28).color(&accent));
-        d.p(band);
+/// What every section reads: the view, the brand and its accent colour.
+struct Input<'v, 'r> {
+    v: &'v View<'r>,
+    brand: Option<&'v Brand>,
+    /// The accent as Word writes it: `RRGGBB`.
+    accent: String,
+}
+
+impl Input<'_, '_> {
+    /// The fixed text under `key` (empty if the table lacks it).
+    fn t(&self, key: &str) -> String {
+        self.v.t.get(key).cloned().unwrap_or_default()
     }
 
+    /// The fixed text under `key` followed by the language's colon.
+    fn label(&self, key: &str) -> String {
+        format!("{}{}", self.t(key), self.t("colon"))
+    }
+}
+
+/// The brand's band: confidentiality, then logo and name.
+fn brand_band(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
+    let Some(b) = i.brand else {
+        return Ok(());
+    };
+    if let Some(c) = &b.confidentiality {
+        d.p(Paragraph::new().add_run(small(c).bold().color(WARN)));
+    }
+    let mut band = Paragraph::new();
+    if let Some(logo) = &b.logo {
+        let (png, w, h) = logo_png(logo)?;
+        // At most 5 cm wide and 1.5 cm high, keeping its proportions.
+        let (max_w, max_h) = (1_800_000.0_f64, 540_000.0_f64);
+        let k = (max_w / f64::from(w)).min(max_h / f64::from(h));
+        let pic = Pic::new_with_dimensions(png, w, h)
+            .size((f64::from(w) * k) as u32, (f64::from(h) * k) as u32);
+        band = band
+            .add_run(Run::new().add_image(pic))
+            .add_run(Run::new().add_text("  "));
+    }
+    band = band.add_run(
+        Run::new()
+            .add_text(&b.name)
+            .bold()
+            .size(28)
+            .color(&i.accent),
+    );
+    d.p(band);
+    Ok(())
+}
+
+/// The title, the origin and variant lines, the date and producer, the
+/// question.
+fn title_block(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
+    let v = i.v;
     d.p(Paragraph::new()
         .style("Title")
-        .add_run(Run::new().add_text(t("title"))));
+        .add_run(Run::new().add_text(i.t("title"))));
     for line in [&v.origin_line, &v.variant_line].into_iter().flatten() {
         d.p(Paragraph::new().add_run(small(line).italic()));
     }
     d.p(Paragraph::new().add_run(small(&format!(
-        "{} · {}{}{}",
+        "{} · {}{}",
         v.r.date,
-        t("produced_by"),
-        t("colon"),
+        i.label("produced_by"),
         v.r.produced_by
     ))));
-    d.p(Paragraph::new()
-        .add_run(
-            Run::new()
-                .add_text(format!("{}{}", t("question"), t("colon")))
-                .bold(),
-        )
-        .add_run(text_run(&v.r.question)));
+    d.labelled(&i.label("question"), &v.r.question);
+    Ok(())
+}
 
-    // Verdict and vote.
-    d.h1(&t("verdict"));
+/// The verdict: its stance, any contradiction with the vote, its text and
+/// reasoning.
+fn verdict(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
+    let v = i.v;
+    d.h1(&i.t("verdict"));
     if v.r.verdict.trim().is_empty() {
-        d.text(&t("not_available"));
-    } else {
-        if let Some((stance, _)) = &v.verdict_stance {
-            d.p(Paragraph::new()
-                .add_run(Run::new().add_text(format!("{}{}", t("verdict_stance"), t("colon"))))
-                .add_run(Run::new().add_text(stance).bold()));
-        }
-        if let Some(c) = &v.contradiction {
-            d.p(Paragraph::new().add_run(Run::new().add_text(format!("⚠ {c}")).bold().color(WARN)));
-        }
-        d.text(&v.r.verdict);
-        d.p(Paragraph::new()
-            .add_run(
-                Run::new()
-                    .add_text(format!("{}{}", t("reasoning"), t("colon")))
-                    .bold(),
-            )
-            .add_run(text_run(&v.r.reasoning)));
+        d.text(&i.t("not_available"));
+        return Ok(());
     }
+    if let Some((stance, _)) = &v.verdict_stance {
+        d.p(Paragraph::new()
+            .add_run(Run::new().add_text(i.label("verdict_stance")))
+            .add_run(Run::new().add_text(stance).bold()));
+    }
+    if let Some(c) = &v.contradiction {
+        d.p(Paragraph::new().add_run(Run::new().add_text(format!("⚠ {c}")).bold().color(WARN)));
+    }
+    d.text(&v.r.verdict);
+    d.labelled(&i.label("reasoning"), &v.r.reasoning);
+    Ok(())
+}
+
+/// The panel's vote: the tally and one row per advisor.
+fn vote(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
+    let v = i.v;
+    let t = |k: &str| i.t(k);
     d.h2(&t("vote"));
     d.p(Paragraph::new().add_run(Run::new().add_text(format!(
         "{} {} · {} {} · {} {} ({}/{})",
@@ -134,307 +194,381 @@ pub(crate) fn write(v: &View<'_>, brand: Option<&Brand>) -> Result<Vec<u8>, Rend
             .collect(),
     );
     d.note(&t("vote_note"));
+    Ok(())
+}
 
+/// The forecasts table.
+fn forecasts(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
+    let t = |k: &str| i.t(k);
     d.h1(&t("forecasts"));
-    if v.forecasts.is_empty() {
+    if i.v.forecasts.is_empty() {
         d.text(&t("not_available"));
-    } else {
-        d.table(
-            &["ID".into(), t("forecast"), t("by"), t("median"), t("range")],
-            &[14, 42, 15, 10, 19],
-            v.forecasts
-                .iter()
-                .map(|f| {
-                    vec![
-                        f.id.clone(),
-                        f.statement.clone(),
-                        f.horizon.clone(),
-                        f.median.clone(),
-                        format!("{} ({} {})", f.range, f.n, t("answers")),
-                    ]
-                })
-                .collect(),
-        );
+        return Ok(());
     }
+    d.table(
+        &["ID".into(), t("forecast"), t("by"), t("median"), t("range")],
+        &[14, 42, 15, 10, 19],
+        i.v.forecasts
+            .iter()
+            .map(|f| {
+                vec![
+                    f.id.clone(),
+                    f.statement.clone(),
+                    f.horizon.clone(),
+                    f.median.clone(),
+                    format!("{} ({} {})", f.range, f.n, t("answers")),
+                ]
+            })
+            .collect(),
+    );
+    Ok(())
+}
 
+/// The action plan table, each action's trigger and script in its last
+/// column.
+fn actions(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
+    let t = |k: &str| i.t(k);
     d.h1(&t("actions"));
-    if v.r.actions.is_empty() {
+    if i.v.r.actions.is_empty() {
         d.text(&t("not_available"));
-    } else {
-        d.table(
-            &[t("when"), t("action"), t("owner"), t("trigger_script")],
-            &[16, 38, 14, 32],
-            v.r.actions
-                .iter()
-                .map(|a| {
-                    let mut last = Vec::new();
-                    if let Some(x) = &a.trigger {
-                        last.push(format!("{}{}{x}", t("if_"), t("colon")));
-                    }
-                    if let Some(x) = &a.script {
-                        last.push(format!("{}{}“{x}”", t("say"), t("colon")));
-                    }
-                    vec![
-                        a.when.clone(),
-                        a.action.clone(),
-                        a.owner.clone(),
-                        last.join("\n"),
-                    ]
-                })
-                .collect(),
-        );
+        return Ok(());
     }
+    d.table(
+        &[t("when"), t("action"), t("owner"), t("trigger_script")],
+        &[16, 38, 14, 32],
+        i.v.r
+            .actions
+            .iter()
+            .map(|a| {
+                let mut last = Vec::new();
+                if let Some(x) = &a.trigger {
+                    last.push(format!("{}{x}", i.label("if_")));
+                }
+                if let Some(x) = &a.script {
+                    last.push(format!("{}“{x}”", i.label("say")));
+                }
+                vec![
+                    a.when.clone(),
+                    a.action.clone(),
+                    a.owner.clone(),
+                    last.join("\n"),
+                ]
+            })
+            .collect(),
+    );
+    Ok(())
+}
 
-    if v.show.detail {
-        d.h1(&t("paths"));
-        if v.paths.is_empty() {
-            d.text(&t("not_available"));
-        } else if !v.paths_svg.is_empty() {
-            d.note(&t("paths_chart"));
-            d.chart(&v.paths_svg, "paths chart")?;
+/// The future paths: the chart, then each path's premise and milestones.
+fn paths(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
+    let v = i.v;
+    if !v.show.detail {
+        return Ok(());
+    }
+    let t = |k: &str| i.t(k);
+    d.h1(&t("paths"));
+    if v.paths.is_empty() {
+        d.text(&t("not_available"));
+    } else if !v.paths_svg.is_empty() {
+        d.note(&t("paths_chart"));
+        d.chart(&v.paths_svg, "paths chart")?;
+    }
+    for p in &v.paths {
+        let title = match &p.scenario {
+            Some(s) if p.title.is_empty() => s.to_string(),
+            Some(s) => format!("{s}: {}", p.title),
+            None => p.title.clone(),
+        };
+        d.h2(&title);
+        if !p.premise.is_empty() {
+            d.p(Paragraph::new()
+                .add_run(Run::new().add_text(i.label("premise")).italic())
+                .add_run(text_run(&p.premise)));
         }
-        for p in &v.paths {
-            let title = match &p.scenario {
-                Some(s) if p.title.is_empty() => s.to_string(),
-                Some(s) => format!("{s}: {}", p.title),
-                None => p.title.clone(),
-            };
-            d.h2(&title);
-            if !p.premise.is_empty() {
-                d.p(Paragraph::new()
-                    .add_run(
-                        Run::new()
-                            .add_text(format!("{}{}", t("premise"), t("colon")))
-                            .italic(),
-                    )
-                    .add_run(text_run(&p.premise)));
-            }
-            for m in &p.milestones {
-                let backing = Run::new()
-                    .add_text(format!(" ({} {})", t("backed_by"), m.backing))
-                    .size(18)
-                    .color(if m.ok { MUTED } else { WARN });
-                d.p(bullet()
-                    .add_run(
-                        Run::new()
-                            .add_text(format!("{} {}", t("month"), m.month))
-                            .bold(),
-                    )
-                    .add_run(Run::new().add_text(" – "))
-                    .add_run(text_run(&m.event))
-                    .add_run(backing));
-            }
-        }
-
-        d.h1(&t("story"));
-        if v.r.story.is_empty() {
-            d.text(&t("not_available"));
-        }
-        for para in &v.r.story {
-            d.text(para);
-        }
-
-        d.h1(&t("evidence"));
-        if v.evidence.is_empty() {
-            d.text(&t("not_available"));
-        }
-        for (i, e) in v.evidence.iter().enumerate() {
-            let mut p = Paragraph::new()
-                .add_run(Run::new().add_text(format!("{}. ", i + 1)))
-                .add_run(text_run(&e.claim))
-                .add_run(Run::new().add_text(format!(" — {}", e.cite)).color(MUTED));
-            if !e.verified {
-                p = p.add_run(
+        for m in &p.milestones {
+            let backing = Run::new()
+                .add_text(format!(" ({} {})", t("backed_by"), m.backing))
+                .size(18)
+                .color(if m.ok { MUTED } else { WARN });
+            d.p(bullet()
+                .add_run(
                     Run::new()
-                        .add_text(format!(" {}", t("unverified")))
-                        .bold()
-                        .color(WARN),
-                );
-            }
-            d.p(p);
+                        .add_text(format!("{} {}", t("month"), m.month))
+                        .bold(),
+                )
+                .add_run(Run::new().add_text(" – "))
+                .add_run(text_run(&m.event))
+                .add_run(backing));
         }
     }
+    Ok(())
+}
 
-    d.h1(&t("risks"));
-    if v.r.risks.is_empty() {
-        d.text(&t("not_available"));
-    } else {
-        d.table(
-            &[t("risk"), t("why")],
-            &[35, 65],
-            v.r.risks
-                .iter()
-                .map(|k| vec![k.risk.clone(), k.why.clone()])
-                .collect(),
-        );
+/// The story, paragraph by paragraph.
+fn story(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
+    if !i.v.show.detail {
+        return Ok(());
     }
-
-    if v.show.detail {
-        d.h1(&t("panel"));
-        d.table(
-            &[String::new(), t("role"), t("final_confidence")],
-            &[30, 50, 20],
-            v.panel
-                .iter()
-                .map(|p| vec![p.name.clone(), p.role.clone(), p.final_.clone()])
-                .collect(),
-        );
-        d.note(&t("confidence_chart"));
-        d.chart(&v.confidence_svg, "confidence chart")?;
+    d.h1(&i.t("story"));
+    if i.v.r.story.is_empty() {
+        d.text(&i.t("not_available"));
     }
+    for para in &i.v.r.story {
+        d.text(para);
+    }
+    Ok(())
+}
 
-    for f in &v.followups {
+/// The numbered evidence, each claim with its citation, the unverified
+/// marked.
+fn evidence(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
+    let v = i.v;
+    if !v.show.detail {
+        return Ok(());
+    }
+    d.h1(&i.t("evidence"));
+    if v.evidence.is_empty() {
+        d.text(&i.t("not_available"));
+    }
+    for (n, e) in v.evidence.iter().enumerate() {
+        let mut p = Paragraph::new()
+            .add_run(Run::new().add_text(format!("{}. ", n + 1)))
+            .add_run(text_run(&e.claim))
+            .add_run(Run::new().add_text(format!(" — {}", e.cite)).color(MUTED));
+        if !e.verified {
+            p = p.add_run(
+                Run::new()
+                    .add_text(format!(" {}", i.t("unverified")))
+                    .bold()
+                    .color(WARN),
+            );
+        }
+        d.p(p);
+    }
+    Ok(())
+}
+
+/// The risks table.
+fn risks(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
+    d.h1(&i.t("risks"));
+    if i.v.r.risks.is_empty() {
+        d.text(&i.t("not_available"));
+        return Ok(());
+    }
+    d.table(
+        &[i.t("risk"), i.t("why")],
+        &[35, 65],
+        i.v.r
+            .risks
+            .iter()
+            .map(|k| vec![k.risk.clone(), k.why.clone()])
+            .collect(),
+    );
+    Ok(())
+}
+
+/// The panel table and its confidence chart.
+fn panel(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
+    let v = i.v;
+    if !v.show.detail {
+        return Ok(());
+    }
+    d.h1(&i.t("panel"));
+    d.table(
+        &[String::new(), i.t("role"), i.t("final_confidence")],
+        &[30, 50, 20],
+        v.panel
+            .iter()
+            .map(|p| vec![p.name.clone(), p.role.clone(), p.final_.clone()])
+            .collect(),
+    );
+    d.note(&i.t("confidence_chart"));
+    d.chart(&v.confidence_svg, "confidence chart")
+}
+
+/// Each follow-up: its answer, what changed, new risks, summary and turns.
+fn followups(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
+    for f in &i.v.followups {
         d.h1(&f.heading);
         match &f.answer {
-            Some(a) => d.p(Paragraph::new()
-                .add_run(
-                    Run::new()
-                        .add_text(format!("{}{}", t("answer"), t("colon")))
-                        .bold(),
-                )
-                .add_run(text_run(a))),
-            None => d.text(&t("not_available")),
+            Some(a) => d.labelled(&i.label("answer"), a),
+            None => d.text(&i.t("not_available")),
         }
         if let Some(w) = &f.what_changed {
-            d.p(Paragraph::new()
-                .add_run(
-                    Run::new()
-                        .add_text(format!("{}{}", t("what_changed"), t("colon")))
-                        .bold(),
-                )
-                .add_run(text_run(w)));
+            d.labelled(&i.label("what_changed"), w);
         }
         if !f.new_risks.is_empty() {
-            d.h2(&t("new_risks"));
+            d.h2(&i.t("new_risks"));
             for k in &f.new_risks {
                 d.p(bullet().add_run(text_run(k)));
             }
         }
         if let Some(s) = &f.summary {
-            d.p(Paragraph::new()
-                .add_run(
-                    Run::new()
-                        .add_text(format!("{}{}", t("followup_summary"), t("colon")))
-                        .bold(),
-                )
-                .add_run(text_run(s)));
+            d.labelled(&i.label("followup_summary"), s);
         }
         if !f.turns.is_empty() {
-            d.h2(&t("followup_turns"));
+            d.h2(&i.t("followup_turns"));
             for x in &f.turns {
-                d.turn(x, &t("failed"), None);
+                d.turn(x, &i.t("failed"), None);
             }
         }
     }
+    Ok(())
+}
 
-    if v.show.detail {
-        // The debate is an appendix: it starts a page, as in the PDF.
-        d.p(Paragraph::new()
-            .style("Heading1")
-            .page_break_before(true)
-            .add_run(Run::new().add_text(clean(&t("rounds")))));
-        if !v.show.turns {
-            d.note(&t("rounds_summaries_only"));
-        }
-        for round in &v.rounds {
-            d.h2(&format!(
-                "{} {}{} – {}",
-                t("round"),
-                round.number,
-                t("round_suffix"),
-                round.title
-            ));
-            d.p(Paragraph::new()
-                .add_run(
-                    Run::new()
-                        .add_text(format!("{}{}", t("summary"), t("colon")))
-                        .bold(),
-                )
-                .add_run(text_run(round.summary.as_deref().unwrap_or("–"))));
-            for x in &round.turns {
-                let labels = Labels {
-                    assumption: t("assumption"),
-                    targets: t("targets"),
-                    story: t("story_label"),
-                    change: t("change"),
-                    colon: t("colon"),
-                };
-                d.turn(x, &t("failed"), Some(&labels));
-            }
-        }
-
-        d.h1(&t("sources"));
-        if v.r.sources_used.is_empty() && v.r.sources_unused.is_empty() {
-            d.text(&t("no_sources"));
-        } else {
-            d.h2(&t("sources_used"));
-            for s in &v.r.sources_used {
-                d.p(bullet().add_run(text_run(&format!(
-                    "[{}] {} — {} ({}{}{})",
-                    s.number,
-                    s.title,
-                    s.location,
-                    t("cited"),
-                    t("colon"),
-                    s.cited
-                ))));
-            }
-            d.h2(&t("sources_unused"));
-            for s in &v.r.sources_unused {
-                d.p(bullet().add_run(text_run(&format!(
-                    "[{}] {} — {}",
-                    s.number, s.title, s.location
-                ))));
-            }
-        }
-
-        d.h1(&t("flags"));
-        d.text(&v.verification);
-        if v.r.flags.is_empty() {
-            d.note(&t("flags_none"));
-        }
-        for f in &v.r.flags {
-            d.p(bullet().add_run(text_run(f).size(18).color(MUTED)));
-        }
-
-        if let Some(c) = &v.cost {
-            d.h1(&t("cost"));
-            d.table(
-                &[String::new(), t("calls"), t("tokens"), t("usd")],
-                &[40, 14, 28, 18],
-                c.rows
-                    .iter()
-                    .map(|r| {
-                        vec![
-                            r.label.clone(),
-                            r.calls.to_string(),
-                            r.tokens.clone(),
-                            r.usd.clone(),
-                        ]
-                    })
-                    .collect(),
-            );
-            for line in [&c.unpriced, &c.prices_as_of].into_iter().flatten() {
-                d.note(line);
-            }
+/// The debate, round by round: an appendix starting a page, as in the PDF.
+fn rounds(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
+    let v = i.v;
+    if !v.show.detail {
+        return Ok(());
+    }
+    let t = |k: &str| i.t(k);
+    d.p(Paragraph::new()
+        .style("Heading1")
+        .page_break_before(true)
+        .add_run(Run::new().add_text(clean(&t("rounds")))));
+    if !v.show.turns {
+        d.note(&t("rounds_summaries_only"));
+    }
+    let labels = Labels {
+        assumption: t("assumption"),
+        targets: t("targets"),
+        story: t("story_label"),
+        change: t("change"),
+        colon: t("colon"),
+    };
+    for round in &v.rounds {
+        d.h2(&format!(
+            "{} {}{} – {}",
+            t("round"),
+            round.number,
+            t("round_suffix"),
+            round.title
+        ));
+        d.labelled(&i.label("summary"), round.summary.as_deref().unwrap_or("–"));
+        for x in &round.turns {
+            d.turn(x, &t("failed"), Some(&labels));
         }
     }
+    Ok(())
+}
 
+/// The sources used (with how often each was cited) and those unused.
+fn sources(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
+    let r = i.v.r;
+    if !i.v.show.detail {
+        return Ok(());
+    }
+    d.h1(&i.t("sources"));
+    if r.sources_used.is_empty() && r.sources_unused.is_empty() {
+        d.text(&i.t("no_sources"));
+        return Ok(());
+    }
+    d.h2(&i.t("sources_used"));
+    for s in &r.sources_used {
+        d.p(bullet().add_run(text_run(&format!(
+            "[{}] {} — {} ({}{})",
+            s.number,
+            s.title,
+            s.location,
+            i.label("cited"),
+            s.cited
+        ))));
+    }
+    d.h2(&i.t("sources_unused"));
+    for s in &r.sources_unused {
+        d.p(bullet().add_run(text_run(&format!(
+            "[{}] {} — {}",
+            s.number, s.title, s.location
+        ))));
+    }
+    Ok(())
+}
+
+/// The verification line and every flag.
+fn flags(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
+    let v = i.v;
+    if !v.show.detail {
+        return Ok(());
+    }
+    d.h1(&i.t("flags"));
+    d.text(&v.verification);
+    if v.r.flags.is_empty() {
+        d.note(&i.t("flags_none"));
+    }
+    for f in &v.r.flags {
+        d.p(bullet().add_run(text_run(f).size(18).color(MUTED)));
+    }
+    Ok(())
+}
+
+/// The cost table and its notes (unpriced models, the prices' date).
+fn cost(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
+    let (true, Some(c)) = (i.v.show.detail, &i.v.cost) else {
+        return Ok(());
+    };
+    d.h1(&i.t("cost"));
+    d.table(
+        &[String::new(), i.t("calls"), i.t("tokens"), i.t("usd")],
+        &[40, 14, 28, 18],
+        c.rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.label.clone(),
+                    r.calls.to_string(),
+                    r.tokens.clone(),
+                    r.usd.clone(),
+                ]
+            })
+            .collect(),
+    );
+    for line in [&c.unpriced, &c.prices_as_of].into_iter().flatten() {
+        d.note(line);
+    }
+    Ok(())
+}
+
+/// The closing disclaimer.
+fn disclaimer(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
     d.p(Paragraph::new()
         .line_spacing(LineSpacing::new().before(480))
-        .add_run(small(&t("disclaimer")).italic()));
+        .add_run(small(&i.t("disclaimer")).italic()));
+    Ok(())
+}
 
-    let mut docx = d.docx;
-    if let Some(b) = brand {
-        if let Some(c) = &b.confidentiality {
-            docx = docx.header(
-                Header::new().add_paragraph(
-                    Paragraph::new()
-                        .align(AlignmentType::Center)
-                        .add_run(small(c).color(WARN)),
-                ),
-            );
+/// The logo as a PNG: (bytes, width, height in pixels). An SVG is drawn at
+/// twice its size, or smaller to fit [`LOGO_MAX_PX`]: its size is the
+/// brand file's to choose, and a pixmap is allocated whole.
+pub(crate) fn logo_png(logo: &Logo) -> Result<(Vec<u8>, u32, u32), RenderError> {
+    match logo.kind {
+        LogoKind::Png => {
+            let (w, h) = crate::brand::png_size(&logo.bytes).unwrap_or((1, 1));
+            Ok((logo.bytes.clone(), w, h))
         }
+        LogoKind::Svg => {
+            let svg = String::from_utf8_lossy(&logo.bytes);
+            let (max_w, max_h) = LOGO_MAX_PX;
+            raster(
+                &svg,
+                |w, h| (2.0_f32).min(max_w as f32 / w).min(max_h as f32 / h),
+                &logo.path.display().to_string(),
+            )
+        }
+    }
+}
+
+/// The page header (the brand's confidentiality line) and footer (the
+/// brand's name and footer, the page number).
+fn page_furniture(mut docx: Docx, brand: Option<&Brand>) -> Docx {
+    if let Some(c) = brand.and_then(|b| b.confidentiality.as_ref()) {
+        docx = docx.header(
+            Header::new().add_paragraph(
+                Paragraph::new()
+                    .align(AlignmentType::Center)
+                    .add_run(small(c).color(WARN)),
+            ),
+        );
     }
     let foot: Vec<&str> = brand
         .map(|b| [Some(b.name.as_str()), b.footer.as_deref()])
@@ -446,8 +580,11 @@ pub(crate) fn write(v: &View<'_>, brand: Option<&Brand>) -> Result<Vec<u8>, Rend
     if !foot.is_empty() {
         footer = footer.add_run(small(&format!("{} · ", foot.join(" · "))));
     }
-    docx = docx.footer(Footer::new().add_paragraph(footer.add_page_num(PageNum::new())));
+    docx.footer(Footer::new().add_paragraph(footer.add_page_num(PageNum::new())))
+}
 
+/// The document as the bytes of a .docx file.
+fn pack(docx: Docx) -> Result<Vec<u8>, RenderError> {
     let mut out = std::io::Cursor::new(Vec::new());
     docx.build()
         .pack(&mut out)
@@ -481,6 +618,13 @@ impl Doc {
 
     fn text(&mut self, s: &str) {
         self.p(Paragraph::new().add_run(text_run(s)));
+    }
+
+    /// A bold label (its colon included) followed by model text.
+    fn labelled(&mut self, label: &str, s: &str) {
+        self.p(Paragraph::new()
+            .add_run(Run::new().add_text(label).bold())
+            .add_run(text_run(s)));
     }
 
     fn note(&mut self, s: &str) {
@@ -549,7 +693,7 @@ impl Doc {
 
     /// An SVG chart, rasterised, as wide as the text.
     fn chart(&mut self, svg: &str, what: &str) -> Result<(), RenderError> {
-        let (png, w, h) = raster(svg, CHART_SCALE, what)?;
+        let (png, w, h) = raster(svg, |_, _| CHART_SCALE, what)?;
         let height = (u64::from(TEXT_WIDTH_EMU) * u64::from(h) / u64::from(w.max(1))) as u32;
         let pic = Pic::new_with_dimensions(png, w, h).size(TEXT_WIDTH_EMU, height);
         self.p(Paragraph::new().add_run(Run::new().add_image(pic)));
@@ -712,8 +856,13 @@ fn fonts() -> (Arc<resvg::usvg::fontdb::Database>, String) {
     .clone()
 }
 
-/// An SVG drawn to PNG at `scale` times its size: (PNG bytes, width, height).
-fn raster(svg: &str, scale: f32, what: &str) -> Result<(Vec<u8>, u32, u32), RenderError> {
+/// An SVG drawn to PNG at `scale(width, height)` times its size (at least
+/// one pixel each way): (PNG bytes, width, height).
+fn raster(
+    svg: &str,
+    scale: impl Fn(f32, f32) -> f32,
+    what: &str,
+) -> Result<(Vec<u8>, u32, u32), RenderError> {
     let fail = |message: String| RenderError::Raster {
         what: what.to_string(),
         message,
@@ -727,10 +876,10 @@ fn raster(svg: &str, scale: f32, what: &str) -> Result<(Vec<u8>, u32, u32), Rend
         ..resvg::usvg::Options::default()
     };
     let tree = resvg::usvg::Tree::from_str(svg, &options).map_err(|e| fail(e.to_string()))?;
-    let size = tree
-        .size()
-        .to_int_size()
-        .scale_by(scale)
+    let (w, h) = (tree.size().width(), tree.size().height());
+    let scale = scale(w, h);
+    let pixels = |x: f32| ((x * scale).round() as u32).max(1);
+    let size = resvg::tiny_skia::IntSize::from_wh(pixels(w), pixels(h))
         .ok_or_else(|| fail("empty picture".into()))?;
     let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height())
         .ok_or_else(|| fail("empty picture".into()))?;
@@ -742,4 +891,174 @@ fn raster(svg: &str, scale: f32, what: &str) -> Result<(Vec<u8>, u32, u32), Rend
     );
     let png = pixmap.encode_png().map_err(|e| fail(e.to_string()))?;
     Ok((png, size.width(), size.height()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{fixture, view};
+    use council_core::variant::Length;
+    use docx_rs::{DocumentChild, TableCellContent, TableChild, TableRowChild};
+
+    /// One block of the document body as a reader sees it.
+    #[derive(Debug, PartialEq)]
+    enum Block {
+        /// A paragraph: its style id (if any) and its text.
+        Para(Option<String>, String),
+        /// A table: the cells of its header row.
+        Table(Vec<String>),
+    }
+
+    /// The blocks of a written document, read back with docx-rs's reader.
+    fn blocks(bytes: &[u8]) -> Vec<Block> {
+        let docx = docx_rs::read_docx(bytes).unwrap();
+        docx.document
+            .children
+            .iter()
+            .filter_map(|c| match c {
+                DocumentChild::Paragraph(p) => Some(Block::Para(
+                    p.property.style.as_ref().map(|s| s.val.clone()),
+                    p.raw_text(),
+                )),
+                DocumentChild::Table(t) => {
+                    let TableChild::TableRow(head) = &t.rows[0];
+                    Some(Block::Table(
+                        head.cells
+                            .iter()
+                            .map(|TableRowChild::TableCell(c)| {
+                                c.children
+                                    .iter()
+                                    .filter_map(|x| match x {
+                                        TableCellContent::Paragraph(p) => Some(p.raw_text()),
+                                        _ => None,
+                                    })
+                                    .collect::<String>()
+                            })
+                            .collect(),
+                    ))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn styled<'b>(blocks: &'b [Block], style: &str) -> Vec<&'b str> {
+        blocks
+            .iter()
+            .filter_map(|b| match b {
+                Block::Para(Some(s), text) if s == style => Some(text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The last heading (of either level) above each table, with the
+    /// table's first header cell.
+    fn tables_under_headings(blocks: &[Block]) -> Vec<(String, String)> {
+        let mut heading = String::new();
+        let mut out = Vec::new();
+        for b in blocks {
+            match b {
+                Block::Para(Some(s), text) if s == "Heading1" || s == "Heading2" => {
+                    heading = text.clone();
+                }
+                Block::Table(head) => out.push((heading.clone(), head[1].clone())),
+                Block::Para(..) => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn sections_come_in_the_reports_order_at_every_length_and_language() {
+        for length in [Length::Brief, Length::Standard, Length::Full] {
+            for lang in ["en", "zh"] {
+                let mut r = fixture::report(length);
+                r.lang = lang.into();
+                let v = view::view(&r, None);
+                let t = |k: &str| v.t[k].clone();
+                let blocks = blocks(&write(&v, None).unwrap());
+                let case = format!("{lang} {length}");
+                assert_eq!(styled(&blocks, "Heading1"), v.sections(), "{case}");
+                assert_eq!(
+                    blocks[0],
+                    Block::Para(Some("Title".into()), t("title")),
+                    "{case}: an unbranded document opens with its title"
+                );
+                assert_eq!(
+                    blocks.last(),
+                    Some(&Block::Para(None, t("disclaimer"))),
+                    "{case}: the disclaimer closes it"
+                );
+                let mut tables = vec![
+                    (t("vote"), t("stance")),
+                    (t("forecasts"), t("forecast")),
+                    (t("actions"), t("action")),
+                    (t("risks"), t("why")),
+                ];
+                if length != Length::Brief {
+                    tables.extend([(t("panel"), t("role")), (t("cost"), t("calls"))]);
+                }
+                assert_eq!(tables_under_headings(&blocks), tables, "{case}");
+                let rounds = styled(&blocks, "Heading2")
+                    .into_iter()
+                    .filter(|h| h.starts_with(&t("round")))
+                    .count();
+                let expected = if length == Length::Brief {
+                    0
+                } else {
+                    r.rounds.len()
+                };
+                assert_eq!(rounds, expected, "{case}: one Heading 2 per round");
+            }
+        }
+    }
+
+    #[test]
+    fn an_svg_logo_is_drawn_at_twice_its_size_or_shrunk_to_fit() {
+        let svg = |w: &str, h: &str| {
+            Logo {
+            path: "logo.svg".into(),
+            kind: LogoKind::Svg,
+            bytes: format!(
+                r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}"><rect width="10" height="10"/></svg>"#
+            )
+            .into_bytes(),
+        }
+        };
+        let size = |logo: &Logo| {
+            let (png, w, h) = logo_png(logo).unwrap();
+            assert_eq!(crate::brand::png_size(&png), Some((w, h)));
+            (w, h)
+        };
+        assert_eq!(size(&svg("40", "12")), (80, 24));
+        // A logo declaring itself a million pixels square is not drawn at
+        // that size (four terabytes of pixmap): it fits the largest picture.
+        assert_eq!(size(&svg("1000000", "1000000")), (360, 360));
+        assert_eq!(size(&svg("1000000", "1")), (1200, 1));
+        assert_eq!(size(&svg("0.001", "0.001")), (1, 1));
+    }
+
+    #[test]
+    fn a_brand_band_opens_the_document_above_the_title() {
+        let brand = Brand {
+            name: "Acme Advisors".into(),
+            logo: None,
+            accent: Some("#0a7f6f".into()),
+            footer: Some("acme.example".into()),
+            confidentiality: Some("Confidential".into()),
+        };
+        let r = fixture::report(Length::Brief);
+        let v = view::view(&r, Some(&brand));
+        let blocks = blocks(&write(&v, Some(&brand)).unwrap());
+        assert_eq!(
+            blocks[..3],
+            [
+                Block::Para(None, "Confidential".into()),
+                Block::Para(None, "Acme Advisors".into()),
+                Block::Para(Some("Title".into()), v.t["title"].clone()),
+            ]
+        );
+        assert_eq!(styled(&blocks, "Heading1"), v.sections());
+    }
 }

@@ -19,6 +19,8 @@ mod docx;
 #[cfg(test)]
 mod fixture;
 mod pdf;
+#[cfg(test)]
+mod proptests;
 mod view;
 
 pub use brand::{Brand, BrandError};
