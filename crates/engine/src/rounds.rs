@@ -230,8 +230,16 @@ async fn speak(
                 latest: crate::progress::readable_tail(&text, 48),
             });
         };
-        model.chat_streaming(&request, &sink).await
+        crate::language::ask_in_language(
+            model.as_ref(),
+            &request,
+            &d.settings.lang,
+            small,
+            Some(&sink),
+        )
+        .await
     };
+    let (answered, language) = answered;
     let mut turn = asked_turn(answered, info, round, &persona.id, |json| {
         turn_from_answer(
             json,
@@ -245,6 +253,7 @@ async fn speak(
             },
         )
     })?;
+    turn.flags.extend(language);
     check_citations(&mut turn, d.library);
     d.progress.event(ProgressEvent::TurnFinished {
         round,

@@ -453,7 +453,17 @@ async fn call(
         .with_schema(format!("synthesis_{}", kind.name()), schema)
         .with_seed(d.settings.seed_for(SEED_ROUND, &kind.to_string()))
         .with_max_tokens(budget);
-    asked_part(kind.clone(), model.chat(&request).await, info)
+    let (reply, language) = crate::language::ask_in_language(
+        model.as_ref(),
+        &request,
+        &d.settings.lang,
+        info.capabilities.small,
+        None,
+    )
+    .await;
+    let mut part = asked_part(kind.clone(), reply, info)?;
+    part.flags.extend(language);
+    Ok(part)
 }
 
 /// A model's reply as a synthesis part (or the part's failure, recorded);
