@@ -232,48 +232,79 @@ fn every_schema_council_sends_becomes_a_llama_cpp_grammar() {
     }
 }
 
-/// The character class of a small model's prose, as llama.cpp's converter
-/// copies it from the pattern into the grammar.
-const PROSE_CLASS: &str = r#"[^{}\[\]\\"\x00-\x1F\x7F]"#;
+/// The character classes of a GBNF grammar (`[...]` outside its quoted
+/// literals), as written.
+fn classes(grammar: &str) -> Vec<String> {
+    let (mut out, mut chars) = (Vec::new(), grammar.chars());
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                // A literal: skip to its closing quote.
+                while let Some(l) = chars.next() {
+                    match l {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '[' => {
+                let mut class = String::from("[");
+                while let Some(l) = chars.next() {
+                    class.push(l);
+                    match l {
+                        '\\' => class.extend(chars.next()),
+                        ']' => break,
+                        _ => {}
+                    }
+                }
+                out.push(class);
+            }
+            _ => {}
+        }
+    }
+    out
+}
 
 #[test]
 fn a_small_models_prose_grammar_has_no_way_to_write_json_punctuation() {
     use council_core::answers::Bindings;
     use council_core::synthesis::SynthesisKind;
-    // Risks: every string in it is prose.
+    // Risks: every string in it is prose (a risk in words, why in sentences).
     let full = SynthesisKind::Risks.schema(&Bindings::default()).unwrap();
     let small =
         EmbeddedModel::grammar_for(&council_engine::schema::sized_for(full.clone(), true)).unwrap();
-    // Every string is a run of the class, bounded: no rule of the grammar
-    // lets a string hold `{ } [ ] \` or a quote (llama.cpp's `char` rule,
-    // which does, is not in it: a pattern it cannot convert would fall
-    // back to that rule).
-    assert!(!small.contains("char ::="), "{small}");
-    let class_rules: Vec<&str> = small
-        .lines()
-        .filter(|l| l.ends_with(&format!(" ::= {PROSE_CLASS}")))
-        .collect();
-    assert!(!class_rules.is_empty(), "{small}");
-    assert_eq!(class_rules.len(), 2, "{small}");
-    // A risk: 1 to 40 characters; why: a sentence of up to 75, ending as one.
-    let bounded = |name: &str| {
-        small.contains(&format!("({name}{{1,40}})"))
-            || small.contains(&format!("({name}{{0,74}} [.!?。！？…])"))
-    };
-    for rule in &class_rules {
-        let name = rule.split(" ::= ").next().unwrap();
-        assert!(
-            bounded(name),
-            "{name} is not bounded by the sized limits: {small}"
-        );
+    // llama.cpp's `char` rule (any JSON string character, escapes too) is
+    // not in it, nor its `.`: a pattern it could not convert would fall
+    // back to them, accepting any string.
+    assert!(
+        !small.contains("char ::=") && !small.contains("dot ::="),
+        "{small}"
+    );
+    // Every class that takes "anything but" leaves out JSON punctuation;
+    // every other class is a short list (digits, a sentence's end).
+    let classes = classes(&small);
+    assert!(classes.iter().any(|c| c.starts_with("[^")), "{small}");
+    for c in &classes {
+        if c.starts_with("[^") {
+            assert!(c.contains(r#"{}\[\]\\""#), "{c} in {small}");
+        } else {
+            assert!(
+                !c.contains(['{', '}', '\\', '"']) && c.chars().count() < 12,
+                "{c}"
+            );
+        }
     }
+    // The sized limits: a risk of 1 to 40 characters; why, a sentence of up
+    // to 75 that ends as one.
+    assert!(small.contains("{0,39}"), "{small}");
+    assert!(small.contains("{0,73} [.!?。！？…]"), "{small}");
     // The same schema for a model that is not small keeps llama.cpp's strings.
     let strong =
         EmbeddedModel::grammar_for(&council_engine::schema::sized_for(full, false)).unwrap();
-    assert!(
-        strong.contains("char ::=") && !strong.contains(PROSE_CLASS),
-        "{strong}"
-    );
+    assert!(strong.contains("char ::="), "{strong}");
 }
 
 /// Asks the real model to copy JSON punctuation into a prose field, with

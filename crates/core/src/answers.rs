@@ -300,7 +300,7 @@ impl Milestones {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MilestoneDraft {
     /// What happens by then.
-    #[schemars(length(min = 1, max = 140), extend("x-prose" = "sentences"))]
+    #[schemars(length(min = 1, max = 140), extend("x-prose" = "words"))]
     pub event: String,
     /// The id of the advisor quoted, or empty when a forecast backs it.
     #[schemars(extend("x-bind" = "panel-or-none"))]

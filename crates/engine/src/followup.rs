@@ -220,12 +220,13 @@ async fn answer(
     ctx.insert("followup", question);
     let system = d.prompts.render("system.tera", &ctx)?;
     let user = d.prompts.render(FOLLOWUP.template, &ctx)?;
-    let request = ChatRequest::new(vec![Message::system(system), Message::user(user)])
-        .with_schema("turn_followup", turn_schema(&FOLLOWUP, &others))
-        .with_seed(d.settings.seed_for(SEED_BASE + number, &persona.id))
-        .with_max_tokens(d.settings.max_tokens);
     let model = d.models.for_persona(&persona.id);
     let info = model.info();
+    let schema = crate::schema::sized_for(turn_schema(&FOLLOWUP, &others), info.capabilities.small);
+    let request = ChatRequest::new(vec![Message::system(system), Message::user(user)])
+        .with_schema("turn_followup", schema)
+        .with_seed(d.settings.seed_for(SEED_BASE + number, &persona.id))
+        .with_max_tokens(d.settings.max_tokens);
     let turn = crate::rounds::asked_turn(
         model.chat(&request).await,
         info,
@@ -282,9 +283,11 @@ async fn chair(
     ctx.insert("followup_summary", summary);
     ctx.insert("answers", &answers);
     let user = d.prompts.render("followup_synthesis.tera", &ctx)?;
+    let model = d.models.default_model();
     let schema = kind
         .schema(&Bindings::default())
         .ok_or_else(|| EngineError::Store("the follow-up answer has no schema".into()))?;
+    let schema = crate::schema::sized_for(schema, model.info().capabilities.small);
     let budget = token_budget(
         &schema,
         if matches!(d.settings.lang.as_str(), "zh" | "ja") {
@@ -297,7 +300,6 @@ async fn chair(
         .with_schema("synthesis_followup", schema)
         .with_seed(d.settings.seed_for(SEED_BASE + number, "chair"))
         .with_max_tokens(budget);
-    let model = d.models.default_model();
     let info = model.info();
     crate::synthesis::asked_part(kind, model.chat(&request).await, info)
 }

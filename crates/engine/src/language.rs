@@ -100,6 +100,10 @@ pub(crate) async fn ask_in_language(
     if !small {
         return (first, Some(language_flag(lang, reads_as, false)));
     }
+    tracing::info!(
+        "an answer in {reads_as}, not {}: asked once more",
+        lang_name(lang)
+    );
     if let Some(sink) = sink {
         sink("");
     }

@@ -24,44 +24,68 @@ pub fn turn_schema(spec: &RoundSpec, peers: &[&str]) -> Value {
 /// A small model's string limits are this fraction of the full ones.
 const SMALL_SHARE: u64 = 4;
 
+/// A small model's longest string: 300 characters, about the 50 words
+/// the longest small prompt asks for. A round waits for its longest turn,
+/// and a small model whose sentence has not ended writes on to its limit.
+const SMALL_LONGEST: u64 = 300;
+
 /// What a small model's prose may not hold: JSON's structural punctuation
 /// (`{ } [ ]`), the backslash (so no escape, hence no quote, can start),
-/// the quote itself, and control characters (which JSON cannot hold raw).
-/// In the regex subset llama.cpp turns into a grammar (a class with
-/// `\[ \] \\ \xNN` escapes).
-const NOT_IN_PROSE: &str = r#"{}\[\]\\"\x00-\x1F\x7F"#;
+/// the quote itself, control characters (which JSON cannot hold raw),
+/// invisible format characters (zero-width spaces, direction marks), the
+/// marks of markup a 135M model strews into text (`< > | * _ ~ ^ = @ #`
+/// and the backtick), and `…`, which it copies from the excerpts it is
+/// shown (`…` may only end a sentence: [`SENTENCE_END`]). In the
+/// regex subset llama.cpp turns into a grammar (a class with
+/// `\[ \] \\ \xNN \uNNNN` escapes).
+const NOT_IN_PROSE: &str =
+    r#"{}\[\]\\"\x00-\x1F\x7F<>|*_~^=@#`…\u200B-\u200F\u2028-\u202F\u2060-\u206F\uFEFF"#;
 
-/// The characters a sentence may end with.
+/// What prose may not start with, beyond [`NOT_IN_PROSE`]: a space, or
+/// punctuation that closes or continues something (`, . ; : ! ? ) - ' % /`
+/// and their CJK forms).
+const NOT_FIRST: &str = r#" ,.;:!?)\-'%/，。！？、：；）"#;
+
+/// The characters a sentence ends with: `. ! ?`, their CJK forms, and `…`
+/// for one cut short (at its limit, or trailing off).
 const SENTENCE_END: &str = ".!?。！？…";
 
 /// The `pattern` of a small model's prose string of `min` to `max`
-/// characters, none of them JSON punctuation ([`NOT_IN_PROSE`]); for
-/// `sentences` (and `min` ≥ 1), the last one ends a sentence, so the
-/// string cannot stop mid-sentence (only at its length limit is a sentence
-/// cut, and then it ends with a full stop). It carries the lengths itself:
-/// beside a `pattern`, llama.cpp's grammar converter ignores `minLength`
-/// and `maxLength`.
+/// characters: none of them JSON punctuation or markup ([`NOT_IN_PROSE`]),
+/// the first not punctuation ([`NOT_FIRST`]); for `sentences`, the last
+/// ends a sentence ([`SENTENCE_END`]), so a string cannot stop
+/// mid-sentence. It carries the lengths itself: beside a `pattern`,
+/// llama.cpp's grammar converter ignores `minLength` and `maxLength`. One
+/// run of one class, so the grammar follows one path at a time.
 pub fn prose_pattern(min: u64, max: u64, sentences: bool) -> String {
-    if sentences && min >= 1 && max >= 1 {
+    let first = format!("[^{NOT_IN_PROSE}{NOT_FIRST}]");
+    let rest = format!("[^{NOT_IN_PROSE}]");
+    let max = max.max(2);
+    let body = if sentences {
         format!(
-            "^[^{NOT_IN_PROSE}]{{{},{}}}[{SENTENCE_END}]$",
-            min - 1,
-            max - 1
+            "{first}{rest}{{{},{}}}[{SENTENCE_END}]",
+            min.saturating_sub(2),
+            max - 2
         )
     } else {
-        format!("^[^{NOT_IN_PROSE}]{{{min},{max}}}$")
+        format!("{first}{rest}{{{},{}}}", min.saturating_sub(1), max - 1)
+    };
+    if min == 0 {
+        format!("^(?:{body})?$")
+    } else {
+        format!("^{body}$")
     }
 }
 
 /// The schema a model answers with, with the [`PROSE`] marks removed. For
 /// a small model every string limit is cut to a quarter (at least 40
-/// characters) and every list to its fewest items (or two, when it may be
+/// characters, at most [`SMALL_LONGEST`]) and every list to its fewest items (or two, when it may be
 /// empty), so the grammar keeps its answers short (a small model tends to
 /// write to the limit); the limits only shrink, so a short answer stays
 /// valid. A small model's prose strings also get a [`prose_pattern`]:
 /// a grammar that only forces valid JSON lets a 135M model write JSON of
-/// its own inside a string (`"FinishED} };*{#},{"`), and stop one
-/// mid-sentence (`"premise": "to"`). Ids, enums and
+/// its own inside a string (`"FinishED} };*{#},{"`), markup (`<pre><code>`),
+/// open with a comma, and stop mid-sentence (`"premise": "to"`). Ids, enums and
 /// citations (`"[2]"`) are not prose and keep their form. A model that is
 /// not small answers with the schema as derived.
 pub fn sized_for(mut schema: Value, small: bool) -> Value {
@@ -80,7 +104,7 @@ pub fn sized_for(mut schema: Value, small: bool) -> Value {
                     if let Some(n) = map.get("maxLength").and_then(Value::as_u64) {
                         map.insert(
                             "maxLength".into(),
-                            Value::from(n.min((n / SMALL_SHARE).max(40))),
+                            Value::from(n.min((n / SMALL_SHARE).clamp(40, SMALL_LONGEST))),
                         );
                     }
                     if let Some(n) = map.get("maxItems").and_then(Value::as_u64) {
@@ -138,9 +162,9 @@ mod tests {
             assert!(!s.to_string().contains(PROSE), "{s}");
         }
         let p = &small["properties"];
-        assert_eq!(p["text"]["maxLength"], 400);
+        assert_eq!(p["text"]["maxLength"], 300);
         assert_eq!(p["assumption"]["maxLength"], 100);
-        assert_eq!(p["text"]["pattern"], prose_pattern(1, 400, true));
+        assert_eq!(p["text"]["pattern"], prose_pattern(1, 300, true));
         assert_eq!(p["assumption"]["pattern"], prose_pattern(1, 100, true));
         assert_eq!(
             p["target_assumption"]["pattern"],
@@ -249,6 +273,12 @@ mod tests {
             "a \\ backslash",
             "a \"quoted\" word",
             "two\nlines",
+            "<pre><code>Churn",
+            "| table | row |",
+            ", Support (yes)",
+            ".15% of the world",
+            "We are a B… (by…",
+            "The Board of\u{200f}\u{200b}DJ",
         ] {
             let refused = check(true, junk).expect_err(junk);
             assert!(refused.contains("/risks/0/risk"), "{junk}: {refused}");
@@ -262,6 +292,18 @@ mod tests {
         let cut = answer(true, "Churn", "Churn rises as the").expect_err("cut");
         assert!(cut.contains("/risks/0/why"), "{cut}");
         assert!(answer(false, "Churn", "Churn rises as the").is_ok());
+        // A sentence cut short ends with `…`; the limit (75) holds.
+        let at_limit = format!(
+            "{}…",
+            "Churn rises. "
+                .repeat(6)
+                .chars()
+                .take(74)
+                .collect::<String>()
+        );
+        assert_eq!(at_limit.chars().count(), 75);
+        assert!(answer(true, "Churn", &at_limit).is_ok(), "{at_limit}");
+        assert!(answer(true, "Churn", &format!("C{at_limit}")).is_err());
     }
 
     #[test]

@@ -439,14 +439,16 @@ async fn call(
             "synthesis part `{kind}` is read from old transcripts only"
         )));
     };
-    let user = d.prompts.render(template(kind), ctx)?;
+    let info = model.info();
+    let mut ctx = ctx.clone();
+    ctx.insert("small", &info.capabilities.small);
+    let user = d.prompts.render(template(kind), &ctx)?;
     let mut messages = Vec::new();
     if let SynthesisKind::Vote(_) = kind {
         // The advisor votes in its own voice.
-        messages.push(Message::system(d.prompts.render("system.tera", ctx)?));
+        messages.push(Message::system(d.prompts.render("system.tera", &ctx)?));
     }
     messages.push(Message::user(user));
-    let info = model.info();
     let schema = crate::schema::sized_for(schema, info.capabilities.small);
     let budget = token_budget(&schema, chars_per_token(&d.settings.lang));
     let request = ChatRequest::new(messages)
