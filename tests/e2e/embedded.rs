@@ -217,7 +217,7 @@ fn every_schema_council_sends_becomes_a_llama_cpp_grammar() {
         .map(|(name, s)| {
             (
                 format!("{name} (small)"),
-                council_engine::schema::sized_for(s.clone(), true),
+                council_engine::schema::sized_for(s.clone(), true, "en"),
             )
         })
         .collect();
@@ -275,7 +275,8 @@ fn a_small_models_prose_grammar_has_no_way_to_write_json_punctuation() {
     // Risks: every string in it is prose (a risk in words, why in sentences).
     let full = SynthesisKind::Risks.schema(&Bindings::default()).unwrap();
     let small =
-        EmbeddedModel::grammar_for(&council_engine::schema::sized_for(full.clone(), true)).unwrap();
+        EmbeddedModel::grammar_for(&council_engine::schema::sized_for(full.clone(), true, "en"))
+            .unwrap();
     // llama.cpp's `char` rule (any JSON string character, escapes too) is
     // not in it, nor its `.`: a pattern it could not convert would fall
     // back to them, accepting any string.
@@ -303,7 +304,7 @@ fn a_small_models_prose_grammar_has_no_way_to_write_json_punctuation() {
     assert!(small.contains("{0,73} [.!?。！？…]"), "{small}");
     // The same schema for a model that is not small keeps llama.cpp's strings.
     let strong =
-        EmbeddedModel::grammar_for(&council_engine::schema::sized_for(full, false)).unwrap();
+        EmbeddedModel::grammar_for(&council_engine::schema::sized_for(full, false, "en")).unwrap();
     assert!(strong.contains("char ::="), "{strong}");
 }
 
@@ -317,6 +318,7 @@ async fn the_prose_pattern_keeps_json_punctuation_out_of_a_real_answer() {
             json!({"type": "object", "required": ["text"], "properties": {
                 "text": {"type": "string", "minLength": 1, "maxLength": 160, "x-prose": "words"}}}),
             true,
+            "en",
         );
         if !patterned {
             s["properties"]["text"]

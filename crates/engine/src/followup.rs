@@ -222,7 +222,11 @@ async fn answer(
     let user = d.prompts.render(FOLLOWUP.template, &ctx)?;
     let model = d.models.for_persona(&persona.id);
     let info = model.info();
-    let schema = crate::schema::sized_for(turn_schema(&FOLLOWUP, &others), info.capabilities.small);
+    let schema = crate::schema::sized_for(
+        turn_schema(&FOLLOWUP, &others),
+        info.capabilities.small,
+        &d.settings.lang,
+    );
     let request = ChatRequest::new(vec![Message::system(system), Message::user(user)])
         .with_schema("turn_followup", schema)
         .with_seed(d.settings.seed_for(SEED_BASE + number, &persona.id))
@@ -287,7 +291,8 @@ async fn chair(
     let schema = kind
         .schema(&Bindings::default())
         .ok_or_else(|| EngineError::Store("the follow-up answer has no schema".into()))?;
-    let schema = crate::schema::sized_for(schema, model.info().capabilities.small);
+    let schema =
+        crate::schema::sized_for(schema, model.info().capabilities.small, &d.settings.lang);
     let budget = token_budget(
         &schema,
         if matches!(d.settings.lang.as_str(), "zh" | "ja") {

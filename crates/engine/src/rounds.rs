@@ -209,7 +209,7 @@ async fn speak(
             format!("turn_round{}", spec.number),
             without_citations_unless(
                 d.library.is_some(),
-                crate::schema::sized_for(turn_schema(spec, &others), small),
+                crate::schema::sized_for(turn_schema(spec, &others), small, &d.settings.lang),
             ),
         )
         .with_seed(d.settings.seed_for(round, &persona.id))

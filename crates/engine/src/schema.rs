@@ -21,13 +21,34 @@ pub fn turn_schema(spec: &RoundSpec, peers: &[&str]) -> Value {
     }
 }
 
-/// A small model's string limits are this fraction of the full ones.
-const SMALL_SHARE: u64 = 4;
+/// How a small model's string limits shrink: to `1/share` of the full
+/// limit, kept between `least` and `most` characters.
+#[derive(Debug, Clone, Copy)]
+struct Shrink {
+    share: u64,
+    least: u64,
+    most: u64,
+}
 
-/// A small model's longest string: 300 characters, about the 50 words
-/// the longest small prompt asks for. A round waits for its longest turn,
-/// and a small model whose sentence has not ended writes on to its limit.
-const SMALL_LONGEST: u64 = 300;
+/// For languages written in words: a quarter, 40 to 300 characters (300:
+/// about the 50 words the longest small prompt asks for; a round waits for
+/// its longest turn, and a small model whose sentence has not ended writes
+/// on to its limit).
+const WORDS_SHRINK: Shrink = Shrink {
+    share: 4,
+    least: 40,
+    most: 300,
+};
+
+/// For Chinese and Japanese, where a character carries about what three
+/// Latin letters do and costs a token to generate: a third of that. (A
+/// Chinese run on the embedded model took twice as long with the quarter:
+/// 300-character turns, each a token a character.)
+const DENSE_SHRINK: Shrink = Shrink {
+    share: 12,
+    least: 20,
+    most: 100,
+};
 
 /// What a small model's prose may not hold: JSON's structural punctuation
 /// (`{ } [ ]`), the backslash (so no escape, hence no quote, can start),
@@ -77,18 +98,18 @@ pub fn prose_pattern(min: u64, max: u64, sentences: bool) -> String {
     }
 }
 
-/// The schema a model answers with, with the [`PROSE`] marks removed. For
-/// a small model every string limit is cut to a quarter (at least 40
-/// characters, at most [`SMALL_LONGEST`]) and every list to its fewest items (or two, when it may be
-/// empty), so the grammar keeps its answers short (a small model tends to
-/// write to the limit); the limits only shrink, so a short answer stays
-/// valid. A small model's prose strings also get a [`prose_pattern`]:
+/// The schema a model answers with in a run in `lang`, with the [`PROSE`]
+/// marks removed. For a small model every string limit is cut to a quarter
+/// (40 to 300 characters; for Chinese and Japanese a twelfth, 20 to 100)
+/// and every list to its fewest items (or two, when it may be empty), so
+/// the grammar keeps its answers short (a small model tends to write to
+/// the limit); the limits only shrink, so a short answer stays valid. A small model's prose strings also get a [`prose_pattern`]:
 /// a grammar that only forces valid JSON lets a 135M model write JSON of
 /// its own inside a string (`"FinishED} };*{#},{"`), markup (`<pre><code>`),
 /// open with a comma, and stop mid-sentence (`"premise": "to"`). Ids, enums and
 /// citations (`"[2]"`) are not prose and keep their form. A model that is
 /// not small answers with the schema as derived.
-pub fn sized_for(mut schema: Value, small: bool) -> Value {
+pub fn sized_for(mut schema: Value, small: bool, lang: &str) -> Value {
     fn string_pattern(s: &mut Map<String, Value>, sentences: bool) {
         let len = |k: &str| s.get(k).and_then(Value::as_u64);
         let (min, max) = (len("minLength").unwrap_or(0), len("maxLength"));
@@ -97,15 +118,13 @@ pub fn sized_for(mut schema: Value, small: bool) -> Value {
             s.insert("pattern".into(), Value::from(pattern));
         }
     }
-    fn walk(v: &mut Value, small: bool) {
+    fn walk(v: &mut Value, small: Option<Shrink>) {
         match v {
             Value::Object(map) => {
-                if small {
+                if let Some(to) = small {
                     if let Some(n) = map.get("maxLength").and_then(Value::as_u64) {
-                        map.insert(
-                            "maxLength".into(),
-                            Value::from(n.min((n / SMALL_SHARE).clamp(40, SMALL_LONGEST))),
-                        );
+                        let shrunk = (n / to.share).clamp(to.least, to.most);
+                        map.insert("maxLength".into(), Value::from(n.min(shrunk)));
                     }
                     if let Some(n) = map.get("maxItems").and_then(Value::as_u64) {
                         let fewest = map.get("minItems").and_then(Value::as_u64).unwrap_or(0);
@@ -114,7 +133,7 @@ pub fn sized_for(mut schema: Value, small: bool) -> Value {
                 }
                 map.values_mut().for_each(|c| walk(c, small));
                 let prose = map.remove(PROSE);
-                if let (Some(kind), true) = (prose, small) {
+                if let (Some(kind), true) = (prose, small.is_some()) {
                     let sentences = kind == SENTENCES;
                     match map.get_mut("items").and_then(Value::as_object_mut) {
                         Some(items) => string_pattern(items, sentences),
@@ -126,7 +145,11 @@ pub fn sized_for(mut schema: Value, small: bool) -> Value {
             _ => {}
         }
     }
-    walk(&mut schema, small);
+    let shrink = match lang {
+        "zh" | "ja" => DENSE_SHRINK,
+        _ => WORDS_SHRINK,
+    };
+    walk(&mut schema, small.then_some(shrink));
     schema
 }
 
@@ -155,10 +178,10 @@ mod tests {
     fn a_small_model_gets_shorter_limits_and_plain_prose() {
         let full = turn_schema(spec(4), &["cfo"]);
         assert_eq!(full["properties"]["text"][PROSE], SENTENCES);
-        let small = sized_for(full.clone(), true);
+        let small = sized_for(full.clone(), true, "en");
         // A model that is not small answers with the schema as derived.
-        assert_eq!(sized_for(full.clone(), false), unmarked(full.clone()));
-        for s in [&small, &sized_for(full.clone(), false)] {
+        assert_eq!(sized_for(full.clone(), false, "en"), unmarked(full.clone()));
+        for s in [&small, &sized_for(full.clone(), false, "en")] {
             assert!(!s.to_string().contains(PROSE), "{s}");
         }
         let p = &small["properties"];
@@ -186,10 +209,35 @@ mod tests {
         let actions = sized_for(
             serde_json::json!({"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "string"}}),
             true,
+            "en",
         );
         assert_eq!(actions["maxItems"], 4);
         assert_eq!(small["required"], full["required"]);
         assert_eq!(p["confidence"], full["properties"]["confidence"]);
+    }
+
+    #[test]
+    fn a_small_model_writing_chinese_or_japanese_gets_a_third_of_the_characters() {
+        let full = turn_schema(spec(4), &["cfo"]);
+        for lang in ["zh", "ja"] {
+            let p = sized_for(full.clone(), true, lang)["properties"].clone();
+            assert_eq!(p["text"]["maxLength"], 100, "{lang}");
+            assert_eq!(p["assumption"]["maxLength"], 33, "{lang}");
+            assert_eq!(p["text"]["pattern"], prose_pattern(1, 100, true));
+        }
+        let risks = council_core::synthesis::SynthesisKind::Risks
+            .schema(&Bindings::default())
+            .unwrap();
+        let p = &sized_for(risks, true, "zh")["properties"]["risks"]["items"]["properties"];
+        // 140 / 12 = 11: at least 20.
+        assert_eq!(p["risk"]["maxLength"], 20);
+        // Every other language keeps the quarter.
+        assert_eq!(
+            sized_for(full.clone(), true, "de")["properties"]["text"]["maxLength"],
+            300
+        );
+        // A model that is not small is not sized in any language.
+        assert_eq!(sized_for(full.clone(), false, "zh"), unmarked(full));
     }
 
     #[test]
@@ -229,7 +277,7 @@ mod tests {
         let mut prose = 0;
         for schema in schemas {
             let mut found = Vec::new();
-            strings(&sized_for(schema.clone(), true), "", &mut found);
+            strings(&sized_for(schema.clone(), true, "en"), "", &mut found);
             for (at, patterned) in found {
                 let derived = schema.pointer(&at).unwrap();
                 let is_id = derived.get("enum").is_some();
@@ -250,7 +298,7 @@ mod tests {
         let answer = |small: bool, risk: &str, why: &str| {
             let spec = SchemaSpec {
                 name: "risks".into(),
-                schema: sized_for(full.clone(), small),
+                schema: sized_for(full.clone(), small, "en"),
             };
             let answer = serde_json::json!({"risks": [
                 {"risk": risk, "why": why},

@@ -449,7 +449,7 @@ async fn call(
         messages.push(Message::system(d.prompts.render("system.tera", &ctx)?));
     }
     messages.push(Message::user(user));
-    let schema = crate::schema::sized_for(schema, info.capabilities.small);
+    let schema = crate::schema::sized_for(schema, info.capabilities.small, &d.settings.lang);
     let budget = token_budget(&schema, chars_per_token(&d.settings.lang));
     let request = ChatRequest::new(messages)
         .with_schema(format!("synthesis_{}", kind.name()), schema)
