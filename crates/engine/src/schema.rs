@@ -62,10 +62,10 @@ const DENSE_SHRINK: Shrink = Shrink {
 const NOT_IN_PROSE: &str =
     r#"{}\[\]\\"\x00-\x1F\x7F<>|*_~^=@#`…\u200B-\u200F\u2028-\u202F\u2060-\u206F\uFEFF"#;
 
-/// What prose may not start with, beyond [`NOT_IN_PROSE`]: a space, or
-/// punctuation that closes or continues something (`, . ; : ! ? ) - ' % /`
-/// and their CJK forms).
-const NOT_FIRST: &str = r#" ,.;:!?)\-'%/，。！？、：；）"#;
+/// What prose starts with: a digit or a letter (Latin, Greek, Cyrillic,
+/// Chinese, Japanese or Korean), never punctuation or a symbol (a 135M
+/// model opens strings with `, Support`, `.15%` or `+8.5; 3:06`).
+const FIRST: &str = r#"0-9A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u0370-\u03FF\u0400-\u04FF\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uAC00-\uD7AF"#;
 
 /// The characters a sentence ends with: `. ! ?`, their CJK forms, and `…`
 /// for one cut short (at its limit, or trailing off).
@@ -73,13 +73,13 @@ const SENTENCE_END: &str = ".!?。！？…";
 
 /// The `pattern` of a small model's prose string of `min` to `max`
 /// characters: none of them JSON punctuation or markup ([`NOT_IN_PROSE`]),
-/// the first not punctuation ([`NOT_FIRST`]); for `sentences`, the last
+/// the first a letter or a digit ([`FIRST`]); for `sentences`, the last
 /// ends a sentence ([`SENTENCE_END`]), so a string cannot stop
 /// mid-sentence. It carries the lengths itself: beside a `pattern`,
 /// llama.cpp's grammar converter ignores `minLength` and `maxLength`. One
 /// run of one class, so the grammar follows one path at a time.
 pub fn prose_pattern(min: u64, max: u64, sentences: bool) -> String {
-    let first = format!("[^{NOT_IN_PROSE}{NOT_FIRST}]");
+    let first = format!("[{FIRST}]");
     let rest = format!("[^{NOT_IN_PROSE}]");
     let max = max.max(2);
     let body = if sentences {
@@ -325,6 +325,7 @@ mod tests {
             "| table | row |",
             ", Support (yes)",
             ".15% of the world",
+            "+8.5; 3:06 -+14",
             "We are a B… (by…",
             "The Board of\u{200f}\u{200b}DJ",
         ] {
