@@ -211,7 +211,17 @@ fn every_schema_council_sends_becomes_a_llama_cpp_grammar() {
             council_engine::schema::turn_schema(spec, &panel[1..]),
         ));
     }
-    for (name, schema) in schemas {
+    // And as a small model gets them: sized, its prose patterned.
+    let sized: Vec<(String, serde_json::Value)> = schemas
+        .iter()
+        .map(|(name, s)| {
+            (
+                format!("{name} (small)"),
+                council_engine::schema::sized_for(s.clone(), true, "en"),
+            )
+        })
+        .collect();
+    for (name, schema) in schemas.into_iter().chain(sized) {
         let grammar =
             EmbeddedModel::grammar_for(&schema).unwrap_or_else(|e| panic!("{name}: {e}\n{schema}"));
         assert!(grammar.contains("root ::="), "{name}: {grammar}");
@@ -219,6 +229,134 @@ fn every_schema_council_sends_becomes_a_llama_cpp_grammar() {
             grammar.lines().any(|l| l == "space ::= \" \"?"),
             "{name}: whitespace is not compact: {grammar}"
         );
+    }
+}
+
+/// The character classes of a GBNF grammar (`[...]` outside its quoted
+/// literals), as written.
+fn classes(grammar: &str) -> Vec<String> {
+    let (mut out, mut chars) = (Vec::new(), grammar.chars());
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                // A literal: skip to its closing quote.
+                while let Some(l) = chars.next() {
+                    match l {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '[' => {
+                let mut class = String::from("[");
+                while let Some(l) = chars.next() {
+                    class.push(l);
+                    match l {
+                        '\\' => class.extend(chars.next()),
+                        ']' => break,
+                        _ => {}
+                    }
+                }
+                out.push(class);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn a_small_models_prose_grammar_has_no_way_to_write_json_punctuation() {
+    use council_core::answers::Bindings;
+    use council_core::synthesis::SynthesisKind;
+    // Risks: every string in it is prose (a risk in words, why in sentences).
+    let full = SynthesisKind::Risks.schema(&Bindings::default()).unwrap();
+    let small =
+        EmbeddedModel::grammar_for(&council_engine::schema::sized_for(full.clone(), true, "en"))
+            .unwrap();
+    // llama.cpp's `char` rule (any JSON string character, escapes too) is
+    // not in it, nor its `.`: a pattern it could not convert would fall
+    // back to them, accepting any string.
+    assert!(
+        !small.contains("char ::=") && !small.contains("dot ::="),
+        "{small}"
+    );
+    // Every class that takes "anything but" leaves out JSON punctuation;
+    // every other class lists what it takes (digits, letters by their
+    // `\uNNNN` ranges, a sentence's end), none of it JSON punctuation.
+    let classes = classes(&small);
+    assert!(classes.iter().any(|c| c.starts_with("[^")), "{small}");
+    for c in &classes {
+        if c.starts_with("[^") {
+            assert!(c.contains(r#"{}\[\]\\""#), "{c} in {small}");
+        } else {
+            let listed = c[1..c.len() - 1].replace("\\u", "");
+            assert!(!listed.contains(['{', '}', '[', ']', '\\', '"']), "{c}");
+        }
+    }
+    // The sized limits: a risk of 1 to 40 characters; why, a sentence of up
+    // to 75 that ends as one.
+    assert!(small.contains("{0,39}"), "{small}");
+    assert!(small.contains("{0,73} [.!?。！？…]"), "{small}");
+    // The same schema for a model that is not small keeps llama.cpp's strings.
+    let strong =
+        EmbeddedModel::grammar_for(&council_engine::schema::sized_for(full, false, "en")).unwrap();
+    assert!(strong.contains("char ::="), "{strong}");
+}
+
+/// Asks the real model to copy JSON punctuation into a prose field, with
+/// and without the small model's prose pattern: without it the grammar
+/// lets braces into the string (the control), with it none get in.
+#[tokio::test]
+async fn the_prose_pattern_keeps_json_punctuation_out_of_a_real_answer() {
+    let schema = |patterned: bool| {
+        let mut s = council_engine::schema::sized_for(
+            json!({"type": "object", "required": ["text"], "properties": {
+                "text": {"type": "string", "minLength": 1, "maxLength": 160, "x-prose": "words"}}}),
+            true,
+            "en",
+        );
+        if !patterned {
+            s["properties"]["text"]
+                .as_object_mut()
+                .unwrap()
+                .remove("pattern");
+        }
+        s
+    };
+    assert!(schema(true)["properties"]["text"]["pattern"].is_string());
+    let m = model();
+    let ask = |patterned: bool, seed: u64| {
+        let m = m.clone();
+        let req = ChatRequest::new(vec![
+            Message::system("You copy text exactly, character for character."),
+            Message::user(
+                "Put this in `text`, exactly as written: {\"a\": [1, 2]} {[{[ \\ ]}]} {\"b\": {\"c\": [3]}}",
+            ),
+        ])
+        .with_schema("copy", schema(patterned))
+        .with_seed(seed)
+        .with_max_tokens(120);
+        async move {
+            m.chat(&req).await.unwrap().json.unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let punctuation = |s: &str| s.contains(['{', '}', '[', ']', '\\']);
+    let loose = futures::future::join_all((0..6).map(|seed| ask(false, seed))).await;
+    let plain = futures::future::join_all((0..6).map(|seed| ask(true, seed))).await;
+    assert!(
+        loose.iter().any(|t| punctuation(t)),
+        "the control: without the pattern the model should copy some punctuation: {loose:?}"
+    );
+    for t in &plain {
+        assert!(!punctuation(t) && !t.contains('"'), "{t:?}");
+        assert!(!t.is_empty() && t.chars().count() <= 40, "{t:?}");
     }
 }
 

@@ -153,6 +153,7 @@ fn run_events(k: u64) -> Vec<Event> {
             absent: vec![],
             fallback: false,
             copied_from: None,
+            flags: Vec::new(),
             usage: Usage::reported(2000, 200),
             backend: "openai".into(),
             model: model.into(),

@@ -8,8 +8,157 @@ use crate::cli::{BenchArgs, Global};
 pub(crate) const QUICKSTART_QUESTION: &str =
     "We are a 40-person B2B analytics company. Should we raise prices 15% next quarter?";
 
+/// Characters that do not belong in prose: JSON's brackets and the
+/// backslash, which a small model writes inside strings when nothing stops it.
+const JSON_PUNCTUATION: [char; 5] = ['{', '}', '[', ']', '\\'];
+
+/// What a report's prose looks like: its model-written strings, which of
+/// them hold JSON punctuation, and how many turns were flagged.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct ProseCount {
+    /// The synthesis's prose strings in the report (verdict, reasoning,
+    /// vote reasons, forecasts, actions with their owners, scripts and
+    /// triggers, path titles, premises and milestones, story, evidence
+    /// claims, risks); quotes, copied from the advisors, are not counted.
+    pub strings: usize,
+    /// Of those, (where, text) of each that holds `{ } [ ]` or a backslash.
+    pub with_json: Vec<(String, String)>,
+    /// The turns' prose strings (text, assumptions, story, systemic change).
+    pub turn_strings: usize,
+    /// Of those, (where, text) of each that holds JSON punctuation.
+    pub turns_with_json: Vec<(String, String)>,
+    /// Turns in the report.
+    pub turns: usize,
+    /// Turns that carry at least one flag.
+    pub turns_flagged: usize,
+    /// The report's flags about an answer's language.
+    pub language_flags: usize,
+}
+
+/// Counts `report`'s prose: any report, this build's or an older run's.
+pub(crate) fn count_prose(report: &council_core::Report) -> ProseCount {
+    let mut synthesis: Vec<(String, &str)> = vec![
+        ("verdict".into(), report.verdict.as_str()),
+        ("reasoning".into(), report.reasoning.as_str()),
+    ];
+    for v in &report.votes {
+        synthesis.push((format!("vote {}", v.persona), &v.reason));
+    }
+    for (i, f) in report.forecasts.iter().enumerate() {
+        synthesis.push((format!("forecast {}", i + 1), &f.statement));
+    }
+    for (i, a) in report.actions.iter().enumerate() {
+        synthesis.push((format!("action {}", i + 1), &a.action));
+        synthesis.push((format!("action {} owner", i + 1), &a.owner));
+        for (what, s) in [("script", &a.script), ("trigger", &a.trigger)] {
+            if let Some(s) = s {
+                synthesis.push((format!("action {} {what}", i + 1), s));
+            }
+        }
+    }
+    for (i, p) in report.paths.iter().enumerate() {
+        synthesis.push((format!("path {} title", i + 1), &p.title));
+        synthesis.push((format!("path {} premise", i + 1), &p.premise));
+        for m in &p.milestones {
+            synthesis.push((format!("path {} month {}", i + 1, m.month), &m.event));
+        }
+    }
+    for (i, s) in report.story.iter().enumerate() {
+        synthesis.push((format!("story {}", i + 1), s));
+    }
+    for (i, e) in report.evidence.iter().enumerate() {
+        synthesis.push((format!("evidence {}", i + 1), &e.claim));
+    }
+    for (i, r) in report.risks.iter().enumerate() {
+        synthesis.push((format!("risk {}", i + 1), &r.risk));
+        synthesis.push((format!("risk {} why", i + 1), &r.why));
+    }
+    let turns: Vec<&council_core::Turn> = report.rounds.iter().flat_map(|r| &r.turns).collect();
+    let mut spoken: Vec<(String, &str)> = Vec::new();
+    for t in &turns {
+        let at = |what: &str| format!("round {} {} {what}", t.round, t.persona);
+        spoken.push((at("text"), &t.text));
+        for (what, s) in [
+            ("assumption", &t.assumption),
+            ("target assumption", &t.target_assumption),
+            ("story", &t.story),
+            ("systemic change", &t.systemic_change),
+        ] {
+            if let Some(s) = s {
+                spoken.push((at(what), s));
+            }
+        }
+    }
+    let holding = |strings: &[(String, &str)]| -> Vec<(String, String)> {
+        strings
+            .iter()
+            .filter(|(_, s)| s.contains(JSON_PUNCTUATION))
+            .map(|(at, s)| (at.clone(), s.to_string()))
+            .collect()
+    };
+    let non_empty = |v: &mut Vec<(String, &str)>| v.retain(|(_, s)| !s.trim().is_empty());
+    non_empty(&mut synthesis);
+    non_empty(&mut spoken);
+    ProseCount {
+        strings: synthesis.len(),
+        with_json: holding(&synthesis),
+        turn_strings: spoken.len(),
+        turns_with_json: holding(&spoken),
+        turns: turns.len(),
+        turns_flagged: turns.iter().filter(|t| !t.flags.is_empty()).count(),
+        language_flags: report
+            .flags
+            .iter()
+            .filter(|f| council_core::lang::is_language_flag(f))
+            .count(),
+    }
+}
+
+/// Prints [`ProseCount`]'s figures, each string holding JSON punctuation
+/// on its own line.
+fn print_prose(c: &ProseCount) {
+    let share = |n: usize, of: usize| 100.0 * n as f64 / of.max(1) as f64;
+    println!(
+        "prose: {} of {} report strings hold {{ }} [ ] or \\ ({:.0}%); turns: {} of {} strings",
+        c.with_json.len(),
+        c.strings,
+        share(c.with_json.len(), c.strings),
+        c.turns_with_json.len(),
+        c.turn_strings
+    );
+    println!(
+        "turns flagged: {} of {} ({:.0}%); language flags in the report: {}",
+        c.turns_flagged,
+        c.turns,
+        share(c.turns_flagged, c.turns),
+        c.language_flags
+    );
+    for (at, s) in c.with_json.iter().chain(&c.turns_with_json) {
+        println!("  {at}: {:?}", council_core::excerpt(s, 100));
+    }
+}
+
+/// `council bench --report FILE`: [`count_prose`] of a report already written.
+fn count_report(path: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the report {}", path.display()))?;
+    let report: council_core::Report = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a report.json (give the report.json of a run folder)",
+            path.display()
+        )
+    })?;
+    println!("report: {}", path.display());
+    print_prose(&count_prose(&report));
+    Ok(())
+}
+
 #[cfg(feature = "embedded")]
 pub(crate) async fn run(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
+    if let Some(path) = &args.report {
+        return count_report(path);
+    }
     if args.debate {
         return debate(args, global).await;
     }
@@ -223,10 +372,74 @@ async fn debate(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
         generated as f64 / wall.as_secs_f64(),
         evaluated as f64 / wall.as_secs_f64()
     );
+    let report: council_core::Report =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json"))?)?;
+    print_prose(&count_prose(&report));
     Ok(())
 }
 
 #[cfg(not(feature = "embedded"))]
-pub async fn run(_args: BenchArgs, _global: &Global) -> anyhow::Result<()> {
+pub async fn run(args: BenchArgs, _global: &Global) -> anyhow::Result<()> {
+    if let Some(path) = &args.report {
+        return count_report(path);
+    }
     anyhow::bail!("this build has no embedded backend (built without the `embedded` feature)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The report of the version 2 fixture's run.
+    fn report() -> council_core::Report {
+        let t: council_core::Transcript =
+            serde_json::from_str(include_str!("../../../tests/fixtures/transcript-v2.json"))
+                .unwrap();
+        let a = council_core::synthesis::Answers::from_transcript(&t);
+        council_engine::report::build_report(&t, &a, None)
+    }
+
+    #[test]
+    fn prose_holding_json_punctuation_is_counted_where_it_is() {
+        let mut r = report();
+        let clean = count_prose(&r);
+        assert!(clean.strings > 20, "{clean:?}");
+        // The fixture's own risks hold a bracket ("… 10% of [").
+        let at = |c: &ProseCount| -> Vec<String> {
+            c.with_json.iter().map(|(at, _)| at.clone()).collect()
+        };
+        assert_eq!(at(&clean), ["risk 1", "risk 2"]);
+        assert_eq!(
+            clean.turns,
+            r.rounds.iter().map(|x| x.turns.len()).sum::<usize>()
+        );
+        r.verdict = "[Persona_n] {Event, fracionnaire(".into();
+        r.risks[0].why = "a \\ b".into();
+        r.forecasts[0].statement = "#MENU{#1.4*} },{".into();
+        r.rounds[0].turns[0].text = "FinishED} };*{#}".into();
+        r.rounds[0].turns[0].flags = vec!["very short answer".into()];
+        r.rounds[0].turns[1].flags.clear();
+        r.flags
+            .push(council_core::lang::language_flag("en", "Chinese", true));
+        let c = count_prose(&r);
+        assert_eq!(c.strings, clean.strings);
+        assert_eq!(
+            at(&c),
+            ["verdict", "forecast 1", "risk 1", "risk 1 why", "risk 2"]
+        );
+        let first = format!("round 1 {} text", r.rounds[0].turns[0].persona);
+        assert!(!clean.turns_with_json.iter().any(|(at, _)| *at == first));
+        assert!(c.turns_with_json.iter().any(|(at, _)| *at == first));
+        assert_eq!(c.turns_with_json.len(), clean.turns_with_json.len() + 1);
+        let was = |c: &ProseCount| c.turns_flagged;
+        let (first_flagged, second_flagged) = (
+            !report().rounds[0].turns[0].flags.is_empty(),
+            !report().rounds[0].turns[1].flags.is_empty(),
+        );
+        assert_eq!(
+            was(&c) as i64,
+            was(&clean) as i64 + i64::from(!first_flagged) - i64::from(second_flagged)
+        );
+        assert_eq!(c.language_flags, clean.language_flags + 1);
+    }
 }

@@ -163,6 +163,9 @@ pub(crate) struct BenchArgs {
     /// With --debate: keep the run in this folder (default: a temporary one, removed after).
     #[arg(long, value_name = "DIR", requires = "debate")]
     pub out: Option<PathBuf>,
+    /// Instead: count an existing report.json's prose (strings holding JSON punctuation, turns flagged), as --debate prints it for its own run.
+    #[arg(long, value_name = "FILE", conflicts_with = "debate")]
+    pub report: Option<PathBuf>,
     /// Concurrent requests in the batching test.
     #[arg(long, default_value_t = 6)]
     pub concurrent: usize,

@@ -9,7 +9,9 @@
 //! each type; where a small model could break the structure (three paths
 //! with six milestones each at "month 3"), the structure itself rules it
 //! out: each path is its own call with a fixed [`Scenario`], and its
-//! milestones are keyed by month ([`Milestones`]).
+//! milestones are keyed by month ([`Milestones`]). Free prose fields are
+//! marked ([`PROSE`]), so a small model's schema can keep JSON
+//! punctuation out of them.
 
 use crate::Move;
 use schemars::JsonSchema;
@@ -54,7 +56,7 @@ pub struct TurnAnswer {
     /// Your position on the question now: support (yes), oppose (no) or mixed (yes, only if conditions hold).
     pub stance: Stance,
     /// What you say, in your own voice.
-    #[schemars(length(min = 1, max = 1600))]
+    #[schemars(length(min = 1, max = 1600), extend("x-prose" = "sentences"))]
     pub text: String,
     /// Ids of the peers you answer.
     #[schemars(length(max = 3), extend("x-bind" = "peers"))]
@@ -71,13 +73,13 @@ pub struct TurnAnswer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AssumptionsAnswer {
     /// The belief your own position rests on that would hurt most if false.
-    #[schemars(length(min = 1, max = 400))]
+    #[schemars(length(min = 1, max = 400), extend("x-prose" = "sentences"))]
     pub assumption: String,
     /// The id of the peer whose assumption you target.
     #[schemars(extend("x-bind" = "peers"))]
     pub target_peer: String,
     /// That peer's most dangerous assumption.
-    #[schemars(length(min = 1, max = 400))]
+    #[schemars(length(min = 1, max = 400), extend("x-prose" = "sentences"))]
     pub target_assumption: String,
 }
 
@@ -85,10 +87,10 @@ pub struct AssumptionsAnswer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct StoryTurnAnswer {
     /// The story or metaphor underneath the situation.
-    #[schemars(length(min = 1, max = 600))]
+    #[schemars(length(min = 1, max = 600), extend("x-prose" = "sentences"))]
     pub story: String,
     /// The one structural change it implies.
-    #[schemars(length(min = 1, max = 400))]
+    #[schemars(length(min = 1, max = 400), extend("x-prose" = "sentences"))]
     pub systemic_change: String,
 }
 
@@ -100,10 +102,10 @@ pub struct VerdictAnswer {
     /// The verdict's answer to the question: support (yes), oppose (no) or mixed (yes, if…).
     pub stance: Stance,
     /// The direct answer in 3–6 sentences, and what to do first.
-    #[schemars(length(min = 1, max = 700))]
+    #[schemars(length(min = 1, max = 700), extend("x-prose" = "sentences"))]
     pub answer: String,
     /// Why: the advisors and arguments that decided it, and the strongest objection overruled.
-    #[schemars(length(min = 1, max = 900))]
+    #[schemars(length(min = 1, max = 900), extend("x-prose" = "sentences"))]
     pub reasoning: String,
 }
 
@@ -123,7 +125,7 @@ pub struct ForecastWording {
     #[schemars(extend("x-bind" = "forecast-ids"))]
     pub id: String,
     /// The same statement, same numbers and dates, in the requested wording and language.
-    #[schemars(length(min = 1, max = 200))]
+    #[schemars(length(min = 1, max = 200), extend("x-prose" = "sentences"))]
     pub statement: String,
 }
 
@@ -131,13 +133,13 @@ pub struct ForecastWording {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FollowupAnswer {
     /// The direct answer to the follow-up in 2–5 sentences, with numbers and dates where the advisors gave them.
-    #[schemars(length(min = 1, max = 700))]
+    #[schemars(length(min = 1, max = 700), extend("x-prose" = "sentences"))]
     pub answer: String,
     /// What the follow-up changes in the original verdict, or why it changes nothing.
-    #[schemars(length(min = 1, max = 400))]
+    #[schemars(length(min = 1, max = 400), extend("x-prose" = "sentences"))]
     pub what_changed: String,
     /// New risks the follow-up brought up (none if none).
-    #[schemars(length(max = 3), inner(length(min = 1, max = 200)))]
+    #[schemars(length(max = 3), inner(length(min = 1, max = 200)), extend("x-prose" = "sentences"))]
     pub new_risks: Vec<String>,
 }
 
@@ -153,7 +155,7 @@ pub struct ForecastsAnswer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ForecastDraft {
     /// A concrete statement an outsider can call true or false on the horizon date.
-    #[schemars(length(min = 1, max = 200))]
+    #[schemars(length(min = 1, max = 200), extend("x-prose" = "sentences"))]
     pub statement: String,
     /// Months from today when it can be checked.
     #[schemars(range(min = 1, max = 36))]
@@ -169,7 +171,7 @@ pub struct VoteAnswer {
     #[schemars(range(min = 0, max = 100))]
     pub confidence: u8,
     /// One sentence of reason.
-    #[schemars(length(min = 1, max = 240))]
+    #[schemars(length(min = 1, max = 240), extend("x-prose" = "sentences"))]
     pub reason: String,
     /// Your probability for each forecast, by id.
     #[schemars(extend("x-bind" = "forecast-count"))]
@@ -199,10 +201,10 @@ pub struct ActionsAnswer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ActionDraft {
     /// What exactly to do.
-    #[schemars(length(min = 1, max = 200))]
+    #[schemars(length(min = 1, max = 200), extend("x-prose" = "sentences"))]
     pub action: String,
     /// Who does it: a role, e.g. "CEO".
-    #[schemars(length(min = 1, max = 60))]
+    #[schemars(length(min = 1, max = 60), extend("x-prose" = "words"))]
     pub owner: String,
     /// First day of the window, counted from today.
     #[schemars(range(min = 0, max = 365))]
@@ -211,10 +213,10 @@ pub struct ActionDraft {
     #[schemars(range(min = 0, max = 365))]
     pub end_day: u16,
     /// The exact words to say, when the action is a conversation; else empty.
-    #[schemars(length(max = 200))]
+    #[schemars(length(max = 200), extend("x-prose" = "words"))]
     pub script: String,
     /// The condition that starts it, when it is conditional; else empty.
-    #[schemars(length(max = 140))]
+    #[schemars(length(max = 140), extend("x-prose" = "words"))]
     pub trigger: String,
 }
 
@@ -251,10 +253,10 @@ impl Scenario {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PathAnswer {
     /// A short title naming this future.
-    #[schemars(length(min = 1, max = 60))]
+    #[schemars(length(min = 1, max = 60), extend("x-prose" = "words"))]
     pub title: String,
     /// The decision taken, in a sentence.
-    #[schemars(length(min = 1, max = 240))]
+    #[schemars(length(min = 1, max = 240), extend("x-prose" = "sentences"))]
     pub premise: String,
     /// One milestone at each month.
     pub milestones: Milestones,
@@ -298,13 +300,13 @@ impl Milestones {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MilestoneDraft {
     /// What happens by then.
-    #[schemars(length(min = 1, max = 140))]
+    #[schemars(length(min = 1, max = 140), extend("x-prose" = "words"))]
     pub event: String,
     /// The id of the advisor quoted, or empty when a forecast backs it.
     #[schemars(extend("x-bind" = "panel-or-none"))]
     pub persona: String,
     /// Their words, copied exactly; empty when a forecast backs it.
-    #[schemars(length(max = 120))]
+    #[schemars(length(max = 120), extend("x-prose" = "words"))]
     pub quote: String,
     /// The id of the forecast that backs it, or empty.
     #[schemars(extend("x-bind" = "forecast-ids-or-none"))]
@@ -315,7 +317,7 @@ pub struct MilestoneDraft {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct StoryAnswer {
     /// Two paragraphs: what is really going on; what it means for the executive.
-    #[schemars(length(min = 2, max = 2), inner(length(min = 1, max = 800)))]
+    #[schemars(length(min = 2, max = 2), inner(length(min = 1, max = 800)), extend("x-prose" = "sentences"))]
     pub paragraphs: Vec<String>,
 }
 
@@ -331,13 +333,13 @@ pub struct EvidenceAnswer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct EvidenceDraft {
     /// The claim.
-    #[schemars(length(min = 1, max = 200))]
+    #[schemars(length(min = 1, max = 200), extend("x-prose" = "sentences"))]
     pub claim: String,
     /// The id of the advisor it comes from.
     #[schemars(extend("x-bind" = "panel"))]
     pub persona: String,
     /// Their words, copied exactly.
-    #[schemars(length(max = 140))]
+    #[schemars(length(max = 140), extend("x-prose" = "words"))]
     pub quote: String,
     /// The number of the library source it rests on, or 0 for none.
     #[schemars(range(min = 0, max = 999))]
@@ -356,14 +358,28 @@ pub struct RisksAnswer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RiskDraft {
     /// The risk, in one line.
-    #[schemars(length(min = 1, max = 140))]
+    #[schemars(length(min = 1, max = 140), extend("x-prose" = "words"))]
     pub risk: String,
     /// Why it could make the verdict wrong, and the early signal to watch.
-    #[schemars(length(min = 1, max = 300))]
+    #[schemars(length(min = 1, max = 300), extend("x-prose" = "sentences"))]
     pub why: String,
 }
 
 // -------------------------------------------------------------- schemas
+
+/// The schema keyword that marks a field of free prose (a string, or an
+/// array of strings), as opposed to an id, an enum or a citation: its
+/// value is [`SENTENCES`] (whole sentences) or [`WORDS`] (a title, a role,
+/// copied words). It is not sent to a model: `council_engine::schema::sized_for`
+/// removes it, and for a small model gives each prose string a `pattern`
+/// that keeps JSON punctuation out of it (and makes sentences end as one).
+pub const PROSE: &str = "x-prose";
+
+/// [`PROSE`]'s value for a field written in whole sentences.
+pub const SENTENCES: &str = "sentences";
+
+/// [`PROSE`]'s value for a field of words that need not be a sentence.
+pub const WORDS: &str = "words";
 
 /// The run's values a schema is bound to: which ids a model may name.
 #[derive(Debug, Clone, Copy, Default)]

@@ -26,6 +26,7 @@ fn summary(round: u32, text: &str) -> Summary {
         absent: Vec::new(),
         fallback: false,
         copied_from: None,
+        flags: Vec::new(),
         usage: Usage::reported(10, 5),
         backend: "fake".into(),
         model: "m".into(),

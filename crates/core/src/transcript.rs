@@ -149,6 +149,10 @@ pub struct Summary {
     /// For a summary copied into a branch: the run folder it was written in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub copied_from: Option<String>,
+    /// What is doubtful about the summary (written in another language…),
+    /// for the report's flags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
     /// Tokens spent.
     pub usage: Usage,
     /// Backend that produced it.
@@ -157,7 +161,8 @@ pub struct Summary {
     pub model: String,
 }
 
-/// Who answered one call and what it cost in tokens.
+/// Who answered one call, what it cost in tokens, and what its answer was
+/// flagged for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CallMeta {
     /// Tokens spent.
@@ -169,6 +174,9 @@ pub struct CallMeta {
     /// For a call copied from another run: that run's folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub copied_from: Option<String>,
+    /// What is doubtful about the answer (a summary's [`Summary::flags`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
 }
 
 impl From<&Summary> for CallMeta {
@@ -178,6 +186,7 @@ impl From<&Summary> for CallMeta {
             backend: s.backend.clone(),
             model: s.model.clone(),
             copied_from: s.copied_from.clone(),
+            flags: s.flags.clone(),
         }
     }
 }
@@ -781,6 +790,7 @@ mod tests {
             absent: vec![],
             fallback: false,
             copied_from: copied.then(|| "src".to_string()),
+            flags: Vec::new(),
             usage: Usage::reported(1, 1),
             backend: "b".into(),
             model: "m".into(),

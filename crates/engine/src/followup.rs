@@ -232,9 +232,12 @@ async fn chair(
     ctx.insert("followup_summary", summary);
     ctx.insert("answers", &answers);
     let user = d.prompts.render("followup_synthesis.tera", &ctx)?;
+    let model = d.models.default_model();
     let schema = kind
         .schema(&Bindings::default())
         .ok_or_else(|| EngineError::Store("the follow-up answer has no schema".into()))?;
+    let schema =
+        crate::schema::sized_for(schema, model.info().capabilities.small, &d.settings.lang);
     let budget = token_budget(
         &schema,
         if matches!(d.settings.lang.as_str(), "zh" | "ja") {
@@ -247,7 +250,6 @@ async fn chair(
         .with_schema("synthesis_followup", schema)
         .with_seed(d.settings.seed_for(SEED_BASE + number, "chair"))
         .with_max_tokens(budget);
-    let model = d.models.default_model();
     let info = model.info();
     crate::synthesis::asked_part(kind, model.chat(&request).await, info)
 }

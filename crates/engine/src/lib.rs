@@ -19,6 +19,7 @@ mod debate;
 pub mod derive;
 mod error;
 pub mod followup;
+mod language;
 mod moderator;
 mod pipeline;
 mod progress;

@@ -65,7 +65,10 @@ pub(crate) async fn summarize(
         } else {
             SUMMARY_TOKENS
         });
-    let (mut text, fallback, usage) = match model.chat(&request).await {
+    let (reply, language) =
+        crate::language::ask_in_language(model.as_ref(), &request, &d.settings.lang, small, None)
+            .await;
+    let (mut text, fallback, usage) = match reply {
         Ok(r) if !r.text.trim().is_empty() => {
             let text = if r.finish_reason == council_llm::FinishReason::Length {
                 cut_summary(r.text.trim())
@@ -108,6 +111,13 @@ pub(crate) async fn summarize(
             .collect(),
         fallback,
         copied_from: None,
+        // A summary assembled from the turns is in their words; their own
+        // flags say what language those were in.
+        flags: if fallback {
+            Vec::new()
+        } else {
+            language.into_iter().collect()
+        },
         usage,
         backend: info.backend,
         model: info.model,

@@ -348,6 +348,9 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
                 r.number
             ));
         }
+        for f in r.summary_call.iter().flat_map(|c| &c.flags) {
+            flags.push(format!("round {}, the moderator's summary: {f}", r.number));
+        }
         for x in &r.turns {
             if x.status == TurnStatus::Failed {
                 flags.push(format!(

@@ -245,7 +245,7 @@ pub(crate) async fn speak(
             ask.schema_name.clone(),
             without_citations_unless(
                 d.library.is_some(),
-                crate::schema::sized_for(turn_schema(spec, &others), small),
+                crate::schema::sized_for(turn_schema(spec, &others), small, &d.settings.lang),
             ),
         )
         .with_seed(d.settings.seed_for(ask.seed_round, &persona.id))
@@ -266,8 +266,16 @@ pub(crate) async fn speak(
                 latest: crate::progress::readable_tail(&text, 48),
             });
         };
-        model.chat_streaming(&request, &sink).await
+        crate::language::ask_in_language(
+            model.as_ref(),
+            &request,
+            &d.settings.lang,
+            small,
+            Some(&sink),
+        )
+        .await
     };
+    let (answered, language) = answered;
     let mut turn = asked_turn(answered, info, round, &persona.id, |json| {
         turn_from_answer(
             json,
@@ -281,6 +289,7 @@ pub(crate) async fn speak(
             },
         )
     })?;
+    turn.flags.extend(language);
     check_citations(&mut turn, d.library);
     d.progress.event(ProgressEvent::TurnFinished {
         round,

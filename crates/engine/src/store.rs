@@ -371,6 +371,7 @@ mod tests {
             absent: Vec::new(),
             fallback: false,
             copied_from: None,
+            flags: Vec::new(),
             usage: Usage::reported(3, 2),
             backend: "fake".into(),
             model: "fake".into(),

@@ -439,21 +439,33 @@ async fn call(
             "synthesis part `{kind}` is read from old transcripts only"
         )));
     };
-    let user = d.prompts.render(template(kind), ctx)?;
+    let info = model.info();
+    let mut ctx = ctx.clone();
+    ctx.insert("small", &info.capabilities.small);
+    let user = d.prompts.render(template(kind), &ctx)?;
     let mut messages = Vec::new();
     if let SynthesisKind::Vote(_) = kind {
         // The advisor votes in its own voice.
-        messages.push(Message::system(d.prompts.render("system.tera", ctx)?));
+        messages.push(Message::system(d.prompts.render("system.tera", &ctx)?));
     }
     messages.push(Message::user(user));
-    let info = model.info();
-    let schema = crate::schema::sized_for(schema, info.capabilities.small);
+    let schema = crate::schema::sized_for(schema, info.capabilities.small, &d.settings.lang);
     let budget = token_budget(&schema, chars_per_token(&d.settings.lang));
     let request = ChatRequest::new(messages)
         .with_schema(format!("synthesis_{}", kind.name()), schema)
         .with_seed(d.settings.seed_for(SEED_ROUND, &kind.to_string()))
         .with_max_tokens(budget);
-    asked_part(kind.clone(), model.chat(&request).await, info)
+    let (reply, language) = crate::language::ask_in_language(
+        model.as_ref(),
+        &request,
+        &d.settings.lang,
+        info.capabilities.small,
+        None,
+    )
+    .await;
+    let mut part = asked_part(kind.clone(), reply, info)?;
+    part.flags.extend(language);
+    Ok(part)
 }
 
 /// A model's reply as a synthesis part (or the part's failure, recorded

@@ -54,9 +54,15 @@ pub(crate) fn turn_from_answer(json: &Value, c: &TurnContext<'_>) -> Turn {
     turn.move_ = Some(answer.move_);
     turn.stance = Some(answer.stance);
     turn.text = answer.text.trim().to_string();
+    // Chinese and Japanese say in 15 characters what English says in 40.
+    let short = if matches!(c.lang, "zh" | "ja") {
+        15
+    } else {
+        40
+    };
     if turn.text.is_empty() {
         flags.push("empty answer".into());
-    } else if turn.text.chars().count() < 40 {
+    } else if turn.text.chars().count() < short {
         flags.push("very short answer".into());
     }
     if matches!(answer.confidence, 0 | 100) {
