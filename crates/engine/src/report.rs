@@ -6,6 +6,7 @@
 
 use crate::synthesis::{add_days, add_months};
 use council_core::answers::{FollowupAnswer, Scenario};
+use council_core::lang::is_language_flag;
 use council_core::report::{
     tally, Action, Backing, Evidence, FollowupSection, Forecast, FuturePath, Milestone, PanelEntry,
     Producer, Quality, Risk, RoundQuality, SourceRef, Verification, WEAK_CONFIDENCE,
@@ -488,6 +489,28 @@ fn quality_of(
         q.turns_asked += round.asked;
         q.rounds.push(round);
     }
+    // Turns (follow-ups' included), round summaries and synthesis parts
+    // written in another language than the run's: each counted once.
+    let off = |flags: &[String]| flags.iter().any(|f| is_language_flag(f));
+    let spoken_flags = |turns: &'_ [council_core::Turn]| -> Vec<Vec<String>> {
+        turns
+            .iter()
+            .filter(|x| x.status == TurnStatus::Ok)
+            .map(|x| x.flags.clone())
+            .collect()
+    };
+    let mut answers: Vec<Vec<String>> = Vec::new();
+    for r in &t.rounds {
+        answers.extend(spoken_flags(&r.turns));
+        answers.extend(r.summary_call.iter().map(|c| c.flags.clone()));
+    }
+    for f in &t.followups {
+        answers.extend(spoken_flags(&f.turns));
+        answers.extend(f.summary_call.iter().map(|c| c.flags.clone()));
+        answers.extend(f.synthesis.iter().map(|p| p.flags.clone()));
+    }
+    answers.extend(t.synthesis.iter().map(|p| p.flags.clone()));
+    q.off_language = answers.iter().filter(|f| off(f)).count() as u32;
     if t.synthesis_asked {
         let ids: Vec<&str> = t.panel.iter().map(|p| p.id.as_str()).collect();
         let legacy = t.version < 2;
@@ -720,7 +743,47 @@ fn path_problems(paths: &[FuturePath]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::build_report;
+    use council_core::lang::language_flag;
+    use council_core::report::Concern;
+    use council_core::synthesis::Answers;
     use council_core::text::has_words;
+    use council_core::{CallMeta, Transcript};
+
+    #[test]
+    fn answers_in_another_language_are_counted_once_each_in_the_quality_block() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/transcript-v2.json"
+        ))
+        .unwrap();
+        let mut t: Transcript = serde_json::from_str(&text).unwrap();
+        let clean = build_report(&t, &Answers::from_transcript(&t), None);
+        assert_eq!(clean.quality.off_language, 0);
+        let flag = language_flag("en", "Chinese", false);
+        // One turn flagged twice (it still counts once), one summary, one part.
+        t.rounds[0].turns[0].flags.push(flag.clone());
+        t.rounds[0].turns[0].flags.push(flag.clone());
+        t.rounds[1].turns[1]
+            .flags
+            .push("a very short answer".into());
+        let meta = t.rounds[1].summary_call.get_or_insert_with(|| CallMeta {
+            usage: Default::default(),
+            backend: "test".into(),
+            model: "m".into(),
+            copied_from: None,
+            flags: Vec::new(),
+        });
+        meta.flags.push(flag.clone());
+        t.synthesis[0].flags.push(flag);
+        let r = build_report(&t, &Answers::from_transcript(&t), None);
+        assert_eq!(r.quality.off_language, 3);
+        assert!(r
+            .quality
+            .concerns()
+            .iter()
+            .any(|c| matches!(c, Concern::OffLanguage { count: 3 })));
+    }
 
     #[test]
     fn brackets_digits_and_timestamps_are_not_words() {
