@@ -8,7 +8,8 @@ use crate::view::{TurnView, View};
 use crate::RenderError;
 use docx_rs::{
     AlignmentType, BreakType, Docx, Footer, Header, LineSpacing, PageMargin, PageNum, Paragraph,
-    Pic, Run, RunFonts, Shading, Style, StyleType, Table, TableCell, TableRow, WidthType,
+    ParagraphBorder, ParagraphBorderPosition, Pic, Run, RunFonts, Shading, Style, StyleType, Table,
+    TableCell, TableRow, WidthType,
 };
 use std::sync::{Arc, OnceLock};
 
@@ -31,12 +32,12 @@ const DEFAULT_ACCENT: &str = "1D232B";
 type Section = fn(&mut Doc, &Input<'_, '_>) -> Result<(), RenderError>;
 
 /// The document's sections, top to bottom, each skipping itself when the
-/// report's length leaves it out. A line shown above everything else (a
-/// status line, a warning box) is a section written first: put it at the
-/// head of this list.
-const SECTIONS: [Section; 17] = [
+/// report's length leaves it out. The report's account of itself (a status
+/// line, or a warning box) comes right under the title, before the verdict.
+const SECTIONS: [Section; 18] = [
     brand_band,
     title_block,
+    status,
     verdict,
     vote,
     forecasts,
@@ -140,11 +141,48 @@ fn title_block(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
     Ok(())
 }
 
+/// The report's account of itself: one line when all is well, else a
+/// boxed warning (its title, what is wrong, the one thing to do).
+fn status(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
+    let s = &i.v.status;
+    if let Some(line) = &s.line {
+        d.p(Paragraph::new().add_run(small(&format!("✓ {line}")).italic().color(MUTED)));
+        return Ok(());
+    }
+    // A red bar down the box's left edge (docx-rs has no builder for it).
+    let warn = |mut p: Paragraph| {
+        let edge = ParagraphBorder::new(ParagraphBorderPosition::Left)
+            .size(24)
+            .space(8)
+            .color(WARN);
+        p.property = p.property.set_border(edge);
+        p
+    };
+    let title = s.title.clone().unwrap_or_default();
+    d.p(warn(Paragraph::new().add_run(
+        Run::new().add_text(format!("⚠ {title}")).bold().color(WARN),
+    )));
+    for item in &s.items {
+        d.p(warn(
+            Paragraph::new().add_run(Run::new().add_text(format!("• {item}"))),
+        ));
+    }
+    if let Some(todo) = &s.todo {
+        d.p(warn(
+            Paragraph::new().add_run(Run::new().add_text(todo).bold()),
+        ));
+    }
+    Ok(())
+}
+
 /// The verdict: its stance, any contradiction with the vote, its text and
-/// reasoning.
+/// reasoning; marked when no debate stands behind it.
 fn verdict(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
     let v = i.v;
     d.h1(&i.t("verdict"));
+    if let Some(note) = &v.verdict_note {
+        d.p(Paragraph::new().add_run(Run::new().add_text(format!("⚠ {note}")).bold().color(WARN)));
+    }
     if v.r.verdict.trim().is_empty() {
         d.text(&i.t("not_available"));
         return Ok(());
@@ -178,6 +216,9 @@ fn vote(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
         v.tally.counted,
         v.votes.len()
     ))));
+    if let Some(note) = &v.vote_note {
+        d.p(Paragraph::new().add_run(Run::new().add_text(format!("⚠ {note}")).bold().color(WARN)));
+    }
     d.table(
         &[t("advisor"), t("stance"), t("weight"), t("reason")],
         &[22, 14, 16, 48],
@@ -1010,6 +1051,62 @@ mod tests {
                     r.rounds.len()
                 };
                 assert_eq!(rounds, expected, "{case}: one Heading 2 per round");
+            }
+        }
+    }
+
+    #[test]
+    fn the_status_line_or_warning_box_comes_before_the_verdict() {
+        use council_core::report::Quality;
+        for (spoken, lang, first, marks_verdict) in [
+            (12, "en", "✓ Complete: 12 of 12 advisor turns spoken", false),
+            (8, "en", "⚠ Partial report", false),
+            (3, "en", "⚠ Hollow report", true),
+            (3, "zh", "⚠ 空洞的报告", true),
+        ] {
+            let mut r = fixture::report(Length::Standard);
+            r.lang = lang.into();
+            r.quality = Quality {
+                turns_spoken: spoken,
+                turns_asked: 12,
+                turns_failed: 12 - spoken,
+                parts_present: 15,
+                parts_asked: 15,
+                ..Quality::default()
+            };
+            r.status = r.quality.status();
+            r.concerns = r.quality.concerns();
+            r.remedy = r.quality.remedy();
+            let v = view::view(&r, None);
+            let blocks = blocks(&write(&v, None).unwrap());
+            let text = |b: &Block| match b {
+                Block::Para(_, t) => t.clone(),
+                Block::Table(_) => String::new(),
+            };
+            let at = |what: &str| blocks.iter().position(|b| text(b).starts_with(what));
+            let case = format!("{lang} {spoken}");
+            let status = at(first).unwrap_or_else(|| panic!("{case}: {blocks:?}"));
+            let verdict = blocks
+                .iter()
+                .position(|b| b == &Block::Para(Some("Heading1".into()), v.t["verdict"].clone()))
+                .unwrap();
+            assert!(status < verdict, "{case}");
+            if spoken < 12 {
+                // The box names what failed and the one thing to do.
+                let todo = v.status.todo.clone().unwrap();
+                assert!(
+                    at(&todo).is_some_and(|i| i > status && i < verdict),
+                    "{case}"
+                );
+            }
+            let note = v.verdict_note.clone().map(|n| format!("⚠ {n}"));
+            assert_eq!(note.is_some(), marks_verdict, "{case}");
+            if let Some(note) = note {
+                assert_eq!(
+                    at(&note),
+                    Some(verdict + 1),
+                    "{case}: under the verdict's heading"
+                );
             }
         }
     }
