@@ -16,7 +16,7 @@ const CLIENTS: usize = 50;
 const TURNS: usize = 120;
 
 fn turn(n: usize) -> Event {
-    serde_json::from_value(json!({"event": "turn", "round": 1 + n as u32 / 6, "persona": "cfo",
+    serde_json::from_value(json!({"event": "turn", "round": 1 + n as u32 / 12, "persona": "cfo",
         "status": "ok", "move": "SHARE", "text": format!("turn {n}"), "responds_to": [],
         "confidence": 60, "citations": [], "flags": [],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "cached_tokens": 0, "calls": 1, "unreported_calls": 0},
@@ -78,7 +78,7 @@ async fn fifty_clients_follow_one_live_run_and_each_gets_every_event_once_in_ord
 
     let mut store = RunStore::create(&runs.join("live")).unwrap();
     let header: Event = serde_json::from_value(json!({"event": "started", "version": 3,
-        "question": "Raise prices?", "date": "2026-11-28", "lang": "en", "seed": 1, "rounds": 20,
+        "question": "Raise prices?", "date": "2026-11-28", "lang": "en", "seed": 1, "rounds": 10,
         "panel": [{"id": "cfo", "name": "The CFO", "role": "finance"}],
         "notes": [], "sources": [], "library": []}))
     .unwrap();
