@@ -18,11 +18,12 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Reads the runs under `paths`, a warning on stderr for each one skipped.
+/// Reads the runs under `paths`, a warning on stderr for each one skipped
+/// (unless `-q`).
 fn read(paths: &[PathBuf]) -> anyhow::Result<Vec<RunInput>> {
     let read = read_runs(paths)?;
     for (path, why) in &read.skipped {
-        eprintln!("warning: skipped {}: {why}", path.display());
+        crate::say!("warning: skipped {}: {why}", path.display());
     }
     Ok(read.runs)
 }
