@@ -129,8 +129,10 @@ pub fn read_outcomes(file: &Path) -> anyhow::Result<Vec<Outcome>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(anyhow::anyhow!("cannot read {}: {e}", file.display())),
     };
-    Ok(council_analysis::outcomes::parse_jsonl(&text, &file.display().to_string())
-        .map_err(InputError)?)
+    Ok(
+        council_analysis::outcomes::parse_jsonl(&text, &file.display().to_string())
+            .map_err(InputError)?,
+    )
 }
 
 /// What became of recording outcomes.
