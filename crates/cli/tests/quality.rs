@@ -66,7 +66,8 @@ fn a_debate_in_which_no_advisor_spoke_is_named_hollow_before_its_verdict() {
     assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
     let err = text(&out.stderr);
     assert!(
-        err.contains("report: Hollow report") && err.contains("Only 0 of 12 advisor turns"),
+        err.contains("report: Hollow report")
+            && err.contains("None of the 12 advisor turns was spoken"),
         "the command line's last lines say so: {err}"
     );
 

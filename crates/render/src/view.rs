@@ -715,7 +715,11 @@ pub(crate) fn status_view(r: &Report, s: &Text) -> StatusView {
         .iter()
         .map(|c| match c {
             Concern::Hollow { spoken, asked } => s.fill(
-                "concern_hollow",
+                if *spoken == 0 {
+                    "concern_hollow_none"
+                } else {
+                    "concern_hollow"
+                },
                 &[("spoken", &num(*spoken)), ("asked", &num(*asked))],
             ),
             Concern::MissingTurns { spoken, asked } => s.fill(
@@ -730,7 +734,11 @@ pub(crate) fn status_view(r: &Report, s: &Text) -> StatusView {
                 &[("flagged", &num(*flagged)), ("spoken", &num(*spoken))],
             ),
             Concern::UnverifiedQuotes { verified, checked } => s.fill(
-                "concern_unverified_quotes",
+                if *verified == 0 {
+                    "concern_unverified_quotes_none"
+                } else {
+                    "concern_unverified_quotes"
+                },
                 &[("verified", &num(*verified)), ("checked", &num(*checked))],
             ),
             Concern::WeakVote { .. } => s.get("concern_weak_vote"),
@@ -738,6 +746,7 @@ pub(crate) fn status_view(r: &Report, s: &Text) -> StatusView {
                 "concern_first_try",
                 &[("first_try", &num(*first_try)), ("answers", &num(*answers))],
             ),
+            Concern::OffLanguage { count: 1 } => s.get("concern_off_language_one"),
             Concern::OffLanguage { count } => {
                 s.fill("concern_off_language", &[("count", &num(*count))])
             }
