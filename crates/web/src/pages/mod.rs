@@ -129,7 +129,10 @@ pub(crate) async fn asset(UrlPath(file): UrlPath<String>) -> Response {
             include_str!("../../static/app.js"),
             "text/javascript; charset=utf-8",
         ),
-        "app.css" => (include_str!("../../static/app.css"), "text/css; charset=utf-8"),
+        "app.css" => (
+            include_str!("../../static/app.css"),
+            "text/css; charset=utf-8",
+        ),
         _ => return (StatusCode::NOT_FOUND, "no such file").into_response(),
     };
     (
