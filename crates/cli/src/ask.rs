@@ -208,7 +208,15 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
                         args.panel_size as usize,
                         n.seed,
                     )
-                    .await?
+                    .await
+                    .map_err(|e| match e {
+                        council_engine::EngineError::Unreachable(e) => {
+                            anyhow::Error::new(ServerGone(format!(
+                                "{e}; nothing was written (the panel was not cast): run the same command again once the server answers"
+                            )))
+                        }
+                        other => other.into(),
+                    })?
                 }
             };
             for note in &notes {

@@ -79,6 +79,8 @@ fn an_unreachable_server_stops_the_run_in_seconds_and_resume_finishes_it() {
         &[
             "ask",
             "Should we raise prices by 10% for new customers?",
+            "--panel",
+            "cfo,cto,brand-strategist,org-psychologist",
             "--seed",
             "5",
             "--date",
@@ -157,6 +159,44 @@ fn an_unreachable_server_stops_the_run_in_seconds_and_resume_finishes_it() {
         ],
         &format!("council branch {run_s} --from-round 3"),
     );
+}
+
+#[test]
+fn a_panel_left_to_casting_is_not_picked_by_keyword_when_the_server_is_not_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let url = closed_url();
+    let started = Instant::now();
+    let out = council(&[
+        "--base-url",
+        &url,
+        "--model",
+        "fake",
+        "ask",
+        "Should we raise prices by 10% for new customers?",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    let took = started.elapsed();
+    let err = text(&out.stderr);
+    eprintln!(
+        "casting against a closed port: exit {:?} after {:.1} s",
+        out.status.code(),
+        took.as_secs_f64()
+    );
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+    for words in [
+        url.as_str(),
+        "council doctor",
+        "nothing was written",
+        "run the same command again",
+    ] {
+        assert!(err.contains(words), "{words:?} not in {err}");
+    }
+    // No keyword panel kept for a later resume, and no folder to resume.
+    assert!(!err.contains("keyword match"), "{err}");
+    assert!(!run.exists());
 }
 
 #[test]

@@ -49,12 +49,18 @@ pub async fn cast_panel(
                 .unwrap_or_default();
             (picks, Vec::new())
         }
-        Err(e) => (
-            Vec::new(),
-            vec![format!(
-                "the casting call failed ({e}); seats chosen by keyword match"
-            )],
-        ),
+        // A server that is not there stops here, before any run folder
+        // exists: a panel picked by keyword would otherwise be kept for
+        // good by the run that resumes.
+        Err(e) => match EngineError::stops_run(&e) {
+            Some(stop) => return Err(stop),
+            None => (
+                Vec::new(),
+                vec![format!(
+                    "the casting call failed ({e}); seats chosen by keyword match"
+                )],
+            ),
+        },
     };
     let (panel, repairs) = finish_panel(roster, &picks, question, size);
     notes.extend(repairs);
