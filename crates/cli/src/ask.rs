@@ -282,9 +282,7 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
     // Its counts are a status line (hidden by -q); a partial run's line
     // says why the exit code is 5, so it is printed always.
     summarize(&transcript);
-    for path in write_reports(&transcript, &dir, &backends.prices, global.quiet)? {
-        println!("{}", path.display());
-    }
+    write_reports(&transcript, &dir, &backends.prices, None, &[])?;
     Ok(match transcript.status {
         RunStatus::Complete => Outcome::Complete,
         _ => Outcome::Partial,
@@ -409,24 +407,38 @@ impl std::fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
-/// Writes report.md, report.html and report.json into the run folder,
-/// with the run's cost from `prices`; unless `quiet`, says on stderr how
-/// much the report holds (its status line, or its warning).
+/// Writes the run's report files (Markdown, HTML, JSON, and each of
+/// `exports`, branded with `brand`), prints every file's path on stdout
+/// (the transcript's first), then the report's status lines on stderr
+/// (hidden by `-q`).
 pub(crate) fn write_reports(
     t: &Transcript,
     dir: &Path,
     prices: &council_analysis::PriceTable,
-    quiet: bool,
-) -> anyhow::Result<Vec<PathBuf>> {
+    brand: Option<&council_render::Brand>,
+    exports: &[crate::cli::ExportKind],
+) -> anyhow::Result<()> {
     let report = council_app::report::full_report(t, prices, None);
-    let mut written = vec![dir.join(council_engine::store::TRANSCRIPT_FILE)];
-    written.extend(council_app::report::write_run_reports(&report, dir, None)?);
-    if !quiet {
-        for line in council_render::status_lines(&report) {
-            crate::say!("{line}");
-        }
+    println!(
+        "{}",
+        dir.join(council_engine::store::TRANSCRIPT_FILE).display()
+    );
+    for path in council_app::report::write_run_reports(&report, dir, brand)? {
+        println!("{}", path.display());
     }
-    Ok(written)
+    for kind in exports {
+        let format = match kind {
+            crate::cli::ExportKind::Pdf => council_render::Format::Pdf,
+            crate::cli::ExportKind::Docx => council_render::Format::Docx,
+        };
+        let path = dir.join(format!("report.{}", format.extension()));
+        council_app::report::export(&report, format, brand, &path)?;
+        println!("{}", path.display());
+    }
+    for line in council_render::status_lines(&report) {
+        crate::say!("{line}");
+    }
+    Ok(())
 }
 
 fn summarize(t: &Transcript) {

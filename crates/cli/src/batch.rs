@@ -435,17 +435,15 @@ pub(crate) async fn batch(args: BatchArgs, global: &Global) -> anyhow::Result<bo
         backend: backends.backend_name(),
         states: Mutex::new(BTreeMap::new()),
     });
-    if !global.quiet {
-        crate::say!(
-            "{} {}: {} questions × {} model(s) × {} repeat(s) = {total} runs, at most {} calls in flight",
-            if continued { "continuing study" } else { "study" },
-            args.out.display(),
-            study.questions.len(),
-            study.models.len(),
-            study.repeats,
-            study.max_calls
-        );
-    }
+    crate::say!(
+        "{} {}: {} questions × {} model(s) × {} repeat(s) = {total} runs, at most {} calls in flight",
+        if continued { "continuing study" } else { "study" },
+        args.out.display(),
+        study.questions.len(),
+        study.models.len(),
+        study.repeats,
+        study.max_calls
+    );
     let model_for = |name: &str| -> Result<Arc<dyn ChatModel>, council_llm::LlmError> {
         models
             .get(name)
@@ -469,21 +467,19 @@ pub(crate) async fn batch(args: BatchArgs, global: &Global) -> anyhow::Result<bo
         }
     };
     display.bar.finish_and_clear();
-    if !global.quiet {
+    crate::say!(
+        "{} complete, {} partial, {} stopped by an error, in {:.1} s; {}",
+        outcome.complete,
+        outcome.partial,
+        outcome.failed,
+        started.elapsed().as_secs_f64(),
+        display.message()
+    );
+    if outcome.failed > 0 {
         crate::say!(
-            "{} complete, {} partial, {} stopped by an error, in {:.1} s; {}",
-            outcome.complete,
-            outcome.partial,
-            outcome.failed,
-            started.elapsed().as_secs_f64(),
-            display.message()
+            "run the same command again to resume them; their errors are in {}",
+            args.out.join(council_engine::study::RUNS_FILE).display()
         );
-        if outcome.failed > 0 {
-            crate::say!(
-                "run the same command again to resume them; their errors are in {}",
-                args.out.join(council_engine::study::RUNS_FILE).display()
-            );
-        }
     }
     println!("{}", args.out.display());
     Ok(outcome.partial == 0 && outcome.failed == 0)

@@ -122,13 +122,11 @@ async fn play(
         t = council_engine::run(&debate, &mut store) => t.map_err(|e| crate::ask::budget_stop(e, &dir, meter.as_deref(), resume_hint))?,
         _ = tokio::signal::ctrl_c() => bail!(crate::ask::Interrupted(resume_hint.to_string())),
     };
-    if !global.quiet {
-        crate::say!(
-            "{}: {} model call(s) made by this command",
-            dir.display(),
-            t.usage.calls - calls_before
-        );
-    }
+    crate::say!(
+        "{}: {} model call(s) made by this command",
+        dir.display(),
+        t.usage.calls - calls_before
+    );
     Ok(t)
 }
 
@@ -178,7 +176,7 @@ pub(crate) async fn variant(args: VariantArgs, global: &Global) -> anyhow::Resul
     let s = setup(global, &args.sources)?;
     let dest = args.run.join("variants").join(&name);
     let (store, continued) = start_variant(&args.run, &dest, spec, &lang)?;
-    if continued && !global.quiet {
+    if continued {
         crate::say!("continuing the variant in {}", dest.display());
     }
     let mut settings = settings_of(&h, args.max_concurrency, 700);
@@ -200,7 +198,13 @@ pub(crate) async fn variant(args: VariantArgs, global: &Global) -> anyhow::Resul
     } else {
         play(&s, global, store, settings, &args.budget, &hint).await?
     };
-    finish(&t, &dest, &s, &args.export, brand.as_ref(), global.quiet)?;
+    crate::ask::write_reports(
+        &t,
+        &dest,
+        &s.backends.prices,
+        brand.as_ref(),
+        &args.export.formats,
+    )?;
     Ok(t)
 }
 
@@ -305,19 +309,17 @@ pub(crate) async fn branch(args: BranchArgs, global: &Global) -> anyhow::Result<
         ))
     });
     let (store, continued) = start_branch(&args.run, &dest, &plan)?;
-    if !global.quiet {
-        crate::say!(
-            "{} {} (rounds 1–{} copied from {})",
-            if continued {
-                "continuing the branch in"
-            } else {
-                "branch:"
-            },
-            dest.display(),
-            args.from_round - 1,
-            args.run.display()
-        );
-    }
+    crate::say!(
+        "{} {} (rounds 1–{} copied from {})",
+        if continued {
+            "continuing the branch in"
+        } else {
+            "branch:"
+        },
+        dest.display(),
+        args.from_round - 1,
+        args.run.display()
+    );
     let settings = settings_of(&h, args.max_concurrency, args.max_tokens);
     let hint = format!(
         "council branch {} --from-round {} --out {} (with the same flags)",
@@ -326,43 +328,14 @@ pub(crate) async fn branch(args: BranchArgs, global: &Global) -> anyhow::Result<
         dest.display()
     );
     let t = play(&s, global, store, settings, &args.budget, &hint).await?;
-    finish(&t, &dest, &s, &args.export, brand.as_ref(), global.quiet)?;
+    crate::ask::write_reports(
+        &t,
+        &dest,
+        &s.backends.prices,
+        brand.as_ref(),
+        &args.export.formats,
+    )?;
     Ok(t)
-}
-
-/// Writes a derived run's reports (md, json, and html branded if a brand
-/// is given), then each extra format asked for, and prints their paths.
-fn finish(
-    t: &Transcript,
-    dir: &Path,
-    s: &Setup,
-    export: &crate::cli::ExportArgs,
-    brand: Option<&council_render::Brand>,
-    quiet: bool,
-) -> anyhow::Result<()> {
-    let report = council_app::report::full_report(t, &s.backends.prices, None);
-    println!(
-        "{}",
-        dir.join(council_engine::store::TRANSCRIPT_FILE).display()
-    );
-    for path in council_app::report::write_run_reports(&report, dir, brand)? {
-        println!("{}", path.display());
-    }
-    for kind in &export.formats {
-        let format = match kind {
-            crate::cli::ExportKind::Pdf => council_render::Format::Pdf,
-            crate::cli::ExportKind::Docx => council_render::Format::Docx,
-        };
-        let path = dir.join(format!("report.{}", format.extension()));
-        council_app::report::export(&report, format, brand, &path)?;
-        println!("{}", path.display());
-    }
-    if !quiet {
-        for line in council_render::status_lines(&report) {
-            crate::say!("{line}");
-        }
-    }
-    Ok(())
 }
 
 /// The brand file of `export`, read and checked before any call is made.
@@ -453,9 +426,7 @@ pub(crate) async fn followup(args: FollowupArgs, global: &Global) -> anyhow::Res
             council_core::excerpt(&f.question, 80)
         );
     }
-    for path in crate::ask::write_reports(&t, &args.run, &s.backends.prices, global.quiet)? {
-        println!("{}", path.display());
-    }
+    crate::ask::write_reports(&t, &args.run, &s.backends.prices, None, &[])?;
     Ok(t)
 }
 

@@ -491,26 +491,27 @@ fn quality_of(
     }
     // Turns (follow-ups' included), round summaries and synthesis parts
     // written in another language than the run's: each counted once.
-    let off = |flags: &[String]| flags.iter().any(|f| is_language_flag(f));
-    let spoken_flags = |turns: &'_ [council_core::Turn]| -> Vec<Vec<String>> {
+    fn spoken(turns: &[council_core::Turn]) -> impl Iterator<Item = &[String]> {
         turns
             .iter()
             .filter(|x| x.status == TurnStatus::Ok)
-            .map(|x| x.flags.clone())
-            .collect()
-    };
-    let mut answers: Vec<Vec<String>> = Vec::new();
+            .map(|x| &x.flags[..])
+    }
+    let mut answers: Vec<&[String]> = Vec::new();
     for r in &t.rounds {
-        answers.extend(spoken_flags(&r.turns));
-        answers.extend(r.summary_call.iter().map(|c| c.flags.clone()));
+        answers.extend(spoken(&r.turns));
+        answers.extend(r.summary_call.iter().map(|c| &c.flags[..]));
     }
     for f in &t.followups {
-        answers.extend(spoken_flags(&f.turns));
-        answers.extend(f.summary_call.iter().map(|c| c.flags.clone()));
-        answers.extend(f.synthesis.iter().map(|p| p.flags.clone()));
+        answers.extend(spoken(&f.turns));
+        answers.extend(f.summary_call.iter().map(|c| &c.flags[..]));
+        answers.extend(f.synthesis.iter().map(|p| &p.flags[..]));
     }
-    answers.extend(t.synthesis.iter().map(|p| p.flags.clone()));
-    q.off_language = answers.iter().filter(|f| off(f)).count() as u32;
+    answers.extend(t.synthesis.iter().map(|p| &p.flags[..]));
+    q.off_language = answers
+        .iter()
+        .filter(|flags| flags.iter().any(|f| is_language_flag(f)))
+        .count() as u32;
     if t.synthesis_asked {
         let ids: Vec<&str> = t.panel.iter().map(|p| p.id.as_str()).collect();
         let legacy = t.version < 2;
