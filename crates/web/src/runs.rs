@@ -5,7 +5,6 @@ use crate::ids;
 use crate::jobs::{JobState, JobView, Jobs};
 use council_app::runs::RunKind;
 use council_app::status::RunState;
-use council_core::RunHeader;
 use serde::Serialize;
 use std::path::Path;
 
@@ -53,9 +52,7 @@ impl Status {
 }
 
 /// The run's header: the first line of its event log.
-pub(crate) fn header(dir: &Path) -> Option<RunHeader> {
-    council_app::runs::header(dir)
-}
+pub(crate) use council_app::runs::header;
 
 /// Where run `id` in `dir` stands, from its job (if this server started
 /// one), then from the run itself (its lock and its log).
