@@ -23,23 +23,6 @@ pub enum RunState {
     Complete,
 }
 
-impl RunState {
-    /// The word a badge or a table shows.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunState::Live => "live",
-            RunState::Interrupted => "interrupted",
-            RunState::Partial => "partial",
-            RunState::Complete => "complete",
-        }
-    }
-
-    /// Whether running it again would ask for something missing.
-    pub fn resumable(self) -> bool {
-        matches!(self, RunState::Interrupted | RunState::Partial)
-    }
-}
-
 /// Where the run in `dir` stands; `None` when it has not started (no
 /// complete header line) or cannot be read.
 pub fn state(dir: &Path) -> Option<RunState> {

@@ -32,8 +32,8 @@ impl Status {
         matches!(self, Status::Queued | Status::Running)
     }
 
-    /// Whether resuming it would ask for what is missing (the same rule as
-    /// [`RunState::resumable`]).
+    /// Whether resuming it would ask for what is missing: it stopped
+    /// before its end, or finished with failed turns or parts.
     pub(crate) fn resumable(self) -> bool {
         matches!(self, Status::Interrupted | Status::Partial)
     }
