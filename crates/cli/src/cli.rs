@@ -292,6 +292,9 @@ pub(crate) struct ExportArgs {
     /// A brand file (firm name, logo, accent colour, footer, confidentiality line) for HTML, PDF and DOCX.
     #[arg(long, value_name = "FILE.toml")]
     pub brand: Option<PathBuf>,
+    /// For an external audience (client, or one the brand marks external): the internal parts to keep in an appendix (origin, cost, flags, or none; default: the brand's appendix key, else none).
+    #[arg(long, value_name = "PARTS")]
+    pub appendix: Option<council_render::Appendix>,
 }
 
 /// Formats beyond the three every run writes.
@@ -697,9 +700,12 @@ pub(crate) struct RenderArgs {
     /// Write to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// A brand file (TOML: name, logo, accent, footer, confidentiality) for the firm's name, logo and colours.
+    /// A brand file (TOML: name, logo, accent, footer, confidentiality, title, subtitle, external, appendix) for the firm's name, logo and colours.
     #[arg(long, value_name = "FILE.toml")]
     pub brand: Option<PathBuf>,
+    /// For an external audience (client, or one the brand marks external): the internal parts to keep in an appendix (origin, cost, flags, or none; default: the brand's appendix key, else none).
+    #[arg(long, value_name = "PARTS")]
+    pub appendix: Option<council_render::Appendix>,
 }
 
 /// `council serve`.

@@ -189,7 +189,11 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
                 &settings::prices_or_builtin(&cli.global),
                 args.lang.as_deref(),
             )?;
-            export::render_output(&report, args.format, brand.as_ref(), args.output.as_deref())?;
+            let options = council_render::RenderOptions {
+                brand: brand.as_ref(),
+                appendix: args.appendix,
+            };
+            export::render_output(&report, args.format, &options, args.output.as_deref())?;
             Ok(Done::Ok)
         }
         Command::Variant(args) => Ok(done_of(&derived::variant(args, &cli.global).await?)),
