@@ -169,6 +169,7 @@ mod tests {
                 id: "x".into(),
                 name: "<script>alert(1)</script>".into(),
                 role: "r".into(),
+                i18n: Default::default(),
             },
             trajectory: vec![Some(40), Some(60)],
             final_confidence: Some(60),
