@@ -68,6 +68,10 @@ pub(crate) struct ForecastRow {
 #[derive(Debug, Serialize)]
 pub(crate) struct MilestoneRow {
     pub(crate) month: u32,
+    /// "Month 3", "第3个月".
+    pub(crate) label: String,
+    /// "(backed by …)", or what the language says when nothing backs it.
+    pub(crate) note: String,
     pub(crate) event: String,
     pub(crate) backing: String,
     pub(crate) ok: bool,
@@ -113,6 +117,8 @@ pub(crate) struct TurnView {
 #[derive(Debug, Serialize)]
 pub(crate) struct RoundView {
     pub(crate) number: u32,
+    /// "Round 3", "第3轮".
+    pub(crate) label: String,
     pub(crate) title: String,
     pub(crate) summary: Option<String>,
     pub(crate) turns: Vec<TurnView>,
@@ -262,11 +268,14 @@ impl View<'_> {
     }
 }
 
-fn turn_view(r: &Report, x: &Turn, limit: Option<usize>) -> TurnView {
-    let name_of = |id: &str| r.name_of(id).to_string();
+fn turn_view(r: &Report, s: &Text, x: &Turn, limit: Option<usize>) -> TurnView {
+    let name_of = |id: &str| r.local_name(id).to_string();
     TurnView {
         name: name_of(&x.persona),
-        move_: x.move_.map_or_else(|| "–".into(), |m| m.to_string()),
+        move_: x.move_.map_or_else(
+            || "–".into(),
+            |m| s.get(&format!("move_{}", m.as_str().to_lowercase())),
+        ),
         confidence: x.confidence.map_or_else(|| "–".into(), |c| c.to_string()),
         failed: x.status == TurnStatus::Failed,
         error: x.error.clone(),
@@ -276,7 +285,7 @@ fn turn_view(r: &Report, x: &Turn, limit: Option<usize>) -> TurnView {
             .iter()
             .map(|id| name_of(id))
             .collect::<Vec<_>>()
-            .join(", "),
+            .join(&s.get("list_sep")),
         assumption: x.assumption.clone(),
         target: x.target_peer.as_deref().map(name_of),
         target_assumption: x.target_assumption.clone(),
@@ -286,7 +295,7 @@ fn turn_view(r: &Report, x: &Turn, limit: Option<usize>) -> TurnView {
     }
 }
 
-fn cost_view(c: &RunCost, s: &Text) -> CostView {
+fn cost_view(c: &RunCost, s: &Text, r: &Report) -> CostView {
     let row = |label: String, l: &CostLine, total: bool| CostRow {
         label,
         calls: l.usage.calls,
@@ -304,7 +313,15 @@ fn cost_view(c: &RunCost, s: &Text) -> CostView {
     let mut rows = vec![row(s.get("cost_total"), &c.total, true)];
     rows.push(row(s.get("cost_moderator"), &c.moderator, false));
     rows.push(row(s.get("cost_synthesis"), &c.synthesis, false));
-    rows.extend(c.by_persona.iter().map(|l| row(l.label.clone(), l, false)));
+    // A persona's line is labelled with its name: shown in the report's language.
+    let local = |label: &str| {
+        r.panel
+            .iter()
+            .find(|p| p.member.name == label)
+            .map_or(label, |p| p.member.name_in(&r.lang))
+            .to_string()
+    };
+    rows.extend(c.by_persona.iter().map(|l| row(local(&l.label), l, false)));
     rows.extend(c.followups.iter().enumerate().map(|(i, l)| {
         let n = (i + 1).to_string();
         row(s.fill("cost_followup", &[("n", &n)]), l, false)
@@ -360,7 +377,7 @@ fn brand_view(b: &Brand) -> BrandView {
 pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
     let t = crate::strings(&r.lang);
     let s = Text(t.clone());
-    let name_of = |id: &str| r.name_of(id).to_string();
+    let name_of = |id: &str| r.local_name(id).to_string();
     let scenario_name = |x: Scenario| s.get(&format!("scenario_{}", x.as_str()));
     let length = r.length();
     let show = Show {
@@ -372,7 +389,10 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
         .votes
         .iter()
         .map(|v| VoteRow {
-            name: v.name.clone(),
+            name: Some(r.local_name(&v.persona))
+                .filter(|n| *n != v.persona)
+                .unwrap_or(&v.name)
+                .to_string(),
             stance: v
                 .stance
                 .map_or_else(|| s.get("no_vote"), |x| s.get(x.as_str())),
@@ -413,9 +433,12 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
                             let mark = if *verified {
                                 String::new()
                             } else {
-                                format!(" ({})", s.get("unverified"))
+                                s.get("unverified_mark")
                             };
-                            (format!("{}: “{quote}”{mark}", name_of(persona)), *verified)
+                            (
+                                format!("{}{}“{quote}”{mark}", name_of(persona), s.get("colon")),
+                                *verified,
+                            )
                         }
                         Backing::Forecast {
                             id,
@@ -423,21 +446,24 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
                             valid,
                         } => {
                             if *valid {
-                                (
-                                    format!(
-                                        "{id} ({})",
-                                        probability.map_or_else(|| "–".into(), pct)
-                                    ),
-                                    true,
-                                )
+                                let p = probability.map_or_else(|| "–".into(), pct);
+                                (s.fill("backing_forecast", &[("id", id), ("p", &p)]), true)
                             } else {
-                                (format!("{id} ({})", s.get("unknown_forecast")), false)
+                                let p = s.get("unknown_forecast");
+                                (s.fill("backing_forecast", &[("id", id), ("p", &p)]), false)
                             }
                         }
                         Backing::None => ("–".into(), false),
                     };
+                    let month = m.month.to_string();
+                    let note = match m.backing {
+                        Backing::None => s.get("backing_none"),
+                        _ => s.fill("backing_note", &[("backing", &backing)]),
+                    };
                     MilestoneRow {
                         month: m.month,
+                        label: s.fill("month_label", &[("n", &month)]),
+                        note,
                         event: m.event.clone(),
                         backing,
                         ok,
@@ -462,7 +488,7 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
             }
             if let Some(p) = &e.persona {
                 match &e.quote {
-                    Some(q) => cite.push(format!("{}: “{q}”", name_of(p))),
+                    Some(q) => cite.push(format!("{}{}“{q}”", name_of(p), s.get("colon"))),
                     None => cite.push(name_of(p)),
                 }
             }
@@ -479,10 +505,15 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
         .iter()
         .map(|round| RoundView {
             number: round.number,
+            label: s.fill("round_label", &[("n", &round.number.to_string())]),
             title: s.get(&format!("round_{}", round.number.clamp(1, 5))),
             summary: round.summary.clone(),
             turns: if show.turns {
-                round.turns.iter().map(|x| turn_view(r, x, None)).collect()
+                round
+                    .turns
+                    .iter()
+                    .map(|x| turn_view(r, &s, x, None))
+                    .collect()
             } else {
                 Vec::new()
             },
@@ -492,8 +523,8 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
         .panel
         .iter()
         .map(|p| PanelRow {
-            name: p.member.name.clone(),
-            role: p.member.role.clone(),
+            name: p.member.name_in(&r.lang).to_string(),
+            role: p.member.role_in(&r.lang).to_string(),
             final_: p
                 .final_confidence
                 .map_or_else(|| "–".into(), |c| c.to_string()),
@@ -513,7 +544,10 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
             new_risks: f.new_risks.clone(),
             summary: f.summary.as_deref().and_then(nonempty),
             turns: if show.detail {
-                f.turns.iter().map(|x| turn_view(r, x, Some(300))).collect()
+                f.turns
+                    .iter()
+                    .map(|x| turn_view(r, &s, x, Some(300)))
+                    .collect()
             } else {
                 Vec::new()
             },
@@ -610,6 +644,11 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
             .collect::<Vec<_>>()
             .join("; ")
     };
+    // The chart's legend names each advisor in the report's language.
+    let mut local_panel = r.panel.clone();
+    for p in &mut local_panel {
+        p.member.name = p.member.name_in(&r.lang).to_string();
+    }
     let row_label = |p: &council_core::report::FuturePath| {
         p.scenario.map_or_else(|| p.title.clone(), scenario_name)
     };
@@ -645,12 +684,12 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
             .cost
             .as_ref()
             .filter(|_| show.detail)
-            .map(|c| cost_view(c, &s)),
+            .map(|c| cost_view(c, &s, r)),
         brand: brand.map(brand_view),
         verification,
         short_question: council_core::excerpt(&r.question, 80),
-        confidence_svg: charts::confidence_chart(&r.panel, |n| {
-            format!("{} {n}{}", s.get("round"), s.get("round_suffix"))
+        confidence_svg: charts::confidence_chart(&local_panel, |n| {
+            s.fill("round_label", &[("n", &n.to_string())])
         }),
         // A chart of bare lines says nothing: none when no path kept a milestone.
         paths_svg: if r.paths.iter().any(|p| !p.milestones.is_empty()) {
