@@ -327,10 +327,11 @@ fn paths(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
                 .add_run(text_run(&p.premise)));
         }
         for m in &p.milestones {
-            let backing = Run::new()
-                .add_text(format!(" {}", m.note))
-                .size(18)
-                .color(if m.ok { MUTED } else { WARN });
+            let backing =
+                Run::new()
+                    .add_text(&m.note)
+                    .size(18)
+                    .color(if m.ok { MUTED } else { WARN });
             d.p(bullet()
                 .add_run(Run::new().add_text(&m.label).bold())
                 .add_run(Run::new().add_text(" – "))

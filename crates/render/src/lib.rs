@@ -137,10 +137,8 @@ pub enum RenderError {
     Docx(String),
 }
 
-/// Languages with localised fixed text.
-pub const LANGUAGES: [&str; 2] = ["en", "zh"];
-
-/// The fixed text for `lang` (English for languages without a table).
+/// The fixed text for `lang`: every language of [`council_core::lang::CODES`]
+/// has a table (a test holds it to that); English for any other code.
 pub fn strings(lang: &str) -> BTreeMap<String, String> {
     let all: BTreeMap<String, BTreeMap<String, String>> =
         toml::from_str(include_str!("../i18n.toml")).unwrap_or_default();
@@ -251,18 +249,57 @@ mod tests {
     use council_core::variant::Length;
 
     #[test]
-    fn every_language_has_every_key() {
-        let en = strings("en");
-        assert!(en.len() > 40);
-        for lang in LANGUAGES {
-            let s = strings(lang);
-            let missing: Vec<_> = en.keys().filter(|k| !s.contains_key(*k)).collect();
-            assert!(missing.is_empty(), "{lang} lacks {missing:?}");
-        }
+    fn every_language_has_every_key_with_the_same_placeholders() {
+        let all: BTreeMap<String, BTreeMap<String, String>> =
+            toml::from_str(include_str!("../i18n.toml")).unwrap();
+        let tables: Vec<&str> = all.keys().map(String::as_str).collect();
+        let mut codes = council_core::lang::CODES.to_vec();
+        codes.sort_unstable();
         assert_eq!(
-            strings("fr")["verdict"],
+            tables, codes,
+            "one table per language Council writes, no other"
+        );
+        let en = &all["en"];
+        assert!(en.len() > 40);
+        let placeholders = |v: &str| {
+            let mut p: Vec<String> = v
+                .split('{')
+                .skip(1)
+                .filter_map(|x| x.split_once('}').map(|(name, _)| name.to_string()))
+                .collect();
+            p.sort();
+            p
+        };
+        for (lang, table) in &all {
+            let missing: Vec<_> = en.keys().filter(|k| !table.contains_key(*k)).collect();
+            assert!(missing.is_empty(), "{lang} lacks {missing:?}");
+            let extra: Vec<_> = table.keys().filter(|k| !en.contains_key(*k)).collect();
+            assert!(extra.is_empty(), "{lang} has keys English lacks: {extra:?}");
+            for (key, value) in table {
+                assert!(!value.trim().is_empty(), "{lang}.{key} is empty");
+                assert_eq!(
+                    placeholders(value),
+                    placeholders(&en[key]),
+                    "{lang}.{key} fills other placeholders than English"
+                );
+            }
+        }
+        // Every move of core's set, and every language a change line may
+        // name, has its words.
+        for m in council_core::Move::ALL {
+            assert!(
+                en.contains_key(&format!("move_{}", m.as_str().to_lowercase())),
+                "{m}"
+            );
+        }
+        for code in council_core::lang::CODES {
+            assert!(en.contains_key(&format!("lang_{code}")), "{code}");
+        }
+        assert_eq!(strings("de")["verdict"], "Urteil");
+        assert_eq!(
+            strings("xx")["verdict"],
             "Verdict",
-            "unknown languages fall back to English"
+            "other codes read English"
         );
     }
 

@@ -449,8 +449,7 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
                                 let p = probability.map_or_else(|| "–".into(), pct);
                                 (s.fill("backing_forecast", &[("id", id), ("p", &p)]), true)
                             } else {
-                                let p = s.get("unknown_forecast");
-                                (s.fill("backing_forecast", &[("id", id), ("p", &p)]), false)
+                                (s.fill("backing_unknown_forecast", &[("id", id)]), false)
                             }
                         }
                         Backing::None => ("–".into(), false),
@@ -565,7 +564,12 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
         if o.changes.is_empty() {
             line
         } else {
-            format!("{line}{}{}", s.get("colon"), o.changes.join("; "))
+            let changes: Vec<String> = o.changes.iter().map(|c| local_change(r, &s, c)).collect();
+            format!(
+                "{line}{}{}",
+                s.get("colon"),
+                changes.join(&s.get("change_sep"))
+            )
         }
     });
     let variant_line = r.variant.as_ref().map(|v| {
@@ -700,6 +704,48 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
         t,
         r,
     }
+}
+
+/// One line of a derived run's changes (as the engine and CLI record them,
+/// in English: `language zh (the debate's: en)`, `tone: …`, `swap a=b`…)
+/// in the report's language, persona ids shown by name; a line of
+/// another form is shown as recorded.
+fn local_change(r: &Report, s: &Text, change: &str) -> String {
+    let lang = |code: &str| Some(s.get(&format!("lang_{code}"))).filter(|x| !x.is_empty());
+    let names = |ids: &str| {
+        ids.split(',')
+            .map(|id| r.local_name(id.trim()).to_string())
+            .collect::<Vec<_>>()
+            .join(&s.get("list_sep"))
+    };
+    let labelled = |key: &str, value: &str| format!("{}{}{value}", s.get(key), s.get("colon"));
+    if let Some((to, from)) = change
+        .strip_prefix("language ")
+        .and_then(|x| x.strip_suffix(')'))
+        .and_then(|x| x.split_once(" (the debate's: "))
+    {
+        if let (Some(to), Some(from)) = (lang(to), lang(from)) {
+            return s.fill("change_language", &[("lang", &to), ("source", &from)]);
+        }
+    } else if let Some(x) = change.strip_prefix("tone: ") {
+        return labelled("tone", x);
+    } else if let Some(x) = change.strip_prefix("emphasis: ") {
+        return labelled("emphasis", x);
+    } else if let Some(ids) = change.strip_prefix("panel ") {
+        return labelled("change_panel", &names(ids));
+    } else if let Some((old, new)) = change.strip_prefix("swap ").and_then(|x| x.split_once('=')) {
+        return s.fill("change_swap", &[("old", &names(old)), ("new", &names(new))]);
+    } else if let Some(m) = change.strip_prefix("model ") {
+        if let Some((id, model)) = m.split_once('=') {
+            return s.fill(
+                "change_model",
+                &[("name", &names(id)), ("model", model.trim())],
+            );
+        }
+    } else if change == "question changed" {
+        return s.get("change_question");
+    }
+    change.to_string()
 }
 
 /// The report's account of itself ([`StatusView`]), in the report's language.
