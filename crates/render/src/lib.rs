@@ -403,13 +403,78 @@ mod tests {
     }
 
     #[test]
+    fn a_chinese_report_shows_names_roles_moves_and_months_in_chinese() {
+        let mut r = fixture::report(Length::Full);
+        for (p, (name, role)) in r
+            .panel
+            .iter_mut()
+            .zip([("首席财务官", "财务负责人"), ("首席技术官", "技术负责人")])
+        {
+            p.member.i18n.insert(
+                "zh".into(),
+                council_core::Localised {
+                    name: name.into(),
+                    role: role.into(),
+                },
+            );
+        }
+        r.lang = "zh".into();
+        let md = render(&r, Format::Markdown).unwrap();
+        let html = unescape(&render(&r, Format::Html).unwrap());
+        for (format, text) in [("md", &md), ("html", &html)] {
+            for chinese in [
+                "首席财务官",
+                "财务负责人",
+                "首席技术官",
+                "质疑",
+                "第3个月",
+                "（未注明依据）",
+            ] {
+                assert!(text.contains(chinese), "{format} lacks {chinese:?}");
+            }
+            for english in [
+                "The CFO",
+                "The CTO",
+                "Advisor",
+                "CHALLENGE",
+                "月 3",
+                "依据 –",
+                "(依据",
+            ] {
+                assert!(!text.contains(english), "{format} holds {english:?}");
+            }
+        }
+        // The same report in English: the persona's own names and the wire tags.
+        r.lang = "en".into();
+        let md = render(&r, Format::Markdown).unwrap();
+        for english in ["The CFO", "CHALLENGE", "**Month 3**", "(no backing given)"] {
+            assert!(md.contains(english), "en md lacks {english:?}");
+        }
+        assert!(!md.contains("首席财务官"));
+        // German has its own fixed text and falls back to the English name.
+        r.lang = "de".into();
+        let md = render(&r, Format::Markdown).unwrap();
+        for german in ["The CFO", "EINWAND", "**Monat 3**", "Urteil"] {
+            assert!(md.contains(german), "de md lacks {german:?}");
+        }
+    }
+
+    #[test]
     fn follow_ups_origin_and_cost_are_shown_in_both_languages() {
         let mut r = fixture::report(Length::Full);
+        r.panel[0].member.i18n.insert(
+            "zh".into(),
+            council_core::Localised {
+                name: "首席财务官".into(),
+                role: "财务".into(),
+            },
+        );
         for (lang, says) in [
             (
                 "en",
                 [
-                    "Branch of transcripts/run-a from round 3: swap cfo=brand-strategist",
+                    // A change names advisors by name (an id no panel holds stays as it is).
+                    "Branch of transcripts/run-a from round 3: brand-strategist in place of The CFO",
                     "Follow-up 1: What if the euro falls?",
                     "What changed",
                     "The moderator's summary",
@@ -424,7 +489,7 @@ mod tests {
             (
                 "zh",
                 [
-                    "transcripts/run-a 自第 3 轮起的分支：swap cfo=brand-strategist",
+                    "transcripts/run-a 自第3轮起的分支：由brand-strategist替换首席财务官",
                     "追问 1：What if the euro falls?",
                     "带来的变化",
                     "主持人总结",
