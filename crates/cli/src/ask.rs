@@ -71,12 +71,9 @@ fn new_run(args: &AskArgs) -> Result<NewRun, InputError> {
             .to_string(),
     };
     let lang = match &args.lang {
-        Some(l) if council_core::lang::is_known(l) => l.clone(),
         Some(l) => {
-            return Err(InputError(format!(
-                "--lang {l:?} is not a language Council writes; use one of {}",
-                council_core::lang::CODES.join(", ")
-            )))
+            council_core::lang::check(l).map_err(|e| InputError(format!("--lang {e}")))?;
+            l.clone()
         }
         None => detect_lang(&question).to_string(),
     };

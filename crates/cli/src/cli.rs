@@ -201,7 +201,7 @@ pub(crate) struct AskArgs {
     /// Base sampling seed (default: chosen at random and recorded).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Language of the debate and report: en, zh, de, fr, es or ja (default: the question's; report headings exist in en and zh).
+    /// Language of the debate and report: en, zh, de, fr, es or ja (default: the question's).
     #[arg(long)]
     pub lang: Option<String>,
     /// Stop after the debate: no synthesis calls (the report then lacks verdict, forecasts and plan).
@@ -370,7 +370,7 @@ pub(crate) struct VariantArgs {
     /// Language of the variant's synthesis (default: the debate's); turns stay in theirs.
     #[arg(long)]
     pub lang: Option<String>,
-    /// Language of the headings and fixed text only (en or zh): no model calls.
+    /// Language of the headings and fixed text only (en, zh, de, fr, es or ja): no model calls.
     #[arg(long)]
     pub headings: Option<String>,
     /// The tone, in words ("plain, no jargon").
@@ -694,7 +694,7 @@ pub(crate) struct RenderArgs {
     /// Output format (pdf needs Chromium; pdf and docx need -o on a terminal).
     #[arg(long, value_enum, default_value_t = crate::export::ExportFormat::Md)]
     pub format: crate::export::ExportFormat,
-    /// Language of the headings and fixed text: en or zh (default: the run's).
+    /// Language of the headings and fixed text: en, zh, de, fr, es or ja (default: the run's).
     #[arg(long)]
     pub lang: Option<String>,
     /// Write to this file instead of standard output.

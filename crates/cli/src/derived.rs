@@ -65,15 +65,8 @@ fn settings_of(h: &RunHeader, max_concurrency: u16, max_tokens: u32) -> DebateSe
     }
 }
 
-fn check_lang(flag: &str, l: &str, known: &[&str]) -> Result<(), InputError> {
-    if known.contains(&l) {
-        Ok(())
-    } else {
-        Err(InputError(format!(
-            "{flag} {l:?} is not a language Council writes here; use one of {}",
-            known.join(", ")
-        )))
-    }
+fn check_lang(flag: &str, l: &str) -> Result<(), InputError> {
+    council_core::lang::check(l).map_err(|e| InputError(format!("{flag} {e}")))
 }
 
 /// Runs a derived run's store to its end (rounds not yet played, then the
@@ -141,9 +134,9 @@ pub(crate) async fn variant(args: VariantArgs, global: &Global) -> anyhow::Resul
         .into());
     }
     let lang = args.lang.clone().unwrap_or_else(|| h.lang.clone());
-    check_lang("--lang", &lang, &council_core::lang::CODES)?;
+    check_lang("--lang", &lang)?;
     if let Some(l) = &args.headings {
-        check_lang("--headings", l, &council_render::LANGUAGES)?;
+        check_lang("--headings", l)?;
     }
     let spec = council_core::variant::VariantSpec {
         audience: args.audience.into(),

@@ -175,13 +175,7 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
         }),
         Command::Render(args) => {
             if let Some(l) = args.lang.as_deref() {
-                if !council_render::LANGUAGES.contains(&l) {
-                    return Err(InputError(format!(
-                        "--lang {l:?} has no report text; use one of {}",
-                        council_render::LANGUAGES.join(", ")
-                    ))
-                    .into());
-                }
+                council_core::lang::check(l).map_err(|e| InputError(format!("--lang {e}")))?;
             }
             let brand = args.brand.as_deref().map(export::load_brand).transpose()?;
             let report = council_app::report::read_report(

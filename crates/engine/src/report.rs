@@ -14,7 +14,7 @@ use council_core::report::{
 use council_core::synthesis::Answers;
 use council_core::synthesis::SynthesisKind;
 use council_core::text::has_words;
-use council_core::{quote_matches, Report, Transcript, TurnStatus, REPORT_VERSION};
+use council_core::{quote_matches, PanelMember, Report, Transcript, TurnStatus, REPORT_VERSION};
 use std::collections::BTreeSet;
 
 /// Builds the report from a transcript and its typed synthesis answers
@@ -382,7 +382,7 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         .zip(trajectories)
         .map(|(m, (_, trajectory))| PanelEntry {
             final_confidence: trajectory.iter().rev().find_map(|c| *c),
-            member: m.clone(),
+            member: with_builtin_names(m),
             trajectory,
         })
         .collect();
@@ -448,6 +448,7 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         // path (the transcript keeps the path the user gave).
         origin: t.origin.clone().map(|mut o| {
             o.source = shown_location(&o.source);
+            o.source_panel = o.source_panel.iter().map(with_builtin_names).collect();
             o
         }),
         variant: t.variant.clone(),
@@ -716,6 +717,25 @@ fn shown_location(location: &str) -> String {
         || location.to_string(),
         |n| n.to_string_lossy().into_owned(),
     )
+}
+
+/// `m`, with the localised names of the built-in persona of its id when
+/// the transcript recorded none (a run made before persona files had them)
+/// and that persona has its name (a user's persona of the same id has not).
+fn with_builtin_names(m: &PanelMember) -> PanelMember {
+    static BUILTIN: std::sync::OnceLock<Vec<council_core::Persona>> = std::sync::OnceLock::new();
+    let builtin = BUILTIN.get_or_init(|| {
+        council_personas::Roster::builtin()
+            .map(|r| r.all().to_vec())
+            .unwrap_or_default()
+    });
+    let mut m = m.clone();
+    if m.i18n.is_empty() {
+        if let Some(p) = builtin.iter().find(|p| p.id == m.id && p.name == m.name) {
+            m.i18n = p.i18n.clone();
+        }
+    }
+    m
 }
 
 fn non_empty(s: &str) -> Option<String> {

@@ -204,4 +204,7 @@ fn markdown_text_escapes_only_what_would_make_markup() {
     assert_eq!(crate::markdown_text("# x"), "\\# x");
     assert_eq!(crate::markdown_text("[a](b)"), "[a]\\(b)");
     assert_eq!(crate::markdown_text("c:\\x|"), "c:\\\\x\\|");
+    // Spaces around a value are kept (one each): "Produced by: " stays apart.
+    assert_eq!(crate::markdown_text(": "), ": ");
+    assert_eq!(crate::markdown_text(" - x"), " \\- x");
 }

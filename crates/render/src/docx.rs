@@ -334,16 +334,13 @@ fn paths(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
                 .add_run(text_run(&p.premise)));
         }
         for m in &p.milestones {
-            let backing = Run::new()
-                .add_text(format!(" ({} {})", t("backed_by"), m.backing))
-                .size(18)
-                .color(if m.ok { MUTED } else { WARN });
+            let backing =
+                Run::new()
+                    .add_text(&m.note)
+                    .size(18)
+                    .color(if m.ok { MUTED } else { WARN });
             d.p(bullet()
-                .add_run(
-                    Run::new()
-                        .add_text(format!("{} {}", t("month"), m.month))
-                        .bold(),
-                )
+                .add_run(Run::new().add_text(&m.label).bold())
                 .add_run(Run::new().add_text(" – "))
                 .add_run(text_run(&m.event))
                 .add_run(backing));
@@ -486,13 +483,7 @@ fn rounds(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
         colon: t("colon"),
     };
     for round in &v.rounds {
-        d.h2(&format!(
-            "{} {}{} – {}",
-            t("round"),
-            round.number,
-            t("round_suffix"),
-            round.title
-        ));
+        d.h2(&format!("{} – {}", round.label, round.title));
         d.labelled(&i.label("summary"), round.summary.as_deref().unwrap_or("–"));
         for x in &round.turns {
             d.turn(x, &t("failed"), Some(&labels));
@@ -1067,7 +1058,7 @@ mod tests {
                 assert_eq!(tables_under_headings(&blocks), tables, "{case}");
                 let rounds = styled(&blocks, "Heading2")
                     .into_iter()
-                    .filter(|h| h.starts_with(&t("round")))
+                    .filter(|h| h.starts_with(t("round_label").split("{n}").next().unwrap()))
                     .count();
                 let expected = if length == Length::Brief {
                     0
