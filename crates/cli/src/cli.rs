@@ -91,6 +91,10 @@ pub(crate) enum Command {
     FetchModel(FetchArgs),
     /// Measures the embedded backend: prompt/generation speed, batching, prefix reuse.
     Bench(BenchArgs),
+    /// Prints a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
+    Completions(crate::manual::CompletionsArgs),
+    /// Prints the manual page (roff) on stdout, or writes one page per command into --dir.
+    Man(crate::manual::ManArgs),
 }
 
 /// `council chat`.
