@@ -12,6 +12,7 @@
 //! query; [`Library::contains_passage`] checks a quote against a source.
 
 mod ingest;
+mod office;
 mod search;
 
 #[cfg(test)]
@@ -141,7 +142,7 @@ impl Library {
         if docs.is_empty() {
             let why = summarize_problems(&problems, 5).join("; ");
             return Err(LibraryError::Empty(format!(
-                "{}; give files with text (.md, .txt, .html, .pdf) or a bibliography (.toml/.json), or leave out --library and --source",
+                "{}; give files with text (.md, .txt, .html, .pdf, .docx, .pptx) or a bibliography (.toml/.json), or leave out --library and --source",
                 if why.is_empty() { "no inputs" } else { &why }
             )));
         }

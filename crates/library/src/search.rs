@@ -9,9 +9,10 @@ use tantivy::schema::{Field, Schema, Value, INDEXED, STORED, TEXT};
 use tantivy::{doc, Index, IndexReader, TantivyDocument};
 
 /// Passage length target, in characters.
-const PASSAGE_CHARS: usize = 800;
-/// Bumped whenever passage splitting or the schema changes.
-const INDEX_FORMAT: &str = "council-passages-v1";
+pub(crate) const PASSAGE_CHARS: usize = 800;
+/// Bumped whenever passage splitting or the schema changes (v2: sections
+/// of Word and PowerPoint files are never merged, and keep their heading).
+const INDEX_FORMAT: &str = "council-passages-v2";
 
 /// A passage found by search.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,7 +34,28 @@ pub(crate) struct Indexed {
     text: Field,
 }
 
+/// A document's passages: its sections' (see [`crate::office::SECTION`])
+/// cut apart, never merged across a section's start; a section's passages
+/// after its first begin with its heading again, so a passage from the
+/// middle of slide 7 still says it is slide 7.
 fn passages(text: &str) -> Vec<String> {
+    let mut sections = text.split(crate::office::SECTION);
+    let mut out = paragraphs(sections.next().unwrap_or(""));
+    for section in sections {
+        let heading = section.split("\n\n").next().unwrap_or("").trim();
+        for (i, p) in paragraphs(section).into_iter().enumerate() {
+            if i > 0 && !heading.is_empty() && !p.starts_with(heading) {
+                out.push(format!("{heading}\n\n{p}"));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Paragraphs joined into passages of about [`PASSAGE_CHARS`].
+fn paragraphs(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     for para in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
