@@ -496,18 +496,19 @@ fn heading_styles(package: &mut Package<'_>, main: &str) -> std::collections::Ha
         .ok()
         .and_then(|rs| rs.into_iter().find(|r| r.kind.ends_with("/styles")))
         .map_or_else(|| "word/styles.xml".to_string(), |r| r.target);
-    // id → (own level, based on)
-    let mut styles: Vec<(String, Option<u8>, Option<String>)> = Vec::new();
+    // Every style (character and table styles too, so that their names
+    // never land on the paragraph style before them): id, own level,
+    // based on, whether a paragraph style.
+    let mut styles: Vec<(String, Option<u8>, Option<String>, bool)> = Vec::new();
     let _ = package.walk(&styles_part, |e, r| {
         if let Event::Start(s) | Event::Empty(s) = e {
             match local(s).as_str() {
-                "style" => {
-                    if attr(s, r, "type").as_deref() == Some("paragraph") {
-                        if let Some(id) = attr(s, r, "styleId") {
-                            styles.push((id, None, None));
-                        }
-                    }
-                }
+                "style" => styles.push((
+                    attr(s, r, "styleId").unwrap_or_default(),
+                    None,
+                    None,
+                    attr(s, r, "type").as_deref() == Some("paragraph"),
+                )),
                 "name" => {
                     if let (Some(last), Some(v)) = (styles.last_mut(), attr(s, r, "val")) {
                         let v = v.to_ascii_lowercase();
@@ -534,13 +535,14 @@ fn heading_styles(package: &mut Package<'_>, main: &str) -> std::collections::Ha
             }
         }
     });
+    styles.retain(|s| s.3);
     let mut levels = std::collections::HashMap::new();
-    for (id, _, _) in &styles {
+    for (id, ..) in &styles {
         // Follow basedOn a few steps for styles derived from a heading.
         let mut at = Some(id.clone());
         for _ in 0..8 {
             let Some(cur) = at.take() else { break };
-            let Some((_, level, base)) = styles.iter().find(|(i, _, _)| *i == cur) else {
+            let Some((_, level, base, _)) = styles.iter().find(|s| s.0 == cur) else {
                 break;
             };
             if let Some(l) = level {
@@ -917,7 +919,7 @@ pub(crate) mod tests {
     /// with its fallback copy, tracked deletions, field codes, entities.
     pub(crate) fn memo_docx() -> Vec<u8> {
         let styles = format!(
-            r#"<w:styles {W}><w:style w:type="paragraph" w:styleId="berschrift1"><w:name w:val="heading 1"/></w:style><w:style w:type="paragraph" w:styleId="Custom"><w:name w:val="Board heading"/><w:basedOn w:val="berschrift1"/></w:style><w:style w:type="paragraph" w:styleId="Quote"><w:name w:val="Quote"/></w:style></w:styles>"#
+            r#"<w:styles {W}><w:style w:type="paragraph" w:styleId="berschrift1"><w:name w:val="heading 1"/></w:style><w:style w:type="character" w:styleId="berschrift1Zchn"><w:name w:val="Heading 1 Char"/><w:basedOn w:val="Absatz"/></w:style><w:style w:type="paragraph" w:styleId="Custom"><w:name w:val="Board heading"/><w:basedOn w:val="berschrift1"/></w:style><w:style w:type="paragraph" w:styleId="Quote"><w:name w:val="Quote"/></w:style></w:styles>"#
         );
         let body = [
             para(None, &run("Prepared for the board &amp; the CFO.")),

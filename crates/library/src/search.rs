@@ -189,6 +189,32 @@ mod tests {
     use super::passages;
 
     #[test]
+    fn sections_are_never_merged_and_each_passage_keeps_its_heading() {
+        let notes = (0..30)
+            .map(|i| format!("Note {i} on the margin gain and the churn risk."))
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        let text = format!(
+            "Intro line.\n\n\u{c}Slide 1: Pricing\n\nShort.\n\n\u{c}Slide 2: Options\n\n{notes}\n\n\u{c}Slide 3\n\nEnd."
+        );
+        let ps = passages(&text);
+        assert_eq!(ps[0], "Intro line.");
+        assert_eq!(ps[1], "Slide 1: Pricing\n\nShort.");
+        let options: Vec<&String> = ps.iter().filter(|p| p.contains("Note ")).collect();
+        assert!(options.len() > 1, "{ps:?}");
+        for p in &options {
+            assert!(p.starts_with("Slide 2: Options\n\nNote "), "{p}");
+            assert!(p.len() <= 900, "{}", p.len());
+        }
+        assert_eq!(ps.last().map(String::as_str), Some("Slide 3\n\nEnd."));
+        // Every note is in exactly one passage.
+        for i in 0..30 {
+            let n = format!("Note {i} on");
+            assert_eq!(ps.iter().filter(|p| p.contains(&n)).count(), 1, "{n}");
+        }
+    }
+
+    #[test]
     fn passages_respect_the_target_length() {
         let text = (0..40)
             .map(|i| format!("Paragraph {i} talks about churn and pricing at some length."))
