@@ -471,7 +471,7 @@ impl Text {
         if s.is_empty() {
             return;
         }
-        if !self.out.is_empty() && !self.out.ends_with(SECTION) {
+        if !self.out.is_empty() {
             self.out.push_str("\n\n");
         }
         self.out.push_str(s);
@@ -582,7 +582,7 @@ fn word_text(package: &mut Package<'_>, main: &str) -> Result<String, (String, S
     // The outermost table's rows, and nesting depth.
     let mut tables = 0usize;
     let mut rows: Vec<Vec<String>> = Vec::new();
-    // Skipped subtree (a fallback copy of drawn content) depth.
+    // Depth inside a skipped subtree (a fallback copy, moved-away text).
     let mut skip = 0usize;
     let found = package
         .walk(main, |e, r| {
@@ -598,7 +598,9 @@ fn word_text(package: &mut Package<'_>, main: &str) -> Result<String, (String, S
                 Event::Start(s) | Event::Empty(s) => {
                     let empty = matches!(e, Event::Empty(_));
                     match local(s).as_str() {
-                        "Fallback" if !empty => skip = 1,
+                        // A drawing's fallback copy, and text a tracked
+                        // move took away (its copy is where it went).
+                        "Fallback" | "moveFrom" if !empty => skip = 1,
                         "p" if !empty => paras.push((String::new(), false)),
                         "pPr" if !empty => in_ppr = true,
                         "pStyle" if in_ppr => {
@@ -916,7 +918,8 @@ pub(crate) mod tests {
 
     /// A memo: a localised heading style (its id German, its name the
     /// built-in "heading 1"), a style based on it, a table, a text box
-    /// with its fallback copy, tracked deletions, field codes, entities.
+    /// with its fallback copy, tracked deletions and moves, field codes,
+    /// entities.
     pub(crate) fn memo_docx() -> Vec<u8> {
         let styles = format!(
             r#"<w:styles {W}><w:style w:type="paragraph" w:styleId="berschrift1"><w:name w:val="heading 1"/></w:style><w:style w:type="character" w:styleId="berschrift1Zchn"><w:name w:val="Heading 1 Char"/><w:basedOn w:val="Absatz"/></w:style><w:style w:type="paragraph" w:styleId="Custom"><w:name w:val="Board heading"/><w:basedOn w:val="berschrift1"/></w:style><w:style w:type="paragraph" w:styleId="Quote"><w:name w:val="Quote"/></w:style></w:styles>"#
@@ -927,7 +930,7 @@ pub(crate) mod tests {
             para(
                 Some("Quote"),
                 &format!(
-                    "{}<w:r><w:tab/></w:r>{}<w:del><w:r><w:delText>withdrawn words</w:delText></w:r></w:del><w:r><w:instrText> PAGE </w:instrText></w:r>{}",
+                    "{}<w:r><w:tab/></w:r>{}<w:del><w:r><w:delText>withdrawn words</w:delText></w:r></w:del><w:r><w:instrText> PAGE </w:instrText></w:r><w:moveFrom><w:r><w:t>moved away</w:t></w:r></w:moveFrom>{}",
                     run("List prices rise"),
                     run("15% in Q3."),
                     run(" Churn&#x2019;s risk is low.")
