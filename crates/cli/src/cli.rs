@@ -91,6 +91,10 @@ pub(crate) enum Command {
     FetchModel(FetchArgs),
     /// Measures the embedded backend: prompt/generation speed, batching, prefix reuse.
     Bench(BenchArgs),
+    /// Prints a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
+    Completions(crate::manual::CompletionsArgs),
+    /// Prints the manual page (roff) on stdout, or writes one page per command into --dir.
+    Man(crate::manual::ManArgs),
 }
 
 /// `council chat`.
@@ -216,7 +220,7 @@ pub(crate) struct AskArgs {
     /// Generated-token limit per turn.
     #[arg(long, default_value_t = 700)]
     pub max_tokens: u32,
-    /// A research library folder the panel may cite (.md, .txt, .html, .pdf, bibliography .toml/.json); repeatable.
+    /// A research library folder the panel may cite (.md, .txt, .html, .pdf, .docx, .pptx, bibliography .toml/.json); repeatable.
     #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     pub library: Vec<PathBuf>,
     /// One more source file for the library; repeatable.

@@ -8,6 +8,7 @@ mod cost;
 mod derived;
 mod doctor;
 mod export;
+mod manual;
 mod progress;
 mod research;
 mod serve;
@@ -332,6 +333,8 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             Ok(Done::Ok)
         }
         Command::Bench(args) => bench::run(args, &cli.global).await.map(|()| Done::Ok),
+        Command::Completions(args) => manual::completions(&args).map(|()| Done::Ok),
+        Command::Man(args) => manual::man(&args).map(|()| Done::Ok),
     }
 }
 
