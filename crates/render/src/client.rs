@@ -207,4 +207,18 @@ fn markdown_text_escapes_only_what_would_make_markup() {
     // Spaces around a value are kept (one each): "Produced by: " stays apart.
     assert_eq!(crate::markdown_text(": "), ": ");
     assert_eq!(crate::markdown_text(" - x"), " \\- x");
+    // A number, a date or a hyphenated word at the start is no list or heading.
+    for plain in [
+        "0.1",
+        "2027-02-13",
+        "-5%",
+        "#1 priority",
+        "1.5x growth",
+        "==",
+        "*bold*",
+    ] {
+        assert_eq!(crate::markdown_text(plain), plain);
+    }
+    assert_eq!(crate::markdown_text("---"), "\\---");
+    assert_eq!(crate::markdown_text("```rust"), "\\```rust");
 }

@@ -211,14 +211,36 @@ pub fn markdown_text(text: &str) -> String {
         }
     }
     let start = out.len() - out.trim_start().len();
-    let body = &out[start..];
-    let digits = body.chars().take_while(char::is_ascii_digit).count();
-    let marker = body.starts_with(['#', '>', '-', '+', '*', '=', '_', '~', '`'])
-        || (digits > 0 && body[digits..].starts_with(['.', ')']));
-    if marker {
-        out.insert(start + digits, '\\');
+    if let Some(at) = block_marker(&out[start..]) {
+        out.insert(start + at, '\\');
     }
     out
+}
+
+/// Where a backslash must go to keep `line` (as the start of a Markdown
+/// line) from opening a block: a heading (`# `), a quote (`>`), a list
+/// item (`- `, `1. `), a rule or underline (`---`, `===`) or a fence
+/// (three backticks or tildes). `None`: it opens none.
+fn block_marker(line: &str) -> Option<usize> {
+    let spaced = |rest: &str| rest.is_empty() || rest.starts_with(' ');
+    let first = line.chars().next()?;
+    let hashes = line.chars().take_while(|c| *c == '#').count();
+    let digits = line.chars().take_while(char::is_ascii_digit).count();
+    let only = |set: &[char]| line.chars().all(|c| set.contains(&c) || c == ' ');
+    match first {
+        '#' if hashes <= 6 && spaced(&line[hashes..]) => Some(0),
+        '>' => Some(0),
+        '-' | '+' | '*' if spaced(&line[1..]) => Some(0),
+        '-' | '*' | '_' | '=' if line.len() >= 3 && only(&[first]) => Some(0),
+        '`' | '~' if line.starts_with("```") || line.starts_with("~~~") => Some(0),
+        _ if (1..=9).contains(&digits)
+            && line[digits..].starts_with(['.', ')'])
+            && spaced(&line[digits + 1..]) =>
+        {
+            Some(digits)
+        }
+        _ => None,
+    }
 }
 
 /// Renders the report in a text `format` (Markdown, HTML or JSON), in the
