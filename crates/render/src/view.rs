@@ -24,6 +24,16 @@ impl Text {
         self.0.get(key).cloned().unwrap_or_default()
     }
 
+    /// A vote's stance as the report names it ("Conditional" for mixed).
+    pub(crate) fn stance(&self, x: Stance) -> String {
+        self.get(x.as_str())
+    }
+
+    /// The verdict's answer as the report names it ("Yes, if…" for mixed).
+    pub(crate) fn verdict(&self, x: Stance) -> String {
+        self.get(&format!("verdict_{}", x.as_str()))
+    }
+
     pub(crate) fn fill(&self, key: &str, vars: &[(&str, &str)]) -> String {
         vars.iter()
             .fold(self.get(key), |s, (k, v)| s.replace(&format!("{{{k}}}"), v))
@@ -373,9 +383,7 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
         .iter()
         .map(|v| VoteRow {
             name: v.name.clone(),
-            stance: v
-                .stance
-                .map_or_else(|| s.get("no_vote"), |x| s.get(x.as_str())),
+            stance: v.stance.map_or_else(|| s.get("no_vote"), |x| s.stance(x)),
             stance_class: v.stance.map_or("none", Stance::as_str),
             confidence: v.confidence.map_or_else(|| "–".into(), |c| c.to_string()),
             weight: format!("{:.1}", v.weight),
@@ -572,8 +580,8 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
             s.fill(
                 "verdict_contradiction",
                 &[
-                    ("verdict", &s.get(&format!("verdict_{}", said.as_str()))),
-                    ("majority", &s.get(majority.as_str())),
+                    ("verdict", &s.verdict(said)),
+                    ("majority", &s.stance(majority)),
                     ("share", &pct(share)),
                 ],
             )
@@ -632,9 +640,7 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
             counted: r.tally.counted,
         },
         contradiction,
-        verdict_stance: r
-            .verdict_stance
-            .map(|x| (s.get(&format!("verdict_{}", x.as_str())), x.as_str())),
+        verdict_stance: r.verdict_stance.map(|x| (s.verdict(x), x.as_str())),
         forecasts,
         paths,
         evidence,
