@@ -160,7 +160,7 @@ pub struct ForecastDraft {
     /// Months from today when it can be checked.
     #[schemars(range(min = 1, max = 36))]
     pub horizon_months: u8,
-    /// The id of the source run's forecast this one re-states or revises (blank for a new one).
+    /// The id of the source run's forecast that checks the same claim, numbers and horizon, in other words or not (blank for any other).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     #[schemars(extend("x-bind" = "revises"))]
     pub revises: String,

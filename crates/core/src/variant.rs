@@ -184,6 +184,9 @@ pub struct SourceForecast {
     pub id: String,
     /// Its statement there.
     pub statement: String,
+    /// Months from the run date to its horizon.
+    #[serde(default)]
+    pub horizon_months: u32,
 }
 
 /// What a run is: a debate of its own, or derived from another run.

@@ -195,6 +195,7 @@ fn revisable_forecasts(t: &Transcript) -> Vec<SourceForecast> {
         .map(|f| SourceForecast {
             id: f.id,
             statement: f.statement,
+            horizon_months: f.horizon_months,
         })
         .collect()
 }
