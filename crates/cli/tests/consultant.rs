@@ -289,6 +289,20 @@ fn a_chinese_variant_of_an_english_debate_rewords_forecasts_but_keeps_their_ids(
             .collect()
     };
     assert_eq!(ids(report_json(&v)), ids(report_json(&run)));
+    // diff follows each forecast into the variant: none added or removed,
+    // and the probabilities (the debate's votes) have not moved.
+    let json = council(&[
+        "diff",
+        run.to_str().unwrap(),
+        v.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let d: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let forecasts = d["forecasts"].as_array().unwrap();
+    assert_eq!(forecasts.len(), ids(report_json(&run)).len());
+    assert!(forecasts.iter().all(|f| f["change"] == "same"), "{d}");
 }
 
 /// Answers like [`schema_answering_measured`], but every stance is
