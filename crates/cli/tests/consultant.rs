@@ -603,6 +603,29 @@ fn a_branch_that_rewords_its_forecasts_keeps_their_ids_and_diff_shows_them_movin
         "{md}"
     );
     assert!(!md.contains("mixed"), "{md}");
+
+    // A branch begun by an older build (its header carries no source
+    // forecasts) is continued by the same command, not refused.
+    let log = branch.join("events.jsonl");
+    let all = std::fs::read_to_string(&log).unwrap();
+    let (first, rest) = all.split_once('\n').unwrap();
+    let mut header: serde_json::Value = serde_json::from_str(first).unwrap();
+    let origin = header["origin"]
+        .as_object_mut()
+        .expect("the header's origin");
+    assert!(origin.remove("source_forecasts").is_some());
+    std::fs::write(&log, format!("{header}\n{rest}")).unwrap();
+    let again = branched.run(&[
+        "branch",
+        run.to_str().unwrap(),
+        "--from-round",
+        "4",
+        "--swap",
+        "brand-strategist=coo",
+        "--out",
+        branch.to_str().unwrap(),
+    ]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
 }
 
 #[test]

@@ -264,7 +264,15 @@ pub fn start_branch(
         dest,
         events,
         |old| {
-            old.origin == header.origin
+            // A branch begun before forecasts were carried over continues
+            // as it began, its forecasts with ids of their own.
+            let plan = |o: &Option<Origin>| {
+                o.clone().map(|o| Origin {
+                    source_forecasts: Vec::new(),
+                    ..o
+                })
+            };
+            plan(&old.origin) == plan(&header.origin)
                 && old.panel == header.panel
                 && old.question == header.question
         },
