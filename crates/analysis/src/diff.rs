@@ -1,6 +1,6 @@
 //! Comparing two runs' reports (`council diff`).
 
-use council_core::diff::{ForecastDiff, ListDiff, Pair, RunDiff, VoteDiff};
+use council_core::diff::{Change, ForecastDiff, ListDiff, Pair, RunDiff, VoteDiff};
 use council_core::report::{Report, Stance};
 
 fn list_diff(a: Vec<String>, b: Vec<String>) -> ListDiff {
@@ -38,34 +38,54 @@ pub fn diff(a: &str, ra: &Report, b: &str, rb: &Report) -> RunDiff {
         .map(|(id, name)| {
             let va = ra.votes.iter().find(|v| v.persona == id);
             let vb = rb.votes.iter().find(|v| v.persona == id);
+            let stance = Pair::new(va.and_then(|v| v.stance), vb.and_then(|v| v.stance));
+            let confidence =
+                Pair::new(va.and_then(|v| v.confidence), vb.and_then(|v| v.confidence));
+            let change = match (va, vb) {
+                (None, Some(_)) => Change::Added,
+                (Some(_), None) => Change::Removed,
+                _ if stance.changed || confidence.changed => Change::Moved,
+                _ => Change::Same,
+            };
             VoteDiff {
-                stance: Pair::new(va.and_then(|v| v.stance), vb.and_then(|v| v.stance)),
-                confidence: Pair::new(va.and_then(|v| v.confidence), vb.and_then(|v| v.confidence)),
+                stance,
+                confidence,
+                change,
                 persona: id,
                 name,
             }
         })
         .collect();
+    // By id: a forecast keeps its id across a variant, and across a branch
+    // whose forecasts call says it revises it, however it is re-worded.
     let mut forecasts: Vec<ForecastDiff> = Vec::new();
     for f in ra.forecasts.iter().chain(&rb.forecasts) {
         if forecasts.iter().any(|x| x.id == f.id) {
             continue;
         }
-        let ma = ra
-            .forecasts
-            .iter()
-            .find(|x| x.id == f.id)
-            .and_then(|x| x.median);
-        let mb = rb
-            .forecasts
-            .iter()
-            .find(|x| x.id == f.id)
-            .and_then(|x| x.median);
+        let fa = ra.forecasts.iter().find(|x| x.id == f.id);
+        let fb = rb.forecasts.iter().find(|x| x.id == f.id);
         let round2 = |x: Option<f64>| x.map(|p| (p * 100.0).round() / 100.0);
+        let median = Pair::new(
+            round2(fa.and_then(|x| x.median)),
+            round2(fb.and_then(|x| x.median)),
+        );
+        let change = match (fa, fb) {
+            (None, Some(_)) => Change::Added,
+            (Some(_), None) => Change::Removed,
+            _ if median.changed => Change::Moved,
+            _ => Change::Same,
+        };
+        let reworded = fa
+            .zip(fb)
+            .filter(|(a, b)| a.statement.trim() != b.statement.trim())
+            .map(|(_, b)| b.statement.clone());
         forecasts.push(ForecastDiff {
             id: f.id.clone(),
             statement: f.statement.clone(),
-            median: Pair::new(round2(ma), round2(mb)),
+            reworded,
+            median,
+            change,
         });
     }
     let actions = list_diff(
@@ -98,7 +118,10 @@ pub fn diff(a: &str, ra: &Report, b: &str, rb: &Report) -> RunDiff {
             .iter()
             .filter(|v| v.stance.changed || v.confidence.changed)
             .count()
-        + d.forecasts.iter().filter(|f| f.median.changed).count()
+        + d.forecasts
+            .iter()
+            .filter(|f| f.change != Change::Same)
+            .count()
         + d.actions.added.len()
         + d.actions.removed.len()
         + d.risks.added.len()

@@ -359,6 +359,7 @@ mod tests {
             from_round: (kind == OriginKind::Branch).then_some(2),
             changes: Vec::new(),
             source_panel: Vec::new(),
+            source_forecasts: Vec::new(),
         }
     }
 

@@ -289,6 +289,20 @@ fn a_chinese_variant_of_an_english_debate_rewords_forecasts_but_keeps_their_ids(
             .collect()
     };
     assert_eq!(ids(report_json(&v)), ids(report_json(&run)));
+    // diff follows each forecast into the variant: none added or removed,
+    // and the probabilities (the debate's votes) have not moved.
+    let json = council(&[
+        "diff",
+        run.to_str().unwrap(),
+        v.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let d: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let forecasts = d["forecasts"].as_array().unwrap();
+    assert_eq!(forecasts.len(), ids(report_json(&run)).len());
+    assert!(forecasts.iter().all(|f| f["change"] == "same"), "{d}");
 }
 
 /// Answers like [`schema_answering_measured`], but every stance is
@@ -418,7 +432,7 @@ fn a_branch_from_round_3_keeps_rounds_1_and_2_and_diff_names_the_planted_changes
     let md = council(&["diff", run.to_str().unwrap(), branch.to_str().unwrap()]);
     let md = text(&md.stdout);
     assert!(
-        md.contains("| stance | support | oppose | **changed** |"),
+        md.contains("| The verdict's answer | Yes | No | **moved: Yes → No** |"),
         "{md}"
     );
     let html = council(&[
@@ -428,7 +442,190 @@ fn a_branch_from_round_3_keeps_rounds_1_and_2_and_diff_names_the_planted_changes
         "--format",
         "html",
     ]);
-    assert!(text(&html.stdout).contains("<tr class=\"changed\"><td>stance</td>"));
+    assert!(text(&html.stdout)
+        .contains("<tr class=\"changed\" data-change=\"moved\"><td>The verdict&#39;s answer</td>"));
+}
+
+/// A model that states three forecasts in `words` (a branch's, where it
+/// is asked, revising its source's in order, by id), gives each the
+/// probability `p`, and takes `stance` on everything.
+fn forecasting(words: &'static [&'static str], p: u8, stance: &'static str) -> Handler {
+    Arc::new(move |body: &str| {
+        let req: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+        let Some(schema) = req.pointer("/response_format/json_schema/schema") else {
+            return schema_answering_measured(body);
+        };
+        let mut answer = council_llm::schema::example_for(
+            schema,
+            "We test the price rise on new customers first.",
+        );
+        if let Some(item) = schema.pointer("/properties/forecasts/items/properties/statement") {
+            assert!(item.is_object());
+            let sources: Vec<serde_json::Value> = schema
+                .pointer("/properties/forecasts/items/properties/revises/enum")
+                .and_then(|e| e.as_array())
+                .cloned()
+                .unwrap_or_default();
+            answer["forecasts"] = words
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    let mut f = serde_json::json!({"statement": w, "horizon_months": 6});
+                    if !sources.is_empty() {
+                        f["revises"] = sources.get(i).cloned().unwrap_or_default();
+                    }
+                    f
+                })
+                .collect();
+        }
+        if let Some(ids) = schema
+            .pointer("/properties/probabilities/items/properties/id/enum")
+            .and_then(|e| e.as_array())
+        {
+            answer["probabilities"] = ids
+                .iter()
+                .map(|id| serde_json::json!({"id": id, "probability": p}))
+                .collect();
+        }
+        if answer.get("stance").is_some() {
+            answer["stance"] = stance.into();
+        }
+        Reply::completion(&answer.to_string())
+    })
+}
+
+#[test]
+fn a_branch_that_rewords_its_forecasts_keeps_their_ids_and_diff_shows_them_moving() {
+    const BEFORE: &[&str] = &[
+        "Churn among new customers stays under 5% for six months.",
+        "Net revenue per new account rises 8% by month six.",
+        "Win rate against the main rival holds at 30% or more.",
+    ];
+    const AFTER: &[&str] = &[
+        "New-customer churn remains below five percent through month six.",
+        "Revenue per new account is up at least 8% six months on.",
+        "We still win three deals in ten against the main rival.",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let source = Fake::start(forecasting(BEFORE, 46, "support"), 1);
+    full_run(&source, &run, &[]);
+    let branched = Fake::start(forecasting(AFTER, 61, "mixed"), 1);
+    let branch = dir.path().join("branch");
+    let out = branched.run(&[
+        "branch",
+        run.to_str().unwrap(),
+        "--from-round",
+        "4",
+        "--swap",
+        "brand-strategist=coo",
+        "--out",
+        branch.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let ids = |dir: &Path| -> Vec<(String, String)> {
+        report_json(dir)["forecasts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["id"].as_str().unwrap().to_string(),
+                    f["statement"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let (a, b) = (ids(&run), ids(&branch));
+    assert_eq!(a.len(), 3, "{a:?}");
+    assert_eq!(
+        a.iter().map(|x| &x.0).collect::<Vec<_>>(),
+        b.iter().map(|x| &x.0).collect::<Vec<_>>(),
+        "each re-worded forecast keeps the id of the one it revises"
+    );
+    assert_eq!(b.iter().map(|x| x.1.as_str()).collect::<Vec<_>>(), AFTER);
+    // The branch's forecasts call was shown what it may revise.
+    let asked = branched
+        .server
+        .bodies()
+        .into_iter()
+        .find(|b| b.contains("\"revises\""))
+        .expect("the branch's forecasts call offers revises");
+    for (id, statement) in &a {
+        assert!(asked.contains(id.as_str()) && asked.contains(statement.as_str()));
+    }
+    // A run of its own is never asked for links.
+    assert!(!source
+        .server
+        .bodies()
+        .iter()
+        .any(|b| b.contains("\"revises\"")));
+
+    let json = council(&[
+        "diff",
+        run.to_str().unwrap(),
+        branch.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let d: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let forecasts = d["forecasts"].as_array().unwrap();
+    assert_eq!(forecasts.len(), 3, "none is only in A or only in B: {d}");
+    for (f, (now, (id, _))) in forecasts.iter().zip(AFTER.iter().zip(&a)) {
+        assert_eq!(f["id"], id.as_str());
+        assert_eq!(f["change"], "moved");
+        assert_eq!(f["median"]["a"], 0.46);
+        assert_eq!(f["median"]["b"], 0.61);
+        assert_eq!(f["reworded"], *now);
+    }
+    let md = text(&council(&["diff", run.to_str().unwrap(), branch.to_str().unwrap()]).stdout);
+    assert!(
+        md.contains(&format!(
+            "| {} | {} (B: {}) | 46% | 61% | **moved: 46% → 61%** |",
+            a[0].0, BEFORE[0], AFTER[0]
+        )),
+        "{md}"
+    );
+    // The diff names stances as the reports do.
+    let report = std::fs::read_to_string(branch.join("report.md")).unwrap();
+    assert!(
+        report.contains("Conditional") && report.contains("Yes, if…"),
+        "{report}"
+    );
+    assert!(
+        md.contains("| The verdict's answer | Yes | Yes, if… | **moved: Yes → Yes, if…** |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| The vote's majority | Support | Conditional |"),
+        "{md}"
+    );
+    assert!(!md.contains("mixed"), "{md}");
+
+    // A branch begun by an older build (its header carries no source
+    // forecasts) is continued by the same command, not refused.
+    let log = branch.join("events.jsonl");
+    let all = std::fs::read_to_string(&log).unwrap();
+    let (first, rest) = all.split_once('\n').unwrap();
+    let mut header: serde_json::Value = serde_json::from_str(first).unwrap();
+    let origin = header["origin"]
+        .as_object_mut()
+        .expect("the header's origin");
+    assert!(origin.remove("source_forecasts").is_some());
+    std::fs::write(&log, format!("{header}\n{rest}")).unwrap();
+    let again = branched.run(&[
+        "branch",
+        run.to_str().unwrap(),
+        "--from-round",
+        "4",
+        "--swap",
+        "brand-strategist=coo",
+        "--out",
+        branch.to_str().unwrap(),
+    ]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
 }
 
 #[test]

@@ -160,6 +160,10 @@ pub struct ForecastDraft {
     /// Months from today when it can be checked.
     #[schemars(range(min = 1, max = 36))]
     pub horizon_months: u8,
+    /// The id of the source run's forecast that checks the same claim, numbers and horizon, in other words or not (blank for any other).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schemars(extend("x-bind" = "revises"))]
+    pub revises: String,
 }
 
 /// One advisor's final vote and forecast probabilities.
@@ -388,7 +392,8 @@ pub struct Bindings<'a> {
     pub panel: &'a [&'a str],
     /// The ids a turn may answer or target (the panel less the speaker).
     pub peers: &'a [&'a str],
-    /// The run's forecast ids.
+    /// The run's forecast ids; in a branch's forecasts call, its source's
+    /// (what a forecast's `revises` may name; without them it has no `revises`).
     pub forecast_ids: &'a [&'a str],
 }
 
@@ -495,6 +500,7 @@ fn tidy(v: &mut Value, b: &Bindings<'_>) {
                 bind_one(map, &bind, b);
             }
             collapse_const_alternatives(map);
+            link_revisions(map, b);
             for (key, child) in map.iter_mut() {
                 match (key.as_str(), child) {
                     ("properties", Value::Object(props)) => {
@@ -509,8 +515,45 @@ fn tidy(v: &mut Value, b: &Bindings<'_>) {
     }
 }
 
+/// A `revises` property (bound `revises`) is asked only where there are
+/// forecasts to revise: without ids it is dropped; with them it is required
+/// (an id, or blank for a new forecast).
+fn link_revisions(map: &mut Map<String, Value>, b: &Bindings<'_>) {
+    let Some(Value::Object(props)) = map.get_mut("properties") else {
+        return;
+    };
+    let bound: Vec<String> = props
+        .iter()
+        .filter(|(_, p)| p.get("x-bind").and_then(Value::as_str) == Some("revises"))
+        .map(|(k, _)| k.clone())
+        .collect();
+    if bound.is_empty() {
+        return;
+    }
+    if b.forecast_ids.is_empty() {
+        for k in &bound {
+            props.remove(k);
+        }
+        if let Some(Value::Array(req)) = map.get_mut("required") {
+            req.retain(|r| !bound.iter().any(|k| r == k));
+        }
+        return;
+    }
+    let req = map
+        .entry("required")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Value::Array(req) = req {
+        for k in bound {
+            if !req.iter().any(|r| *r == k) {
+                req.push(Value::from(k));
+            }
+        }
+    }
+}
+
 fn bind_one(map: &mut Map<String, Value>, bind: &str, b: &Bindings<'_>) {
     let values = match bind {
+        "revises" => strings(b.forecast_ids, true),
         "panel" => strings(b.panel, false),
         "panel-or-none" => strings(b.panel, true),
         "peers" => strings(b.peers, false),
@@ -583,6 +626,31 @@ mod tests {
         ] {
             assert!(!s.contains(absent), "{absent} in {s}");
         }
+    }
+
+    #[test]
+    fn a_forecast_asks_for_revises_only_where_there_are_forecasts_to_revise() {
+        let plain = schema_of::<ForecastsAnswer>(&Bindings::default());
+        let item = &plain["properties"]["forecasts"]["items"];
+        assert!(item["properties"].get("revises").is_none(), "{item}");
+        assert!(!print(item).contains("revises"), "{item}");
+        let branch = schema_of::<ForecastsAnswer>(&Bindings {
+            forecast_ids: &["F-000001", "F-000002"],
+            ..Bindings::default()
+        });
+        let item = &branch["properties"]["forecasts"]["items"];
+        assert_eq!(
+            item["properties"]["revises"]["enum"],
+            serde_json::json!(["F-000001", "F-000002", ""])
+        );
+        assert!(item["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "revises"));
+        let old: ForecastDraft =
+            serde_json::from_str(r#"{"statement":"NPS rises","horizon_months":6}"#).unwrap();
+        assert_eq!(old.revises, "", "an answer without the field still reads");
     }
 
     #[test]

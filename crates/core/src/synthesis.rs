@@ -436,16 +436,33 @@ pub fn forecast_id(date: &str, statement: &str) -> String {
     format!("F-{:06x}", h & 0xff_ffff)
 }
 
+/// Whether `s` has the form of a forecast id (`F-` and six hex digits).
+pub fn is_forecast_id(s: &str) -> bool {
+    s.strip_prefix("F-")
+        .is_some_and(|h| h.len() == 6 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 impl Answers {
     /// The forecasts as a report shows them, with their ids for a run of
     /// `date`: empty statements dropped, a statement given twice kept once.
+    /// A forecast that revises one of its source run's (a branch's, by
+    /// `revises`) keeps that forecast's id, so it can be followed across
+    /// the runs however it is re-worded; the first to claim an id has it,
+    /// a later one gets its own.
     pub fn distinct_forecasts(&self, date: &str) -> Vec<(String, &ForecastDraft)> {
         let mut out: Vec<(String, &ForecastDraft)> = Vec::new();
         for f in &self.forecasts {
-            if f.statement.trim().is_empty() {
+            let statement = f.statement.trim();
+            if statement.is_empty() || out.iter().any(|(_, g)| g.statement.trim() == statement) {
                 continue;
             }
-            let id = forecast_id(date, &f.statement);
+            let revises = f.revises.trim();
+            let own = forecast_id(date, statement);
+            let id = if is_forecast_id(revises) && !out.iter().any(|(x, _)| x == revises) {
+                revises.to_string()
+            } else {
+                own
+            };
             if !out.iter().any(|(x, _)| *x == id) {
                 out.push((id, f));
             }
@@ -500,6 +517,7 @@ mod tests {
             .map(|s| ForecastDraft {
                 statement: s.into(),
                 horizon_months: 6,
+                revises: String::new(),
             })
             .to_vec(),
             ..Answers::default()
@@ -511,6 +529,40 @@ mod tests {
             .collect();
         assert_eq!(ids.len(), 2, "empty and repeated statements are dropped");
         assert_eq!(ids[0], "F-7dd6cb");
+    }
+
+    #[test]
+    fn a_revised_forecast_keeps_its_source_id_however_it_is_re_worded() {
+        let draft = |s: &str, revises: &str| ForecastDraft {
+            statement: s.into(),
+            horizon_months: 6,
+            revises: revises.into(),
+        };
+        let source = forecast_id("2026-11-26", "Churn stays under 5%");
+        let a = Answers {
+            forecasts: vec![
+                draft("Churn stays under 4% through the price rise", &source),
+                draft("Churn falls below 3%", &source),
+                draft("NPS rises", ""),
+                draft("Win rate holds", "not an id"),
+            ],
+            ..Answers::default()
+        };
+        let ids: Vec<String> = a
+            .distinct_forecasts("2026-11-26")
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(
+            ids,
+            vec![
+                source,
+                forecast_id("2026-11-26", "Churn falls below 3%"),
+                forecast_id("2026-11-26", "NPS rises"),
+                forecast_id("2026-11-26", "Win rate holds"),
+            ],
+            "the first claim keeps the id; a second claim and a malformed link get their own"
+        );
     }
 
     #[test]

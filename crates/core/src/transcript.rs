@@ -808,6 +808,7 @@ mod tests {
             from_round: Some(2),
             changes: vec!["swap b=c".into()],
             source_panel: vec![member("a"), member("b")],
+            source_forecasts: Vec::new(),
         });
         let events = vec![
             Event::Started(h),

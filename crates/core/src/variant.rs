@@ -171,6 +171,22 @@ pub struct Origin {
     /// rounds keep it, and name advisors who have since left).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub source_panel: Vec<crate::PanelMember>,
+    /// For a branch: the source's forecasts, which the branch's forecasts
+    /// call may revise (a revised forecast keeps its source's id).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_forecasts: Vec<SourceForecast>,
+}
+
+/// A forecast of the run a branch comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SourceForecast {
+    /// Its id in the source run.
+    pub id: String,
+    /// Its statement there.
+    pub statement: String,
+    /// Months from the run date to its horizon.
+    #[serde(default)]
+    pub horizon_months: u32,
 }
 
 /// What a run is: a debate of its own, or derived from another run.

@@ -10,7 +10,7 @@ use crate::store::read_events;
 use crate::{EngineError, RunStore};
 use council_core::answers::VerdictAnswer;
 use council_core::synthesis::SynthesisKind;
-use council_core::variant::{Origin, OriginKind, VariantSpec};
+use council_core::variant::{Origin, OriginKind, SourceForecast, VariantSpec};
 use council_core::{Event, PanelMember, RunHeader, Transcript};
 use std::path::Path;
 
@@ -143,6 +143,7 @@ pub fn start_variant(
             from_round: None,
             changes,
             source_panel: Vec::new(),
+            source_forecasts: Vec::new(),
         }),
         variant: Some(spec.clone()),
         // A variant writes its synthesis, whatever its source asked.
@@ -183,6 +184,20 @@ pub struct BranchPlan {
     pub question: Option<String>,
     /// What differs, one line each, for the record.
     pub changes: Vec<String>,
+}
+
+/// The source's forecasts as its report shows them (ids and statements,
+/// in its own words): what a branch's forecasts may revise, keeping the id.
+fn revisable_forecasts(t: &Transcript) -> Vec<SourceForecast> {
+    council_core::forecasts::panel_forecasts(t)
+        .kept
+        .into_iter()
+        .map(|f| SourceForecast {
+            id: f.id,
+            statement: f.statement,
+            horizon_months: f.horizon_months,
+        })
+        .collect()
 }
 
 /// Starts (or continues) a branch of the run in `source` in `dest`: rounds
@@ -227,6 +242,7 @@ pub fn start_branch(
             from_round: Some(plan.from_round),
             changes: plan.changes.clone(),
             source_panel: h.panel.clone(),
+            source_forecasts: revisable_forecasts(&t),
         }),
         variant: None,
         synthesis: true,
@@ -248,7 +264,15 @@ pub fn start_branch(
         dest,
         events,
         |old| {
-            old.origin == header.origin
+            // A branch begun before forecasts were carried over continues
+            // as it began, its forecasts with ids of their own.
+            let plan = |o: &Option<Origin>| {
+                o.clone().map(|o| Origin {
+                    source_forecasts: Vec::new(),
+                    ..o
+                })
+            };
+            plan(&old.origin) == plan(&header.origin)
                 && old.panel == header.panel
                 && old.question == header.question
         },

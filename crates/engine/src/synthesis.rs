@@ -169,14 +169,37 @@ pub(crate) async fn synthesize(d: &Debate<'_>, store: &mut RunStore) -> Result<(
     ctx.insert("variant", &variant.as_ref().map(directions));
     ctx.insert("leaning", &leaning(d, &t));
 
+    // A branch's forecasts may revise its source's, keeping their ids.
+    let source_forecasts = match store.events().first() {
+        Some(Event::Started(h)) => h
+            .origin
+            .as_ref()
+            .map(|o| o.source_forecasts.clone())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let source_ids: Vec<&str> = source_forecasts.iter().map(|f| f.id.as_str()).collect();
+    ctx.insert("source_forecasts", &source_forecasts);
     let first = Bindings {
         panel: &panel_ids,
         ..Bindings::default()
     };
+    let revising = Bindings {
+        panel: &panel_ids,
+        peers: &[],
+        forecast_ids: &source_ids,
+    };
     let mut waiting: std::collections::VecDeque<PartCall<'_>> = kinds
         .iter()
         .filter(|k| !k.needs_forecasts() && !done(&t, k))
-        .map(|k| Box::pin(call(d, k, &moderator, &ctx, &first)) as PartCall<'_>)
+        .map(|k| {
+            let b = if *k == SynthesisKind::Forecasts {
+                &revising
+            } else {
+                &first
+            };
+            Box::pin(call(d, k, &moderator, &ctx, b)) as PartCall<'_>
+        })
         .collect();
     let second: Vec<&SynthesisKind> = kinds
         .iter()
@@ -534,6 +557,7 @@ mod tests {
         let f = |s: &str| ForecastDraft {
             statement: s.into(),
             horizon_months: 6,
+            revises: String::new(),
         };
         let a = Answers {
             forecasts: vec![

@@ -509,7 +509,7 @@ fn is_svg(bytes: &[u8]) -> bool {
     let root = rest
         .strip_prefix("<svg")
         .is_some_and(|r| r.starts_with(|c: char| c.is_whitespace() || c == '>' || c == '/'));
-    root && resvg::usvg::Tree::from_str(text, &resvg::usvg::Options::default()).is_ok()
+    root && resvg::usvg::Tree::from_str(text, &crate::docx::svg_options()).is_ok()
 }
 
 #[cfg(test)]

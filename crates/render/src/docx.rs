@@ -68,7 +68,68 @@ pub(crate) fn write(v: &View<'_>, brand: Option<&Brand>) -> Result<Vec<u8>, Rend
     for section in SECTIONS {
         section(&mut d, &input)?;
     }
-    pack(page_furniture(d.docx, brand))
+    let props = CoreProperties {
+        // The brand that sends the document is its author; unbranded, the
+        // tool that wrote it.
+        author: brand.map_or("Council", |b| b.name.as_str()),
+        title: &input.t("title"),
+        subject: &v.r.question,
+        date: &v.r.date,
+        lang: &v.r.lang,
+    };
+    pack(page_furniture(d.docx, brand), &props)
+}
+
+/// What the document's properties (`docProps/core.xml`) say: Word shows
+/// them as its author, title and dates.
+struct CoreProperties<'a> {
+    /// Author and last editor: the brand's name, or "Council".
+    author: &'a str,
+    /// The report's title.
+    title: &'a str,
+    /// The question.
+    subject: &'a str,
+    /// The run's date, `YYYY-MM-DD`: created and modified.
+    date: &'a str,
+    /// The report's language.
+    lang: &'a str,
+}
+
+impl CoreProperties<'_> {
+    /// The part's XML. docx-rs sets the dates but not the author (it
+    /// writes "unknown"), so the whole part is written here.
+    fn xml(&self) -> Vec<u8> {
+        let e = |s: &str| council_core::escape_markup(&clean(s));
+        // A date Word reads (W3CDTF); an unparsable one is left out rather
+        // than written as 1970.
+        let when = w3c_date(self.date)
+            .map(|d| {
+                format!(
+                    "<dcterms:created xsi:type=\"dcterms:W3CDTF\">{d}T00:00:00Z</dcterms:created><dcterms:modified xsi:type=\"dcterms:W3CDTF\">{d}T00:00:00Z</dcterms:modified>"
+                )
+            })
+            .unwrap_or_default();
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?><cp:coreProperties xmlns:cp=\"http://schemas.openxmlformats.org/package/2006/metadata/core-properties\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:dcterms=\"http://purl.org/dc/terms/\" xmlns:dcmitype=\"http://purl.org/dc/dcmitype/\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><dc:title>{}</dc:title><dc:subject>{}</dc:subject><dc:creator>{}</dc:creator><cp:lastModifiedBy>{}</cp:lastModifiedBy><dc:language>{}</dc:language>{when}<cp:revision>1</cp:revision></cp:coreProperties>",
+            e(self.title),
+            e(self.subject),
+            e(self.author),
+            e(self.author),
+            e(self.lang),
+        )
+        .into_bytes()
+    }
+}
+
+/// `date` if it is a `YYYY-MM-DD` date.
+fn w3c_date(date: &str) -> Option<&str> {
+    let b = date.as_bytes();
+    let ok = b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        });
+    ok.then_some(date)
 }
 
 /// What every section reads: the view, the brand and its accent colour.
@@ -639,11 +700,12 @@ fn page_furniture(mut docx: Docx, brand: Option<&Brand>) -> Docx {
     docx.footer(Footer::new().add_paragraph(footer.add_page_num(PageNum::new())))
 }
 
-/// The document as the bytes of a .docx file.
-fn pack(docx: Docx) -> Result<Vec<u8>, RenderError> {
+/// The document, with `props` as its properties, as the bytes of a .docx file.
+fn pack(docx: Docx, props: &CoreProperties<'_>) -> Result<Vec<u8>, RenderError> {
     let mut out = std::io::Cursor::new(Vec::new());
-    docx.build()
-        .pack(&mut out)
+    let mut xml = docx.build();
+    xml.doc_props.core = props.xml();
+    xml.pack(&mut out)
         .map_err(|e| RenderError::Docx(e.to_string()))?;
     Ok(out.into_inner())
 }
@@ -882,9 +944,13 @@ fn clean(s: &str) -> String {
         .collect()
 }
 
-/// The system's fonts, loaded once (the charts' labels need them, Noto CJK
-/// for Chinese, and loading them takes a while), and the family the labels
-/// are drawn in: a plain sans-serif, as in the HTML, whichever the system has.
+/// The system's fonts, loaded once (chart labels and a logo's lettering
+/// need them, Noto CJK for Chinese, and loading them takes a while), with
+/// CSS's generic families (`sans-serif`, `serif`, `monospace`…) mapped to
+/// fonts the system has: fontdb's defaults (Arial, Times New Roman…) are
+/// absent on Debian, and text in a family that matches nothing is dropped.
+/// Also the family drawn when an SVG names none: a plain sans-serif, as in
+/// the HTML.
 fn fonts() -> (Arc<resvg::usvg::fontdb::Database>, String) {
     static DB: OnceLock<(Arc<resvg::usvg::fontdb::Database>, String)> = OnceLock::new();
     DB.get_or_init(|| {
@@ -894,22 +960,57 @@ fn fonts() -> (Arc<resvg::usvg::fontdb::Database>, String) {
             .faces()
             .flat_map(|f| f.families.iter().map(|(n, _)| n.clone()))
             .collect();
-        let family = [
+        let first_of = |wanted: &[&str]| -> Option<String> {
+            wanted
+                .iter()
+                .find(|want| families.iter().any(|f| f == *want))
+                .map(|s| s.to_string())
+        };
+        let sans = first_of(&[
             "Noto Sans",
             "DejaVu Sans",
             "Liberation Sans",
             "Arial",
             "Helvetica",
             "Noto Sans CJK SC",
-        ]
-        .into_iter()
-        .find(|want| families.iter().any(|f| f == want))
-        .or(families.first().map(String::as_str))
-        .unwrap_or("sans-serif")
-        .to_string();
-        (Arc::new(db), family)
+        ])
+        .or(families.first().cloned())
+        .unwrap_or_else(|| "sans-serif".into());
+        let serif = first_of(&[
+            "Noto Serif",
+            "DejaVu Serif",
+            "Liberation Serif",
+            "Times New Roman",
+            "Noto Serif CJK SC",
+        ])
+        .unwrap_or_else(|| sans.clone());
+        let mono = first_of(&[
+            "Noto Sans Mono",
+            "DejaVu Sans Mono",
+            "Liberation Mono",
+            "Courier New",
+            "Noto Sans Mono CJK SC",
+        ])
+        .unwrap_or_else(|| sans.clone());
+        db.set_sans_serif_family(sans.clone());
+        db.set_serif_family(serif);
+        db.set_monospace_family(mono);
+        db.set_cursive_family(sans.clone());
+        db.set_fantasy_family(sans.clone());
+        (Arc::new(db), sans)
     })
     .clone()
+}
+
+/// How every SVG is read (charts, a logo, and a logo checked when its
+/// brand is loaded): with the system's fonts ([`fonts`]).
+pub(crate) fn svg_options() -> resvg::usvg::Options<'static> {
+    let (fontdb, font_family) = fonts();
+    resvg::usvg::Options {
+        font_family,
+        fontdb,
+        ..resvg::usvg::Options::default()
+    }
 }
 
 /// An SVG drawn to PNG at `scale(width, height)` times its size (at least
@@ -923,15 +1024,8 @@ fn raster(
         what: what.to_string(),
         message,
     };
-    // usvg takes the default family as a name, not a CSS generic: name one
-    // the system has. Chinese labels fall back to a font holding their glyphs.
-    let (fontdb, font_family) = fonts();
-    let options = resvg::usvg::Options {
-        font_family,
-        fontdb,
-        ..resvg::usvg::Options::default()
-    };
-    let tree = resvg::usvg::Tree::from_str(svg, &options).map_err(|e| fail(e.to_string()))?;
+    // Chinese labels fall back to a font holding their glyphs.
+    let tree = resvg::usvg::Tree::from_str(svg, &svg_options()).map_err(|e| fail(e.to_string()))?;
     let (w, h) = (tree.size().width(), tree.size().height());
     let scale = scale(w, h);
     let pixels = |x: f32| ((x * scale).round() as u32).max(1);
@@ -1176,5 +1270,101 @@ mod tests {
             ]
         );
         assert_eq!(styled(&blocks, "Heading1"), v.sections());
+    }
+
+    /// Dark pixels of a PNG, in the columns from `from_x` on.
+    fn ink(png: &[u8], from_x: u32) -> usize {
+        let pixmap = resvg::tiny_skia::Pixmap::decode_png(png).unwrap();
+        let w = pixmap.width();
+        pixmap
+            .pixels()
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| {
+                (*i as u32 % w) >= from_x && p.red() < 128 && p.green() < 128 && p.blue() < 128
+            })
+            .count()
+    }
+
+    /// A logo: a green block, then "ACME" in a generic family from x = 50.
+    fn lettered_logo(family: &str) -> Logo {
+        Logo {
+            path: "logo.svg".into(),
+            kind: LogoKind::Svg,
+            bytes: format!(
+                r##"<svg xmlns="http://www.w3.org/2000/svg" width="200" height="60"><rect width="40" height="60" fill="#0a7f6f"/><text x="50" y="44" font-family="{family}" font-size="36" fill="#000">ACME</text></svg>"##
+            )
+            .into_bytes(),
+        }
+    }
+
+    fn acme(logo: Option<Logo>) -> Brand {
+        Brand {
+            name: "Acme & Partners".into(),
+            logo,
+            accent: None,
+            footer: None,
+            confidentiality: None,
+            title: None,
+            subtitle: None,
+            external: Vec::new(),
+            appendix: crate::Appendix::default(),
+        }
+    }
+
+    #[test]
+    fn an_svg_logos_lettering_in_a_generic_family_reaches_the_docx() {
+        let brand = acme(Some(lettered_logo("sans-serif")));
+        let r = fixture::report(Length::Brief);
+        let v = view::view(&r, Some(&brand));
+        let docx = docx_rs::read_docx(&write(&v, Some(&brand)).unwrap()).unwrap();
+        let (_, _, _, png) = docx.images.first().expect("the logo is in the document");
+        // Drawn at twice its size: the lettering starts at x = 100.
+        let lettering = ink(&png.0, 100);
+        // The same logo naming the font itself, drawn the same way.
+        let (_, named) = fonts();
+        let (reference, _, _) = logo_png(&lettered_logo(&named)).unwrap();
+        let expected = ink(&reference, 100);
+        assert!(
+            expected > 500,
+            "the reference draws its letters: {expected}"
+        );
+        assert!(
+            lettering * 10 >= expected * 9 && lettering * 10 <= expected * 11,
+            "the lettering keeps its ink: {lettering} dark pixels, {expected} with {named} named"
+        );
+    }
+
+    /// The document's `docProps/core.xml`.
+    fn core_xml(bytes: &[u8]) -> String {
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut part = zip.by_name("docProps/core.xml").unwrap();
+        let mut xml = String::new();
+        std::io::Read::read_to_string(&mut part, &mut xml).unwrap();
+        xml
+    }
+
+    #[test]
+    fn the_documents_properties_name_the_brand_or_council_and_the_runs_date() {
+        let r = fixture::report(Length::Brief);
+        let brand = acme(None);
+        let v = view::view(&r, Some(&brand));
+        let xml = core_xml(&write(&v, Some(&brand)).unwrap());
+        for want in [
+            "<dc:creator>Acme &amp; Partners</dc:creator>",
+            "<cp:lastModifiedBy>Acme &amp; Partners</cp:lastModifiedBy>",
+            "<dcterms:created xsi:type=\"dcterms:W3CDTF\">2026-11-26T00:00:00Z</dcterms:created>",
+            "<dcterms:modified xsi:type=\"dcterms:W3CDTF\">2026-11-26T00:00:00Z</dcterms:modified>",
+            "<dc:language>en</dc:language>",
+        ] {
+            assert!(xml.contains(want), "{want} in {xml}");
+        }
+        assert!(xml.contains(&format!("<dc:title>{}</dc:title>", v.t["title"])));
+        assert!(!xml.contains("unknown") && !xml.contains("1970"), "{xml}");
+        let plain = view::view(&r, None);
+        let xml = core_xml(&write(&plain, None).unwrap());
+        assert!(xml.contains("<dc:creator>Council</dc:creator>"), "{xml}");
+        // The reader Word's files are checked with opens it.
+        assert!(docx_rs::read_docx(&write(&plain, None).unwrap()).is_ok());
     }
 }

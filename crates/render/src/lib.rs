@@ -165,6 +165,16 @@ pub fn strings(lang: &str) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// A vote's stance as the report in `lang` names it ("Conditional" for mixed).
+pub fn stance_label(lang: &str, x: council_core::report::Stance) -> String {
+    view::Text(strings(lang)).stance(x)
+}
+
+/// The verdict's answer as the report in `lang` names it ("Yes, if…" for mixed).
+pub fn verdict_label(lang: &str, x: council_core::report::Stance) -> String {
+    view::Text(strings(lang)).verdict(x)
+}
+
 /// The template of `format` in an engine that escapes every value for it:
 /// HTML entities for HTML, [`markdown_text`] for Markdown.
 fn templates(format: Format) -> Result<Tera, tera::Error> {

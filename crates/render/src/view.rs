@@ -25,6 +25,16 @@ impl Text {
         self.0.get(key).cloned().unwrap_or_default()
     }
 
+    /// A vote's stance as the report names it ("Conditional" for mixed).
+    pub(crate) fn stance(&self, x: Stance) -> String {
+        self.get(x.as_str())
+    }
+
+    /// The verdict's answer as the report names it ("Yes, if…" for mixed).
+    pub(crate) fn verdict(&self, x: Stance) -> String {
+        self.get(&format!("verdict_{}", x.as_str()))
+    }
+
     pub(crate) fn fill(&self, key: &str, vars: &[(&str, &str)]) -> String {
         vars.iter()
             .fold(self.get(key), |s, (k, v)| s.replace(&format!("{{{k}}}"), v))
@@ -464,9 +474,7 @@ pub(crate) fn view_with<'a>(r: &'a Report, options: &RenderOptions<'_>) -> View<
                 .filter(|n| *n != v.persona)
                 .unwrap_or(&v.name)
                 .to_string(),
-            stance: v
-                .stance
-                .map_or_else(|| s.get("no_vote"), |x| s.get(x.as_str())),
+            stance: v.stance.map_or_else(|| s.get("no_vote"), |x| s.stance(x)),
             stance_class: v.stance.map_or("none", Stance::as_str),
             confidence: v.confidence.map_or_else(|| "–".into(), |c| c.to_string()),
             weight: format!("{:.1}", v.weight),
@@ -681,8 +689,8 @@ pub(crate) fn view_with<'a>(r: &'a Report, options: &RenderOptions<'_>) -> View<
             s.fill(
                 "verdict_contradiction",
                 &[
-                    ("verdict", &s.get(&format!("verdict_{}", said.as_str()))),
-                    ("majority", &s.get(majority.as_str())),
+                    ("verdict", &s.verdict(said)),
+                    ("majority", &s.stance(majority)),
                     ("share", &pct(share)),
                 ],
             )
@@ -746,9 +754,7 @@ pub(crate) fn view_with<'a>(r: &'a Report, options: &RenderOptions<'_>) -> View<
             counted: r.tally.counted,
         },
         contradiction,
-        verdict_stance: r
-            .verdict_stance
-            .map(|x| (s.get(&format!("verdict_{}", x.as_str())), x.as_str())),
+        verdict_stance: r.verdict_stance.map(|x| (s.verdict(x), x.as_str())),
         forecasts,
         paths,
         evidence,
