@@ -127,10 +127,9 @@ async fn play(
 pub(crate) async fn variant(args: VariantArgs, global: &Global) -> anyhow::Result<Transcript> {
     let (h, source) = source_run(&args.run)?;
     if source.status == RunStatus::Incomplete {
-        return Err(InputError(format!(
-            "the debate in {} has not finished; finish it with `council ask --resume {}` before making a variant",
-            args.run.display(),
-            args.run.display()
+        return Err(InputError(council_app::status::unfinished_source(
+            &args.run,
+            "making a variant",
         ))
         .into());
     }
@@ -195,7 +194,10 @@ pub(crate) async fn variant(args: VariantArgs, global: &Global) -> anyhow::Resul
         &t,
         &dest,
         &s.backends.prices,
-        brand.as_ref(),
+        &council_render::RenderOptions {
+            brand: brand.as_ref(),
+            appendix: args.export.appendix,
+        },
         &args.export.formats,
     )?;
     Ok(t)
@@ -325,7 +327,10 @@ pub(crate) async fn branch(args: BranchArgs, global: &Global) -> anyhow::Result<
         &t,
         &dest,
         &s.backends.prices,
-        brand.as_ref(),
+        &council_render::RenderOptions {
+            brand: brand.as_ref(),
+            appendix: args.export.appendix,
+        },
         &args.export.formats,
     )?;
     Ok(t)
@@ -363,10 +368,9 @@ pub(crate) async fn followup(args: FollowupArgs, global: &Global) -> anyhow::Res
     };
     let (h, t) = source_run(&args.run)?;
     if t.status == RunStatus::Incomplete {
-        return Err(InputError(format!(
-            "the debate in {} has not finished; finish it with `council ask --resume {}` before asking a follow-up",
-            args.run.display(),
-            args.run.display()
+        return Err(InputError(council_app::status::unfinished_source(
+            &args.run,
+            "asking a follow-up",
         ))
         .into());
     }
@@ -419,7 +423,7 @@ pub(crate) async fn followup(args: FollowupArgs, global: &Global) -> anyhow::Res
             council_core::excerpt(&f.question, 80)
         );
     }
-    crate::ask::write_reports(&t, &args.run, &s.backends.prices, None, &[])?;
+    crate::ask::write_reports(&t, &args.run, &s.backends.prices, &Default::default(), &[])?;
     Ok(t)
 }
 

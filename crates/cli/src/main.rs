@@ -8,6 +8,7 @@ mod cost;
 mod derived;
 mod doctor;
 mod export;
+mod manual;
 mod progress;
 mod research;
 mod serve;
@@ -183,7 +184,11 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
                 &settings::prices_or_builtin(&cli.global),
                 args.lang.as_deref(),
             )?;
-            export::render_output(&report, args.format, brand.as_ref(), args.output.as_deref())?;
+            let options = council_render::RenderOptions {
+                brand: brand.as_ref(),
+                appendix: args.appendix,
+            };
+            export::render_output(&report, args.format, &options, args.output.as_deref())?;
             Ok(Done::Ok)
         }
         Command::Variant(args) => Ok(done_of(&derived::variant(args, &cli.global).await?)),
@@ -328,6 +333,8 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             Ok(Done::Ok)
         }
         Command::Bench(args) => bench::run(args, &cli.global).await.map(|()| Done::Ok),
+        Command::Completions(args) => manual::completions(&args).map(|()| Done::Ok),
+        Command::Man(args) => manual::man(&args).map(|()| Done::Ok),
     }
 }
 

@@ -741,6 +741,18 @@ fn bad_inputs_get_clear_errors_and_leave_the_source_run_untouched() {
             text(&out.stderr)
         );
     }
+    // While another process resumes it, the message says so and to wait.
+    let resuming = council_engine::store::RunStore::open(&half).unwrap();
+    let out = fake.run(&["variant", half.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(4));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("being resumed by another Council process")
+            && err.contains("try making a variant again when it ends")
+            && !err.contains("--resume"),
+        "{err}"
+    );
+    drop(resuming);
     assert!(!half.join("variants").exists());
 }
 
@@ -813,6 +825,105 @@ fn a_branded_pdf_and_docx_variant_costs_no_call_and_a_bad_brand_is_refused_first
     let mut after = snapshot(&run);
     after.retain(|p, _| !p.starts_with(run.join("variants")));
     assert_eq!(after, source, "the source run is untouched");
+}
+
+/// The text of a PDF, through poppler's pdftotext, on one line.
+fn pdf_text(pdf: &std::path::Path) -> String {
+    let out = std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (Debian: poppler-utils) runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn a_client_pdf_holds_no_path_origin_tone_cost_or_flags_unless_the_appendix_asks() {
+    let fake = Fake::measured();
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    full_run(&fake, &run, &["--rounds", "2"]);
+    let out = fake.run(&[
+        "variant",
+        run.to_str().unwrap(),
+        "--audience",
+        "client",
+        "--tone",
+        "warm, confident",
+        "--format",
+        "pdf",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let variant = std::fs::read_dir(run.join("variants"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let internal = [
+        "Variant of",
+        "Variant for",
+        "warm, confident",
+        "not priced",
+        "Cost of this run",
+        "What was flagged",
+        "Internal appendix",
+    ];
+    let folder = dir.path().to_str().unwrap();
+    for file in ["report.pdf", "report.md", "report.html"] {
+        let path = variant.join(file);
+        let body = if file.ends_with("pdf") {
+            pdf_text(&path)
+        } else {
+            std::fs::read_to_string(&path).unwrap()
+        };
+        assert!(!body.contains(folder), "{file} names the folder {folder}");
+        for marker in internal {
+            assert!(!body.contains(marker), "{file} holds {marker:?}");
+        }
+    }
+    // Asked for, the internal parts come back in an appendix after the report.
+    let pdf = dir.path().join("with-appendix.pdf");
+    let out = council(&[
+        "render",
+        variant.to_str().unwrap(),
+        "--format",
+        "pdf",
+        "--appendix",
+        "origin,cost,flags",
+        "-o",
+        pdf.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let body = pdf_text(&pdf);
+    let appendix = body.find("Internal appendix").expect("an appendix");
+    for marker in [
+        "Variant of run",
+        "warm, confident",
+        "Cost of this run",
+        "What was flagged",
+    ] {
+        let at = body
+            .find(marker)
+            .unwrap_or_else(|| panic!("lacks {marker:?}"));
+        assert!(at > appendix, "{marker:?} before the appendix");
+    }
+    assert!(
+        !body.contains(folder),
+        "the appendix names the run, not its folder"
+    );
+    let bad = council(&["render", variant.to_str().unwrap(), "--appendix", "costs"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
+    assert!(
+        text(&bad.stderr).contains("origin, cost, flags"),
+        "{}",
+        text(&bad.stderr)
+    );
 }
 
 #[test]

@@ -102,11 +102,17 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         ));
     }
     let mut seen = BTreeSet::new();
-    let actions: Vec<Action> = a
+    let mut kept: Vec<_> = a
         .actions
         .iter()
         .filter(|x| has_words(&x.action))
         .filter(|x| seen.insert(x.action.trim().to_lowercase()))
+        .collect();
+    // The plan reads in date order: by start, then by end (a stable sort
+    // keeps the panel's order between actions of the same days).
+    kept.sort_by_key(|x| (x.start_day, x.end_day.max(x.start_day)));
+    let actions: Vec<Action> = kept
+        .into_iter()
         .map(|x| {
             let start = u32::from(x.start_day.min(365));
             let end = u32::from(x.end_day.min(365)).max(start);
@@ -438,7 +444,10 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         verification,
         flags,
         followups,
+        // A report names the source run by its folder's name, never by a
+        // path (the transcript keeps the path the user gave).
         origin: t.origin.clone().map(|mut o| {
+            o.source = shown_location(&o.source);
             o.source_panel = o.source_panel.iter().map(with_builtin_names).collect();
             o
         }),
@@ -806,6 +815,48 @@ mod tests {
             .concerns()
             .iter()
             .any(|c| matches!(c, Concern::OffLanguage { count: 3 })));
+    }
+
+    #[test]
+    fn the_action_plan_reads_in_date_order_whatever_order_the_model_gave() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/transcript-v2.json"
+        ))
+        .unwrap();
+        let t: Transcript = serde_json::from_str(&text).unwrap();
+        let mut a = Answers::from_transcript(&t);
+        let draft = a.actions.first().cloned().expect("the fixture has a plan");
+        // Given latest first, a window, and two on one day: read by start,
+        // then end, the panel's order kept between equals.
+        let at = |action: &str, start: u16, end: u16| {
+            let mut x = draft.clone();
+            x.action = action.into();
+            x.start_day = start;
+            x.end_day = end;
+            x
+        };
+        a.actions = vec![
+            at("Sign the contract", 300, 300),
+            at("Hire the lead", 40, 90),
+            at("Brief the board", 10, 10),
+            at("Call the bank", 40, 40),
+            at("Tell the team", 10, 10),
+        ];
+        let r = build_report(&t, &a, None);
+        let order: Vec<&str> = r.actions.iter().map(|x| x.action.as_str()).collect();
+        assert_eq!(
+            order,
+            [
+                "Brief the board",
+                "Tell the team",
+                "Call the bank",
+                "Hire the lead",
+                "Sign the contract"
+            ]
+        );
+        let starts: Vec<&str> = r.actions.iter().map(|x| &x.when[..10]).collect();
+        assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{starts:?}");
     }
 
     #[test]

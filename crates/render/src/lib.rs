@@ -14,6 +14,8 @@
 
 pub mod brand;
 pub mod charts;
+#[cfg(test)]
+mod client;
 pub mod diff;
 mod docx;
 #[cfg(test)]
@@ -23,7 +25,7 @@ mod pdf;
 mod proptests;
 mod view;
 
-pub use brand::{Brand, BrandError};
+pub use brand::{Appendix, Brand, BrandError};
 use council_core::Report;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -62,11 +64,26 @@ impl Format {
     }
 }
 
-/// How to render: the brand to apply, if any.
+/// How to render: the brand to apply, if any, and the internal appendix
+/// of an external audience's report.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RenderOptions<'a> {
     /// The firm whose name, logo, colours and notices the report carries.
     pub brand: Option<&'a Brand>,
+    /// The internal parts an external audience's report gathers in an
+    /// appendix (`None`: the brand's default, else none). An internal
+    /// report shows every part in place whatever this says.
+    pub appendix: Option<Appendix>,
+}
+
+impl<'a> RenderOptions<'a> {
+    /// Options with `brand` and the default appendix.
+    pub fn branded(brand: Option<&'a Brand>) -> RenderOptions<'a> {
+        RenderOptions {
+            brand,
+            appendix: None,
+        }
+    }
 }
 
 /// A report that could not be rendered.
@@ -148,14 +165,82 @@ pub fn strings(lang: &str) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-fn templates() -> Result<Tera, tera::Error> {
+/// The template of `format` in an engine that escapes every value for it:
+/// HTML entities for HTML, [`markdown_text`] for Markdown.
+fn templates(format: Format) -> Result<Tera, tera::Error> {
     let mut tera = Tera::default();
-    // Names ending in .html are autoescaped; Markdown is not.
-    tera.add_raw_templates([
-        ("report.html", include_str!("../templates/report.html")),
-        ("report.md", include_str!("../templates/report.md")),
-    ])?;
+    match format {
+        Format::Markdown => {
+            tera.autoescape_on(vec![".md"]);
+            tera.set_escape_fn(markdown_text);
+            tera.add_raw_template("report.md", include_str!("../templates/report.md"))?;
+        }
+        _ => tera.add_raw_template("report.html", include_str!("../templates/report.html"))?,
+    }
     Ok(tera)
+}
+
+/// `text` as one line of Markdown that shows exactly these characters and
+/// makes no element of its own: line breaks become spaces (a table cell
+/// keeps one line, no value starts a block), backslashes and pipes are
+/// escaped, a `<` that could open a tag or an autolink becomes `&lt;`, a
+/// link's `](` is broken, and a leading block marker (`#`, `>`, `-`, `+`,
+/// `*`, `=`, `1.`) is escaped.
+pub fn markdown_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            // A run of white space (line breaks included) is one space.
+            c if c.is_whitespace() => {
+                while chars.peek().is_some_and(|n| n.is_whitespace()) {
+                    chars.next();
+                }
+                out.push(' ');
+            }
+            '\\' => out.push_str("\\\\"),
+            '|' => out.push_str("\\|"),
+            '<' if chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) =>
+            {
+                out.push_str("&lt;")
+            }
+            ']' if chars.peek() == Some(&'(') => out.push_str("]\\"),
+            _ => out.push(c),
+        }
+    }
+    let start = out.len() - out.trim_start().len();
+    if let Some(at) = block_marker(&out[start..]) {
+        out.insert(start + at, '\\');
+    }
+    out
+}
+
+/// Where a backslash must go to keep `line` (as the start of a Markdown
+/// line) from opening a block: a heading (`# `), a quote (`>`), a list
+/// item (`- `, `1. `), a rule or underline (`---`, `===`) or a fence
+/// (three backticks or tildes). `None`: it opens none.
+fn block_marker(line: &str) -> Option<usize> {
+    let spaced = |rest: &str| rest.is_empty() || rest.starts_with(' ');
+    let first = line.chars().next()?;
+    let hashes = line.chars().take_while(|c| *c == '#').count();
+    let digits = line.chars().take_while(char::is_ascii_digit).count();
+    let only = |set: &[char]| line.chars().all(|c| set.contains(&c) || c == ' ');
+    match first {
+        '#' if hashes <= 6 && spaced(&line[hashes..]) => Some(0),
+        '>' => Some(0),
+        '-' | '+' | '*' if spaced(&line[1..]) => Some(0),
+        '-' | '*' | '_' | '=' if line.len() >= 3 && only(&[first]) => Some(0),
+        '`' | '~' if line.starts_with("```") || line.starts_with("~~~") => Some(0),
+        _ if (1..=9).contains(&digits)
+            && line[digits..].starts_with(['.', ')'])
+            && spaced(&line[digits + 1..]) =>
+        {
+            Some(digits)
+        }
+        _ => None,
+    }
 }
 
 /// Renders the report in a text `format` (Markdown, HTML or JSON), in the
@@ -181,8 +266,8 @@ pub fn render_with(
         format: format.extension(),
         message: council_core::error_chain(&e),
     };
-    let tera = templates().map_err(fail)?;
-    let view = view::view(report, options.brand);
+    let tera = templates(format).map_err(fail)?;
+    let view = view::view_with(report, options);
     let ctx = view::context(&view).map_err(fail)?;
     tera.render(name, &ctx).map_err(fail)
 }
@@ -220,7 +305,7 @@ pub fn render_pdf(
 /// The report as an editable Word document: Heading 1/2 styles, tables for
 /// the vote, forecasts, action plan, risks and cost, the charts as PNG.
 pub fn render_docx(report: &Report, options: &RenderOptions<'_>) -> Result<Vec<u8>, RenderError> {
-    let view = view::view(report, options.brand);
+    let view = view::view_with(report, options);
     docx::write(&view, options.brand)
 }
 
@@ -305,7 +390,8 @@ mod tests {
 
     #[test]
     fn the_templates_compile() {
-        templates().unwrap();
+        templates(Format::Markdown).unwrap();
+        templates(Format::Html).unwrap();
     }
 
     /// HTML text as a reader sees it (the entities tera writes, decoded).
@@ -529,14 +615,7 @@ mod tests {
         .unwrap();
         let brand = Brand::load(&dir.path().join("brand.toml")).unwrap();
         let r = fixture::report(Length::Full);
-        let html = render_with(
-            &r,
-            Format::Html,
-            &RenderOptions {
-                brand: Some(&brand),
-            },
-        )
-        .unwrap();
+        let html = render_with(&r, Format::Html, &RenderOptions::branded(Some(&brand))).unwrap();
         assert!(
             html.contains("<span class=\"firm\">Acme &lt;b&gt;&amp;&lt;&#x2F;b&gt; Co</span>"),
             "firm name not escaped"
@@ -554,15 +633,13 @@ mod tests {
             2,
             "top and bottom"
         );
-        let md = render_with(
-            &r,
-            Format::Markdown,
-            &RenderOptions {
-                brand: Some(&brand),
-            },
-        )
-        .unwrap();
-        assert!(md.starts_with("**Acme <b>&</b> Co** · *Confidential"));
+        let md = render_with(&r, Format::Markdown, &RenderOptions::branded(Some(&brand))).unwrap();
+        // The brand's name is shown as written, never as markup.
+        assert!(
+            md.starts_with("**Acme &lt;b>&&lt;/b> Co** · *Confidential"),
+            "{}",
+            &md[..80]
+        );
         let plain = render(&r, Format::Html).unwrap();
         for absent in [
             "class=\"brand\"",

@@ -4,9 +4,10 @@
 
 use crate::brand::Brand;
 use crate::charts;
+use crate::RenderOptions;
 use council_core::cost::{format_usd, CostLine, RunCost};
 use council_core::report::{Backing, Concern, Remedy, ReportStatus, Scenario, Stance};
-use council_core::variant::OriginKind;
+use council_core::variant::{Audience, OriginKind};
 use council_core::{Report, Turn, TurnStatus};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -182,13 +183,24 @@ pub(crate) struct BrandView {
     pub(crate) confidentiality_css: String,
 }
 
-/// Which parts the report's length shows.
+/// Which parts the report's length and audience show.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub(crate) struct Show {
-    /// Paths, story, evidence, panel, the rounds' summaries, sources, flags, cost.
+    /// Paths, story, evidence, panel, the rounds' summaries, sources.
     pub(crate) detail: bool,
     /// Every turn of every round.
     pub(crate) turns: bool,
+    /// The origin and variant lines under the title (an internal report's).
+    pub(crate) origin: bool,
+    /// The list of what was flagged.
+    pub(crate) flags: bool,
+    /// The cost table (when the report has a cost).
+    pub(crate) cost: bool,
+    /// The internal appendix (an external audience's report, when asked):
+    /// its heading, then the origin lines, flags and cost it holds.
+    pub(crate) appendix: bool,
+    /// The appendix holds the origin and variant lines.
+    pub(crate) appendix_origin: bool,
 }
 
 /// The report's account of itself, shown before the verdict: one line
@@ -211,6 +223,8 @@ pub(crate) struct StatusView {
 #[derive(Debug, Serialize)]
 pub(crate) struct View<'a> {
     pub(crate) t: BTreeMap<String, String>,
+    /// The brand's line under the title.
+    pub(crate) subtitle: Option<String>,
     pub(crate) r: &'a Report,
     pub(crate) show: Show,
     /// The report's account of itself, first of all.
@@ -260,10 +274,16 @@ impl View<'_> {
         }
         out.extend(self.followups.iter().map(|f| f.heading.clone()));
         if self.show.detail {
-            out.extend([t("rounds"), t("sources"), t("flags")]);
-            if self.cost.is_some() {
-                out.push(t("cost"));
-            }
+            out.extend([t("rounds"), t("sources")]);
+        }
+        if self.show.appendix {
+            out.push(t("appendix"));
+        }
+        if self.show.flags {
+            out.push(t("flags"));
+        }
+        if self.show.cost {
+            out.push(t("cost"));
         }
         out
     }
@@ -377,17 +397,68 @@ fn brand_view(b: &Brand) -> BrandView {
     }
 }
 
-/// The view of `r`, branded with `brand`.
+/// The view of `r`, branded with `brand`, with the brand's appendix.
+#[cfg(test)]
 pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
-    let t = crate::strings(&r.lang);
+    view_with(r, &RenderOptions::branded(brand))
+}
+
+/// Whether `r` is written for a reader outside the firm: a variant for a
+/// client, or for an audience the brand marks external.
+pub(crate) fn is_external(r: &Report, brand: Option<&Brand>) -> bool {
+    r.variant.as_ref().is_some_and(|v| {
+        v.audience == Audience::Client || brand.is_some_and(|b| b.external.contains(&v.audience))
+    })
+}
+
+/// What the report shows, from its length, its audience and the appendix
+/// asked for: an external audience's report leaves out the origin line,
+/// the variant's instructions, the flags list and the cost table, unless
+/// its appendix asks for them, and then shows them there.
+fn show_of(r: &Report, options: &RenderOptions<'_>) -> Show {
+    let length = r.length();
+    let detail = length.shows_detail();
+    let has_cost = r.cost.is_some();
+    if !is_external(r, options.brand) {
+        return Show {
+            detail,
+            turns: length.shows_rounds(),
+            origin: true,
+            flags: detail,
+            cost: detail && has_cost,
+            appendix: false,
+            appendix_origin: false,
+        };
+    }
+    let appendix = options
+        .appendix
+        .or(options.brand.map(|b| b.appendix))
+        .unwrap_or_default();
+    let has_origin = r.origin.is_some() || r.variant.is_some();
+    let appendix_origin = appendix.origin && has_origin;
+    let cost = appendix.cost && has_cost;
+    Show {
+        detail,
+        turns: length.shows_rounds(),
+        origin: false,
+        flags: appendix.flags,
+        cost,
+        appendix: appendix_origin || appendix.flags || cost,
+        appendix_origin,
+    }
+}
+
+/// The view of `r` rendered with `options`.
+pub(crate) fn view_with<'a>(r: &'a Report, options: &RenderOptions<'_>) -> View<'a> {
+    let brand = options.brand;
+    let mut t = crate::strings(&r.lang);
+    if let Some(title) = brand.and_then(|b| b.title.clone()) {
+        t.insert("title".into(), title);
+    }
     let s = Text(t.clone());
     let name_of = |id: &str| r.local_name(id).to_string();
     let scenario_name = |x: Scenario| s.get(&format!("scenario_{}", x.as_str()));
-    let length = r.length();
-    let show = Show {
-        detail: length.shows_detail(),
-        turns: length.shows_rounds(),
-    };
+    let show = show_of(r, options);
 
     let votes = r
         .votes
@@ -696,8 +767,9 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
         cost: r
             .cost
             .as_ref()
-            .filter(|_| show.detail)
+            .filter(|_| show.cost)
             .map(|c| cost_view(c, &s, r)),
+        subtitle: brand.and_then(|b| b.subtitle.clone()),
         brand: brand.map(brand_view),
         verification,
         short_question: council_core::excerpt(&r.question, 80),
