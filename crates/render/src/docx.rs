@@ -538,7 +538,6 @@ fn rounds(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
     }
     let labels = Labels {
         assumption: t("assumption"),
-        targets: t("targets"),
         story: t("story_label"),
         change: t("change"),
         colon: t("colon"),
@@ -713,7 +712,6 @@ fn pack(docx: Docx, props: &CoreProperties<'_>) -> Result<Vec<u8>, RenderError> 
 /// Labels of a round's turn details.
 struct Labels {
     assumption: String,
-    targets: String,
     story: String,
     change: String,
     colon: String,
@@ -848,10 +846,7 @@ impl Doc {
             };
             detail(format!("{}{}", l.assumption, l.colon), &x.assumption);
             if let Some(target) = &x.target {
-                detail(
-                    format!("{} {target}{}", l.targets, l.colon),
-                    &x.target_assumption,
-                );
+                detail(format!("{target}{}", l.colon), &x.target_assumption);
             }
             detail(format!("{}{}", l.story, l.colon), &x.story);
             detail(format!("{}{}", l.change, l.colon), &x.change);

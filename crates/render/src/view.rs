@@ -117,6 +117,7 @@ pub(crate) struct TurnView {
     pub(crate) text: String,
     pub(crate) answers: String,
     pub(crate) assumption: Option<String>,
+    /// "Most dangerous assumption of The CFO", in the report's language.
     pub(crate) target: Option<String>,
     pub(crate) target_assumption: Option<String>,
     pub(crate) story: Option<String>,
@@ -317,7 +318,10 @@ fn turn_view(r: &Report, s: &Text, x: &Turn, limit: Option<usize>) -> TurnView {
             .collect::<Vec<_>>()
             .join(&s.get("list_sep")),
         assumption: x.assumption.clone(),
-        target: x.target_peer.as_deref().map(name_of),
+        target: x
+            .target_peer
+            .as_deref()
+            .map(|id| s.fill("targets", &[("name", &name_of(id))])),
         target_assumption: x.target_assumption.clone(),
         story: x.story.clone(),
         change: x.systemic_change.clone(),
@@ -722,7 +726,12 @@ pub(crate) fn view_with<'a>(r: &'a Report, options: &RenderOptions<'_>) -> View<
                 .into_iter()
                 .flatten()
                 .collect();
-                format!("{} {} ({})", p.backend, p.model, what.join(", "))
+                format!(
+                    "{} {} ({})",
+                    p.backend,
+                    p.model,
+                    what.join(&s.get("list_sep"))
+                )
             })
             .collect::<Vec<_>>()
             .join("; ")
