@@ -111,10 +111,7 @@ impl ScriptedModel {
 
     /// The seated persona a system prompt speaks as ("You are NAME, …").
     fn speaker(&self, request: &ChatRequest) -> Option<&str> {
-        let system = request
-            .messages
-            .iter()
-            .find(|m| m.role == Role::System)?;
+        let system = request.messages.iter().find(|m| m.role == Role::System)?;
         self.names
             .iter()
             .find(|(_, name)| system.content.contains(&format!("You are {name},")))
@@ -147,9 +144,9 @@ impl ScriptedModel {
         let name = schema.name.as_str();
         let (what, value) = if let Some(round) = name.strip_prefix("turn_round") {
             let round: u32 = round.parse().map_err(|_| format!("schema {name}"))?;
-            let who = self
-                .speaker(request)
-                .ok_or(format!("round {round}: no seated persona in the system prompt"))?;
+            let who = self.speaker(request).ok_or(format!(
+                "round {round}: no seated persona in the system prompt"
+            ))?;
             let what = format!("round {round}, {who}'s turn");
             let v = self.turns.get(&(round, who.to_string())).cloned();
             (what, v)
@@ -281,9 +278,10 @@ fn bind_one(m: &mut Map<String, Value>, key: &str, ids: &[String]) -> Result<(),
     let Some(n) = s.strip_prefix('F').and_then(|n| n.parse::<usize>().ok()) else {
         return Ok(());
     };
-    let id = ids
-        .get(n.wrapping_sub(1))
-        .ok_or(format!("{key} F{n}, but the request offers {} forecasts", ids.len()))?;
+    let id = ids.get(n.wrapping_sub(1)).ok_or(format!(
+        "{key} F{n}, but the request offers {} forecasts",
+        ids.len()
+    ))?;
     m.insert(key.into(), Value::String(id.clone()));
     Ok(())
 }
