@@ -296,19 +296,25 @@ pub async fn replay_strong_debate(
     let dir = fixture_dir();
     let script: DebateScript = read_toml(&dir.join("debate.toml"))
         .map_err(|e| council_engine::EngineError::Store(e.to_string()))?;
-    let library_dir = dir.join("library");
     let (library, problems) =
-        council_library::Library::load(&[library_dir.clone()], &work.join("library-cache"))
+        council_library::Library::load(&[dir.join("library")], &work.join("library-cache"))
             .map_err(|e| council_engine::EngineError::Store(e.to_string()))?;
-    assert!(problems.is_empty(), "the strong library: {problems:?}");
+    if !problems.is_empty() {
+        return Err(council_engine::EngineError::Store(format!(
+            "the strong fixture's library has problems: {problems:?}"
+        )));
+    }
     let prompts = Prompts::builtin()?;
     let panel: Vec<&str> = script.panel.iter().map(String::as_str).collect();
-    // Seated first (with a placeholder model) to learn the names the
-    // prompts will call each advisor by.
+    // Seated as `test_debate` seats it, for the names the prompts call
+    // each advisor by.
     let roster = council_personas::Roster::builtin().expect("the built-in roster");
-    let ids: Vec<String> = script.panel.clone();
     let names = roster
-        .seat(roster.panel_from_ids(&ids).expect("known personas"))
+        .seat(
+            roster
+                .panel_from_ids(&script.panel)
+                .expect("known personas"),
+        )
         .into_iter()
         .map(|p| (p.id, p.name))
         .collect();
