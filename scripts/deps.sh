@@ -5,12 +5,13 @@
 # chromium (prints PDF reports) and chromium-driver (the web app's tests
 # drive it through WebDriver), fonts-noto-cjk (Chinese text in PDF and in
 # the DOCX's charts) and poppler-utils (the export tests read PDFs back with
-# pdftotext and pdftoppm). Debian/Ubuntu only.
+# pdftotext and pdftoppm), man-db (the tests render `council man` with
+# `man -l`). Debian/Ubuntu only.
 set -euo pipefail
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null && sudo_cmd=(sudo) || { echo "deps: not root and no sudo; install cmake libclang1-14 libclang-common-14-dev chromium chromium-driver fonts-noto-cjk poppler-utils by hand" >&2; exit 1; }
+  command -v sudo >/dev/null && sudo_cmd=(sudo) || { echo "deps: not root and no sudo; install cmake libclang1-14 libclang-common-14-dev chromium chromium-driver fonts-noto-cjk poppler-utils man-db by hand" >&2; exit 1; }
 fi
 
 have_libclang() {
@@ -34,12 +35,13 @@ command -v chromium >/dev/null || command -v chromium-browser >/dev/null || comm
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 have_cjk_font || missing+=(fonts-noto-cjk)
 { command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null; } || missing+=(poppler-utils)
+command -v man >/dev/null || missing+=(man-db)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 if ! command -v apt-get >/dev/null; then
-  echo "deps: missing ${missing[*]}; install them with your package manager (cmake, libclang and clang headers, python3 with pip and venv, chromium and its chromedriver, Noto CJK fonts, poppler's pdftotext and pdftoppm)" >&2
+  echo "deps: missing ${missing[*]}; install them with your package manager (cmake, libclang and clang headers, python3 with pip and venv, chromium and its chromedriver, Noto CJK fonts, poppler's pdftotext and pdftoppm, man)" >&2
   exit 1
 fi
 echo "deps: installing ${missing[*]} with apt-get" >&2

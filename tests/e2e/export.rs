@@ -102,9 +102,7 @@ fn ink(png_bytes: &[u8]) -> f64 {
 async fn the_pdf_holds_every_heading_and_the_brand_in_english_and_chinese() {
     let dir = tempfile::tempdir().unwrap();
     let brand = brand(dir.path());
-    let options = RenderOptions {
-        brand: Some(&brand),
-    };
+    let options = RenderOptions::branded(Some(&brand));
     let reports = [("en", report("en").await), ("zh", report("zh").await)];
     let _chromium = CHROMIUM.lock().unwrap_or_else(|e| e.into_inner());
     for (lang, report) in reports {
@@ -189,9 +187,7 @@ fn rows(t: &docx_rs::Table) -> Vec<Vec<String>> {
 async fn the_docx_has_the_reports_headings_and_action_plan_and_the_brand() {
     let dir = tempfile::tempdir().unwrap();
     let brand = brand(dir.path());
-    let options = RenderOptions {
-        brand: Some(&brand),
-    };
+    let options = RenderOptions::branded(Some(&brand));
     for (lang, length) in [
         ("en", Length::Full),
         ("zh", Length::Full),
@@ -337,9 +333,7 @@ async fn the_strong_report_exports_whole_to_html_pdf_and_docx() {
     assert!(report.concerns.is_empty(), "{:?}", report.concerns);
     let dir = tempfile::tempdir().unwrap();
     let brand = brand(dir.path());
-    let options = RenderOptions {
-        brand: Some(&brand),
-    };
+    let options = RenderOptions::branded(Some(&brand));
     let verdict = report.verdict.clone();
     assert!(!verdict.is_empty(), "no verdict");
     let milestones: Vec<&str> = report

@@ -524,3 +524,34 @@ async fn a_version_2_transcript_loads_with_every_stance_unknown() {
         .unwrap()
         .contains(&report.question));
 }
+
+/// The start date of an action's `when` (a day, or the first of a window).
+fn start_of(when: &str) -> &str {
+    when.split(" – ").next().unwrap_or(when)
+}
+
+#[tokio::test]
+async fn three_recorded_runs_have_their_action_plans_in_date_order() {
+    let root = council_tests::workspace_root();
+    let mut runs = vec![("the recorded debate", transcript().await)];
+    for f in ["transcript-v1.json"] {
+        let t = council_engine::read_transcript(&root.join("tests/fixtures").join(f)).unwrap();
+        runs.push((f, t));
+    }
+    for (name, t) in runs {
+        let report = build_report(&t, None);
+        let starts: Vec<&str> = report.actions.iter().map(|a| start_of(&a.when)).collect();
+        assert!(starts.len() > 1, "{name}: a plan of several actions");
+        let mut sorted = starts.clone();
+        sorted.sort();
+        assert_eq!(starts, sorted, "{name}: the plan is not in date order");
+        // The Markdown lists them in the same order.
+        let md = render(&report, Format::Markdown).unwrap();
+        let at: Vec<usize> = report
+            .actions
+            .iter()
+            .map(|a| md.find(&format!("**{}**", a.when)).unwrap())
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{name}: {at:?}");
+    }
+}

@@ -48,9 +48,7 @@ async fn write(out: &Path, brand: Option<PathBuf>) -> Result<Vec<PathBuf>, Strin
     // The library's search index is rebuilt on every replay.
     let _ = std::fs::remove_dir_all(out.join("library-cache"));
     let report = council_engine::report::report_for(&t, Some("en"));
-    let options = RenderOptions {
-        brand: brand.as_ref(),
-    };
+    let options = RenderOptions::branded(brand.as_ref());
     let mut files = vec![out.join("run")];
     let save = |name: &str, bytes: &[u8], files: &mut Vec<PathBuf>| -> Result<(), String> {
         let path = out.join(name);

@@ -117,6 +117,7 @@ fn run_events(k: u64) -> Vec<Event> {
                 id: p.to_string(),
                 name: p.to_uppercase(),
                 role: "advisor".into(),
+                i18n: Default::default(),
             })
             .collect(),
         notes: vec![],

@@ -247,6 +247,7 @@ mod tests {
             id: id.into(),
             name: id.to_uppercase(),
             role: String::new(),
+            i18n: Default::default(),
         };
         let header = Event::Started(RunHeader {
             version: TRANSCRIPT_VERSION,

@@ -42,16 +42,16 @@ pub fn load_brand(path: &Path) -> anyhow::Result<Brand> {
     Brand::load(path).map_err(|e| InputError(e.to_string()).into())
 }
 
-/// Writes `report` as `format` to the file `out`, under `brand` if given.
-/// A missing folder or a missing PDF engine is an [`InputError`] naming the fix.
+/// Writes `report` as `format` to the file `out`, rendered with `options`
+/// (brand, appendix). A missing folder or a missing PDF engine is an
+/// [`InputError`] naming the fix.
 pub fn export(
     report: &Report,
     format: Format,
-    brand: Option<&Brand>,
+    options: &RenderOptions<'_>,
     out: &Path,
 ) -> anyhow::Result<()> {
-    let options = RenderOptions { brand };
-    council_render::write_report(report, format, &options, out).map_err(|e| match e {
+    council_render::write_report(report, format, options, out).map_err(|e| match e {
         RenderError::Io { ref source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
             InputError(format!("{e}; create its folder first or choose another -o")).into()
         }
@@ -63,15 +63,17 @@ pub fn export(
 
 /// `report` as `format`, in memory (a PDF is printed into a temporary
 /// folder of its own, so two at once never share a file).
-pub fn bytes(report: &Report, format: Format, brand: Option<&Brand>) -> anyhow::Result<Vec<u8>> {
+pub fn bytes(
+    report: &Report,
+    format: Format,
+    options: &RenderOptions<'_>,
+) -> anyhow::Result<Vec<u8>> {
     if !format.is_binary() {
-        return Ok(
-            council_render::render_with(report, format, &RenderOptions { brand })?.into_bytes(),
-        );
+        return Ok(council_render::render_with(report, format, options)?.into_bytes());
     }
     let tmp = tempfile::tempdir()?;
     let file = tmp.path().join(format!("report.{}", format.extension()));
-    export(report, format, brand, &file)?;
+    export(report, format, options, &file)?;
     std::fs::read(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))
 }
 
@@ -79,18 +81,21 @@ pub fn bytes(report: &Report, format: Format, brand: Option<&Brand>) -> anyhow::
 pub const RUN_FORMATS: [Format; 3] = [Format::Markdown, Format::Html, Format::Json];
 
 /// Writes `report.md`, `report.html` and `report.json` into the run folder
-/// `dir` (atomically), `report.html` under `brand` if given; returns the
-/// paths written.
+/// `dir` (atomically), with `options` (`report.html` alone carries the
+/// brand); returns the paths written.
 pub fn write_run_reports(
     report: &Report,
     dir: &Path,
-    brand: Option<&Brand>,
+    options: &RenderOptions<'_>,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for format in RUN_FORMATS {
         let path = dir.join(format!("report.{}", format.extension()));
-        let brand = brand.filter(|_| format == Format::Html);
-        export(report, format, brand, &path)?;
+        let options = RenderOptions {
+            brand: options.brand.filter(|_| format == Format::Html),
+            ..*options
+        };
+        export(report, format, &options, &path)?;
         written.push(path);
     }
     Ok(written)

@@ -38,6 +38,24 @@ pub fn state(dir: &Path) -> Option<RunState> {
     Some(state_of(&t, dir.join(TRANSCRIPT_FILE).is_file()))
 }
 
+/// Why nothing can be made from the unfinished run in `dir` yet (`what`:
+/// "making a variant"), naming what to do: while another process is
+/// writing it (a resume or a follow-up), wait for it to end; else resume it.
+pub fn unfinished_source(dir: &Path, what: &str) -> String {
+    if is_live(dir) {
+        format!(
+            "the run in {} is being resumed by another Council process now; try {what} again when it ends",
+            dir.display()
+        )
+    } else {
+        format!(
+            "the debate in {} has not finished; finish it with `council ask --resume {}` before {what}",
+            dir.display(),
+            dir.display()
+        )
+    }
+}
+
 /// The run in `dir` as its event log holds it now (not `transcript.json`,
 /// which is written at the end of each command and can lag behind a
 /// follow-up appended since); `None` when it cannot be read.

@@ -71,12 +71,9 @@ fn new_run(args: &AskArgs) -> Result<NewRun, InputError> {
             .to_string(),
     };
     let lang = match &args.lang {
-        Some(l) if council_core::lang::is_known(l) => l.clone(),
         Some(l) => {
-            return Err(InputError(format!(
-                "--lang {l:?} is not a language Council writes; use one of {}",
-                council_core::lang::CODES.join(", ")
-            )))
+            council_core::lang::check(l).map_err(|e| InputError(format!("--lang {e}")))?;
+            l.clone()
         }
         None => detect_lang(&question).to_string(),
     };
@@ -282,7 +279,13 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
     // Its counts are a status line (hidden by -q); a partial run's line
     // says why the exit code is 5, so it is printed always.
     summarize(&transcript);
-    write_reports(&transcript, &dir, &backends.prices, None, &[])?;
+    write_reports(
+        &transcript,
+        &dir,
+        &backends.prices,
+        &Default::default(),
+        &[],
+    )?;
     Ok(match transcript.status {
         RunStatus::Complete => Outcome::Complete,
         _ => Outcome::Partial,
@@ -408,14 +411,14 @@ impl std::fmt::Display for Interrupted {
 impl std::error::Error for Interrupted {}
 
 /// Writes the run's report files (Markdown, HTML, JSON, and each of
-/// `exports`, branded with `brand`), prints every file's path on stdout
+/// `exports`, rendered with `options`: brand, appendix), prints every file's path on stdout
 /// (the transcript's first), then the report's status lines on stderr
 /// (hidden by `-q`).
 pub(crate) fn write_reports(
     t: &Transcript,
     dir: &Path,
     prices: &council_analysis::PriceTable,
-    brand: Option<&council_render::Brand>,
+    options: &council_render::RenderOptions<'_>,
     exports: &[crate::cli::ExportKind],
 ) -> anyhow::Result<()> {
     let report = council_app::report::full_report(t, prices, None);
@@ -423,7 +426,7 @@ pub(crate) fn write_reports(
         "{}",
         dir.join(council_engine::store::TRANSCRIPT_FILE).display()
     );
-    for path in council_app::report::write_run_reports(&report, dir, brand)? {
+    for path in council_app::report::write_run_reports(&report, dir, options)? {
         println!("{}", path.display());
     }
     for kind in exports {
@@ -432,7 +435,7 @@ pub(crate) fn write_reports(
             crate::cli::ExportKind::Docx => council_render::Format::Docx,
         };
         let path = dir.join(format!("report.{}", format.extension()));
-        council_app::report::export(&report, format, brand, &path)?;
+        council_app::report::export(&report, format, options, &path)?;
         println!("{}", path.display());
     }
     for line in council_render::status_lines(&report) {

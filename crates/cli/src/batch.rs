@@ -199,11 +199,8 @@ fn study_of(args: &BatchArgs, default_model: &str) -> Result<Study, InputError> 
         let lang = l
             .lang
             .unwrap_or_else(|| council_core::detect_lang(&question).to_string());
-        if !council_core::lang::is_known(&lang) {
-            return Err(InputError(format!(
-                "question {id}: lang {lang:?} is not one of {}",
-                council_core::lang::CODES.join(", ")
-            )));
+        if let Err(e) = council_core::lang::check(&lang) {
+            return Err(InputError(format!("question {id}: lang {e}")));
         }
         let mut panel = list(&l.panel);
         if panel.is_empty() {

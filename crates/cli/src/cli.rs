@@ -91,6 +91,10 @@ pub(crate) enum Command {
     FetchModel(FetchArgs),
     /// Measures the embedded backend: prompt/generation speed, batching, prefix reuse.
     Bench(BenchArgs),
+    /// Prints a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
+    Completions(crate::manual::CompletionsArgs),
+    /// Prints the manual page (roff) on stdout, or writes one page per command into --dir.
+    Man(crate::manual::ManArgs),
 }
 
 /// `council chat`.
@@ -201,7 +205,7 @@ pub(crate) struct AskArgs {
     /// Base sampling seed (default: chosen at random and recorded).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Language of the debate and report: en, zh, de, fr, es or ja (default: the question's; report headings exist in en and zh).
+    /// Language of the debate and report: en, zh, de, fr, es or ja (default: the question's).
     #[arg(long)]
     pub lang: Option<String>,
     /// Stop after the debate: no synthesis calls (the report then lacks verdict, forecasts and plan).
@@ -216,7 +220,7 @@ pub(crate) struct AskArgs {
     /// Generated-token limit per turn.
     #[arg(long, default_value_t = 700)]
     pub max_tokens: u32,
-    /// A research library folder the panel may cite (.md, .txt, .html, .pdf, bibliography .toml/.json); repeatable.
+    /// A research library folder the panel may cite (.md, .txt, .html, .pdf, .docx, .pptx, bibliography .toml/.json); repeatable.
     #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     pub library: Vec<PathBuf>,
     /// One more source file for the library; repeatable.
@@ -292,6 +296,9 @@ pub(crate) struct ExportArgs {
     /// A brand file (firm name, logo, accent colour, footer, confidentiality line) for HTML, PDF and DOCX.
     #[arg(long, value_name = "FILE.toml")]
     pub brand: Option<PathBuf>,
+    /// For an external audience (client, or one the brand marks external): the internal parts to keep in an appendix (origin, cost, flags, or none; default: the brand's appendix key, else none).
+    #[arg(long, value_name = "PARTS")]
+    pub appendix: Option<council_render::Appendix>,
 }
 
 /// Formats beyond the three every run writes.
@@ -367,7 +374,7 @@ pub(crate) struct VariantArgs {
     /// Language of the variant's synthesis (default: the debate's); turns stay in theirs.
     #[arg(long)]
     pub lang: Option<String>,
-    /// Language of the headings and fixed text only (en or zh): no model calls.
+    /// Language of the headings and fixed text only (en, zh, de, fr, es or ja): no model calls.
     #[arg(long)]
     pub headings: Option<String>,
     /// The tone, in words ("plain, no jargon").
@@ -691,15 +698,18 @@ pub(crate) struct RenderArgs {
     /// Output format (pdf needs Chromium; pdf and docx need -o on a terminal).
     #[arg(long, value_enum, default_value_t = crate::export::ExportFormat::Md)]
     pub format: crate::export::ExportFormat,
-    /// Language of the headings and fixed text: en or zh (default: the run's).
+    /// Language of the headings and fixed text: en, zh, de, fr, es or ja (default: the run's).
     #[arg(long)]
     pub lang: Option<String>,
     /// Write to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// A brand file (TOML: name, logo, accent, footer, confidentiality) for the firm's name, logo and colours.
+    /// A brand file (TOML: name, logo, accent, footer, confidentiality, title, subtitle, external, appendix) for the firm's name, logo and colours.
     #[arg(long, value_name = "FILE.toml")]
     pub brand: Option<PathBuf>,
+    /// For an external audience (client, or one the brand marks external): the internal parts to keep in an appendix (origin, cost, flags, or none; default: the brand's appendix key, else none).
+    #[arg(long, value_name = "PARTS")]
+    pub appendix: Option<council_render::Appendix>,
 }
 
 /// `council serve`.

@@ -65,15 +65,8 @@ fn settings_of(h: &RunHeader, max_concurrency: u16, max_tokens: u32) -> DebateSe
     }
 }
 
-fn check_lang(flag: &str, l: &str, known: &[&str]) -> Result<(), InputError> {
-    if known.contains(&l) {
-        Ok(())
-    } else {
-        Err(InputError(format!(
-            "{flag} {l:?} is not a language Council writes here; use one of {}",
-            known.join(", ")
-        )))
-    }
+fn check_lang(flag: &str, l: &str) -> Result<(), InputError> {
+    council_core::lang::check(l).map_err(|e| InputError(format!("{flag} {e}")))
 }
 
 /// Runs a derived run's store to its end (rounds not yet played, then the
@@ -134,17 +127,16 @@ async fn play(
 pub(crate) async fn variant(args: VariantArgs, global: &Global) -> anyhow::Result<Transcript> {
     let (h, source) = source_run(&args.run)?;
     if source.status == RunStatus::Incomplete {
-        return Err(InputError(format!(
-            "the debate in {} has not finished; finish it with `council ask --resume {}` before making a variant",
-            args.run.display(),
-            args.run.display()
+        return Err(InputError(council_app::status::unfinished_source(
+            &args.run,
+            "making a variant",
         ))
         .into());
     }
     let lang = args.lang.clone().unwrap_or_else(|| h.lang.clone());
-    check_lang("--lang", &lang, &council_core::lang::CODES)?;
+    check_lang("--lang", &lang)?;
     if let Some(l) = &args.headings {
-        check_lang("--headings", l, &council_render::LANGUAGES)?;
+        check_lang("--headings", l)?;
     }
     let spec = council_core::variant::VariantSpec {
         audience: args.audience.into(),
@@ -202,7 +194,10 @@ pub(crate) async fn variant(args: VariantArgs, global: &Global) -> anyhow::Resul
         &t,
         &dest,
         &s.backends.prices,
-        brand.as_ref(),
+        &council_render::RenderOptions {
+            brand: brand.as_ref(),
+            appendix: args.export.appendix,
+        },
         &args.export.formats,
     )?;
     Ok(t)
@@ -332,7 +327,10 @@ pub(crate) async fn branch(args: BranchArgs, global: &Global) -> anyhow::Result<
         &t,
         &dest,
         &s.backends.prices,
-        brand.as_ref(),
+        &council_render::RenderOptions {
+            brand: brand.as_ref(),
+            appendix: args.export.appendix,
+        },
         &args.export.formats,
     )?;
     Ok(t)
@@ -370,10 +368,9 @@ pub(crate) async fn followup(args: FollowupArgs, global: &Global) -> anyhow::Res
     };
     let (h, t) = source_run(&args.run)?;
     if t.status == RunStatus::Incomplete {
-        return Err(InputError(format!(
-            "the debate in {} has not finished; finish it with `council ask --resume {}` before asking a follow-up",
-            args.run.display(),
-            args.run.display()
+        return Err(InputError(council_app::status::unfinished_source(
+            &args.run,
+            "asking a follow-up",
         ))
         .into());
     }
@@ -426,7 +423,7 @@ pub(crate) async fn followup(args: FollowupArgs, global: &Global) -> anyhow::Res
             council_core::excerpt(&f.question, 80)
         );
     }
-    crate::ask::write_reports(&t, &args.run, &s.backends.prices, None, &[])?;
+    crate::ask::write_reports(&t, &args.run, &s.backends.prices, &Default::default(), &[])?;
     Ok(t)
 }
 

@@ -3,7 +3,7 @@
 
 use crate::InputError;
 use council_core::Report;
-use council_render::{Brand, Format};
+use council_render::{Format, RenderOptions};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
@@ -37,14 +37,14 @@ impl ExportFormat {
 
 pub(crate) use council_app::report::load_brand;
 
-/// Writes `report` as `format` to the file `out`, under `brand` if given.
+/// Writes `report` as `format` to the file `out`, rendered with `options`.
 pub(crate) fn write_report(
     report: &Report,
     format: ExportFormat,
-    brand: Option<&Brand>,
+    options: &RenderOptions<'_>,
     out: &Path,
 ) -> anyhow::Result<()> {
-    council_app::report::export(report, format.format(), brand, out)
+    council_app::report::export(report, format.format(), options, out)
 }
 
 /// `council render`'s output: the file `out` (its path then goes to
@@ -53,11 +53,11 @@ pub(crate) fn write_report(
 pub(crate) fn render_output(
     report: &Report,
     format: ExportFormat,
-    brand: Option<&Brand>,
+    options: &RenderOptions<'_>,
     out: Option<&Path>,
 ) -> anyhow::Result<()> {
     if let Some(path) = out {
-        write_report(report, format, brand, path)?;
+        write_report(report, format, options, path)?;
         crate::say!("{}", path.display());
         return Ok(());
     }
@@ -69,7 +69,7 @@ pub(crate) fn render_output(
         ))
         .into());
     }
-    let bytes = council_app::report::bytes(report, format_, brand)?;
+    let bytes = council_app::report::bytes(report, format_, options)?;
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(&bytes)?;
     stdout.flush()?;

@@ -8,6 +8,7 @@ mod cost;
 mod derived;
 mod doctor;
 mod export;
+mod manual;
 mod progress;
 mod research;
 mod serve;
@@ -175,13 +176,7 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
         }),
         Command::Render(args) => {
             if let Some(l) = args.lang.as_deref() {
-                if !council_render::LANGUAGES.contains(&l) {
-                    return Err(InputError(format!(
-                        "--lang {l:?} has no report text; use one of {}",
-                        council_render::LANGUAGES.join(", ")
-                    ))
-                    .into());
-                }
+                council_core::lang::check(l).map_err(|e| InputError(format!("--lang {e}")))?;
             }
             let brand = args.brand.as_deref().map(export::load_brand).transpose()?;
             let report = council_app::report::read_report(
@@ -189,7 +184,11 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
                 &settings::prices_or_builtin(&cli.global),
                 args.lang.as_deref(),
             )?;
-            export::render_output(&report, args.format, brand.as_ref(), args.output.as_deref())?;
+            let options = council_render::RenderOptions {
+                brand: brand.as_ref(),
+                appendix: args.appendix,
+            };
+            export::render_output(&report, args.format, &options, args.output.as_deref())?;
             Ok(Done::Ok)
         }
         Command::Variant(args) => Ok(done_of(&derived::variant(args, &cli.global).await?)),
@@ -334,6 +333,8 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             Ok(Done::Ok)
         }
         Command::Bench(args) => bench::run(args, &cli.global).await.map(|()| Done::Ok),
+        Command::Completions(args) => manual::completions(&args).map(|()| Done::Ok),
+        Command::Man(args) => manual::man(&args).map(|()| Done::Ok),
     }
 }
 

@@ -727,13 +727,13 @@ mod exit_codes {
                 "invalid --lang for a debate",
                 &["ask", "Q?", "--lang", "xx"],
                 4,
-                &["--lang \"xx\"", "en, zh"],
+                &["--lang \"xx\"", "use one of en, zh, de, fr, es, ja"],
             ),
             row(
                 "invalid --lang for a report",
-                &["render", &v1, "--lang", "fr"],
+                &["render", &v1, "--lang", "xx"],
                 4,
-                &["--lang \"fr\"", "en, zh"],
+                &["--lang \"xx\"", "use one of en, zh, de, fr, es, ja"],
             ),
             row(
                 "unreadable question file",

@@ -741,6 +741,18 @@ fn bad_inputs_get_clear_errors_and_leave_the_source_run_untouched() {
             text(&out.stderr)
         );
     }
+    // While another process resumes it, the message says so and to wait.
+    let resuming = council_engine::store::RunStore::open(&half).unwrap();
+    let out = fake.run(&["variant", half.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(4));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("being resumed by another Council process")
+            && err.contains("try making a variant again when it ends")
+            && !err.contains("--resume"),
+        "{err}"
+    );
+    drop(resuming);
     assert!(!half.join("variants").exists());
 }
 
@@ -813,6 +825,105 @@ fn a_branded_pdf_and_docx_variant_costs_no_call_and_a_bad_brand_is_refused_first
     let mut after = snapshot(&run);
     after.retain(|p, _| !p.starts_with(run.join("variants")));
     assert_eq!(after, source, "the source run is untouched");
+}
+
+/// The text of a PDF, through poppler's pdftotext, on one line.
+fn pdf_text(pdf: &std::path::Path) -> String {
+    let out = std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (Debian: poppler-utils) runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn a_client_pdf_holds_no_path_origin_tone_cost_or_flags_unless_the_appendix_asks() {
+    let fake = Fake::measured();
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    full_run(&fake, &run, &["--rounds", "2"]);
+    let out = fake.run(&[
+        "variant",
+        run.to_str().unwrap(),
+        "--audience",
+        "client",
+        "--tone",
+        "warm, confident",
+        "--format",
+        "pdf",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let variant = std::fs::read_dir(run.join("variants"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let internal = [
+        "Variant of",
+        "Variant for",
+        "warm, confident",
+        "not priced",
+        "Cost of this run",
+        "What was flagged",
+        "Internal appendix",
+    ];
+    let folder = dir.path().to_str().unwrap();
+    for file in ["report.pdf", "report.md", "report.html"] {
+        let path = variant.join(file);
+        let body = if file.ends_with("pdf") {
+            pdf_text(&path)
+        } else {
+            std::fs::read_to_string(&path).unwrap()
+        };
+        assert!(!body.contains(folder), "{file} names the folder {folder}");
+        for marker in internal {
+            assert!(!body.contains(marker), "{file} holds {marker:?}");
+        }
+    }
+    // Asked for, the internal parts come back in an appendix after the report.
+    let pdf = dir.path().join("with-appendix.pdf");
+    let out = council(&[
+        "render",
+        variant.to_str().unwrap(),
+        "--format",
+        "pdf",
+        "--appendix",
+        "origin,cost,flags",
+        "-o",
+        pdf.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let body = pdf_text(&pdf);
+    let appendix = body.find("Internal appendix").expect("an appendix");
+    for marker in [
+        "Variant of run",
+        "warm, confident",
+        "Cost of this run",
+        "What was flagged",
+    ] {
+        let at = body
+            .find(marker)
+            .unwrap_or_else(|| panic!("lacks {marker:?}"));
+        assert!(at > appendix, "{marker:?} before the appendix");
+    }
+    assert!(
+        !body.contains(folder),
+        "the appendix names the run, not its folder"
+    );
+    let bad = council(&["render", variant.to_str().unwrap(), "--appendix", "costs"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
+    assert!(
+        text(&bad.stderr).contains("origin, cost, flags"),
+        "{}",
+        text(&bad.stderr)
+    );
 }
 
 #[test]
@@ -1150,4 +1261,175 @@ fn a_follow_up_is_asked_through_the_rounds_machinery_streamed_and_sized() {
     }
     let t = transcript(&run);
     assert_eq!(t.followups[0].turns.len(), 6);
+}
+
+/// The part of a Markdown report under the heading `title` (any level),
+/// up to the next top-level heading.
+fn section<'a>(md: &'a str, title: &str) -> &'a str {
+    let start = md
+        .lines()
+        .find(|l| l.starts_with('#') && l.trim_start_matches('#').trim() == title)
+        .and_then(|l| md.find(l))
+        .unwrap_or_else(|| panic!("no heading {title:?}"));
+    let rest = &md[start + 1..];
+    &md[start..start + 1 + rest.find("\n## ").unwrap_or(rest.len())]
+}
+
+#[test]
+fn a_chinese_render_of_a_recorded_run_names_advisors_and_moves_in_chinese() {
+    // Recorded before persona files had Chinese names: the built-in
+    // personas' names are used for it.
+    let v2 = council_tests::workspace_root().join("tests/fixtures/transcript-v2.json");
+    let out = council(&["render", v2.to_str().unwrap(), "--lang", "zh"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let md = text(&out.stdout);
+    let roster = council_personas::Roster::builtin().unwrap();
+    let t: Transcript = serde_json::from_str(&std::fs::read_to_string(&v2).unwrap()).unwrap();
+    let english: Vec<&str> = roster.all().iter().map(|p| p.name.as_str()).collect();
+    let tags = council_core::Move::names();
+    // Where the report's own words name advisors and moves: the panel, the
+    // vote table, and each turn's line (the models' own text may say anything).
+    let panel = section(&md, "委员会成员");
+    let votes = section(&md, "委员会投票");
+    let turns: Vec<&str> = section(&md, "辩论全过程")
+        .lines()
+        .filter(|l| l.starts_with("- **"))
+        .collect();
+    assert_eq!(
+        turns.len(),
+        t.rounds.iter().map(|r| r.turns.len()).sum::<usize>()
+    );
+    for m in &t.panel {
+        let zh = &roster.get(&m.id).unwrap().i18n["zh"];
+        assert!(
+            panel.contains(&format!("| {} | {} |", zh.name, zh.role)),
+            "{panel}"
+        );
+        assert!(votes.contains(&format!("| {} |", zh.name)), "{votes}");
+    }
+    for (part, text) in [
+        ("panel", panel),
+        ("votes", votes),
+        ("turns", &turns.join("\n")),
+    ] {
+        for e in &english {
+            assert!(!text.contains(e), "{part} holds {e:?}: {text}");
+        }
+        for tag in &tags {
+            assert!(!text.contains(tag), "{part} holds {tag:?}: {text}");
+        }
+    }
+    let moves = ["警示", "分享", "重新界定", "事实核查", "质疑", "认同"];
+    for line in &turns {
+        assert!(
+            moves.iter().any(|m| line.contains(&format!(" · {m} · "))),
+            "{line}"
+        );
+    }
+    // No "月 3" anywhere, and no "(依据 –)".
+    let month = month_in_old_order(&md);
+    assert!(month.is_none(), "{month:?}");
+    assert!(!md.contains("依据 –") && !md.contains("(依据"), "{md}");
+    // The HTML's move tags too.
+    let out = council(&[
+        "render",
+        v2.to_str().unwrap(),
+        "--lang",
+        "zh",
+        "--format",
+        "html",
+    ]);
+    let html = text(&out.stdout);
+    for tag in &tags {
+        assert!(
+            !html.contains(&format!("<span class=\"tag\">{tag}</span>")),
+            "{tag}"
+        );
+    }
+    // The run's older v1 transcript has milestones: they read 第N个月.
+    let v1 = council_tests::workspace_root().join("tests/fixtures/transcript-v1.json");
+    let md = text(&council(&["render", v1.to_str().unwrap(), "--lang", "zh"]).stdout);
+    assert!(md.contains("- **第6个月** – "), "{md}");
+    assert!(month_in_old_order(&md).is_none());
+}
+
+/// The first "月 N" (a month label in the old, English word order) in `text`.
+fn month_in_old_order(text: &str) -> Option<String> {
+    text.match_indices("月 ")
+        .map(|(i, m)| &text[i + m.len()..])
+        .find(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        .map(|rest| format!("月 {}", rest.chars().take(3).collect::<String>()))
+}
+
+/// One rule for languages: `ask`, `render` and `variant` refuse a language
+/// Council does not write with core's one message (exit 4, no call, nothing
+/// written), and each takes German with its own fixed text.
+#[test]
+fn ask_render_and_variant_refuse_an_unknown_language_alike_and_take_german() {
+    let fake = Fake::measured();
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    full_run(&fake, &run, &[]);
+    let r = run.to_str().unwrap();
+    let other = dir.path().join("other");
+    let says = council_core::lang::check("xx").unwrap_err().to_string();
+    let before = fake.hits();
+    let untouched = snapshot(&run);
+    for (args, flag) in [
+        (
+            vec![
+                "ask",
+                "Raise prices?",
+                "--lang",
+                "xx",
+                "--out",
+                other.to_str().unwrap(),
+            ],
+            "--lang",
+        ),
+        (vec!["render", r, "--lang", "xx"], "--lang"),
+        (vec!["variant", r, "--lang", "xx"], "--lang"),
+        (vec!["variant", r, "--headings", "xx"], "--headings"),
+    ] {
+        let out = fake.run(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        let err = text(&out.stderr);
+        assert!(err.contains(&format!("{flag} {says}")), "{args:?}: {err}");
+    }
+    assert_eq!(fake.hits(), before, "a refused language asks no model");
+    assert!(!other.exists());
+    assert_eq!(snapshot(&run), untouched, "the run is untouched");
+
+    let out = fake.run(&["render", r, "--lang", "de"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let md = text(&out.stdout);
+    assert!(
+        md.starts_with("# Bericht des Beirats") && md.contains("## Urteil"),
+        "{md}"
+    );
+    let out = fake.run(&["variant", r, "--headings", "de", "--name", "de"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(fake.hits(), before, "a headings variant is a render");
+    let md = std::fs::read_to_string(run.join("variants/de/report.md")).unwrap();
+    assert!(md.contains("Bericht des Beirats"), "{md}");
+    let out = fake.run(&[
+        "ask",
+        "Sollen wir die Preise erhöhen?",
+        "--lang",
+        "de",
+        "--panel",
+        PANEL,
+        "--rounds",
+        "1",
+        "--out",
+        other.to_str().unwrap(),
+    ]);
+    assert_ne!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    let md = std::fs::read_to_string(other.join("report.md")).unwrap();
+    assert!(md.starts_with("# Bericht des Beirats"), "{md}");
 }

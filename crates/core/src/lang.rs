@@ -28,12 +28,40 @@ const LANGUAGES: [(&str, &str); 6] = [
     ("ja", "Japanese"),
 ];
 
-/// The codes of the languages a debate can be held in.
+/// The codes of the languages Council writes: a debate can be held and a
+/// report written in each (the one list every front end reads).
 pub const CODES: [&str; 6] = ["en", "zh", "de", "fr", "es", "ja"];
 
 /// Whether a debate can be held in `code`.
 pub fn is_known(code: &str) -> bool {
     CODES.contains(&code)
+}
+
+/// A language code outside [`CODES`]: the one message every front end
+/// (`ask`, `render`, `variant`, the web forms) gives for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownLang(pub String);
+
+impl std::fmt::Display for UnknownLang {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:?} is not a language Council writes; use one of {}",
+            self.0,
+            CODES.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownLang {}
+
+/// `Ok` when Council writes `code`, else the one error every front end gives.
+pub fn check(code: &str) -> Result<(), UnknownLang> {
+    if is_known(code) {
+        Ok(())
+    } else {
+        Err(UnknownLang(code.to_string()))
+    }
 }
 
 /// The language's name as prompts state it ("Write in …").
@@ -262,6 +290,18 @@ pub fn is_language_flag(flag: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_accepts_every_code_and_names_the_set_for_others() {
+        for code in CODES {
+            assert!(check(code).is_ok(), "{code}");
+        }
+        assert_eq!(
+            check("xx").unwrap_err().to_string(),
+            "\"xx\" is not a language Council writes; use one of en, zh, de, fr, es, ja"
+        );
+        assert!(check("EN").is_err(), "codes are lowercase");
+    }
 
     #[test]
     fn every_code_has_a_name() {

@@ -34,7 +34,7 @@ mod proptests;
 pub use errors::error_chain;
 pub use lang::{detect_lang, lang_name};
 pub use moves::Move;
-pub use persona::{name_of, PanelMember, Persona, Seat, Trait};
+pub use persona::{name_of, Localised, PanelMember, Persona, Seat, Trait};
 pub use report::{report_schema, Report, REPORT_VERSION};
 pub use source::{citation_number, Source};
 pub use text::{contains_quote, escape_markup, excerpt, match_tokens, quote_matches};

@@ -3,6 +3,7 @@
 use crate::Move;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// An advisor the model plays.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +28,17 @@ pub struct Persona {
     pub focus: Vec<String>,
     /// Seats they can fill; every panel fills each seat (see [`Trait`]).
     pub traits: Vec<Trait>,
+    /// Name and role in other languages, by language code (`zh`…).
+    pub i18n: BTreeMap<String, Localised>,
+}
+
+/// A persona's name and role as a report in one language shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Localised {
+    /// Display name.
+    pub name: String,
+    /// One-line role.
+    pub role: String,
 }
 
 impl Persona {
@@ -76,6 +88,22 @@ pub struct PanelMember {
     pub name: String,
     /// One-line role.
     pub role: String,
+    /// Name and role in other languages, by language code; a language not
+    /// here shows [`PanelMember::name`] and [`PanelMember::role`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub i18n: BTreeMap<String, Localised>,
+}
+
+impl PanelMember {
+    /// The display name in `lang`, or the persona's own when it has none there.
+    pub fn name_in(&self, lang: &str) -> &str {
+        self.i18n.get(lang).map_or(&self.name, |l| &l.name)
+    }
+
+    /// The one-line role in `lang`, or the persona's own when it has none there.
+    pub fn role_in(&self, lang: &str) -> &str {
+        self.i18n.get(lang).map_or(&self.role, |l| &l.role)
+    }
 }
 
 /// Anything that sits on a panel: it has a persona id and a display name.
@@ -116,6 +144,7 @@ impl From<&Persona> for PanelMember {
             id: p.id.clone(),
             name: p.name.clone(),
             role: p.role.clone(),
+            i18n: p.i18n.clone(),
         }
     }
 }
@@ -130,8 +159,35 @@ mod tests {
             id: "cfo".into(),
             name: "The CFO".into(),
             role: "Finance".into(),
+            i18n: BTreeMap::new(),
         }];
         assert_eq!(name_of(&panel, "cfo"), "The CFO");
         assert_eq!(name_of(&panel, "ghost"), "ghost");
+    }
+
+    #[test]
+    fn a_member_shows_its_localised_name_and_falls_back_to_its_own() {
+        let m = PanelMember {
+            id: "cfo".into(),
+            name: "The CFO".into(),
+            role: "Finance".into(),
+            i18n: BTreeMap::from([(
+                "zh".to_string(),
+                Localised {
+                    name: "首席财务官".into(),
+                    role: "财务".into(),
+                },
+            )]),
+        };
+        assert_eq!((m.name_in("zh"), m.role_in("zh")), ("首席财务官", "财务"));
+        assert_eq!((m.name_in("de"), m.role_in("de")), ("The CFO", "Finance"));
+        // A member without localisations is written as before: no `i18n` key.
+        let plain = PanelMember {
+            i18n: BTreeMap::new(),
+            ..m.clone()
+        };
+        assert!(!serde_json::to_string(&plain).unwrap().contains("i18n"));
+        let back: PanelMember = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(back, m);
     }
 }

@@ -604,6 +604,18 @@ impl Report {
             .map_or(id, |o| crate::name_of(&o.source_panel, id))
     }
 
+    /// An advisor's display name in the report's language ([`Report::name_of`],
+    /// localised where the persona has a name in that language).
+    pub fn local_name<'a>(&'a self, id: &'a str) -> &'a str {
+        let source = self.origin.iter().flat_map(|o| o.source_panel.iter());
+        self.panel
+            .iter()
+            .map(|p| &p.member)
+            .chain(source)
+            .find(|m| m.id == id)
+            .map_or(id, |m| m.name_in(&self.lang))
+    }
+
     /// How much of the report to show (all of it unless a variant says otherwise).
     pub fn length(&self) -> crate::variant::Length {
         self.variant.as_ref().map(|v| v.length).unwrap_or_default()

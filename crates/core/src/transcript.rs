@@ -755,6 +755,7 @@ mod tests {
             id: id.into(),
             name: id.to_uppercase(),
             role: String::new(),
+            i18n: Default::default(),
         }
     }
 

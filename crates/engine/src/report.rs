@@ -14,7 +14,7 @@ use council_core::report::{
 use council_core::synthesis::Answers;
 use council_core::synthesis::SynthesisKind;
 use council_core::text::has_words;
-use council_core::{quote_matches, Report, Transcript, TurnStatus, REPORT_VERSION};
+use council_core::{quote_matches, PanelMember, Report, Transcript, TurnStatus, REPORT_VERSION};
 use std::collections::BTreeSet;
 
 /// Builds the report from a transcript and its typed synthesis answers
@@ -102,11 +102,17 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         ));
     }
     let mut seen = BTreeSet::new();
-    let actions: Vec<Action> = a
+    let mut kept: Vec<_> = a
         .actions
         .iter()
         .filter(|x| has_words(&x.action))
         .filter(|x| seen.insert(x.action.trim().to_lowercase()))
+        .collect();
+    // The plan reads in date order: by start, then by end (a stable sort
+    // keeps the panel's order between actions of the same days).
+    kept.sort_by_key(|x| (x.start_day, x.end_day.max(x.start_day)));
+    let actions: Vec<Action> = kept
+        .into_iter()
         .map(|x| {
             let start = u32::from(x.start_day.min(365));
             let end = u32::from(x.end_day.min(365)).max(start);
@@ -376,7 +382,7 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         .zip(trajectories)
         .map(|(m, (_, trajectory))| PanelEntry {
             final_confidence: trajectory.iter().rev().find_map(|c| *c),
-            member: m.clone(),
+            member: with_builtin_names(m),
             trajectory,
         })
         .collect();
@@ -438,7 +444,13 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         verification,
         flags,
         followups,
-        origin: t.origin.clone(),
+        // A report names the source run by its folder's name, never by a
+        // path (the transcript keeps the path the user gave).
+        origin: t.origin.clone().map(|mut o| {
+            o.source = shown_location(&o.source);
+            o.source_panel = o.source_panel.iter().map(with_builtin_names).collect();
+            o
+        }),
         variant: t.variant.clone(),
         produced_by: producers
             .iter()
@@ -707,6 +719,25 @@ fn shown_location(location: &str) -> String {
     )
 }
 
+/// `m`, with the localised names of the built-in persona of its id when
+/// the transcript recorded none (a run made before persona files had them)
+/// and that persona has its name (a user's persona of the same id has not).
+fn with_builtin_names(m: &PanelMember) -> PanelMember {
+    static BUILTIN: std::sync::OnceLock<Vec<council_core::Persona>> = std::sync::OnceLock::new();
+    let builtin = BUILTIN.get_or_init(|| {
+        council_personas::Roster::builtin()
+            .map(|r| r.all().to_vec())
+            .unwrap_or_default()
+    });
+    let mut m = m.clone();
+    if m.i18n.is_empty() {
+        if let Some(p) = builtin.iter().find(|p| p.id == m.id && p.name == m.name) {
+            m.i18n = p.i18n.clone();
+        }
+    }
+    m
+}
+
 fn non_empty(s: &str) -> Option<String> {
     Some(s.trim().to_string()).filter(|s| !s.is_empty())
 }
@@ -784,6 +815,48 @@ mod tests {
             .concerns()
             .iter()
             .any(|c| matches!(c, Concern::OffLanguage { count: 3 })));
+    }
+
+    #[test]
+    fn the_action_plan_reads_in_date_order_whatever_order_the_model_gave() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/transcript-v2.json"
+        ))
+        .unwrap();
+        let t: Transcript = serde_json::from_str(&text).unwrap();
+        let mut a = Answers::from_transcript(&t);
+        let draft = a.actions.first().cloned().expect("the fixture has a plan");
+        // Given latest first, a window, and two on one day: read by start,
+        // then end, the panel's order kept between equals.
+        let at = |action: &str, start: u16, end: u16| {
+            let mut x = draft.clone();
+            x.action = action.into();
+            x.start_day = start;
+            x.end_day = end;
+            x
+        };
+        a.actions = vec![
+            at("Sign the contract", 300, 300),
+            at("Hire the lead", 40, 90),
+            at("Brief the board", 10, 10),
+            at("Call the bank", 40, 40),
+            at("Tell the team", 10, 10),
+        ];
+        let r = build_report(&t, &a, None);
+        let order: Vec<&str> = r.actions.iter().map(|x| x.action.as_str()).collect();
+        assert_eq!(
+            order,
+            [
+                "Brief the board",
+                "Tell the team",
+                "Call the bank",
+                "Hire the lead",
+                "Sign the contract"
+            ]
+        );
+        let starts: Vec<&str> = r.actions.iter().map(|x| &x.when[..10]).collect();
+        assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{starts:?}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Reading sources from disk: text extraction per format, limits, and a
 //! clear [`Problem`] for every file that cannot be used.
 
-use crate::Document;
+use crate::{office, Document};
 use council_core::Source;
 use html5ever::tendril::StrTendril;
 use html5ever::tokenizer::states::RawKind;
@@ -57,8 +57,10 @@ impl Default for Extractors {
     }
 }
 
-const EXTENSIONS: [&str; 8] = [
-    "md", "markdown", "txt", "html", "htm", "pdf", "toml", "json",
+/// What a folder's files are read for; .doc and .ppt only to say they
+/// need saving as .docx and .pptx.
+const EXTENSIONS: [&str; 12] = [
+    "md", "markdown", "txt", "html", "htm", "pdf", "docx", "pptx", "doc", "ppt", "toml", "json",
 ];
 
 /// An input that was skipped, and why.
@@ -132,7 +134,7 @@ fn collect(input: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Problem>) 
         if files.len() == before {
             problems.push(problem(
                 input,
-                "this folder holds no .md, .txt, .html, .pdf or bibliography (.toml/.json) files",
+                "this folder holds no .md, .txt, .html, .pdf, .docx, .pptx or bibliography (.toml/.json) files",
             ));
         }
     } else if input.exists() {
@@ -243,6 +245,20 @@ pub(crate) fn extract(path: &Path, bytes: &[u8], with: &Extractors) -> Result<Ve
                 )),
             }
         }
+        "docx" | "pptx" => {
+            let kind = if ext == "docx" {
+                office::Kind::Word
+            } else {
+                office::Kind::PowerPoint
+            };
+            let doc = office::read(bytes, kind).map_err(|m| problem(path, m))?;
+            one(doc.title.unwrap_or(stem), doc.text)
+        }
+        "doc" => Err(problem(path, office::legacy_message(office::Kind::Word))),
+        "ppt" => Err(problem(
+            path,
+            office::legacy_message(office::Kind::PowerPoint),
+        )),
         "toml" | "json" => {
             let text = text_of(bytes)?;
             let bib: Bibliography = if ext == "toml" {
@@ -265,7 +281,7 @@ pub(crate) fn extract(path: &Path, bytes: &[u8], with: &Extractors) -> Result<Ve
         }
         _ => Err(problem(
             path,
-            "unsupported file type; use .md, .txt, .html, .pdf, or a .toml/.json bibliography",
+            "unsupported file type; use .md, .txt, .html, .pdf, .docx, .pptx, or a .toml/.json bibliography",
         )),
     }
 }

@@ -1,17 +1,21 @@
 //! The research library: sources the panel can cite.
 //!
-//! [`Library::load`] ingests `.md`, `.txt`, `.html`, `.pdf` files and
-//! bibliography files (TOML or JSON lists of title, url, date, excerpt) from
-//! folders and single files. Each source gets a stable id (a hash of its
-//! text) and a citation number for the run. Bad inputs (unreadable, binary,
-//! too large, broken PDF, a PDF whose text takes longer than its time limit
-//! to extract, empty folder) are reported as [`Problem`]s and skipped; the
-//! rest loads. Passages are indexed with tantivy (BM25) in an
+//! [`Library::load`] ingests `.md`, `.txt`, `.html`, `.pdf`, Word `.docx`
+//! and PowerPoint `.pptx` files and bibliography files (TOML or JSON lists
+//! of title, url, date, excerpt) from folders and single files. Each source
+//! gets a stable id (a hash of its text) and a citation number for the run.
+//! Bad inputs (unreadable, binary, too large, broken PDF, a PDF whose text
+//! takes longer than its time limit to extract, a damaged,
+//! password-protected or Office 97–2003 Word or PowerPoint file, empty
+//! folder) are reported as [`Problem`]s and skipped; the rest loads. A Word
+//! document's headings and a presentation's slides start sections, and no
+//! passage spans two. Passages are indexed with tantivy (BM25) in an
 //! index cached by content hash, so a second run over the same library does
 //! not index again. [`Library::search`] returns the best passages for a
 //! query; [`Library::contains_passage`] checks a quote against a source.
 
 mod ingest;
+mod office;
 mod search;
 
 #[cfg(test)]
@@ -141,7 +145,7 @@ impl Library {
         if docs.is_empty() {
             let why = summarize_problems(&problems, 5).join("; ");
             return Err(LibraryError::Empty(format!(
-                "{}; give files with text (.md, .txt, .html, .pdf) or a bibliography (.toml/.json), or leave out --library and --source",
+                "{}; give files with text (.md, .txt, .html, .pdf, .docx, .pptx) or a bibliography (.toml/.json), or leave out --library and --source",
                 if why.is_empty() { "no inputs" } else { &why }
             )));
         }
@@ -177,5 +181,62 @@ impl Library {
             return false;
         };
         council_core::contains_quote(&doc.text, quote)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::office::tests::{deck_pptx, memo_docx};
+
+    #[test]
+    fn word_and_powerpoint_files_load_search_and_cite_by_slide() {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = dir.path().join("research");
+        std::fs::create_dir(&lib).unwrap();
+        std::fs::write(lib.join("memo.docx"), memo_docx()).unwrap();
+        let notes = (0..25)
+            .map(|i| {
+                format!("Point {i}: the margin gain holds when churn stays under five percent.")
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        std::fs::write(lib.join("board deck.PPTX"), deck_pptx(&notes)).unwrap();
+        std::fs::write(lib.join("old.doc"), b"\xD0\xCF\x11\xE0").unwrap();
+        let cache = dir.path().join("cache");
+        let (library, problems) = Library::load(std::slice::from_ref(&lib), &cache).unwrap();
+        let titles: Vec<&str> = library
+            .documents()
+            .iter()
+            .map(|d| d.source.title.as_str())
+            .collect();
+        // The deck's properties have no title: its file name stands in.
+        assert_eq!(titles, ["board deck", "Pricing memo & risks"]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].path, lib.join("old.doc"));
+        assert!(problems[0]
+            .message
+            .starts_with("an old Word 97–2003 file (.doc)"));
+
+        let deck = library.documents()[0].source.number;
+        let found = library.search("margin gain churn point 24", 3);
+        let hit = found
+            .iter()
+            .find(|p| p.number == deck)
+            .expect("a deck passage");
+        assert!(hit.text.starts_with("Slide 2: Options\n\n"), "{}", hit.text);
+        assert!(hit.text.contains("Point 24"), "{}", hit.text);
+        assert!(library.contains_passage(deck, "Point 24: the margin gain holds"));
+        let memo = library.documents()[1].source.number;
+        let found = library.search("SMB churn segment", 1);
+        assert_eq!(found[0].number, memo);
+        assert!(
+            found[0].text.contains("SMB | 4% (was 3%)"),
+            "{}",
+            found[0].text
+        );
+
+        let (again, _) = Library::load(&[lib], &cache).unwrap();
+        assert!(again.index_was_cached);
     }
 }

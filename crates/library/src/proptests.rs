@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 mod json_mutations;
 use json_mutations::{any_json, mutated};
 
-const EXTENSIONS: [&str; 9] = [
-    "md", "txt", "html", "htm", "pdf", "toml", "json", "docx", "",
+const EXTENSIONS: [&str; 12] = [
+    "md", "txt", "html", "htm", "pdf", "toml", "json", "docx", "pptx", "doc", "ppt", "",
 ];
 
 fn valid_bibliography() -> Value {
@@ -24,9 +24,30 @@ fn valid_bibliography() -> Value {
     ]})
 }
 
-/// Bytes a source file may hold: anything, text, HTML-ish, PDF-ish.
+/// Bytes a source file may hold: anything, text, HTML-ish, PDF-ish,
+/// zip-ish, OLE-ish, and real Word and PowerPoint files cut short or with
+/// a byte changed.
 fn contents() -> impl Strategy<Value = Vec<u8>> {
+    let office = || {
+        prop_oneof![
+            Just(crate::office::tests::memo_docx()),
+            Just(crate::office::tests::deck_pptx("Notes."))
+        ]
+    };
     prop_oneof![
+        (office(), any::<prop::sample::Index>()).prop_map(|(b, i)| b[..i.index(b.len())].to_vec()),
+        (office(), any::<prop::sample::Index>(), any::<u8>()).prop_map(|(mut b, i, x)| {
+            let at = i.index(b.len());
+            b[at] = x;
+            b
+        }),
+        prop::collection::vec(any::<u8>(), 0..512)
+            .prop_map(|b| [b"PK\x03\x04".to_vec(), b].concat()),
+        prop::collection::vec(any::<u8>(), 0..1024).prop_map(|b| [
+            vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1],
+            b
+        ]
+        .concat()),
         prop::collection::vec(any::<u8>(), 0..512),
         "\\PC{0,300}".prop_map(String::into_bytes),
         "<(html|title|script|style|p)>\\PC{0,80}(</title>)?".prop_map(String::into_bytes),

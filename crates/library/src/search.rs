@@ -9,9 +9,10 @@ use tantivy::schema::{Field, Schema, Value, INDEXED, STORED, TEXT};
 use tantivy::{doc, Index, IndexReader, TantivyDocument};
 
 /// Passage length target, in characters.
-const PASSAGE_CHARS: usize = 800;
-/// Bumped whenever passage splitting or the schema changes.
-const INDEX_FORMAT: &str = "council-passages-v1";
+pub(crate) const PASSAGE_CHARS: usize = 800;
+/// Bumped whenever passage splitting or the schema changes (v2: sections
+/// of Word and PowerPoint files are never merged, and keep their heading).
+const INDEX_FORMAT: &str = "council-passages-v2";
 
 /// A passage found by search.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,7 +34,28 @@ pub(crate) struct Indexed {
     text: Field,
 }
 
+/// A document's passages: its sections' (see [`crate::office::SECTION`])
+/// cut apart, never merged across a section's start; a section's passages
+/// after its first begin with its heading again, so a passage from the
+/// middle of slide 7 still says it is slide 7.
 fn passages(text: &str) -> Vec<String> {
+    let mut sections = text.split(crate::office::SECTION);
+    let mut out = paragraphs(sections.next().unwrap_or(""));
+    for section in sections {
+        let heading = section.split("\n\n").next().unwrap_or("").trim();
+        for (i, p) in paragraphs(section).into_iter().enumerate() {
+            if i > 0 && !heading.is_empty() && !p.starts_with(heading) {
+                out.push(format!("{heading}\n\n{p}"));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Paragraphs joined into passages of about [`PASSAGE_CHARS`].
+fn paragraphs(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     for para in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
@@ -165,6 +187,32 @@ impl Indexed {
 #[cfg(test)]
 mod tests {
     use super::passages;
+
+    #[test]
+    fn sections_are_never_merged_and_each_passage_keeps_its_heading() {
+        let notes = (0..30)
+            .map(|i| format!("Note {i} on the margin gain and the churn risk."))
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        let text = format!(
+            "Intro line.\n\n\u{c}Slide 1: Pricing\n\nShort.\n\n\u{c}Slide 2: Options\n\n{notes}\n\n\u{c}Slide 3\n\nEnd."
+        );
+        let ps = passages(&text);
+        assert_eq!(ps[0], "Intro line.");
+        assert_eq!(ps[1], "Slide 1: Pricing\n\nShort.");
+        let options: Vec<&String> = ps.iter().filter(|p| p.contains("Note ")).collect();
+        assert!(options.len() > 1, "{ps:?}");
+        for p in &options {
+            assert!(p.starts_with("Slide 2: Options\n\nNote "), "{p}");
+            assert!(p.len() <= 900, "{}", p.len());
+        }
+        assert_eq!(ps.last().map(String::as_str), Some("Slide 3\n\nEnd."));
+        // Every note is in exactly one passage.
+        for i in 0..30 {
+            let n = format!("Note {i} on");
+            assert_eq!(ps.iter().filter(|p| p.contains(&n)).count(), 1, "{n}");
+        }
+    }
 
     #[test]
     fn passages_respect_the_target_length() {

@@ -236,6 +236,36 @@ mod tests {
     }
 
     #[test]
+    fn every_builtin_persona_has_a_chinese_name_and_role_of_its_own() {
+        let r = Roster::builtin().unwrap();
+        let english: Vec<&str> = r.all().iter().map(|p| p.name.as_str()).collect();
+        let mut names = std::collections::BTreeSet::new();
+        for p in r.all() {
+            let zh = p
+                .i18n
+                .get("zh")
+                .unwrap_or_else(|| panic!("{} has no [i18n.zh]", p.id));
+            for text in [&zh.name, &zh.role] {
+                assert!(
+                    text.chars().any(council_core::lang::is_cjk),
+                    "{}: {text:?} is not Chinese",
+                    p.id
+                );
+                assert!(
+                    !english.iter().any(|e| text.contains(e)),
+                    "{}: {text:?} holds an English name",
+                    p.id
+                );
+            }
+            assert!(
+                names.insert(zh.name.clone()),
+                "two personas are called {}",
+                zh.name
+            );
+        }
+    }
+
+    #[test]
     fn a_panel_always_seats_a_fact_checker_and_a_contrarian_in_speaking_order() {
         let r = Roster::builtin().unwrap();
         let ids = |v: Vec<Persona>| v.into_iter().map(|p| p.id).collect::<Vec<_>>();

@@ -1,8 +1,9 @@
 //! One persona file → a validated [`Persona`], or an error naming the file,
 //! the field and the fix.
 
-use council_core::{Move, Persona, Trait};
+use council_core::{Localised, Move, Persona, Trait};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 /// A persona file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +109,51 @@ struct Raw {
     traits: Option<Vec<String>>,
     /// Replaced by `traits`; named in its own error.
     always_seated: Option<toml::Value>,
+    /// `[i18n.zh]` tables: the name and role in other languages.
+    i18n: Option<BTreeMap<String, RawLocalised>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLocalised {
+    name: Option<String>,
+    role: Option<String>,
+}
+
+/// The `[i18n.LANG]` tables of `file`, checked: a language Council writes
+/// (not `en`, which the persona's own fields are), with a name and a role.
+fn localised(
+    file: &str,
+    raw: Option<BTreeMap<String, RawLocalised>>,
+) -> Result<BTreeMap<String, Localised>, PersonaError> {
+    let invalid = |problem: String| PersonaError::Invalid {
+        file: file.to_string(),
+        field: "i18n",
+        problem,
+    };
+    let mut out = BTreeMap::new();
+    for (lang, l) in raw.unwrap_or_default() {
+        if lang == "en" {
+            return Err(invalid(
+                "has an [i18n.en] table; the persona's own name and role are its English ones, so drop the table".into(),
+            ));
+        }
+        council_core::lang::check(&lang)
+            .map_err(|e| invalid(format!("has a table [i18n.{lang}]: {e}")))?;
+        let field = |v: Option<String>, key: &str| -> Result<String, PersonaError> {
+            Some(v.unwrap_or_default().trim().to_string())
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "[i18n.{lang}] has no {key}; write {key} = \"…\" in that table, or drop the table"
+                    ))
+                })
+        };
+        let name = field(l.name, "name")?;
+        let role = field(l.role, "role")?;
+        out.insert(lang, Localised { name, role });
+    }
+    Ok(out)
 }
 
 /// Parses and validates one persona file. `file` names it in errors.
@@ -224,6 +270,7 @@ pub fn parse_persona(file: &str, text: &str) -> Result<Persona, PersonaError> {
         .map(|f| f.trim().to_lowercase())
         .filter(|f| !f.is_empty())
         .collect();
+    let i18n = localised(file, raw.i18n)?;
     Ok(Persona {
         id,
         name,
@@ -235,6 +282,7 @@ pub fn parse_persona(file: &str, text: &str) -> Result<Persona, PersonaError> {
         favoured_moves,
         focus,
         traits,
+        i18n,
     })
 }
 
@@ -326,6 +374,34 @@ focus = ["people"]
             err.contains("always_seated") && err.contains("traits = "),
             "{err}"
         );
+    }
+
+    #[test]
+    fn localised_names_are_read_and_checked() {
+        let zh = "\n[i18n.zh]\nname = \"教练\"\nrole = \"高管教练\"\n";
+        let p = parse_persona("coach.toml", &format!("{GOOD}{zh}")).unwrap();
+        assert_eq!(p.i18n["zh"].name, "教练");
+        assert_eq!(p.i18n["zh"].role, "高管教练");
+        assert!(parse_persona("coach.toml", GOOD).unwrap().i18n.is_empty());
+        let bad = |table: &str| {
+            parse_persona("coach.toml", &format!("{GOOD}{table}"))
+                .unwrap_err()
+                .to_string()
+        };
+        let err = bad("\n[i18n.zh]\nname = \"教练\"\n");
+        assert!(
+            err.contains("coach.toml") && err.contains("[i18n.zh] has no role"),
+            "{err}"
+        );
+        let err = bad("\n[i18n.xx]\nname = \"a\"\nrole = \"b\"\n");
+        assert!(
+            err.contains("[i18n.xx]") && err.contains("en, zh, de"),
+            "{err}"
+        );
+        let err = bad("\n[i18n.en]\nname = \"a\"\nrole = \"b\"\n");
+        assert!(err.contains("drop the table"), "{err}");
+        let err = bad("\n[i18n.zh]\nname = \"a\"\nrole = \"b\"\nvoice = \"c\"\n");
+        assert!(err.contains("voice"), "{err}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use council_core::Trait;
 use proptest::prelude::*;
 
 /// The persona file's keys, a retired one and a misspelt one.
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 14] = [
     "id",
     "name",
     "role",
@@ -19,6 +19,7 @@ const KEYS: [&str; 13] = [
     "favoured_moves",
     "focus",
     "traits",
+    "i18n",
     "always_seated",
     "blindspot",
     "mood",

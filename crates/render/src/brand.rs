@@ -3,6 +3,7 @@
 //! so that rendering never meets a bad value.
 
 use base64::Engine as _;
+use council_core::variant::Audience;
 use std::path::{Path, PathBuf};
 
 /// The largest logo accepted: a report is sent by mail, and a logo larger
@@ -10,7 +11,17 @@ use std::path::{Path, PathBuf};
 pub const MAX_LOGO_BYTES: u64 = 1024 * 1024;
 
 /// The keys a brand file may hold.
-const KEYS: [&str; 5] = ["name", "logo", "accent", "footer", "confidentiality"];
+const KEYS: [&str; 9] = [
+    "name",
+    "logo",
+    "accent",
+    "footer",
+    "confidentiality",
+    "title",
+    "subtitle",
+    "external",
+    "appendix",
+];
 
 /// A brand, validated: every field is ready to render.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +36,75 @@ pub struct Brand {
     pub footer: Option<String>,
     /// A confidentiality line, shown at the top and the bottom.
     pub confidentiality: Option<String>,
+    /// The report's title, instead of "Advisory board report".
+    pub title: Option<String>,
+    /// A line under the title (e.g. "Prepared for Acme Ltd").
+    pub subtitle: Option<String>,
+    /// Audiences outside the firm besides `client`, whose reports leave
+    /// out the internal parts.
+    pub external: Vec<Audience>,
+    /// The internal parts an external audience's report keeps, in an
+    /// appendix, unless `--appendix` says otherwise.
+    pub appendix: Appendix,
+}
+
+/// The internal parts of a report: where it came from (the source run,
+/// the variant's instructions), what it cost, and what was flagged. Shown
+/// in place in an internal report; left out of an external audience's,
+/// or gathered there in an appendix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Appendix {
+    /// The origin line (source run, changes) and the variant's instructions.
+    pub origin: bool,
+    /// The cost table.
+    pub cost: bool,
+    /// The list of what was flagged.
+    pub flags: bool,
+}
+
+impl Appendix {
+    /// The part names, as `--appendix` and the brand file take them.
+    pub const PARTS: [&'static str; 3] = ["origin", "cost", "flags"];
+
+    /// Every part.
+    pub const ALL: Appendix = Appendix {
+        origin: true,
+        cost: true,
+        flags: true,
+    };
+
+    /// Whether any part is asked for.
+    pub fn any(self) -> bool {
+        self.origin || self.cost || self.flags
+    }
+
+    /// Reads part names (`origin`, `cost`, `flags`, or `none` alone); the
+    /// error names the unknown part and the ones there are.
+    pub fn from_parts<'a>(parts: impl IntoIterator<Item = &'a str>) -> Result<Appendix, String> {
+        let mut out = Appendix::default();
+        for part in parts {
+            match part.trim() {
+                "origin" => out.origin = true,
+                "cost" => out.cost = true,
+                "flags" => out.flags = true,
+                "none" | "" => {}
+                other => {
+                    return Err(format!(
+                        "{other:?} is not a part of the appendix; use origin, cost, flags (comma-separated) or none"
+                    ))
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl std::str::FromStr for Appendix {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Appendix, String> {
+        Appendix::from_parts(s.split(','))
+    }
 }
 
 /// A logo's bytes and kind.
@@ -122,6 +202,22 @@ pub enum BrandError {
         /// The value given.
         value: String,
     },
+    /// `external` names an audience there is not.
+    #[error("brand file {}: external: {value:?} is not an audience; use any of {}", path.display(), audiences())]
+    BadAudience {
+        /// The brand file.
+        path: PathBuf,
+        /// The value given.
+        value: String,
+    },
+    /// `appendix` names a part there is not.
+    #[error("brand file {}: appendix: {message}", path.display())]
+    BadAppendix {
+        /// The brand file.
+        path: PathBuf,
+        /// Which part, and the parts there are.
+        message: String,
+    },
     /// The logo file does not exist.
     #[error("brand file {}: logo {} does not exist; give a path relative to the brand file's folder", path.display(), logo.display())]
     LogoMissing {
@@ -160,6 +256,14 @@ pub enum BrandError {
     },
 }
 
+fn audiences() -> String {
+    Audience::ALL
+        .iter()
+        .map(|a| a.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[derive(serde::Deserialize)]
 struct RawBrand {
     name: Option<String>,
@@ -167,6 +271,11 @@ struct RawBrand {
     accent: Option<String>,
     footer: Option<String>,
     confidentiality: Option<String>,
+    title: Option<String>,
+    subtitle: Option<String>,
+    #[serde(default)]
+    external: Vec<String>,
+    appendix: Option<Vec<String>>,
 }
 
 /// A brand file's text, parsed and checked, before its logo is read.
@@ -182,6 +291,14 @@ pub(crate) struct BrandFile {
     pub(crate) footer: Option<String>,
     /// Trimmed, not empty.
     pub(crate) confidentiality: Option<String>,
+    /// Trimmed, not empty.
+    pub(crate) title: Option<String>,
+    /// Trimmed, not empty.
+    pub(crate) subtitle: Option<String>,
+    /// Audiences marked external (besides `client`).
+    pub(crate) external: Vec<Audience>,
+    /// The default appendix of an external audience's report.
+    pub(crate) appendix: Appendix,
 }
 
 impl BrandFile {
@@ -218,6 +335,24 @@ impl BrandFile {
                 })
             })
             .transpose()?;
+        let external = raw
+            .external
+            .iter()
+            .map(|a| {
+                Audience::ALL
+                    .into_iter()
+                    .find(|x| x.as_str() == a.trim())
+                    .ok_or_else(|| BrandError::BadAudience {
+                        path: path.into(),
+                        value: a.clone(),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let appendix = Appendix::from_parts(raw.appendix.iter().flatten().map(String::as_str))
+            .map_err(|message| BrandError::BadAppendix {
+                path: path.into(),
+                message,
+            })?;
         let folder = path.parent().unwrap_or(Path::new("."));
         let text = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         Ok(BrandFile {
@@ -226,6 +361,10 @@ impl BrandFile {
             accent,
             footer: text(raw.footer),
             confidentiality: text(raw.confidentiality),
+            title: text(raw.title),
+            subtitle: text(raw.subtitle),
+            external,
+            appendix,
         })
     }
 }
@@ -252,6 +391,10 @@ impl Brand {
             accent: file.accent,
             footer: file.footer,
             confidentiality: file.confidentiality,
+            title: file.title,
+            subtitle: file.subtitle,
+            external: file.external,
+            appendix: file.appendix,
         })
     }
 }

@@ -34,7 +34,7 @@ type Section = fn(&mut Doc, &Input<'_, '_>) -> Result<(), RenderError>;
 /// The document's sections, top to bottom, each skipping itself when the
 /// report's length leaves it out. The report's account of itself (a status
 /// line, or a warning box) comes right under the title, before the verdict.
-const SECTIONS: [Section; 18] = [
+const SECTIONS: [Section; 19] = [
     brand_band,
     title_block,
     status,
@@ -50,6 +50,7 @@ const SECTIONS: [Section; 18] = [
     followups,
     rounds,
     sources,
+    appendix,
     flags,
     cost,
     disclaimer,
@@ -128,8 +129,13 @@ fn title_block(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
     d.p(Paragraph::new()
         .style("Title")
         .add_run(Run::new().add_text(i.t("title"))));
-    for line in [&v.origin_line, &v.variant_line].into_iter().flatten() {
-        d.p(Paragraph::new().add_run(small(line).italic()));
+    if let Some(sub) = &v.subtitle {
+        d.p(Paragraph::new().add_run(text_run(sub).size(26).color(MUTED)));
+    }
+    if v.show.origin {
+        for line in [&v.origin_line, &v.variant_line].into_iter().flatten() {
+            d.p(Paragraph::new().add_run(small(line).italic()));
+        }
     }
     d.p(Paragraph::new().add_run(small(&format!(
         "{} · {}{}",
@@ -313,6 +319,7 @@ fn paths(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
     } else if !v.paths_svg.is_empty() {
         d.note(&t("paths_chart"));
         d.chart(&v.paths_svg, "paths chart")?;
+        d.note(&t("milestone_legend"));
     }
     for p in &v.paths {
         let title = match &p.scenario {
@@ -327,16 +334,13 @@ fn paths(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
                 .add_run(text_run(&p.premise)));
         }
         for m in &p.milestones {
-            let backing = Run::new()
-                .add_text(format!(" ({} {})", t("backed_by"), m.backing))
-                .size(18)
-                .color(if m.ok { MUTED } else { WARN });
+            let backing =
+                Run::new()
+                    .add_text(&m.note)
+                    .size(18)
+                    .color(if m.ok { MUTED } else { WARN });
             d.p(bullet()
-                .add_run(
-                    Run::new()
-                        .add_text(format!("{} {}", t("month"), m.month))
-                        .bold(),
-                )
+                .add_run(Run::new().add_text(&m.label).bold())
                 .add_run(Run::new().add_text(" – "))
                 .add_run(text_run(&m.event))
                 .add_run(backing));
@@ -479,13 +483,7 @@ fn rounds(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
         colon: t("colon"),
     };
     for round in &v.rounds {
-        d.h2(&format!(
-            "{} {}{} – {}",
-            t("round"),
-            round.number,
-            t("round_suffix"),
-            round.title
-        ));
+        d.h2(&format!("{} – {}", round.label, round.title));
         d.labelled(&i.label("summary"), round.summary.as_deref().unwrap_or("–"));
         for x in &round.turns {
             d.turn(x, &t("failed"), Some(&labels));
@@ -526,10 +524,27 @@ fn sources(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
     Ok(())
 }
 
+/// An external audience's internal appendix, when asked for: its heading,
+/// its note, and the origin and variant lines (flags and cost follow).
+fn appendix(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
+    let v = i.v;
+    if !v.show.appendix {
+        return Ok(());
+    }
+    d.h1(&i.t("appendix"));
+    d.note(&i.t("appendix_note"));
+    if v.show.appendix_origin {
+        for line in [&v.origin_line, &v.variant_line].into_iter().flatten() {
+            d.p(Paragraph::new().add_run(small(line).italic()));
+        }
+    }
+    Ok(())
+}
+
 /// The verification line and every flag.
 fn flags(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
     let v = i.v;
-    if !v.show.detail {
+    if !v.show.flags {
         return Ok(());
     }
     d.h1(&i.t("flags"));
@@ -545,7 +560,7 @@ fn flags(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
 
 /// The cost table and its notes (unpriced models, the prices' date).
 fn cost(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
-    let (true, Some(c)) = (i.v.show.detail, &i.v.cost) else {
+    let (true, Some(c)) = (i.v.show.cost, &i.v.cost) else {
         return Ok(());
     };
     d.h1(&i.t("cost"));
@@ -1043,7 +1058,7 @@ mod tests {
                 assert_eq!(tables_under_headings(&blocks), tables, "{case}");
                 let rounds = styled(&blocks, "Heading2")
                     .into_iter()
-                    .filter(|h| h.starts_with(&t("round")))
+                    .filter(|h| h.starts_with(t("round_label").split("{n}").next().unwrap()))
                     .count();
                 let expected = if length == Length::Brief {
                     0
@@ -1144,6 +1159,10 @@ mod tests {
             accent: Some("#0a7f6f".into()),
             footer: Some("acme.example".into()),
             confidentiality: Some("Confidential".into()),
+            title: None,
+            subtitle: None,
+            external: Vec::new(),
+            appendix: crate::Appendix::default(),
         };
         let r = fixture::report(Length::Brief);
         let v = view::view(&r, Some(&brand));

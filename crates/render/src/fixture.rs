@@ -30,6 +30,7 @@ pub(crate) fn report(length: Length) -> Report {
             id: id.into(),
             name: name.into(),
             role: "Advisor".into(),
+            i18n: Default::default(),
         },
         trajectory: vec![Some(60), Some(70)],
         final_confidence: Some(70),

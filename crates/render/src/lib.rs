@@ -14,6 +14,8 @@
 
 pub mod brand;
 pub mod charts;
+#[cfg(test)]
+mod client;
 pub mod diff;
 mod docx;
 #[cfg(test)]
@@ -23,7 +25,7 @@ mod pdf;
 mod proptests;
 mod view;
 
-pub use brand::{Brand, BrandError};
+pub use brand::{Appendix, Brand, BrandError};
 use council_core::Report;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -62,11 +64,26 @@ impl Format {
     }
 }
 
-/// How to render: the brand to apply, if any.
+/// How to render: the brand to apply, if any, and the internal appendix
+/// of an external audience's report.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RenderOptions<'a> {
     /// The firm whose name, logo, colours and notices the report carries.
     pub brand: Option<&'a Brand>,
+    /// The internal parts an external audience's report gathers in an
+    /// appendix (`None`: the brand's default, else none). An internal
+    /// report shows every part in place whatever this says.
+    pub appendix: Option<Appendix>,
+}
+
+impl<'a> RenderOptions<'a> {
+    /// Options with `brand` and the default appendix.
+    pub fn branded(brand: Option<&'a Brand>) -> RenderOptions<'a> {
+        RenderOptions {
+            brand,
+            appendix: None,
+        }
+    }
 }
 
 /// A report that could not be rendered.
@@ -137,10 +154,8 @@ pub enum RenderError {
     Docx(String),
 }
 
-/// Languages with localised fixed text.
-pub const LANGUAGES: [&str; 2] = ["en", "zh"];
-
-/// The fixed text for `lang` (English for languages without a table).
+/// The fixed text for `lang`: every language of [`council_core::lang::CODES`]
+/// has a table (a test holds it to that); English for any other code.
 pub fn strings(lang: &str) -> BTreeMap<String, String> {
     let all: BTreeMap<String, BTreeMap<String, String>> =
         toml::from_str(include_str!("../i18n.toml")).unwrap_or_default();
@@ -150,14 +165,60 @@ pub fn strings(lang: &str) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-fn templates() -> Result<Tera, tera::Error> {
+/// The template of `format` in an engine that escapes every value for it:
+/// HTML entities for HTML, [`markdown_text`] for Markdown.
+fn templates(format: Format) -> Result<Tera, tera::Error> {
     let mut tera = Tera::default();
-    // Names ending in .html are autoescaped; Markdown is not.
-    tera.add_raw_templates([
-        ("report.html", include_str!("../templates/report.html")),
-        ("report.md", include_str!("../templates/report.md")),
-    ])?;
+    match format {
+        Format::Markdown => {
+            tera.autoescape_on(vec![".md"]);
+            tera.set_escape_fn(markdown_text);
+            tera.add_raw_template("report.md", include_str!("../templates/report.md"))?;
+        }
+        _ => tera.add_raw_template("report.html", include_str!("../templates/report.html"))?,
+    }
     Ok(tera)
+}
+
+/// `text` as one line of Markdown that shows exactly these characters and
+/// makes no element of its own: line breaks become spaces (a table cell
+/// keeps one line, no value starts a block), backslashes and pipes are
+/// escaped, a `<` that could open a tag or an autolink becomes `&lt;`, a
+/// link's `](` is broken, and a leading block marker (`#`, `>`, `-`, `+`,
+/// `*`, `=`, `1.`) is escaped.
+pub fn markdown_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            // A run of white space (line breaks included) is one space.
+            c if c.is_whitespace() => {
+                while chars.peek().is_some_and(|n| n.is_whitespace()) {
+                    chars.next();
+                }
+                out.push(' ');
+            }
+            '\\' => out.push_str("\\\\"),
+            '|' => out.push_str("\\|"),
+            '<' if chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) =>
+            {
+                out.push_str("&lt;")
+            }
+            ']' if chars.peek() == Some(&'(') => out.push_str("]\\"),
+            _ => out.push(c),
+        }
+    }
+    let start = out.len() - out.trim_start().len();
+    let body = &out[start..];
+    let digits = body.chars().take_while(char::is_ascii_digit).count();
+    let marker = body.starts_with(['#', '>', '-', '+', '*', '=', '_', '~', '`'])
+        || (digits > 0 && body[digits..].starts_with(['.', ')']));
+    if marker {
+        out.insert(start + digits, '\\');
+    }
+    out
 }
 
 /// Renders the report in a text `format` (Markdown, HTML or JSON), in the
@@ -183,8 +244,8 @@ pub fn render_with(
         format: format.extension(),
         message: council_core::error_chain(&e),
     };
-    let tera = templates().map_err(fail)?;
-    let view = view::view(report, options.brand);
+    let tera = templates(format).map_err(fail)?;
+    let view = view::view_with(report, options);
     let ctx = view::context(&view).map_err(fail)?;
     tera.render(name, &ctx).map_err(fail)
 }
@@ -222,7 +283,7 @@ pub fn render_pdf(
 /// The report as an editable Word document: Heading 1/2 styles, tables for
 /// the vote, forecasts, action plan, risks and cost, the charts as PNG.
 pub fn render_docx(report: &Report, options: &RenderOptions<'_>) -> Result<Vec<u8>, RenderError> {
-    let view = view::view(report, options.brand);
+    let view = view::view_with(report, options);
     docx::write(&view, options.brand)
 }
 
@@ -251,24 +312,64 @@ mod tests {
     use council_core::variant::Length;
 
     #[test]
-    fn every_language_has_every_key() {
-        let en = strings("en");
-        assert!(en.len() > 40);
-        for lang in LANGUAGES {
-            let s = strings(lang);
-            let missing: Vec<_> = en.keys().filter(|k| !s.contains_key(*k)).collect();
-            assert!(missing.is_empty(), "{lang} lacks {missing:?}");
-        }
+    fn every_language_has_every_key_with_the_same_placeholders() {
+        let all: BTreeMap<String, BTreeMap<String, String>> =
+            toml::from_str(include_str!("../i18n.toml")).unwrap();
+        let tables: Vec<&str> = all.keys().map(String::as_str).collect();
+        let mut codes = council_core::lang::CODES.to_vec();
+        codes.sort_unstable();
         assert_eq!(
-            strings("fr")["verdict"],
+            tables, codes,
+            "one table per language Council writes, no other"
+        );
+        let en = &all["en"];
+        assert!(en.len() > 40);
+        let placeholders = |v: &str| {
+            let mut p: Vec<String> = v
+                .split('{')
+                .skip(1)
+                .filter_map(|x| x.split_once('}').map(|(name, _)| name.to_string()))
+                .collect();
+            p.sort();
+            p
+        };
+        for (lang, table) in &all {
+            let missing: Vec<_> = en.keys().filter(|k| !table.contains_key(*k)).collect();
+            assert!(missing.is_empty(), "{lang} lacks {missing:?}");
+            let extra: Vec<_> = table.keys().filter(|k| !en.contains_key(*k)).collect();
+            assert!(extra.is_empty(), "{lang} has keys English lacks: {extra:?}");
+            for (key, value) in table {
+                assert!(!value.trim().is_empty(), "{lang}.{key} is empty");
+                assert_eq!(
+                    placeholders(value),
+                    placeholders(&en[key]),
+                    "{lang}.{key} fills other placeholders than English"
+                );
+            }
+        }
+        // Every move of core's set, and every language a change line may
+        // name, has its words.
+        for m in council_core::Move::ALL {
+            assert!(
+                en.contains_key(&format!("move_{}", m.as_str().to_lowercase())),
+                "{m}"
+            );
+        }
+        for code in council_core::lang::CODES {
+            assert!(en.contains_key(&format!("lang_{code}")), "{code}");
+        }
+        assert_eq!(strings("de")["verdict"], "Urteil");
+        assert_eq!(
+            strings("xx")["verdict"],
             "Verdict",
-            "unknown languages fall back to English"
+            "other codes read English"
         );
     }
 
     #[test]
     fn the_templates_compile() {
-        templates().unwrap();
+        templates(Format::Markdown).unwrap();
+        templates(Format::Html).unwrap();
     }
 
     /// HTML text as a reader sees it (the entities tera writes, decoded).
@@ -366,13 +467,78 @@ mod tests {
     }
 
     #[test]
+    fn a_chinese_report_shows_names_roles_moves_and_months_in_chinese() {
+        let mut r = fixture::report(Length::Full);
+        for (p, (name, role)) in r
+            .panel
+            .iter_mut()
+            .zip([("首席财务官", "财务负责人"), ("首席技术官", "技术负责人")])
+        {
+            p.member.i18n.insert(
+                "zh".into(),
+                council_core::Localised {
+                    name: name.into(),
+                    role: role.into(),
+                },
+            );
+        }
+        r.lang = "zh".into();
+        let md = render(&r, Format::Markdown).unwrap();
+        let html = unescape(&render(&r, Format::Html).unwrap());
+        for (format, text) in [("md", &md), ("html", &html)] {
+            for chinese in [
+                "首席财务官",
+                "财务负责人",
+                "首席技术官",
+                "质疑",
+                "第3个月",
+                "（未注明依据）",
+            ] {
+                assert!(text.contains(chinese), "{format} lacks {chinese:?}");
+            }
+            for english in [
+                "The CFO",
+                "The CTO",
+                "Advisor",
+                "CHALLENGE",
+                "月 3",
+                "依据 –",
+                "(依据",
+            ] {
+                assert!(!text.contains(english), "{format} holds {english:?}");
+            }
+        }
+        // The same report in English: the persona's own names and the wire tags.
+        r.lang = "en".into();
+        let md = render(&r, Format::Markdown).unwrap();
+        for english in ["The CFO", "CHALLENGE", "**Month 3**", "(no backing given)"] {
+            assert!(md.contains(english), "en md lacks {english:?}");
+        }
+        assert!(!md.contains("首席财务官"));
+        // German has its own fixed text and falls back to the English name.
+        r.lang = "de".into();
+        let md = render(&r, Format::Markdown).unwrap();
+        for german in ["The CFO", "EINWAND", "**Monat 3**", "Urteil"] {
+            assert!(md.contains(german), "de md lacks {german:?}");
+        }
+    }
+
+    #[test]
     fn follow_ups_origin_and_cost_are_shown_in_both_languages() {
         let mut r = fixture::report(Length::Full);
+        r.panel[0].member.i18n.insert(
+            "zh".into(),
+            council_core::Localised {
+                name: "首席财务官".into(),
+                role: "财务".into(),
+            },
+        );
         for (lang, says) in [
             (
                 "en",
                 [
-                    "Branch of transcripts/run-a from round 3: swap cfo=brand-strategist",
+                    // A change names advisors by name (an id no panel holds stays as it is).
+                    "Branch of transcripts/run-a from round 3: brand-strategist in place of The CFO",
                     "Follow-up 1: What if the euro falls?",
                     "What changed",
                     "The moderator's summary",
@@ -387,7 +553,7 @@ mod tests {
             (
                 "zh",
                 [
-                    "transcripts/run-a 自第 3 轮起的分支：swap cfo=brand-strategist",
+                    "transcripts/run-a 自第3轮起的分支：由brand-strategist替换首席财务官",
                     "追问 1：What if the euro falls?",
                     "带来的变化",
                     "主持人总结",
@@ -427,14 +593,7 @@ mod tests {
         .unwrap();
         let brand = Brand::load(&dir.path().join("brand.toml")).unwrap();
         let r = fixture::report(Length::Full);
-        let html = render_with(
-            &r,
-            Format::Html,
-            &RenderOptions {
-                brand: Some(&brand),
-            },
-        )
-        .unwrap();
+        let html = render_with(&r, Format::Html, &RenderOptions::branded(Some(&brand))).unwrap();
         assert!(
             html.contains("<span class=\"firm\">Acme &lt;b&gt;&amp;&lt;&#x2F;b&gt; Co</span>"),
             "firm name not escaped"
@@ -452,15 +611,13 @@ mod tests {
             2,
             "top and bottom"
         );
-        let md = render_with(
-            &r,
-            Format::Markdown,
-            &RenderOptions {
-                brand: Some(&brand),
-            },
-        )
-        .unwrap();
-        assert!(md.starts_with("**Acme <b>&</b> Co** · *Confidential"));
+        let md = render_with(&r, Format::Markdown, &RenderOptions::branded(Some(&brand))).unwrap();
+        // The brand's name is shown as written, never as markup.
+        assert!(
+            md.starts_with("**Acme &lt;b>&&lt;/b> Co** · *Confidential"),
+            "{}",
+            &md[..80]
+        );
         let plain = render(&r, Format::Html).unwrap();
         for absent in [
             "class=\"brand\"",

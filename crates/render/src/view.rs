@@ -4,9 +4,10 @@
 
 use crate::brand::Brand;
 use crate::charts;
+use crate::RenderOptions;
 use council_core::cost::{format_usd, CostLine, RunCost};
 use council_core::report::{Backing, Concern, Remedy, ReportStatus, Scenario, Stance};
-use council_core::variant::OriginKind;
+use council_core::variant::{Audience, OriginKind};
 use council_core::{Report, Turn, TurnStatus};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -68,6 +69,10 @@ pub(crate) struct ForecastRow {
 #[derive(Debug, Serialize)]
 pub(crate) struct MilestoneRow {
     pub(crate) month: u32,
+    /// "Month 3", "第3个月".
+    pub(crate) label: String,
+    /// "(backed by …)", or what the language says when nothing backs it.
+    pub(crate) note: String,
     pub(crate) event: String,
     pub(crate) backing: String,
     pub(crate) ok: bool,
@@ -113,6 +118,8 @@ pub(crate) struct TurnView {
 #[derive(Debug, Serialize)]
 pub(crate) struct RoundView {
     pub(crate) number: u32,
+    /// "Round 3", "第3轮".
+    pub(crate) label: String,
     pub(crate) title: String,
     pub(crate) summary: Option<String>,
     pub(crate) turns: Vec<TurnView>,
@@ -175,13 +182,24 @@ pub(crate) struct BrandView {
     pub(crate) confidentiality_css: String,
 }
 
-/// Which parts the report's length shows.
+/// Which parts the report's length and audience show.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub(crate) struct Show {
-    /// Paths, story, evidence, panel, the rounds' summaries, sources, flags, cost.
+    /// Paths, story, evidence, panel, the rounds' summaries, sources.
     pub(crate) detail: bool,
     /// Every turn of every round.
     pub(crate) turns: bool,
+    /// The origin and variant lines under the title (an internal report's).
+    pub(crate) origin: bool,
+    /// The list of what was flagged.
+    pub(crate) flags: bool,
+    /// The cost table (when the report has a cost).
+    pub(crate) cost: bool,
+    /// The internal appendix (an external audience's report, when asked):
+    /// its heading, then the origin lines, flags and cost it holds.
+    pub(crate) appendix: bool,
+    /// The appendix holds the origin and variant lines.
+    pub(crate) appendix_origin: bool,
 }
 
 /// The report's account of itself, shown before the verdict: one line
@@ -204,6 +222,8 @@ pub(crate) struct StatusView {
 #[derive(Debug, Serialize)]
 pub(crate) struct View<'a> {
     pub(crate) t: BTreeMap<String, String>,
+    /// The brand's line under the title.
+    pub(crate) subtitle: Option<String>,
     pub(crate) r: &'a Report,
     pub(crate) show: Show,
     /// The report's account of itself, first of all.
@@ -253,20 +273,29 @@ impl View<'_> {
         }
         out.extend(self.followups.iter().map(|f| f.heading.clone()));
         if self.show.detail {
-            out.extend([t("rounds"), t("sources"), t("flags")]);
-            if self.cost.is_some() {
-                out.push(t("cost"));
-            }
+            out.extend([t("rounds"), t("sources")]);
+        }
+        if self.show.appendix {
+            out.push(t("appendix"));
+        }
+        if self.show.flags {
+            out.push(t("flags"));
+        }
+        if self.show.cost {
+            out.push(t("cost"));
         }
         out
     }
 }
 
-fn turn_view(r: &Report, x: &Turn, limit: Option<usize>) -> TurnView {
-    let name_of = |id: &str| r.name_of(id).to_string();
+fn turn_view(r: &Report, s: &Text, x: &Turn, limit: Option<usize>) -> TurnView {
+    let name_of = |id: &str| r.local_name(id).to_string();
     TurnView {
         name: name_of(&x.persona),
-        move_: x.move_.map_or_else(|| "–".into(), |m| m.to_string()),
+        move_: x.move_.map_or_else(
+            || "–".into(),
+            |m| s.get(&format!("move_{}", m.as_str().to_lowercase())),
+        ),
         confidence: x.confidence.map_or_else(|| "–".into(), |c| c.to_string()),
         failed: x.status == TurnStatus::Failed,
         error: x.error.clone(),
@@ -276,7 +305,7 @@ fn turn_view(r: &Report, x: &Turn, limit: Option<usize>) -> TurnView {
             .iter()
             .map(|id| name_of(id))
             .collect::<Vec<_>>()
-            .join(", "),
+            .join(&s.get("list_sep")),
         assumption: x.assumption.clone(),
         target: x.target_peer.as_deref().map(name_of),
         target_assumption: x.target_assumption.clone(),
@@ -286,7 +315,7 @@ fn turn_view(r: &Report, x: &Turn, limit: Option<usize>) -> TurnView {
     }
 }
 
-fn cost_view(c: &RunCost, s: &Text) -> CostView {
+fn cost_view(c: &RunCost, s: &Text, r: &Report) -> CostView {
     let row = |label: String, l: &CostLine, total: bool| CostRow {
         label,
         calls: l.usage.calls,
@@ -304,7 +333,15 @@ fn cost_view(c: &RunCost, s: &Text) -> CostView {
     let mut rows = vec![row(s.get("cost_total"), &c.total, true)];
     rows.push(row(s.get("cost_moderator"), &c.moderator, false));
     rows.push(row(s.get("cost_synthesis"), &c.synthesis, false));
-    rows.extend(c.by_persona.iter().map(|l| row(l.label.clone(), l, false)));
+    // A persona's line is labelled with its name: shown in the report's language.
+    let local = |label: &str| {
+        r.panel
+            .iter()
+            .find(|p| p.member.name == label)
+            .map_or(label, |p| p.member.name_in(&r.lang))
+            .to_string()
+    };
+    rows.extend(c.by_persona.iter().map(|l| row(local(&l.label), l, false)));
     rows.extend(c.followups.iter().enumerate().map(|(i, l)| {
         let n = (i + 1).to_string();
         row(s.fill("cost_followup", &[("n", &n)]), l, false)
@@ -356,23 +393,77 @@ fn brand_view(b: &Brand) -> BrandView {
     }
 }
 
-/// The view of `r`, branded with `brand`.
+/// The view of `r`, branded with `brand`, with the brand's appendix.
+#[cfg(test)]
 pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
-    let t = crate::strings(&r.lang);
-    let s = Text(t.clone());
-    let name_of = |id: &str| r.name_of(id).to_string();
-    let scenario_name = |x: Scenario| s.get(&format!("scenario_{}", x.as_str()));
+    view_with(r, &RenderOptions::branded(brand))
+}
+
+/// Whether `r` is written for a reader outside the firm: a variant for a
+/// client, or for an audience the brand marks external.
+pub(crate) fn is_external(r: &Report, brand: Option<&Brand>) -> bool {
+    r.variant.as_ref().is_some_and(|v| {
+        v.audience == Audience::Client || brand.is_some_and(|b| b.external.contains(&v.audience))
+    })
+}
+
+/// What the report shows, from its length, its audience and the appendix
+/// asked for: an external audience's report leaves out the origin line,
+/// the variant's instructions, the flags list and the cost table, unless
+/// its appendix asks for them, and then shows them there.
+fn show_of(r: &Report, options: &RenderOptions<'_>) -> Show {
     let length = r.length();
-    let show = Show {
-        detail: length.shows_detail(),
+    let detail = length.shows_detail();
+    let has_cost = r.cost.is_some();
+    if !is_external(r, options.brand) {
+        return Show {
+            detail,
+            turns: length.shows_rounds(),
+            origin: true,
+            flags: detail,
+            cost: detail && has_cost,
+            appendix: false,
+            appendix_origin: false,
+        };
+    }
+    let appendix = options
+        .appendix
+        .or(options.brand.map(|b| b.appendix))
+        .unwrap_or_default();
+    let has_origin = r.origin.is_some() || r.variant.is_some();
+    let appendix_origin = appendix.origin && has_origin;
+    let cost = appendix.cost && has_cost;
+    Show {
+        detail,
         turns: length.shows_rounds(),
-    };
+        origin: false,
+        flags: appendix.flags,
+        cost,
+        appendix: appendix_origin || appendix.flags || cost,
+        appendix_origin,
+    }
+}
+
+/// The view of `r` rendered with `options`.
+pub(crate) fn view_with<'a>(r: &'a Report, options: &RenderOptions<'_>) -> View<'a> {
+    let brand = options.brand;
+    let mut t = crate::strings(&r.lang);
+    if let Some(title) = brand.and_then(|b| b.title.clone()) {
+        t.insert("title".into(), title);
+    }
+    let s = Text(t.clone());
+    let name_of = |id: &str| r.local_name(id).to_string();
+    let scenario_name = |x: Scenario| s.get(&format!("scenario_{}", x.as_str()));
+    let show = show_of(r, options);
 
     let votes = r
         .votes
         .iter()
         .map(|v| VoteRow {
-            name: v.name.clone(),
+            name: Some(r.local_name(&v.persona))
+                .filter(|n| *n != v.persona)
+                .unwrap_or(&v.name)
+                .to_string(),
             stance: v
                 .stance
                 .map_or_else(|| s.get("no_vote"), |x| s.get(x.as_str())),
@@ -413,9 +504,12 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
                             let mark = if *verified {
                                 String::new()
                             } else {
-                                format!(" ({})", s.get("unverified"))
+                                s.get("unverified_mark")
                             };
-                            (format!("{}: “{quote}”{mark}", name_of(persona)), *verified)
+                            (
+                                format!("{}{}“{quote}”{mark}", name_of(persona), s.get("colon")),
+                                *verified,
+                            )
                         }
                         Backing::Forecast {
                             id,
@@ -423,21 +517,23 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
                             valid,
                         } => {
                             if *valid {
-                                (
-                                    format!(
-                                        "{id} ({})",
-                                        probability.map_or_else(|| "–".into(), pct)
-                                    ),
-                                    true,
-                                )
+                                let p = probability.map_or_else(|| "–".into(), pct);
+                                (s.fill("backing_forecast", &[("id", id), ("p", &p)]), true)
                             } else {
-                                (format!("{id} ({})", s.get("unknown_forecast")), false)
+                                (s.fill("backing_unknown_forecast", &[("id", id)]), false)
                             }
                         }
                         Backing::None => ("–".into(), false),
                     };
+                    let month = m.month.to_string();
+                    let note = match m.backing {
+                        Backing::None => s.get("backing_none"),
+                        _ => s.fill("backing_note", &[("backing", &backing)]),
+                    };
                     MilestoneRow {
                         month: m.month,
+                        label: s.fill("month_label", &[("n", &month)]),
+                        note,
                         event: m.event.clone(),
                         backing,
                         ok,
@@ -462,7 +558,7 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
             }
             if let Some(p) = &e.persona {
                 match &e.quote {
-                    Some(q) => cite.push(format!("{}: “{q}”", name_of(p))),
+                    Some(q) => cite.push(format!("{}{}“{q}”", name_of(p), s.get("colon"))),
                     None => cite.push(name_of(p)),
                 }
             }
@@ -479,10 +575,15 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
         .iter()
         .map(|round| RoundView {
             number: round.number,
+            label: s.fill("round_label", &[("n", &round.number.to_string())]),
             title: s.get(&format!("round_{}", round.number.clamp(1, 5))),
             summary: round.summary.clone(),
             turns: if show.turns {
-                round.turns.iter().map(|x| turn_view(r, x, None)).collect()
+                round
+                    .turns
+                    .iter()
+                    .map(|x| turn_view(r, &s, x, None))
+                    .collect()
             } else {
                 Vec::new()
             },
@@ -492,8 +593,8 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
         .panel
         .iter()
         .map(|p| PanelRow {
-            name: p.member.name.clone(),
-            role: p.member.role.clone(),
+            name: p.member.name_in(&r.lang).to_string(),
+            role: p.member.role_in(&r.lang).to_string(),
             final_: p
                 .final_confidence
                 .map_or_else(|| "–".into(), |c| c.to_string()),
@@ -513,7 +614,10 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
             new_risks: f.new_risks.clone(),
             summary: f.summary.as_deref().and_then(nonempty),
             turns: if show.detail {
-                f.turns.iter().map(|x| turn_view(r, x, Some(300))).collect()
+                f.turns
+                    .iter()
+                    .map(|x| turn_view(r, &s, x, Some(300)))
+                    .collect()
             } else {
                 Vec::new()
             },
@@ -531,7 +635,12 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
         if o.changes.is_empty() {
             line
         } else {
-            format!("{line}{}{}", s.get("colon"), o.changes.join("; "))
+            let changes: Vec<String> = o.changes.iter().map(|c| local_change(r, &s, c)).collect();
+            format!(
+                "{line}{}{}",
+                s.get("colon"),
+                changes.join(&s.get("change_sep"))
+            )
         }
     });
     let variant_line = r.variant.as_ref().map(|v| {
@@ -610,6 +719,11 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
             .collect::<Vec<_>>()
             .join("; ")
     };
+    // The chart's legend names each advisor in the report's language.
+    let mut local_panel = r.panel.clone();
+    for p in &mut local_panel {
+        p.member.name = p.member.name_in(&r.lang).to_string();
+    }
     let row_label = |p: &council_core::report::FuturePath| {
         p.scenario.map_or_else(|| p.title.clone(), scenario_name)
     };
@@ -644,13 +758,14 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
         cost: r
             .cost
             .as_ref()
-            .filter(|_| show.detail)
-            .map(|c| cost_view(c, &s)),
+            .filter(|_| show.cost)
+            .map(|c| cost_view(c, &s, r)),
+        subtitle: brand.and_then(|b| b.subtitle.clone()),
         brand: brand.map(brand_view),
         verification,
         short_question: council_core::excerpt(&r.question, 80),
-        confidence_svg: charts::confidence_chart(&r.panel, |n| {
-            format!("{} {n}{}", s.get("round"), s.get("round_suffix"))
+        confidence_svg: charts::confidence_chart(&local_panel, |n| {
+            s.fill("round_label", &[("n", &n.to_string())])
         }),
         // A chart of bare lines says nothing: none when no path kept a milestone.
         paths_svg: if r.paths.iter().any(|p| !p.milestones.is_empty()) {
@@ -661,6 +776,48 @@ pub(crate) fn view<'a>(r: &'a Report, brand: Option<&Brand>) -> View<'a> {
         t,
         r,
     }
+}
+
+/// One line of a derived run's changes (as the engine and CLI record them,
+/// in English: `language zh (the debate's: en)`, `tone: …`, `swap a=b`…)
+/// in the report's language, persona ids shown by name; a line of
+/// another form is shown as recorded.
+fn local_change(r: &Report, s: &Text, change: &str) -> String {
+    let lang = |code: &str| Some(s.get(&format!("lang_{code}"))).filter(|x| !x.is_empty());
+    let names = |ids: &str| {
+        ids.split(',')
+            .map(|id| r.local_name(id.trim()).to_string())
+            .collect::<Vec<_>>()
+            .join(&s.get("list_sep"))
+    };
+    let labelled = |key: &str, value: &str| format!("{}{}{value}", s.get(key), s.get("colon"));
+    if let Some((to, from)) = change
+        .strip_prefix("language ")
+        .and_then(|x| x.strip_suffix(')'))
+        .and_then(|x| x.split_once(" (the debate's: "))
+    {
+        if let (Some(to), Some(from)) = (lang(to), lang(from)) {
+            return s.fill("change_language", &[("lang", &to), ("source", &from)]);
+        }
+    } else if let Some(x) = change.strip_prefix("tone: ") {
+        return labelled("tone", x);
+    } else if let Some(x) = change.strip_prefix("emphasis: ") {
+        return labelled("emphasis", x);
+    } else if let Some(ids) = change.strip_prefix("panel ") {
+        return labelled("change_panel", &names(ids));
+    } else if let Some((old, new)) = change.strip_prefix("swap ").and_then(|x| x.split_once('=')) {
+        return s.fill("change_swap", &[("old", &names(old)), ("new", &names(new))]);
+    } else if let Some(m) = change.strip_prefix("model ") {
+        if let Some((id, model)) = m.split_once('=') {
+            return s.fill(
+                "change_model",
+                &[("name", &names(id)), ("model", model.trim())],
+            );
+        }
+    } else if change == "question changed" {
+        return s.get("change_question");
+    }
+    change.to_string()
 }
 
 /// The report's account of itself ([`StatusView`]), in the report's language.

@@ -743,6 +743,45 @@ async fn the_report_page_downloads_and_its_refusals() {
 }
 
 #[tokio::test]
+async fn both_forms_refuse_an_unknown_language_with_the_one_message() {
+    let s = site();
+    finished_run(&s.runs, "r1", "Raise prices?", "Yes.");
+    let token = csrf(&s.app).await;
+    // The message every front end gives, as the page escapes it.
+    let says = council_core::lang::check("xx")
+        .unwrap_err()
+        .to_string()
+        .replace('"', "&quot;");
+    let (status, _, page) = send(
+        &s.app,
+        post_multipart(multipart(
+            &[("csrf", &token), ("question", "Raise?"), ("lang", "xx")],
+            &[],
+        )),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains(&says), "{page}");
+    let (status, _, page) = send(
+        &s.app,
+        post_form(
+            "/runs/r1/variant",
+            &[
+                ("csrf", &token),
+                ("audience", "board"),
+                ("length", "brief"),
+                ("lang", "xx"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains(&says), "{page}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!s.args.exists(), "no job was started");
+}
+
+#[tokio::test]
 async fn follow_up_variant_branch_and_resume_start_the_right_jobs() {
     let s = site();
     let dir = finished_run(&s.runs, "r1", "Raise prices?", "Yes.");

@@ -119,16 +119,11 @@ pub(crate) async fn variant(
             &back,
         );
     };
-    if !f.lang.is_empty() && !council_core::lang::is_known(&f.lang) {
-        return unprocessable(
-            &app,
-            "Variant refused",
-            &format!(
-                "choose a language from {}",
-                council_core::lang::CODES.join(", ")
-            ),
-            &back,
-        );
+    if let Err(e) = Some(&f.lang)
+        .filter(|l| !l.is_empty())
+        .map_or(Ok(()), |l| council_core::lang::check(l))
+    {
+        return unprocessable(&app, "Variant refused", &e.to_string(), &back);
     }
     let mut name = format!("{audience}-{length}");
     if !f.lang.is_empty() {

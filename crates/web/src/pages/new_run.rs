@@ -161,12 +161,8 @@ fn check_ask(app: &App, ask: &mut Ask) -> Result<(), String> {
     if !(1..=10).contains(&ask.rounds) {
         return Err("rounds must be a number from 1 to 10".into());
     }
-    if !ask.lang.is_empty() && !council_core::lang::is_known(&ask.lang) {
-        return Err(format!(
-            "{:?} is not a language Council writes; choose one of {}",
-            ask.lang,
-            council_core::lang::CODES.join(", ")
-        ));
+    if !ask.lang.is_empty() {
+        council_core::lang::check(&ask.lang).map_err(|e| e.to_string())?;
     }
     if ask.date.is_empty() {
         ask.date = today();

@@ -115,7 +115,8 @@ pub(crate) async fn download(
     let made = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
         let report =
             council_app::report::read_report(&dir, &prices, None).map_err(|e| format!("{e:#}"))?;
-        council_app::report::bytes(&report, format, None).map_err(|e| format!("{e:#}"))
+        council_app::report::bytes(&report, format, &Default::default())
+            .map_err(|e| format!("{e:#}"))
     })
     .await;
     let bytes = match made {
