@@ -323,3 +323,92 @@ async fn without_chromium_the_error_names_the_install_command() {
     }
     assert!(!dir.path().join("r.pdf").exists());
 }
+
+/// The strong fixture's report exported as a reader gets it: HTML, PDF
+/// and DOCX hold the verdict, every action with its date and owner, every
+/// forecast and every milestone in full, branded.
+#[tokio::test]
+async fn the_strong_report_exports_whole_to_html_pdf_and_docx() {
+    let report = crate::strong::strong_report().await;
+    assert!(report.concerns.is_empty(), "{:?}", report.concerns);
+    let dir = tempfile::tempdir().unwrap();
+    let brand = brand(dir.path());
+    let options = RenderOptions::branded(Some(&brand));
+    let verdict = report.verdict.clone();
+    assert!(!verdict.is_empty(), "no verdict");
+    let milestones: Vec<&str> = report
+        .paths
+        .iter()
+        .flat_map(|p| p.milestones.iter().map(|m| m.event.as_str()))
+        .collect();
+    assert_eq!(milestones.len(), 18);
+
+    let html = unescape(&render_with(&report, Format::Html, &options).unwrap());
+    for s in [verdict.as_str(), FIRM]
+        .into_iter()
+        .chain(milestones.iter().copied())
+        .chain(report.actions.iter().map(|a| a.when.as_str()))
+    {
+        assert!(html.contains(s), "the HTML lacks {s:?}");
+    }
+
+    let pdf = dir.path().join("strong.pdf");
+    {
+        let _chromium = CHROMIUM.lock().unwrap_or_else(|e| e.into_inner());
+        render_pdf(&report, &options, &pdf).unwrap();
+    }
+    // In content order (`-raw`): a table's cells are not interleaved.
+    let text = squeeze(
+        &String::from_utf8(run(Command::new("pdftotext")
+            .args(["-raw", "-enc", "UTF-8"])
+            .arg(&pdf)
+            .arg("-")))
+        .unwrap(),
+    );
+    let mut wanted: Vec<String> = vec![verdict.clone(), CONFIDENTIAL.into()];
+    for a in &report.actions {
+        wanted.extend([a.when.clone(), a.action.clone(), a.owner.clone()]);
+    }
+    wanted.extend(report.forecasts.iter().map(|f| f.statement.clone()));
+    wanted.extend(report.risks.iter().map(|r| r.risk.clone()));
+    for s in &wanted {
+        assert!(text.contains(&squeeze(s)), "the PDF lacks {s:?}");
+    }
+    let pages = String::from_utf8(run(Command::new("pdfinfo").arg(&pdf))).unwrap();
+    let pages: u32 = pages
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a page count");
+    assert!(
+        pages >= 6,
+        "a five-round debate of long turns on {pages} pages"
+    );
+
+    let docx = docx_rs::read_docx(&render_docx(&report, &options).unwrap()).unwrap();
+    let mut all = String::new();
+    let mut plan = None;
+    for child in &docx.document.children {
+        match child {
+            DocumentChild::Paragraph(p) => all.push_str(&p.raw_text()),
+            DocumentChild::Table(t) => {
+                let rows = rows(t);
+                if rows.len() == report.actions.len() + 1
+                    && rows[1..]
+                        .iter()
+                        .zip(&report.actions)
+                        .all(|(r, a)| r[0] == a.when && r[1] == a.action && r[2] == a.owner)
+                {
+                    plan = Some(rows);
+                }
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        plan.is_some(),
+        "the DOCX has no action plan of 5 dated rows"
+    );
+    assert!(all.contains(&verdict), "the DOCX lacks the verdict");
+    assert!(all.contains(FIRM), "the DOCX lacks the brand");
+}

@@ -15,3 +15,4 @@ mod providers;
 mod replay;
 mod report;
 mod soak;
+mod strong;

@@ -533,11 +533,21 @@ fn start_of(when: &str) -> &str {
 #[tokio::test]
 async fn three_recorded_runs_have_their_action_plans_in_date_order() {
     let root = council_tests::workspace_root();
-    let mut runs = vec![("the recorded debate", transcript().await)];
-    for f in ["transcript-v1.json"] {
-        let t = council_engine::read_transcript(&root.join("tests/fixtures").join(f)).unwrap();
-        runs.push((f, t));
-    }
+    let work = tempfile::tempdir().unwrap();
+    let runs = vec![
+        ("the recorded debate", transcript().await),
+        (
+            "the version 1 transcript",
+            council_engine::read_transcript(&root.join("tests/fixtures/transcript-v1.json"))
+                .unwrap(),
+        ),
+        (
+            "the strong fixture",
+            council_tests::strong::replay_strong_debate(work.path())
+                .await
+                .unwrap(),
+        ),
+    ];
     for (name, t) in runs {
         let report = build_report(&t, None);
         let starts: Vec<&str> = report.actions.iter().map(|a| start_of(&a.when)).collect();
