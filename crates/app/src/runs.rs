@@ -275,6 +275,106 @@ pub fn list(root: &Path) -> (Vec<ListedRun>, Vec<ListedStudy>) {
     (runs, studies)
 }
 
+/// The runs a listing page shows at most.
+pub const PAGE_SIZE: usize = 50;
+
+/// What a listing of runs is narrowed to (empty fields: everything).
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    /// Words the question holds (any case).
+    pub q: String,
+    /// A prefix of the run's date: `2026`, `2026-11` or `2026-11-28`.
+    pub date: String,
+}
+
+impl RunFilter {
+    /// Whether `header` passes the filter.
+    pub fn matches(&self, header: &RunHeader) -> bool {
+        let q = self.q.trim().to_lowercase();
+        let date = self.date.trim();
+        (q.is_empty() || header.question.to_lowercase().contains(&q))
+            && (date.is_empty() || header.date.starts_with(date))
+    }
+}
+
+/// One page of a listing of runs, newest first.
+#[derive(Debug, Clone)]
+pub struct RunPage {
+    /// The runs on this page.
+    pub runs: Vec<ListedRun>,
+    /// This page's number, from 1 (a number past the last is the last).
+    pub page: usize,
+    /// How many pages the matching runs fill (at least 1).
+    pub pages: usize,
+    /// How many runs match the filter.
+    pub matched: usize,
+    /// How many runs there are under the root in all.
+    pub total: usize,
+    /// Every study under the root.
+    pub studies: Vec<ListedStudy>,
+}
+
+/// The order runs are listed in: by when each began (its header's start
+/// time, else its date), newest first; ties by id.
+fn newest_first(a: &ListedRun, b: &ListedRun) -> std::cmp::Ordering {
+    let key = |r: &ListedRun| {
+        r.header
+            .started
+            .clone()
+            .unwrap_or_else(|| r.header.date.clone())
+    };
+    key(b).cmp(&key(a)).then_with(|| a.id.cmp(&b.id))
+}
+
+/// Page `page` (from 1) of the runs under `root` that pass `filter` and
+/// `keep`, newest first, `per_page` a page. Only each run's header line is
+/// read, and `keep` (a check that may cost more, such as a run's status)
+/// is asked only of runs that pass `filter`.
+pub fn page(
+    root: &Path,
+    filter: &RunFilter,
+    page: usize,
+    per_page: usize,
+    mut keep: impl FnMut(&ListedRun) -> bool,
+) -> RunPage {
+    let (mut runs, studies) = list(root);
+    let total = runs.len();
+    runs.retain(|r| filter.matches(&r.header));
+    runs.sort_by(newest_first);
+    runs.retain(|r| keep(r));
+    let per_page = per_page.max(1);
+    let matched = runs.len();
+    let pages = matched.div_ceil(per_page).max(1);
+    let page = page.clamp(1, pages);
+    let runs = runs
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    RunPage {
+        runs,
+        page,
+        pages,
+        matched,
+        total,
+        studies,
+    }
+}
+
+/// When the run began, as a listing shows it: `2026-12-06 20:12 UTC`
+/// (a run from before headers kept the time: its date alone).
+pub fn began(header: &RunHeader) -> String {
+    let time = header.started.as_deref().and_then(|s| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    });
+    match time {
+        Some(t) => t.format("%Y-%m-%d %H:%M UTC").to_string(),
+        None => header.date.clone(),
+    }
+}
+
 /// Every study folder under `root` (not `root` itself), sorted.
 fn study_folders(root: &Path) -> Vec<PathBuf> {
     fn into(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
@@ -346,6 +446,7 @@ mod tests {
             origin,
             variant: None,
             synthesis: true,
+            started: None,
         };
         let line = serde_json::to_string(&Event::Started(h)).unwrap() + "\n";
         std::fs::write(dir.join(EVENTS_FILE), line).unwrap();

@@ -361,6 +361,7 @@ mod tests {
             origin: None,
             variant: None,
             synthesis: true,
+            started: None,
         })
     }
 
@@ -566,4 +567,10 @@ mod tests {
         let t = read_transcript(dir.path()).unwrap();
         assert_eq!(t.question, "Should we raise prices?");
     }
+}
+
+/// The time now, RFC 3339 in UTC to the second: when a run's header says
+/// it began.
+pub fn now_utc() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

@@ -105,6 +105,7 @@ impl Story {
                 json!({
                     "kind": "part", "n": n, "heading": heading,
                     "part": p.part.to_string(),
+                    "label": p.part.describe(|id| self.name(id)),
                     "error": p.error,
                 })
             }
