@@ -249,30 +249,66 @@ pub struct ListedStudy {
 }
 
 /// Every run (with a header) and every study under `root`, in folder order.
+/// One walk of the tree finds both; each run's header line is read, and
+/// only a run inside a study is looked up in the study's records.
 pub fn list(root: &Path) -> (Vec<ListedRun>, Vec<ListedStudy>) {
+    let mut dirs = Vec::new();
+    let mut study_dirs = Vec::new();
+    walk_listing(root, &mut dirs, &mut study_dirs, 0);
     let mut runs = Vec::new();
-    let mut studies = Vec::new();
     let mut cache = HashMap::new();
-    for dir in walk(root).unwrap_or_default() {
+    for dir in dirs {
         if dir == root {
             continue;
         }
         let Some(header) = header(&dir) else { continue };
+        let in_study = study_dirs.iter().any(|s| dir.starts_with(s));
         runs.push(ListedRun {
             id: label_of(&dir, root),
             kind: RunKind::of(header.origin.as_ref()),
-            study: study_of(&dir, &mut cache),
+            study: if in_study {
+                study_of(&dir, &mut cache)
+            } else {
+                None
+            },
             header,
             dir,
         });
     }
-    for dir in study_folders(root) {
-        studies.push(ListedStudy {
+    let studies = study_dirs
+        .into_iter()
+        .map(|dir| ListedStudy {
             id: label_of(&dir, root),
             runs: std::fs::read_dir(dir.join(RUNS_DIR)).map_or(0, |d| d.count()),
-        });
-    }
+        })
+        .collect();
     (runs, studies)
+}
+
+/// [`walk`] that also gathers the study folders below `dir` (sorted).
+fn walk_listing(dir: &Path, runs: &mut Vec<PathBuf>, studies: &mut Vec<PathBuf>, depth: usize) {
+    if is_run(dir) {
+        runs.push(dir.to_path_buf());
+    }
+    if depth > 0 && is_study(dir) {
+        studies.push(dir.to_path_buf());
+    }
+    if depth >= MAX_DEPTH {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut subs: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.path())
+        .collect();
+    subs.sort();
+    for s in subs {
+        walk_listing(&s, runs, studies, depth + 1);
+    }
 }
 
 /// The runs a listing page shows at most.
@@ -373,34 +409,6 @@ pub fn began(header: &RunHeader) -> String {
         Some(t) => t.format("%Y-%m-%d %H:%M UTC").to_string(),
         None => header.date.clone(),
     }
-}
-
-/// Every study folder under `root` (not `root` itself), sorted.
-fn study_folders(root: &Path) -> Vec<PathBuf> {
-    fn into(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
-        if depth >= MAX_DEPTH {
-            return;
-        }
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        let mut subs: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-            .map(|e| e.path())
-            .collect();
-        subs.sort();
-        for s in subs {
-            if is_study(&s) {
-                out.push(s.clone());
-            }
-            into(&s, out, depth + 1);
-        }
-    }
-    let mut out = Vec::new();
-    into(root, &mut out, 0);
-    out
 }
 
 /// The variants and branches kept inside the run folder `dir`
