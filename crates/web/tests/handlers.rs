@@ -1569,8 +1569,11 @@ async fn a_variant_takes_tone_emphasis_and_name_and_a_branch_a_swap_and_a_model(
     ] {
         assert!(page.contains(field), "{field}");
     }
-    assert!(page.contains("<option selected>5</option>"), "{page}");
-    assert!(!page.contains("<option selected>1</option>"));
+    assert!(
+        page.contains("<option value=\"5\" selected>5</option>"),
+        "{page}"
+    );
+    assert!(!page.contains("<option value=\"1\" selected>"));
 }
 
 #[tokio::test]
