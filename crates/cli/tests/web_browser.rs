@@ -1594,6 +1594,35 @@ async fn a_branded_variant_with_a_tone_and_a_branch_with_a_swap_are_made_and_com
         .await;
         assert_eq!(verdict_row[0], json!(true), "the verdict row is not marked changed: {verdict_row}");
         screenshots(&c, "side-by-side").await;
+        c.goto(&format!("{base}/runs")).await.unwrap();
+        wait_js(&c, "the runs page", "document.getElementById('count')", WAIT).await;
+        screenshots(&c, "runs").await;
+        c.goto(&format!("{base}{bpath}")).await.unwrap();
+        let parts = wait_js(
+            &c,
+            "the branch's run page",
+            "Array.from(document.querySelectorAll('#log .part')).map(function (p) { return p.textContent.trim(); })",
+            WAIT,
+        )
+        .await;
+        let parts: Vec<String> = serde_json::from_value(parts).unwrap();
+        assert!(
+            parts.iter().any(|p| p.contains("The AI-First Founder's vote"))
+                && parts.iter().any(|p| p.contains("The path if it works"))
+                && !parts.iter().any(|p| p.contains("vote:") || p.contains("path:")),
+            "the live page names the report's parts in words: {parts:?}"
+        );
+        let speakers = js(
+            &c,
+            "Array.from(document.querySelectorAll('#log .who')).map(function (w) { return w.textContent.trim(); })",
+        )
+        .await;
+        let speakers: Vec<String> = serde_json::from_value(speakers).unwrap();
+        assert!(
+            speakers.iter().any(|s| s == "The CFO") && !speakers.iter().any(|s| s == "cfo"),
+            "the copied round names the CFO who left by name: {speakers:?}"
+        );
+        screenshots(&c, "branch-run").await;
     })
     .await;
 }

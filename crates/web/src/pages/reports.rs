@@ -438,11 +438,18 @@ pub(crate) async fn diff_page(State(app): State<Arc<App>>, Query(p): Query<Pair>
             )
         }
     };
-    // The page has its own title: the comparison's first heading goes.
+    // The page has its own title, runs and count: the comparison's own
+    // (its first heading and the paragraph naming A and B) go.
     let mut body = body_of(&html).to_string();
     if let (Some(s), Some(e)) = (body.find("<h1"), body.find("</h1>")) {
         if s < e {
             body.replace_range(s..e + 5, "");
+        }
+    }
+    let lead = body.trim_start();
+    if lead.starts_with("<p>A:") {
+        if let Some(e) = lead.find("</p>") {
+            body = lead[e + 4..].to_string();
         }
     }
     app.views.page(
