@@ -1096,7 +1096,7 @@ async fn side_by_side_and_a_studys_comparison() {
         .skip(1)
         .map(|r| {
             let h = &r[r.find("<h3>").unwrap() + 4..];
-            h[..h.find(|c| c == '<').unwrap()].trim()
+            h[..h.find('<').unwrap()].trim()
         })
         .collect();
     assert!(headings.len() > 5, "{headings:?}");
