@@ -511,6 +511,58 @@ mod tests {
     }
 
     #[test]
+    fn a_page_lists_runs_newest_first_by_start_time_and_asks_keep_only_of_matches() {
+        let root = tempfile::tempdir().unwrap();
+        // Folder names run against start times: "a" began last.
+        for (name, question, started) in [
+            ("a", "Raise prices?", Some("2026-12-02T09:30:00Z")),
+            ("b", "Open Berlin?", Some("2026-12-02T08:00:00Z")),
+            ("c", "Raise wages?", Some("2026-12-01T23:59:00Z")),
+            ("d", "Raise funds?", None),
+        ] {
+            write_header(&root.path().join(name), None);
+            let file = root.path().join(name).join(EVENTS_FILE);
+            let mut h = header(&root.path().join(name)).unwrap();
+            h.question = question.into();
+            h.started = started.map(str::to_string);
+            std::fs::write(
+                &file,
+                serde_json::to_string(&Event::Started(h)).unwrap() + "\n",
+            )
+            .unwrap();
+        }
+        let ids = |p: &RunPage| p.runs.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+        let all = page(root.path(), &RunFilter::default(), 1, 2, |_| true);
+        assert_eq!(ids(&all), ["a", "b"]);
+        assert_eq!((all.page, all.pages, all.matched, all.total), (1, 2, 4, 4));
+        let last = page(root.path(), &RunFilter::default(), 9, 2, |_| true);
+        assert_eq!(
+            ids(&last),
+            ["c", "d"],
+            "a page past the last is the last; untimed runs by date"
+        );
+        assert_eq!(began(&last.runs[0].header), "2026-12-01 23:59 UTC");
+        assert_eq!(began(&last.runs[1].header), "2026-12-01");
+        let mut asked = Vec::new();
+        let raise = RunFilter {
+            q: "RAISE".into(),
+            date: String::new(),
+        };
+        let p = page(root.path(), &raise, 1, 50, |r| {
+            asked.push(r.id.clone());
+            r.id != "c"
+        });
+        assert_eq!(ids(&p), ["a", "d"]);
+        asked.sort();
+        assert_eq!(
+            asked,
+            ["a", "c", "d"],
+            "keep is asked only of runs the filter passes"
+        );
+        assert_eq!((p.matched, p.total), (2, 4));
+    }
+
+    #[test]
     fn a_study_run_knows_its_question_model_repeat_and_seed() {
         let root = tempfile::tempdir().unwrap();
         let study = root.path().join("s");
