@@ -126,6 +126,7 @@ fn run_events(k: u64) -> Vec<Event> {
         origin: None,
         variant: None,
         synthesis: true,
+        started: None,
     })];
     let mut stances: Vec<Stance> = PANEL.iter().map(|_| stance(&mut rng)).collect();
     for round in 1..=ROUNDS {

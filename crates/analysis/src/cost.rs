@@ -263,6 +263,7 @@ mod tests {
             origin: None,
             variant: None,
             synthesis: true,
+            started: None,
         });
         let events = vec![
             header.clone(),

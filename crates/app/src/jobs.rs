@@ -89,6 +89,8 @@ pub struct BranchJob {
     pub swap: Vec<(String, String)>,
     /// A whole new panel (empty: the source's, with `swap` applied).
     pub panel: Vec<String>,
+    /// Personas that speak through another model: (persona id, model).
+    pub persona_model: Vec<(String, String)>,
     /// A new question.
     pub question: Option<String>,
     /// The branch's run folder (default: under `RUN/branches/`).
@@ -224,6 +226,10 @@ impl Job {
                     a.extend(["--swap".into(), format!("{old}={new}")]);
                 }
                 list(&mut a, "--panel", &j.panel);
+                // A global flag, taken after the subcommand too.
+                for (persona, model) in &j.persona_model {
+                    a.extend(["--persona-model".into(), format!("{persona}={model}")]);
+                }
                 opt(&mut a, "--out", j.out.as_deref().map(path));
                 opt(&mut a, "--max-concurrency", j.max_concurrency);
                 if let Some(q) = &j.question {

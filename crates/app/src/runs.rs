@@ -249,58 +249,166 @@ pub struct ListedStudy {
 }
 
 /// Every run (with a header) and every study under `root`, in folder order.
+/// One walk of the tree finds both; each run's header line is read, and
+/// only a run inside a study is looked up in the study's records.
 pub fn list(root: &Path) -> (Vec<ListedRun>, Vec<ListedStudy>) {
+    let mut dirs = Vec::new();
+    let mut study_dirs = Vec::new();
+    walk_listing(root, &mut dirs, &mut study_dirs, 0);
     let mut runs = Vec::new();
-    let mut studies = Vec::new();
     let mut cache = HashMap::new();
-    for dir in walk(root).unwrap_or_default() {
+    for dir in dirs {
         if dir == root {
             continue;
         }
         let Some(header) = header(&dir) else { continue };
+        let in_study = study_dirs.iter().any(|s| dir.starts_with(s));
         runs.push(ListedRun {
             id: label_of(&dir, root),
             kind: RunKind::of(header.origin.as_ref()),
-            study: study_of(&dir, &mut cache),
+            study: if in_study {
+                study_of(&dir, &mut cache)
+            } else {
+                None
+            },
             header,
             dir,
         });
     }
-    for dir in study_folders(root) {
-        studies.push(ListedStudy {
+    let studies = study_dirs
+        .into_iter()
+        .map(|dir| ListedStudy {
             id: label_of(&dir, root),
             runs: std::fs::read_dir(dir.join(RUNS_DIR)).map_or(0, |d| d.count()),
-        });
-    }
+        })
+        .collect();
     (runs, studies)
 }
 
-/// Every study folder under `root` (not `root` itself), sorted.
-fn study_folders(root: &Path) -> Vec<PathBuf> {
-    fn into(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
-        if depth >= MAX_DEPTH {
-            return;
-        }
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        let mut subs: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-            .map(|e| e.path())
-            .collect();
-        subs.sort();
-        for s in subs {
-            if is_study(&s) {
-                out.push(s.clone());
-            }
-            into(&s, out, depth + 1);
-        }
+/// [`walk`] that also gathers the study folders below `dir` (sorted).
+fn walk_listing(dir: &Path, runs: &mut Vec<PathBuf>, studies: &mut Vec<PathBuf>, depth: usize) {
+    if is_run(dir) {
+        runs.push(dir.to_path_buf());
     }
-    let mut out = Vec::new();
-    into(root, &mut out, 0);
-    out
+    if depth > 0 && is_study(dir) {
+        studies.push(dir.to_path_buf());
+    }
+    if depth >= MAX_DEPTH {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut subs: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.path())
+        .collect();
+    subs.sort();
+    for s in subs {
+        walk_listing(&s, runs, studies, depth + 1);
+    }
+}
+
+/// The runs a listing page shows at most.
+pub const PAGE_SIZE: usize = 50;
+
+/// What a listing of runs is narrowed to (empty fields: everything).
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    /// Words the question holds (any case).
+    pub q: String,
+    /// A prefix of the run's date: `2026`, `2026-11` or `2026-11-28`.
+    pub date: String,
+}
+
+impl RunFilter {
+    /// Whether `header` passes the filter.
+    pub fn matches(&self, header: &RunHeader) -> bool {
+        let q = self.q.trim().to_lowercase();
+        let date = self.date.trim();
+        (q.is_empty() || header.question.to_lowercase().contains(&q))
+            && (date.is_empty() || header.date.starts_with(date))
+    }
+}
+
+/// One page of a listing of runs, newest first.
+#[derive(Debug, Clone)]
+pub struct RunPage {
+    /// The runs on this page.
+    pub runs: Vec<ListedRun>,
+    /// This page's number, from 1 (a number past the last is the last).
+    pub page: usize,
+    /// How many pages the matching runs fill (at least 1).
+    pub pages: usize,
+    /// How many runs match the filter.
+    pub matched: usize,
+    /// How many runs there are under the root in all.
+    pub total: usize,
+    /// Every study under the root.
+    pub studies: Vec<ListedStudy>,
+}
+
+/// The order runs are listed in: by when each began (its header's start
+/// time, else its date), newest first; ties by id.
+fn newest_first(a: &ListedRun, b: &ListedRun) -> std::cmp::Ordering {
+    let key = |r: &ListedRun| {
+        r.header
+            .started
+            .clone()
+            .unwrap_or_else(|| r.header.date.clone())
+    };
+    key(b).cmp(&key(a)).then_with(|| a.id.cmp(&b.id))
+}
+
+/// Page `page` (from 1) of the runs under `root` that pass `filter` and
+/// `keep`, newest first, `per_page` a page. Only each run's header line is
+/// read, and `keep` (a check that may cost more, such as a run's status)
+/// is asked only of runs that pass `filter`.
+pub fn page(
+    root: &Path,
+    filter: &RunFilter,
+    page: usize,
+    per_page: usize,
+    mut keep: impl FnMut(&ListedRun) -> bool,
+) -> RunPage {
+    let (mut runs, studies) = list(root);
+    let total = runs.len();
+    runs.retain(|r| filter.matches(&r.header));
+    runs.sort_by(newest_first);
+    runs.retain(|r| keep(r));
+    let per_page = per_page.max(1);
+    let matched = runs.len();
+    let pages = matched.div_ceil(per_page).max(1);
+    let page = page.clamp(1, pages);
+    let runs = runs
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    RunPage {
+        runs,
+        page,
+        pages,
+        matched,
+        total,
+        studies,
+    }
+}
+
+/// When the run began, as a listing shows it: `2026-12-06 20:12 UTC`
+/// (a run from before headers kept the time: its date alone).
+pub fn began(header: &RunHeader) -> String {
+    let time = header.started.as_deref().and_then(|s| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    });
+    match time {
+        Some(t) => t.format("%Y-%m-%d %H:%M UTC").to_string(),
+        None => header.date.clone(),
+    }
 }
 
 /// The variants and branches kept inside the run folder `dir`
@@ -346,6 +454,7 @@ mod tests {
             origin,
             variant: None,
             synthesis: true,
+            started: None,
         };
         let line = serde_json::to_string(&Event::Started(h)).unwrap() + "\n";
         std::fs::write(dir.join(EVENTS_FILE), line).unwrap();
@@ -400,6 +509,58 @@ mod tests {
                 (RunKind::Branch, "b1".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn a_page_lists_runs_newest_first_by_start_time_and_asks_keep_only_of_matches() {
+        let root = tempfile::tempdir().unwrap();
+        // Folder names run against start times: "a" began last.
+        for (name, question, started) in [
+            ("a", "Raise prices?", Some("2026-12-02T09:30:00Z")),
+            ("b", "Open Berlin?", Some("2026-12-02T08:00:00Z")),
+            ("c", "Raise wages?", Some("2026-12-01T23:59:00Z")),
+            ("d", "Raise funds?", None),
+        ] {
+            write_header(&root.path().join(name), None);
+            let file = root.path().join(name).join(EVENTS_FILE);
+            let mut h = header(&root.path().join(name)).unwrap();
+            h.question = question.into();
+            h.started = started.map(str::to_string);
+            std::fs::write(
+                &file,
+                serde_json::to_string(&Event::Started(h)).unwrap() + "\n",
+            )
+            .unwrap();
+        }
+        let ids = |p: &RunPage| p.runs.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+        let all = page(root.path(), &RunFilter::default(), 1, 2, |_| true);
+        assert_eq!(ids(&all), ["a", "b"]);
+        assert_eq!((all.page, all.pages, all.matched, all.total), (1, 2, 4, 4));
+        let last = page(root.path(), &RunFilter::default(), 9, 2, |_| true);
+        assert_eq!(
+            ids(&last),
+            ["c", "d"],
+            "a page past the last is the last; untimed runs by date"
+        );
+        assert_eq!(began(&last.runs[0].header), "2026-12-01 23:59 UTC");
+        assert_eq!(began(&last.runs[1].header), "2026-12-01");
+        let mut asked = Vec::new();
+        let raise = RunFilter {
+            q: "RAISE".into(),
+            date: String::new(),
+        };
+        let p = page(root.path(), &raise, 1, 50, |r| {
+            asked.push(r.id.clone());
+            r.id != "c"
+        });
+        assert_eq!(ids(&p), ["a", "d"]);
+        asked.sort();
+        assert_eq!(
+            asked,
+            ["a", "c", "d"],
+            "keep is asked only of runs the filter passes"
+        );
+        assert_eq!((p.matched, p.total), (2, 4));
     }
 
     #[test]

@@ -733,6 +733,9 @@ pub(crate) struct ServeArgs {
     /// Model calls in flight within one run (each run holds this share of --max-calls; the rest queue).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub calls_per_run: u32,
+    /// A brand file (TOML, as `council render --brand` takes) for the PDF and Word downloads; repeatable: the first is the default, and the report page offers each.
+    #[arg(long, value_name = "FILE")]
+    pub brand: Vec<PathBuf>,
     #[command(flatten)]
     pub sources: Sources,
 }
@@ -796,6 +799,15 @@ mod tests {
                     })
                     .collect(),
                 panel: b.panel.clone(),
+                persona_model: cli
+                    .global
+                    .persona_model
+                    .iter()
+                    .map(|s| {
+                        let (p, m) = s.split_once('=').unwrap();
+                        (p.to_string(), m.to_string())
+                    })
+                    .collect(),
                 question: b.question.clone(),
                 out: b.out.clone(),
                 max_concurrency: mc(b.max_concurrency),
@@ -858,6 +870,7 @@ mod tests {
                 from_round: 3,
                 swap: vec![("brand-strategist".into(), "cfo".into())],
                 panel: Vec::new(),
+                persona_model: vec![("cfo".into(), "qwen2.5:7b".into())],
                 question: Some("--from-round 1?".into()),
                 out: Some("runs/a/branches/from-round-3".into()),
                 max_concurrency: Some(4),

@@ -102,6 +102,11 @@ pub(crate) async fn serve(args: ServeArgs, global: &Global) -> anyhow::Result<()
                 .map_err(|e| council_core::error_chain(&e))
         },
     )));
+    // Every brand is read and checked now: a bad file stops the server
+    // before it listens, not a download later.
+    for b in &args.brand {
+        config.brands.push(council_app::report::load_brand(b)?);
+    }
     config.token = token.clone();
     config.max_calls = args.max_calls;
     config.calls_per_run = args.calls_per_run.min(args.max_calls);

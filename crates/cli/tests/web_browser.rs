@@ -234,6 +234,17 @@ struct Serve {
 
 impl Serve {
     fn start(fake: &str, runs: &Path, personas: Option<&Path>, log_dir: &Path) -> Serve {
+        Serve::start_with(fake, runs, personas, log_dir, &[])
+    }
+
+    /// [`Serve::start`] with more `serve` flags.
+    fn start_with(
+        fake: &str,
+        runs: &Path,
+        personas: Option<&Path>,
+        log_dir: &Path,
+        more: &[&str],
+    ) -> Serve {
         let runs = runs.display().to_string();
         let mut args = vec![
             "--base-url",
@@ -246,6 +257,7 @@ impl Serve {
             "--runs",
             &runs,
         ];
+        args.extend(more);
         let personas = personas.map(|p| p.display().to_string());
         if let Some(p) = &personas {
             args.extend(["--personas", p.as_str()]);
@@ -1358,3 +1370,259 @@ async fn a_question_is_asked_followed_and_followed_up_by_keyboard_alone() {
 /// Truthy once the run page shows a follow-up.
 const FOLLOWUP_SHOWN: &str =
     "location.pathname.indexOf('/runs/') === 0 && document.querySelector('#log .ev-followup')";
+
+// ---------------------------------------------------------------------------
+// The consultant's workflow: a branded variant, a branch, what changed.
+
+/// The persona the branch seats in the CFO's place.
+const NEWCOMER: &str = "ai-founder";
+const NEWCOMER_NAME: &str = "The AI-First Founder";
+/// The firm on the brand file the server is given.
+const FIRM: &str = "Northwind Advisory";
+
+/// [`schema_answering`], except that once the newcomer has spoken (the
+/// branch's synthesis reads their turns) every stance is "oppose" and every
+/// probability 85: the branch's verdict and forecasts move.
+fn newcomer_shifts(body: &str) -> Reply {
+    fn shift(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    match (k.as_str(), &x) {
+                        ("stance", Value::String(_)) => *x = json!("oppose"),
+                        ("probability", Value::Number(_)) => *x = json!(85),
+                        _ => shift(x),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(shift),
+            _ => {}
+        }
+    }
+    let reply = schema_answering(body);
+    if !body.contains(NEWCOMER_NAME) {
+        return reply;
+    }
+    match reply {
+        Reply::Respond { body: done, .. } => {
+            let content = council_tests::content_of(&done);
+            match serde_json::from_str::<Value>(&content) {
+                Ok(mut v) => {
+                    shift(&mut v);
+                    Reply::completion(&v.to_string())
+                }
+                Err(_) => Reply::completion(&content),
+            }
+        }
+        other => other,
+    }
+}
+
+/// Rows of the diff page's tables marked changed: [section, cells…].
+const DIFF_CHANGED_ROWS: &str = "(function () {
+    var d = document.getElementById('diff');
+    if (!d) { return null; }
+    var rows = [];
+    d.querySelectorAll('h2').forEach(function (h) {
+        var t = h.nextElementSibling;
+        while (t && t.tagName !== 'TABLE' && t.tagName !== 'H2') { t = t.nextElementSibling; }
+        if (t && t.tagName === 'TABLE') {
+            t.querySelectorAll('tr.changed').forEach(function (r) {
+                rows.push([h.textContent.trim()].concat(Array.from(r.cells).map(function (c) {
+                    return c.textContent.trim();
+                })));
+            });
+        }
+    });
+    return rows;
+})()";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_branded_variant_with_a_tone_and_a_branch_with_a_swap_are_made_and_compared_in_the_browser(
+) {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let downloads = tmp.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let brand = tmp.path().join("brand.toml");
+    std::fs::write(
+        &brand,
+        format!("name = \"{FIRM}\"\nfooter = \"Prepared for the board\"\n"),
+    )
+    .unwrap();
+    let fake = FakeServer::start_with(Arc::new(newcomer_shifts), Duration::ZERO).await;
+    // The source run, asked on the command line as a consultant would.
+    let src = runs.join("src");
+    let src_arg = src.display().to_string();
+    let out = council_tests::council_command(
+        env!("CARGO_BIN_EXE_council"),
+        &[
+            "--base-url",
+            &fake.url,
+            "--model",
+            "fake",
+            "-q",
+            "ask",
+            "--rounds",
+            "2",
+            "--panel",
+            "cfo,cto,brand-strategist,org-psychologist",
+            "--out",
+            &src_arg,
+            "--",
+            QUESTION,
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "council ask: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let brand_arg = brand.display().to_string();
+    let serve = Serve::start_with(&fake.url, &runs, None, tmp.path(), &["--brand", &brand_arg]);
+    let driver = Driver::start(tmp.path());
+    let base = serve.url.clone();
+    let saved = downloads.clone();
+    with_browser(&driver, &downloads, |c| async move {
+        // The variant: for the client, warm and confident, named.
+        c.goto(&format!("{base}/runs/src/report")).await.unwrap();
+        wait_js(&c, "the report page", "document.getElementById('variant-form')", WAIT).await;
+        let selected = js(&c, "document.getElementById('from_round').value").await;
+        assert_eq!(selected, json!("2"), "the branch replays the last round by default");
+        c.find(Locator::Css("#audience"))
+            .await
+            .unwrap()
+            .select_by_value("client")
+            .await
+            .unwrap();
+        type_into(&c, "#tone", "warm, confident").await;
+        type_into(&c, "#vname", "northwind-client").await;
+        screenshots(&c, "report-forms").await;
+        click(&c, "#variant-form button[type=submit]").await;
+        wait_path(&c, "the variant's run page", "/runs/src%2Fvariants%2Fnorthwind-client").await;
+        wait_run_end(&c, "the end of the variant").await;
+        let vdir = runs.join("src/variants/northwind-client");
+        let header = council_app::runs::header(&vdir).expect("the variant's header");
+        let spec = header.variant.expect("a variant spec in the header");
+        assert_eq!(spec.tone.as_deref(), Some("warm, confident"));
+        assert_eq!(spec.audience.as_str(), "client");
+
+        // Its PDF, downloaded from its report page under the brand.
+        c.goto(&format!("{base}/runs/src%2Fvariants%2Fnorthwind-client/report"))
+            .await
+            .unwrap();
+        wait_js(&c, "the variant's report page", "document.querySelector('a.brand-pdf')", WAIT).await;
+        click(&c, "a.brand-pdf").await;
+        let pdf = downloaded(&saved, "pdf").await;
+        let text = Command::new("pdftotext")
+            .arg(&pdf)
+            .arg("-")
+            .output()
+            .expect("pdftotext (poppler-utils; run `bash scripts/deps.sh`)");
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(
+            text.contains(FIRM),
+            "the PDF downloaded from the page does not carry the brand; it reads:\n{}",
+            text.chars().take(1500).collect::<String>()
+        );
+
+        // The branch: the CFO's seat to the newcomer, from the last round.
+        c.goto(&format!("{base}/runs/src/report")).await.unwrap();
+        wait_js(&c, "the report page", "document.getElementById('branch-form')", WAIT).await;
+        c.find(Locator::Css("#swap_old"))
+            .await
+            .unwrap()
+            .select_by_value("cfo")
+            .await
+            .unwrap();
+        c.find(Locator::Css("#swap_new"))
+            .await
+            .unwrap()
+            .select_by_value(NEWCOMER)
+            .await
+            .unwrap();
+        click(&c, "#branch-form button[type=submit]").await;
+        let bpath = format!("/runs/src%2Fbranches%2Ffrom-round-2-{NEWCOMER}-for-cfo");
+        wait_path(&c, "the branch's run page", &bpath).await;
+        wait_run_end(&c, "the end of the branch").await;
+        let bdir = runs.join(format!("src/branches/from-round-2-{NEWCOMER}-for-cfo"));
+        let bheader = council_app::runs::header(&bdir).expect("the branch's header");
+        assert!(
+            bheader.panel.iter().any(|p| p.id == NEWCOMER) && !bheader.panel.iter().any(|p| p.id == "cfo"),
+            "the branch seats the newcomer in the CFO's place: {:?}",
+            bheader.panel
+        );
+
+        // What changed: from the branch's report page to the diff page.
+        c.goto(&format!("{base}{bpath}/report")).await.unwrap();
+        wait_js(&c, "the link to what changed", "document.getElementById('diff-source')", WAIT).await;
+        click(&c, "#diff-source").await;
+        let rows = wait_js(&c, "the diff page", DIFF_CHANGED_ROWS, WAIT).await;
+        let rows: Vec<Vec<String>> = serde_json::from_value(rows).unwrap();
+        screenshots(&c, "diff").await;
+        let dump = page_dump(&c).await;
+        let verdict_moved = rows.iter().any(|r| {
+            r[0].starts_with("Verdict") && r.iter().any(|x| x.contains("support") || x.contains("mixed"))
+                && r.iter().any(|x| x.contains("oppose"))
+        });
+        assert!(verdict_moved, "no verdict change on the diff page: {rows:?}\n{dump}");
+        // The fake words every forecast alike in both runs, so each keeps
+        // its id: its probability is seen moving to 85%.
+        let forecast_moved = rows.iter().any(|r| {
+            r[0].starts_with("Forecasts")
+                && r.iter().any(|x| x.ends_with('%') && x != "85%")
+                && r.iter().any(|x| x == "85%")
+        });
+        assert!(forecast_moved, "no forecast's probability moves on the diff page: {rows:?}\n{dump}");
+
+        // Side by side: the verdicts on one row, marked changed.
+        c.goto(&format!("{base}/compare?a=src&b=src%2Fbranches%2Ffrom-round-2-{NEWCOMER}-for-cfo"))
+            .await
+            .unwrap();
+        let verdict_row = wait_js(
+            &c,
+            "the side-by-side page",
+            "(function () {
+                var rows = Array.from(document.querySelectorAll('.sbs-row'));
+                var v = rows.filter(function (r) { return r.querySelector('h3').textContent.indexOf('Verdict') === 0; })[0];
+                return v ? [v.classList.contains('changed'), v.querySelector('.sbs-a').innerText, v.querySelector('.sbs-b').innerText] : null;
+            })()",
+            WAIT,
+        )
+        .await;
+        assert_eq!(verdict_row[0], json!(true), "the verdict row is not marked changed: {verdict_row}");
+        screenshots(&c, "side-by-side").await;
+        c.goto(&format!("{base}/runs")).await.unwrap();
+        wait_js(&c, "the runs page", "document.getElementById('count')", WAIT).await;
+        screenshots(&c, "runs").await;
+        c.goto(&format!("{base}{bpath}")).await.unwrap();
+        let parts = wait_js(
+            &c,
+            "the branch's run page",
+            "Array.from(document.querySelectorAll('#log .part')).map(function (p) { return p.textContent.trim(); })",
+            WAIT,
+        )
+        .await;
+        let parts: Vec<String> = serde_json::from_value(parts).unwrap();
+        assert!(
+            parts.iter().any(|p| p.contains("The AI-First Founder's vote"))
+                && parts.iter().any(|p| p.contains("The path if it works"))
+                && !parts.iter().any(|p| p.contains("vote:") || p.contains("path:")),
+            "the live page names the report's parts in words: {parts:?}"
+        );
+        let speakers = js(
+            &c,
+            "Array.from(document.querySelectorAll('#log .who')).map(function (w) { return w.textContent.trim(); })",
+        )
+        .await;
+        let speakers: Vec<String> = serde_json::from_value(speakers).unwrap();
+        assert!(
+            speakers.iter().any(|s| s == "The CFO") && !speakers.iter().any(|s| s == "cfo"),
+            "the copied round names the CFO who left by name: {speakers:?}"
+        );
+        screenshots(&c, "branch-run").await;
+    })
+    .await;
+}

@@ -51,6 +51,7 @@ fn valid_log() -> Vec<Value> {
         origin: None,
         variant: None,
         synthesis: true,
+        started: None,
     };
     let mut events = vec![Event::Started(header)];
     for r in &t.rounds {

@@ -91,6 +91,26 @@ impl SynthesisKind {
         )
     }
 
+    /// The part in words, for progress lines ("The CFO's vote", "The path
+    /// if it works"); `name_of` gives a persona's display name from its id.
+    pub fn describe(&self, name_of: impl Fn(&str) -> String) -> String {
+        match self {
+            SynthesisKind::Verdict => "The verdict".into(),
+            SynthesisKind::Forecasts => "The forecasts".into(),
+            SynthesisKind::Vote(id) => format!("{}'s vote", name_of(id)),
+            SynthesisKind::Actions => "The action plan".into(),
+            SynthesisKind::Path(Scenario::Works) => "The path if it works".into(),
+            SynthesisKind::Path(Scenario::Fails) => "The path if it fails".into(),
+            SynthesisKind::Path(Scenario::Opposite) => "The path if we do the opposite".into(),
+            SynthesisKind::Story => "The deeper story".into(),
+            SynthesisKind::Evidence => "The evidence".into(),
+            SynthesisKind::Risks => "The risks".into(),
+            SynthesisKind::LegacyPaths => "The three paths".into(),
+            SynthesisKind::ForecastWording => "The forecasts' wording".into(),
+            SynthesisKind::Followup(n) => format!("Follow-up {n}'s answer"),
+        }
+    }
+
     /// The JSON Schema the call answers with, bound to the run (none for a
     /// kind that is never asked).
     pub fn schema(&self, b: &Bindings<'_>) -> Option<Value> {

@@ -253,6 +253,10 @@ pub struct RunHeader {
     /// for after the debate (`council ask --no-synthesis` asks for none).
     #[serde(default = "asked", skip_serializing_if = "is_asked")]
     pub synthesis: bool,
+    /// When the run began, RFC 3339 in UTC (`2026-12-06T20:12:27Z`); runs
+    /// written before the field have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
 }
 
 /// Serde's default for [`RunHeader::synthesis`]: runs written before the
@@ -774,6 +778,7 @@ mod tests {
             origin: None,
             variant: None,
             synthesis: true,
+            started: None,
         }
     }
 

@@ -148,6 +148,7 @@ pub fn start_variant(
         variant: Some(spec.clone()),
         // A variant writes its synthesis, whatever its source asked.
         synthesis: true,
+        started: Some(crate::store::now_utc()),
         ..h.clone()
     };
     let mark = seen_from(dest, source);
@@ -246,6 +247,7 @@ pub fn start_branch(
         }),
         variant: None,
         synthesis: true,
+        started: Some(crate::store::now_utc()),
         ..h.clone()
     };
     let mark = seen_from(dest, source);

@@ -27,6 +27,7 @@ pub async fn run(d: &Debate<'_>, store: &mut RunStore) -> Result<Transcript, Eng
             origin: None,
             variant: None,
             synthesis: d.settings.synthesis,
+            started: Some(crate::store::now_utc()),
         }))?,
         Some(Event::Started(h)) => {
             if h.version != TRANSCRIPT_VERSION {

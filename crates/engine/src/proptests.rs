@@ -54,6 +54,7 @@ fn valid_log() -> Vec<String> {
         origin: None,
         variant: None,
         synthesis: true,
+        started: None,
     };
     std::iter::once(Event::Started(header))
         .chain(

@@ -340,6 +340,12 @@ fn version_of(json: &[u8]) -> Option<u64> {
         .as_u64()
 }
 
+/// The time now, RFC 3339 in UTC to the second: when a run's header says
+/// it began.
+pub fn now_utc() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -361,6 +367,7 @@ mod tests {
             origin: None,
             variant: None,
             synthesis: true,
+            started: None,
         })
     }
 

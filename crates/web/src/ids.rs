@@ -68,6 +68,20 @@ pub(crate) fn href(id: &str) -> String {
     id.replace('/', "%2F")
 }
 
+/// `text` as a URL query value: every byte but the unreserved ones
+/// (`A-Z a-z 0-9 - . _ ~`) written `%XX`.
+pub(crate) fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -105,6 +105,9 @@ pub struct ServeConfig {
     /// The prices a report's cost table is drawn with (the config's, over
     /// the built-in list).
     pub prices: council_analysis::PriceTable,
+    /// The brands PDF and Word downloads can carry; the first is the
+    /// default (none: downloads are unbranded).
+    pub brands: Vec<council_render::Brand>,
 }
 
 impl ServeConfig {
@@ -123,6 +126,7 @@ impl ServeConfig {
             calls_per_run: 4,
             poll_ms: 200,
             prices: council_analysis::PriceTable::default(),
+            brands: Vec::new(),
         }
     }
 }
@@ -212,6 +216,7 @@ pub fn build(config: ServeConfig) -> Result<Web, WebError> {
             get(pages::confirm_delete).post(pages::delete),
         )
         .route("/compare", get(pages::side_by_side))
+        .route("/diff", get(pages::diff_page))
         .route("/studies/{id}", get(pages::study_page))
         .route("/studies/{id}/compare.html", get(pages::study_html))
         .route("/static/{file}", get(pages::asset))

@@ -83,6 +83,12 @@ impl Story {
                     self.names.insert(p.id.clone(), p.name.clone());
                     self.seats.insert(p.id.clone(), i % 8);
                 }
+                // A branch's copied rounds name advisors who have left.
+                for p in h.origin.iter().flat_map(|o| &o.source_panel) {
+                    self.names
+                        .entry(p.id.clone())
+                        .or_insert_with(|| p.name.clone());
+                }
                 json!({"kind": "started", "n": n, "panel": h.panel, "notes": h.notes,
                        "question": h.question, "date": h.date})
             }
@@ -105,6 +111,7 @@ impl Story {
                 json!({
                     "kind": "part", "n": n, "heading": heading,
                     "part": p.part.to_string(),
+                    "label": p.part.describe(|id| self.name(id)),
                     "error": p.error,
                 })
             }

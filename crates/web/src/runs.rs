@@ -88,8 +88,8 @@ pub(crate) struct RunRow {
     pub(crate) href: String,
     /// The question asked.
     pub(crate) question: String,
-    /// The run date.
-    pub(crate) date: String,
+    /// When it began: date and time of day (UTC), or its date alone.
+    pub(crate) began: String,
     /// Where it stands.
     pub(crate) status: Status,
     /// "debate", "variant", "branch" or "study run".
@@ -107,18 +107,46 @@ pub(crate) struct StudyRow {
     pub(crate) runs: usize,
 }
 
-/// Every run and study under `runs`, newest first; runs this server is
-/// starting but that have no folder yet are not listed.
-pub(crate) fn list(runs: &Path, jobs: &Jobs) -> (Vec<RunRow>, Vec<StudyRow>) {
-    let (found, found_studies) = council_app::runs::list(runs);
-    let mut rows: Vec<RunRow> = found
+/// One page of the runs page: its rows, newest first, and where it sits.
+#[derive(Debug, Clone)]
+pub(crate) struct RowsPage {
+    /// The rows shown.
+    pub(crate) rows: Vec<RunRow>,
+    /// The page's number, from 1.
+    pub(crate) page: usize,
+    /// Pages in all.
+    pub(crate) pages: usize,
+    /// Runs that match the search.
+    pub(crate) matched: usize,
+    /// Runs in all.
+    pub(crate) total: usize,
+    /// Every study.
+    pub(crate) studies: Vec<StudyRow>,
+}
+
+/// Page `page` of the runs under `runs` that match the search (question
+/// words, date prefix, status word), newest first. A run's status (which
+/// reads its whole log) is worked out only for the rows shown, or for every
+/// candidate when the search names a status.
+pub(crate) fn page(
+    runs: &Path,
+    jobs: &Jobs,
+    filter: &council_app::runs::RunFilter,
+    status: &str,
+    page: usize,
+) -> RowsPage {
+    let p = council_app::runs::page(runs, filter, page, council_app::runs::PAGE_SIZE, |r| {
+        ids::check(&r.id).is_ok()
+            && (status.is_empty() || self::status(&r.dir, &r.id, jobs).word() == status)
+    });
+    let rows = p
+        .runs
         .into_iter()
-        .filter(|r| ids::check(&r.id).is_ok())
         .map(|r| RunRow {
             href: ids::href(&r.id),
-            status: status(&r.dir, &r.id, jobs),
-            question: r.header.question,
-            date: r.header.date,
+            status: self::status(&r.dir, &r.id, jobs),
+            question: r.header.question.clone(),
+            began: council_app::runs::began(&r.header),
             kind: match (r.kind, &r.study) {
                 (RunKind::Debate, Some(_)) => "study run",
                 (k, _) => k.as_str(),
@@ -126,8 +154,8 @@ pub(crate) fn list(runs: &Path, jobs: &Jobs) -> (Vec<RunRow>, Vec<StudyRow>) {
             id: r.id,
         })
         .collect();
-    rows.sort_by(|a, b| b.date.cmp(&a.date).then(b.id.cmp(&a.id)));
-    let studies = found_studies
+    let studies = p
+        .studies
         .into_iter()
         .filter(|s| ids::check(&s.id).is_ok())
         .map(|s| StudyRow {
@@ -136,14 +164,12 @@ pub(crate) fn list(runs: &Path, jobs: &Jobs) -> (Vec<RunRow>, Vec<StudyRow>) {
             runs: s.runs,
         })
         .collect();
-    (rows, studies)
-}
-
-/// Whether `row` passes the runs page's search: `q` in its question (any
-/// case), `date` a prefix of its date, `status` its status word.
-pub(crate) fn matches(row: &RunRow, q: &str, date: &str, status: &str) -> bool {
-    let q = q.trim().to_lowercase();
-    (q.is_empty() || row.question.to_lowercase().contains(&q))
-        && (date.trim().is_empty() || row.date.starts_with(date.trim()))
-        && (status.is_empty() || row.status.word() == status)
+    RowsPage {
+        rows,
+        page: p.page,
+        pages: p.pages,
+        matched: p.matched,
+        total: p.total,
+        studies,
+    }
 }

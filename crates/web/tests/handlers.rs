@@ -577,24 +577,24 @@ async fn the_runs_page_lists_searches_and_escapes() {
     drop(store); // stopped without a transcript: interrupted
     let (status, _, page) = send(&s.app, get("/runs")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("4 of 4 runs"), "{page}");
+    assert!(page.contains("1–4 of 4 runs, newest first"), "{page}");
     assert!(page.contains("Hire a CRO? &lt;script&gt;"));
     assert!(!page.contains(XSS));
     assert!(page.contains("href=\"/runs/a%2Fvariants%2Fboard-brief\""));
     let (_, _, page) = send(&s.app, get("/runs?q=RAISE")).await;
     assert!(
-        page.contains("2 of 4 runs") && !page.contains("Berlin"),
+        page.contains("1–2 of 2 runs matching (4 in all)") && !page.contains("Berlin"),
         "{page}"
     );
     let (_, _, page) = send(&s.app, get("/runs?status=interrupted")).await;
     assert!(
-        page.contains("1 of 4 runs") && page.contains("Berlin"),
+        page.contains("1–1 of 1 run matching (4 in all)") && page.contains("Berlin"),
         "{page}"
     );
     let (_, _, page) = send(&s.app, get("/runs?date=2026-11")).await;
-    assert!(page.contains("4 of 4 runs"));
+    assert!(page.contains("1–4 of 4 runs, newest first"), "{page}");
     let (_, _, page) = send(&s.app, get("/runs?date=2025")).await;
-    assert!(page.contains("0 of 4 runs"));
+    assert!(page.contains("None of 4 runs matches"), "{page}");
 }
 
 #[tokio::test]
@@ -1127,10 +1127,39 @@ async fn side_by_side_and_a_studys_comparison() {
     );
     let (status, _, page) = send(&s.app, get("/compare?a=r1&b=r1%2Fvariants%2Fboard-brief")).await;
     assert_eq!(status, StatusCode::OK);
+    // Section beside section, in the report's order; the verdict's
+    // section differs (the CFO's answer is the verdict's source here only
+    // through the rounds), the question's does not.
+    let headings: Vec<&str> = page
+        .split("<section class=\"sbs-row")
+        .skip(1)
+        .map(|r| {
+            let h = &r[r.find("<h3>").unwrap() + 4..];
+            h[..h.find('<').unwrap()].trim()
+        })
+        .collect();
+    assert!(headings.len() > 5, "{headings:?}");
+    assert_eq!(headings[0], "The question");
     assert!(
-        page.contains("src=\"/runs/r1/report.html\"")
-            && page.contains("src=\"/runs/r1%2Fvariants%2Fboard-brief/report.html\"")
+        headings.contains(&"Verdict") && headings.contains(&"Forecasts"),
+        "{headings:?}"
     );
+    assert_eq!(
+        page.matches("class=\"sbs-a\"").count(),
+        page.matches("class=\"sbs-b\"").count(),
+        "every row has an A and a B column"
+    );
+    let rounds_row = page
+        .split("<section class=\"sbs-row")
+        .find(|r| r.contains("<h3>The debate, round by round"))
+        .unwrap_or_else(|| panic!("no rounds row in {headings:?}"));
+    assert!(
+        rounds_row.starts_with(" changed") && rounds_row.contains("Yes, briefly."),
+        "the rounds differ (the CFO's answer) and are marked: {rounds_row}"
+    );
+    let question_row = page.split("<section class=\"sbs-row").nth(1).unwrap();
+    assert!(!question_row.starts_with(" changed"), "{question_row}");
+    assert!(page.contains("href=\"/diff?a=r1&amp;b=r1%2Fvariants%2Fboard-brief\""));
     let (status, _, _) = send(&s.app, get("/studies/r1")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a run is not a study");
     let study = s.runs.join("s1");
@@ -1305,5 +1334,386 @@ async fn a_cancelled_run_offers_resume_as_soon_as_it_stops() {
     assert!(
         page.contains("resume-form"),
         "and on the page drawn again: {page}"
+    );
+}
+
+/// A header with a start time, as runs write it now.
+fn header_at(question: &str, date: &str, started: &str) -> Event {
+    event(
+        json!({"event": "started", "version": 3, "question": question, "date": date,
+        "lang": "en", "seed": 1, "rounds": 2, "started": started,
+        "panel": [{"id": "cfo", "name": "The CFO", "role": "finance"},
+                  {"id": "cto", "name": "The CTO", "role": "technology"}],
+        "notes": [], "sources": [], "library": []}),
+    )
+}
+
+fn rows_of(page: &str) -> Vec<String> {
+    page.split("<td class=\"nowrap began\">")
+        .skip(1)
+        .map(|r| r[..r.find('<').unwrap()].to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn runs_are_listed_newest_first_by_their_start_time_fifty_a_page_with_the_search_kept() {
+    let s = site();
+    // 120 runs whose folder names run against their start times (folder
+    // r000 began last), half of them asking about "even" things.
+    for i in 0..120u32 {
+        let minute = 119 - i;
+        let (h, m) = (minute / 60, minute % 60);
+        let word = if i % 2 == 0 { "even" } else { "odd" };
+        let mut store = RunStore::create(&s.runs.join(format!("r{i:03}"))).unwrap();
+        store
+            .append(header_at(
+                &format!("Question {i} ({word})?"),
+                "2026-12-01",
+                &format!("2026-12-01T1{h}:{m:02}:00Z"),
+            ))
+            .unwrap();
+    }
+    // A run from before headers kept the time: by its date, older.
+    let mut store = RunStore::create(&s.runs.join("a-old")).unwrap();
+    store.append(header_event("Old question?", 1)).unwrap();
+    drop(store);
+
+    let (status, _, page) = send(&s.app, get("/runs")).await;
+    assert_eq!(status, StatusCode::OK);
+    let rows = rows_of(&page);
+    assert_eq!(rows.len(), 50, "fifty a page");
+    assert_eq!(
+        rows[0], "2026-12-01 11:59 UTC",
+        "newest first, with its time"
+    );
+    assert_eq!(rows[1], "2026-12-01 11:58 UTC");
+    assert!(
+        page.contains("href=\"/runs/r000\""),
+        "r000 began last: first"
+    );
+    assert!(page.contains("1–50 of 121 runs, newest first"), "{page}");
+    assert!(page.contains("Page 1 of 3"));
+    assert!(
+        page.contains("href=\"/runs?page=2\" rel=\"next\""),
+        "{page}"
+    );
+    assert!(!page.contains("rel=\"prev\""));
+
+    let (_, _, page) = send(&s.app, get("/runs?page=3")).await;
+    let rows = rows_of(&page);
+    assert_eq!(rows.len(), 21);
+    assert_eq!(
+        rows.last().unwrap(),
+        "2026-11-28",
+        "the untimed run last, by its date"
+    );
+    assert!(page.contains("101–121 of 121 runs"), "{page}");
+    assert!(page.contains("href=\"/runs?page=2\" rel=\"prev\""));
+
+    // The search holds across pages, and its links keep it.
+    let (_, _, page) = send(&s.app, get("/runs?q=EVEN&page=2")).await;
+    let rows = rows_of(&page);
+    assert_eq!(rows.len(), 10, "60 even runs: 50, then 10");
+    assert!(
+        page.contains("51–60 of 60 runs matching (121 in all)"),
+        "{page}"
+    );
+    assert!(
+        page.contains("href=\"/runs?page=1&amp;q=EVEN\" rel=\"prev\""),
+        "{page}"
+    );
+    assert!(!page.contains("(odd)"));
+    let (_, _, page) = send(&s.app, get("/runs?page=99&q=even")).await;
+    assert!(
+        page.contains("Page 2 of 2"),
+        "a page past the last is the last"
+    );
+    // The compare form offers the page's runs, for the diff and side by side.
+    assert!(page.contains("id=\"compare-form\"") && page.contains("action=\"/diff\""));
+}
+
+#[tokio::test]
+async fn a_variant_takes_tone_emphasis_and_name_and_a_branch_a_swap_and_a_model() {
+    let s = site();
+    let dir = finished_run(&s.runs, "r1", "Raise prices?", "Yes.");
+    let d = dir.display().to_string();
+    let token = csrf(&s.app).await;
+    let (status, headers, _) = send(
+        &s.app,
+        post_form(
+            "/runs/r1/variant",
+            &[
+                ("csrf", &token),
+                ("audience", "client"),
+                ("length", "full"),
+                ("lang", ""),
+                ("tone", "warm, confident"),
+                ("emphasis", "-cash runway"),
+                ("name", "acme-brief"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers[header::LOCATION],
+        "/runs/r1%2Fvariants%2Facme-brief"
+    );
+    let args = jobs_args(&s.args, 1).await;
+    assert_eq!(
+        &args[0][5..],
+        &[
+            &d,
+            "--audience",
+            "client",
+            "--length",
+            "full",
+            "--name",
+            "acme-brief",
+            "--max-concurrency",
+            "4",
+            "--tone=warm, confident",
+            "--emphasis=-cash runway",
+        ]
+        .map(String::from)
+    );
+    // A name that is no folder name, or one taken, is refused.
+    std::fs::create_dir_all(dir.join("variants/taken")).unwrap();
+    for (name, says) in [
+        ("../x", "cannot name a variant"),
+        ("taken", "already has a variant named taken"),
+    ] {
+        let (status, _, page) = send(
+            &s.app,
+            post_form(
+                "/runs/r1/variant",
+                &[
+                    ("csrf", &token),
+                    ("audience", "client"),
+                    ("length", "full"),
+                    ("name", name),
+                ],
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{name}");
+        assert!(page.contains(says), "{name}: {page}");
+    }
+
+    // The branch: the CFO's seat to "evil", who speaks through model-b.
+    let (status, headers, _) = send(
+        &s.app,
+        post_form(
+            "/runs/r1/branch",
+            &[
+                ("csrf", &token),
+                ("from_round", "1"),
+                ("question", ""),
+                ("swap_old", "cfo"),
+                ("swap_new", "evil"),
+                ("panel", ""),
+                ("model_persona", "evil"),
+                ("model", "model-b"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers[header::LOCATION],
+        "/runs/r1%2Fbranches%2Ffrom-round-1-evil-for-cfo"
+    );
+    let args = jobs_args(&s.args, 2).await;
+    let out = s
+        .runs
+        .join("r1/branches/from-round-1-evil-for-cfo")
+        .display()
+        .to_string();
+    assert_eq!(
+        &args[1][5..],
+        &[
+            &d,
+            "--from-round",
+            "1",
+            "--swap",
+            "cfo=evil",
+            "--persona-model",
+            "evil=model-b",
+            "--out",
+            &out,
+            "--max-concurrency",
+            "4",
+        ]
+        .map(String::from)
+    );
+    // Refusals, each naming the fix; no job started for any.
+    for (fields, says) in [
+        (
+            vec![("swap_old", "cto"), ("swap_new", "")],
+            "choose both who leaves and who takes the seat",
+        ),
+        (
+            vec![("swap_old", "evil"), ("swap_new", "cfo")],
+            "evil does not sit on this run",
+        ),
+        (
+            vec![("swap_old", "cfo"), ("swap_new", "cto")],
+            "cto cannot take the seat",
+        ),
+        (
+            vec![
+                ("swap_old", "cfo"),
+                ("swap_new", "evil"),
+                ("panel", "cfo,cto"),
+            ],
+            "not both",
+        ),
+        (vec![("panel", "cfo")], "a panel seats 2 to 3"),
+        (
+            vec![("model_persona", "evil"), ("model", "m")],
+            "evil does not sit on the branch",
+        ),
+        (
+            vec![("model_persona", "cfo"), ("model", "")],
+            "choose both the advisor and the model",
+        ),
+    ] {
+        let mut form = vec![("csrf", token.as_str()), ("from_round", "1")];
+        form.extend(fields.iter().copied());
+        let (status, _, page) = send(&s.app, post_form("/runs/r1/branch", &form)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{fields:?}");
+        assert!(page.contains(says), "{fields:?}: {page}");
+    }
+    assert_eq!(
+        jobs_args(&s.args, 2).await.len(),
+        2,
+        "no job for a refused form"
+    );
+
+    // The forms on the page: tone, emphasis, name; swap, panel, model;
+    // the branch replays from the last round unless told otherwise.
+    let mut store = RunStore::create(&s.runs.join("five")).unwrap();
+    store.append(header_event("Five rounds?", 5)).unwrap();
+    drop(store);
+    let (_, _, page) = send(&s.app, get("/runs/five/report")).await;
+    for field in [
+        "name=\"tone\"",
+        "name=\"emphasis\"",
+        "name=\"name\"",
+        "name=\"swap_old\"",
+        "name=\"swap_new\"",
+        "name=\"panel\"",
+        "name=\"model_persona\"",
+        "name=\"model\"",
+    ] {
+        assert!(page.contains(field), "{field}");
+    }
+    assert!(
+        page.contains("<option value=\"5\" selected>5</option>"),
+        "{page}"
+    );
+    assert!(!page.contains("<option value=\"1\" selected>"));
+}
+
+#[tokio::test]
+async fn the_diff_page_shows_what_changed_and_is_linked_both_ways() {
+    let s = site();
+    finished_run(&s.runs, "r1", "Raise prices?", "Yes.");
+    finished_run(&s.runs, "r1/variants/v", "Raise prices?", "Yes, briefly.");
+    let (status, _, page) = send(&s.app, get("/diff?a=r1&b=r1%2Fvariants%2Fv")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("<h1>What changed</h1>"));
+    assert!(
+        page.contains("href=\"/runs/r1/report\"")
+            && page.contains("href=\"/runs/r1%2Fvariants%2Fv/report\"")
+    );
+    for section in ["Verdict", "Votes", "Forecasts", "Actions", "Risks"] {
+        assert!(page.contains(section), "{section}");
+    }
+    assert!(page.contains("href=\"/compare?a=r1&amp;b=r1%2Fvariants%2Fv\""));
+    assert!(
+        !page.contains(&s.runs.display().to_string()),
+        "no folder path on the page"
+    );
+    // The variant's report page links to its diff from its source; the
+    // source's lists it with its diff.
+    let (_, _, page) = send(&s.app, get("/runs/r1%2Fvariants%2Fv/report")).await;
+    assert!(
+        page.contains("id=\"diff-source\"")
+            && page.contains("href=\"/diff?a=r1&amp;b=r1%2Fvariants%2Fv\""),
+        "{page}"
+    );
+    let (_, _, page) = send(&s.app, get("/runs/r1/report")).await;
+    assert!(page.contains("1 variant or branch"), "{page}");
+    assert!(page.contains("class=\"diff-link\""));
+    // A run that is not there.
+    let (status, _, _) = send(&s.app, get("/diff?a=r1&b=nope")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn downloads_carry_the_brand_picked_and_a_brand_not_there_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let mut config = ServeConfig::new(runs.clone(), stand_in(dir.path(), &dir.path().join("args")));
+    for name in ["Acme Advisory", "Beta Partners"] {
+        let file = dir.path().join(format!("{}.toml", &name[..4]));
+        std::fs::write(&file, format!("name = \"{name}\"\n")).unwrap();
+        config
+            .brands
+            .push(council_render::Brand::load(&file).unwrap());
+    }
+    let app = router(config).unwrap();
+    finished_run(&runs, "r1", "Raise prices?", "Yes.");
+    let (_, _, page) = send(&app, get("/runs/r1/report")).await;
+    assert!(
+        page.contains("href=\"/runs/r1/download/pdf?brand=1\"") && page.contains("Acme Advisory"),
+        "{page}"
+    );
+    assert!(
+        page.contains("href=\"/runs/r1/download/docx?brand=2\"") && page.contains("Beta Partners")
+    );
+    assert!(page.contains("href=\"/runs/r1/download/pdf?brand=none\""));
+    // The HTML download is drawn under the brand picked (the default: the first).
+    let (status, _, html) = send(&app, get("/runs/r1/download/html")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Acme Advisory"), "the first brand by default");
+    let (_, _, html) = send(&app, get("/runs/r1/download/html?brand=2")).await;
+    assert!(html.contains("Beta Partners") && !html.contains("Acme Advisory"));
+    let (_, _, html) = send(&app, get("/runs/r1/download/html?brand=none")).await;
+    assert!(!html.contains("Beta Partners") && !html.contains("Acme Advisory"));
+    let (status, _, page) = send(&app, get("/runs/r1/download/pdf?brand=3")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        page.contains("this server has 2 brands (brand=1 to 2, or brand=none)"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn the_live_page_names_the_reports_parts_in_words() {
+    let s = site();
+    let dir = s.runs.join("r1");
+    let mut store = RunStore::create(&dir).unwrap();
+    store.append(header_event("Q?", 1)).unwrap();
+    for part in ["vote:cfo", "path:works", "risks"] {
+        store
+            .append(event(json!({"event": "synthesis", "part": part, "value": null, "error": "no answer",
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "cached_tokens": 0, "calls": 1, "unreported_calls": 0},
+                "backend": "fake", "model": "fake"})))
+            .unwrap();
+    }
+    drop(store);
+    let (_, _, page) = send(&s.app, get("/runs/r1")).await;
+    for words in [
+        "The CFO&#x27;s vote: failed",
+        "The path if it works: failed",
+        "The risks: failed",
+    ] {
+        assert!(page.contains(words), "{words}: {page}");
+    }
+    assert!(
+        !page.contains("vote:cfo") && !page.contains("path:works"),
+        "{page}"
     );
 }

@@ -15,7 +15,7 @@ mod studies;
 pub(crate) use actions::{branch, cancel, followup, resume, variant};
 pub(crate) use delete::{confirm_delete, delete};
 pub(crate) use new_run::{create_run, new_question};
-pub(crate) use reports::{download, report_html, report_page, side_by_side};
+pub(crate) use reports::{diff_page, download, report_html, report_page, side_by_side};
 pub(crate) use studies::{study_html, study_page};
 
 use crate::ids::{self, Refusal};
@@ -145,7 +145,7 @@ pub(crate) async fn asset(UrlPath(file): UrlPath<String>) -> Response {
         .into_response()
 }
 
-/// The runs page's search.
+/// The runs page's search and page.
 #[derive(Debug, Deserialize, Default)]
 pub(crate) struct Search {
     #[serde(default)]
@@ -154,23 +154,70 @@ pub(crate) struct Search {
     date: String,
     #[serde(default)]
     status: String,
+    #[serde(default)]
+    page: Option<String>,
 }
 
-/// `GET /runs`: every run, newest first, with search; the studies.
+/// The statuses the runs page can search for.
+const STATUSES: [&str; 6] = [
+    "queued",
+    "running",
+    "complete",
+    "partial",
+    "interrupted",
+    "failed",
+];
+
+/// `GET /runs`: the runs, newest first, 50 a page, with search; the studies.
 pub(crate) async fn list_runs(State(app): State<Arc<App>>, Query(s): Query<Search>) -> Response {
-    let (rows, studies) = runs::list(&app.config.runs, &app.jobs);
-    let total = rows.len();
-    let shown: Vec<_> = rows
-        .into_iter()
-        .filter(|r| runs::matches(r, &s.q, &s.date, &s.status))
-        .collect();
+    let status = if STATUSES.contains(&s.status.as_str()) {
+        s.status.as_str()
+    } else {
+        ""
+    };
+    let page_no = s
+        .page
+        .as_deref()
+        .and_then(|p| p.trim().parse::<usize>().ok())
+        .unwrap_or(1);
+    let filter = council_app::runs::RunFilter {
+        q: s.q.clone(),
+        date: s.date.clone(),
+    };
+    let p = runs::page(&app.config.runs, &app.jobs, &filter, status, page_no);
+    // The links to other pages keep the search (written as HTML: every
+    // value percent-encoded, `&` as `&amp;`).
+    let link = |n: usize| {
+        let mut url = format!("/runs?page={n}");
+        for (k, v) in [("q", &s.q), ("date", &s.date), ("status", &s.status)] {
+            if !v.is_empty() {
+                url.push_str(&format!("&amp;{k}={}", ids::encode(v)));
+            }
+        }
+        url
+    };
+    let first = (p.page - 1) * council_app::runs::PAGE_SIZE + 1;
+    let shown = if p.rows.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "{}–{} of {}",
+            first,
+            first + p.rows.len() - 1,
+            crate::views::plural(p.matched as u64, "run", "runs")
+        )
+    };
     app.views.page(
         StatusCode::OK,
         "runs.html",
         &json!({
-            "rows": shown, "total": total, "studies": studies,
+            "rows": p.rows, "total": p.total, "matched": p.matched, "shown": shown,
+            "page": p.page, "pages": p.pages,
+            "prev": (p.page > 1).then(|| link(p.page - 1)),
+            "next": (p.page < p.pages).then(|| link(p.page + 1)),
+            "studies": p.studies,
             "q": s.q, "date": s.date, "status": s.status,
-            "statuses": ["queued", "running", "complete", "partial", "interrupted", "failed"],
+            "statuses": STATUSES,
         }),
     )
 }
@@ -254,6 +301,22 @@ pub(crate) struct Action {
     lang: String,
     #[serde(default)]
     from_round: String,
+    #[serde(default)]
+    tone: String,
+    #[serde(default)]
+    emphasis: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    swap_old: String,
+    #[serde(default)]
+    swap_new: String,
+    #[serde(default)]
+    panel: String,
+    #[serde(default)]
+    model_persona: String,
+    #[serde(default)]
+    model: String,
 }
 
 /// The variants and branches under a run, for its report page.
@@ -272,8 +335,10 @@ fn derived(app: &App, id: &str) -> Vec<Value> {
             let did = format!("{id}/{sub}/{n}");
             if ids::check(&did).is_ok() {
                 let dir = app.config.runs.join(&did);
-                out.push(json!({"id": did, "href": ids::href(&did), "kind": kind,
-                                 "status": runs::status(&dir, &did, &app.jobs).word()}));
+                out.push(
+                    json!({"id": did, "href": ids::href(&did), "q": ids::encode(&did), "kind": kind,
+                                 "status": runs::status(&dir, &did, &app.jobs).word()}),
+                );
             }
         }
     }
