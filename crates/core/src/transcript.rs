@@ -298,6 +298,10 @@ pub struct Followup {
 }
 
 /// One line of `events.jsonl`.
+// The header is the large variant (a branch's source panel and forecasts);
+// a run holds one, and events are read and written a line at a time, so
+// boxing it would cost every match for no memory worth saving.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
