@@ -1564,8 +1564,10 @@ async fn a_branded_variant_with_a_tone_and_a_branch_with_a_swap_are_made_and_com
         screenshots(&c, "diff").await;
         let dump = page_dump(&c).await;
         let verdict_moved = rows.iter().any(|r| {
-            r[0].starts_with("Verdict") && r.iter().any(|x| x.contains("support") || x.contains("mixed"))
-                && r.iter().any(|x| x.contains("oppose"))
+            // The report's labels ("Support", "Yes", "Conditional"), in any case.
+            let has = |w: &str| r.iter().any(|x| x.to_lowercase().contains(w));
+            r[0].starts_with("Verdict") && (has("support") || has("mixed") || has("conditional"))
+                && has("oppose")
         });
         assert!(verdict_moved, "no verdict change on the diff page: {rows:?}\n{dump}");
         // The fake words every forecast alike in both runs, so each keeps

@@ -194,7 +194,9 @@ pub fn paths_chart(paths: &[FuturePath], label: impl Fn(&FuturePath) -> String) 
         .max()
         .unwrap_or(1)
         .max(1);
-    let half = most as f64 * LINE + 16.0;
+    // Room for the labels above and below the line, and a clear gap
+    // between one path's labels below and the next path's above.
+    let half = most as f64 * LINE + 24.0;
     let row_h = 2.0 * half;
     let h = top + row_h * paths.len().max(1) as f64 + 30.0;
     let mut s = String::new();

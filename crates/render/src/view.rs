@@ -123,6 +123,10 @@ pub(crate) struct TurnView {
     pub(crate) story: Option<String>,
     pub(crate) change: Option<String>,
     pub(crate) citations: String,
+    /// The stance the turn took, in the report's words, if it took one.
+    pub(crate) stance: Option<String>,
+    /// The stance's CSS class (`support`, `mixed`, `oppose`).
+    pub(crate) stance_class: &'static str,
 }
 
 /// A round with its summary and (at full length) its turns.
@@ -326,6 +330,8 @@ fn turn_view(r: &Report, s: &Text, x: &Turn, limit: Option<usize>) -> TurnView {
         story: x.story.clone(),
         change: x.systemic_change.clone(),
         citations: x.citations.join(", "),
+        stance: x.stance.map(|st| s.stance(st)),
+        stance_class: x.stance.map_or("none", Stance::as_str),
     }
 }
 
