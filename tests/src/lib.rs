@@ -1,6 +1,9 @@
 //! Test support shared by Council's end-to-end tests and benchmarks: a
 //! scripted fake OpenAI-compatible server, the real llama.cpp server from
-//! PyPI, the embedded model's location, and the recorded fixture debate.
+//! PyPI, the embedded model's location, the recorded fixture debate, and a
+//! fake Hugging Face hub for model downloads ([`hub`]).
+
+pub mod hub;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -172,6 +172,20 @@ fn embedded_note(source: &ModelSource) -> Note {
             format!("embedded: {} missing", p.display()),
             council_llm::fetch::missing_model_fix(),
         ),
+        ModelSource::Catalog(name) => match council_llm::catalog::find(name) {
+            Some(m) if m.path().is_file() => Note::ok(format!(
+                "embedded: catalogue model {name} present at {} (whether it loads is not checked)",
+                m.path().display()
+            )),
+            Some(m) => Note::failed(
+                format!("embedded: catalogue model {name} is not downloaded"),
+                format!("run `{}`", m.fetch_command()),
+            ),
+            None => Note::failed(
+                format!("embedded: {name:?} is not in the catalogue"),
+                "run `council fetch-model --list` and pick a name",
+            ),
+        },
         ModelSource::HuggingFace { repo, file } => Note::ok(format!(
             "embedded: hf:{repo}/{file}, downloaded on first use (not checked)"
         )),

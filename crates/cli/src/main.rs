@@ -8,6 +8,7 @@ mod cost;
 mod derived;
 mod doctor;
 mod export;
+mod fetch_model;
 mod progress;
 mod research;
 mod serve;
@@ -324,19 +325,7 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
         }
         Command::Doctor(args) => doctor::doctor(&args, &cli.global).await.map(|()| Done::Ok),
         Command::Serve(args) => serve::serve(args, &cli.global).await.map(|()| Done::Ok),
-        Command::FetchModel(args) => {
-            let python = args.python;
-            let path = tokio::task::spawn_blocking(move || {
-                council_llm::fetch::fetch_default_model(&python)
-            })
-            .await??;
-            println!("{}", path.display());
-            crate::say!(
-                "verified sha256 {}",
-                council_llm::fetch::DEFAULT_MODEL_SHA256
-            );
-            Ok(Done::Ok)
-        }
+        Command::FetchModel(args) => fetch_model::run(args).await.map(|()| Done::Ok),
         Command::Bench(args) => bench::run(args, &cli.global).await.map(|()| Done::Ok),
     }
 }

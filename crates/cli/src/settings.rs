@@ -51,6 +51,7 @@ pub(crate) fn overrides(g: &Global) -> Overrides {
         model: g.model.clone(),
         provider: g.provider,
         embedded: g.embedded,
+        embedded_model: g.embedded_model.clone(),
         config: g.config.clone(),
         record: g.record.clone(),
         replay: g.replay.clone(),
