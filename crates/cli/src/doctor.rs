@@ -40,7 +40,11 @@ impl Note {
 /// Runs the checks and prints them; an error (exit 4) when any fails.
 pub(crate) async fn doctor(args: &DoctorArgs, g: &Global) -> anyhow::Result<()> {
     let b = settings::load(g, &crate::env_lookup)?;
-    let (targets, notes) = targets(&b);
+    let (targets, mut notes) = targets(&b);
+    // A local Ollama is a way to larger models: listed, never a failure.
+    let (_, ollama) =
+        doctor::ollama_note(&crate::env_lookup, std::time::Duration::from_secs(2)).await;
+    notes.push(Note::ok(ollama));
     let mut reports = Vec::new();
     for (name, choice) in &targets {
         if !g.quiet {

@@ -317,6 +317,10 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             println!("seeded sampling: {}", yes(c.seeded));
             println!("concurrent requests batched: {}", yes(c.concurrent));
             println!("works offline: {}", yes(c.offline));
+            println!(
+                "small model (short prompts and answers; embedded: under 1B parameters, from its GGUF): {}",
+                yes(c.small)
+            );
             match c.context_tokens {
                 Some(n) => println!("context per request: {n} tokens"),
                 None => println!("context per request: not reported"),

@@ -195,6 +195,14 @@ impl Backends {
     pub(crate) async fn main_model(&self) -> Result<Arc<dyn ChatModel>, LlmError> {
         if let (Some(note), false) = (self.main.default_notice(), self.quiet) {
             eprintln!("{note}");
+            let (found, ollama) = council_llm::doctor::ollama_note(
+                &crate::env_lookup,
+                std::time::Duration::from_millis(500),
+            )
+            .await;
+            if found {
+                eprintln!("{ollama}");
+            }
         }
         match self.pool_for(&self.default_model_name())? {
             Some(pool) => Ok(pool),

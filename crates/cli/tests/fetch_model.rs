@@ -403,7 +403,7 @@ fn a_renamed_copy_of_the_default_runs_a_full_debate_through_embedded_model() {
             "ask",
             "Should a bakery open a second shop?",
             "--panel",
-            "cfo,coo,contrarian,auditor",
+            "cfo,coo,cto,contrarian,auditor",
             "--rounds",
             "1",
             "--out",
@@ -428,5 +428,64 @@ fn a_renamed_copy_of_the_default_runs_a_full_debate_through_embedded_model() {
         out_dir.join("report.md").is_file(),
         "{:?}",
         files_in(&out_dir)
+    );
+}
+
+/// A copy of the default model whose chat template is `x` repeated (the
+/// same length, so no offset in the GGUF moves): a template llama.cpp
+/// cannot apply.
+fn with_unusable_template(dest: &Path) {
+    let mut bytes = model_bytes();
+    let key = b"tokenizer.chat_template";
+    let at = bytes
+        .windows(key.len())
+        .position(|w| w == key)
+        .expect("the default model has a chat template");
+    let ty = at + key.len();
+    assert_eq!(&bytes[ty..ty + 4], &8u32.to_le_bytes(), "a string value");
+    let len = u64::from_le_bytes(bytes[ty + 4..ty + 12].try_into().unwrap()) as usize;
+    bytes[ty + 12..ty + 12 + len].fill(b'x');
+    std::fs::write(dest, bytes).unwrap();
+}
+
+#[test]
+fn a_model_whose_chat_template_cannot_be_applied_falls_back_visibly() {
+    let dir = tempfile::tempdir().unwrap();
+    let odd = dir.path().join("odd-template.gguf");
+    with_unusable_template(&odd);
+    let out = council(
+        &[
+            "--embedded-model",
+            odd.to_str().unwrap(),
+            "chat",
+            "--max-tokens",
+            "8",
+            "Name one risk.",
+        ],
+        &[],
+    );
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("cannot apply the GGUF's chat template") && err.contains("ChatML"),
+        "{err}"
+    );
+    // The model's own template raises no such warning.
+    let out = council(
+        &[
+            "--embedded-model",
+            council_tests::model_path().to_str().unwrap(),
+            "chat",
+            "--max-tokens",
+            "8",
+            "Name one risk.",
+        ],
+        &[],
+    );
+    assert!(out.status.success());
+    assert!(
+        !text(&out.stderr).contains("ChatML"),
+        "{}",
+        text(&out.stderr)
     );
 }
