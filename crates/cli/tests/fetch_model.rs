@@ -489,3 +489,33 @@ fn a_model_whose_chat_template_cannot_be_applied_falls_back_visibly() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn an_hf_model_path_downloads_through_the_same_verified_code() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let hub = rt.block_on(FakeHub::start(
+        REPO,
+        "mine.gguf",
+        model_bytes(),
+        HubOptions {
+            cut_first: true,
+            ..HubOptions::default()
+        },
+    ));
+    let cache = tempfile::tempdir().unwrap();
+    let spec = format!("hf:{REPO}/mine.gguf");
+    let env = [
+        ("COUNCIL_CACHE_DIR", cache.path().to_str().unwrap()),
+        ("HF_ENDPOINT", hub.endpoint.as_str()),
+        ("COUNCIL_MODEL_PATH", spec.as_str()),
+    ];
+    let out = council(&["models"], &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(s.contains("model:     mine.gguf"), "{s}");
+    let models = cache.path().join("models");
+    assert_eq!(files_in(&models), vec!["mine.gguf".to_string()]);
+    assert_eq!(crate_sha(&models.join("mine.gguf")), DEFAULT_MODEL_SHA256);
+    // Cut half-way, resumed from there.
+    assert_eq!(hub.ranges().len(), 2, "{:?}", hub.ranges());
+}
