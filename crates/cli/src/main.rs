@@ -8,6 +8,7 @@ mod cost;
 mod derived;
 mod doctor;
 mod export;
+mod fetch_model;
 mod manual;
 mod progress;
 mod research;
@@ -311,6 +312,10 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             println!("seeded sampling: {}", yes(c.seeded));
             println!("concurrent requests batched: {}", yes(c.concurrent));
             println!("works offline: {}", yes(c.offline));
+            println!(
+                "small model (short prompts and answers; embedded: under 1B parameters, from its GGUF): {}",
+                yes(c.small)
+            );
             match c.context_tokens {
                 Some(n) => println!("context per request: {n} tokens"),
                 None => println!("context per request: not reported"),
@@ -319,19 +324,7 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
         }
         Command::Doctor(args) => doctor::doctor(&args, &cli.global).await.map(|()| Done::Ok),
         Command::Serve(args) => serve::serve(args, &cli.global).await.map(|()| Done::Ok),
-        Command::FetchModel(args) => {
-            let python = args.python;
-            let path = tokio::task::spawn_blocking(move || {
-                council_llm::fetch::fetch_default_model(&python)
-            })
-            .await??;
-            println!("{}", path.display());
-            crate::say!(
-                "verified sha256 {}",
-                council_llm::fetch::DEFAULT_MODEL_SHA256
-            );
-            Ok(Done::Ok)
-        }
+        Command::FetchModel(args) => fetch_model::run(args).await.map(|()| Done::Ok),
         Command::Bench(args) => bench::run(args, &cli.global).await.map(|()| Done::Ok),
         Command::Completions(args) => manual::completions(&args).map(|()| Done::Ok),
         Command::Man(args) => manual::man(&args).map(|()| Done::Ok),

@@ -51,6 +51,7 @@ pub(crate) fn overrides(g: &Global) -> Overrides {
         model: g.model.clone(),
         provider: g.provider,
         embedded: g.embedded,
+        embedded_model: g.embedded_model.clone(),
         config: g.config.clone(),
         record: g.record.clone(),
         replay: g.replay.clone(),
@@ -194,6 +195,14 @@ impl Backends {
     pub(crate) async fn main_model(&self) -> Result<Arc<dyn ChatModel>, LlmError> {
         if let (Some(note), false) = (self.main.default_notice(), self.quiet) {
             eprintln!("{note}");
+            let (found, ollama) = council_llm::doctor::ollama_note(
+                &crate::env_lookup,
+                std::time::Duration::from_millis(500),
+            )
+            .await;
+            if found {
+                eprintln!("{ollama}");
+            }
         }
         match self.pool_for(&self.default_model_name())? {
             Some(pool) => Ok(pool),

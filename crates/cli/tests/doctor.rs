@@ -216,3 +216,56 @@ fn doctor_exits_zero_when_every_check_passes() {
     assert!(main.contains("- (stream = false)"), "{main}");
     assert!(!stdout.contains("fix:"), "{stdout}");
 }
+
+#[test]
+fn doctor_lists_a_local_ollamas_models_with_the_command_to_use_one() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ollama = rt.block_on(FakeServer::start_routed(Arc::new(|head: &str, _: &str| {
+        if head.starts_with("GET /api/tags") {
+            return Reply::Respond {
+                status: 200,
+                headers: vec![],
+                body:
+                    r#"{"models":[{"name":"qwen2.5:7b","size":4683087332},{"name":"llama3.2:3b"}]}"#
+                        .into(),
+            };
+        }
+        Reply::status(404, "not found")
+    })));
+    let host = ollama.url.trim_end_matches("/v1").to_string();
+    let replay = tempfile::tempdir().unwrap();
+    let cassette = replay.path().join("c.json");
+    std::fs::write(&cassette, r#"{"version":1,"entries":{}}"#).unwrap();
+    let mut cmd = council_tests::council_command(
+        env!("CARGO_BIN_EXE_council"),
+        &["--replay", cassette.to_str().unwrap(), "doctor"],
+    );
+    cmd.env("OLLAMA_HOST", &host);
+    let out = cmd.output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        s.contains("running at") && s.contains("qwen2.5:7b, llama3.2:3b"),
+        "{s}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        s.contains(&format!(
+            "council --provider ollama --base-url {host}/v1 --model qwen2.5:7b"
+        )),
+        "{s}"
+    );
+    assert!(ollama
+        .heads()
+        .iter()
+        .any(|h| h.starts_with("GET /api/tags")));
+    // Nothing at OLLAMA_HOST: said plainly, and not a failure.
+    let mut cmd = council_tests::council_command(
+        env!("CARGO_BIN_EXE_council"),
+        &["--replay", cassette.to_str().unwrap(), "doctor"],
+    );
+    cmd.env("OLLAMA_HOST", "127.0.0.1:9");
+    let out = cmd.output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{s}");
+    assert!(s.contains("no Ollama answers at http://127.0.0.1:9"), "{s}");
+}

@@ -892,3 +892,119 @@ mod tests {
         assert!(r.passed(), "{r:?}");
     }
 }
+
+/// Ollama's address: `OLLAMA_HOST` (`HOST`, `HOST:PORT` or a URL), else
+/// 127.0.0.1:11434, as `http://HOST:PORT`.
+pub fn ollama_base(env: &dyn Fn(&str) -> Option<String>) -> String {
+    let host = env("OLLAMA_HOST")
+        .map(|h| h.trim().trim_end_matches('/').to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "127.0.0.1:11434".into());
+    let (scheme, rest) = match host.split_once("://") {
+        Some((s, r)) => (s.to_string(), r.to_string()),
+        None => ("http".to_string(), host),
+    };
+    // Ollama listens on every address for 0.0.0.0; ask it on loopback.
+    let rest = rest.replace("0.0.0.0", "127.0.0.1");
+    let has_port = rest
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if has_port {
+        format!("{scheme}://{rest}")
+    } else {
+        format!("{scheme}://{rest}:11434")
+    }
+}
+
+/// The models a local Ollama at `base` serves (`GET /api/tags`), or why
+/// none could be listed.
+pub async fn ollama_models(base: &str, timeout: Duration) -> Result<Vec<String>, String> {
+    #[derive(serde::Deserialize)]
+    struct Tags {
+        #[serde(default)]
+        models: Vec<Tag>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Tag {
+        name: String,
+    }
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let resp = client
+        .get(format!("{base}/api/tags"))
+        .send()
+        .await
+        .map_err(|_| format!("no Ollama answers at {base}"))?;
+    if !resp.status().is_success() {
+        return Err(format!("{base}/api/tags answered {}", resp.status()));
+    }
+    let tags: Tags = resp
+        .json()
+        .await
+        .map_err(|e| format!("{base}/api/tags is not Ollama's model list: {e}"))?;
+    Ok(tags.models.into_iter().map(|t| t.name).collect())
+}
+
+/// The command line that runs a debate on `model` served by Ollama at `base`
+/// (its OpenAI-compatible API at `/v1`).
+pub fn ollama_command(base: &str, model: &str) -> String {
+    if base == "http://127.0.0.1:11434" {
+        format!("council --provider ollama --model {model} ask \"…\"")
+    } else {
+        format!("council --provider ollama --base-url {base}/v1 --model {model} ask \"…\"")
+    }
+}
+
+/// What `council doctor` and the first-run hint say about a local Ollama:
+/// its models and how to use one, or that none was found.
+pub async fn ollama_note(
+    env: &dyn Fn(&str) -> Option<String>,
+    timeout: Duration,
+) -> (bool, String) {
+    let base = ollama_base(env);
+    match ollama_models(&base, timeout).await {
+        Ok(models) if models.is_empty() => (
+            true,
+            format!(
+                "ollama: running at {base} with no models; `ollama pull qwen2.5:7b`, then {}",
+                ollama_command(&base, "qwen2.5:7b")
+            ),
+        ),
+        Ok(models) => (
+            true,
+            format!(
+                "ollama: running at {base} with {} model(s): {}; use one: {}",
+                models.len(),
+                models.join(", "),
+                ollama_command(&base, &models[0])
+            ),
+        ),
+        Err(why) => (
+            false,
+            format!("ollama: {why} (optional: OLLAMA_HOST names another address)"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod ollama_tests {
+    use super::*;
+
+    #[test]
+    fn ollama_host_takes_every_form_ollama_accepts() {
+        let at = |v: &'static str| move |k: &str| (k == "OLLAMA_HOST").then(|| v.to_string());
+        assert_eq!(ollama_base(&|_| None), "http://127.0.0.1:11434");
+        assert_eq!(ollama_base(&at("0.0.0.0")), "http://127.0.0.1:11434");
+        assert_eq!(ollama_base(&at("10.0.0.5:8080")), "http://10.0.0.5:8080");
+        assert_eq!(
+            ollama_base(&at("https://gpu.lan:443/")),
+            "https://gpu.lan:443"
+        );
+        assert_eq!(
+            ollama_command("http://10.0.0.5:8080", "llama3.2:3b"),
+            "council --provider ollama --base-url http://10.0.0.5:8080/v1 --model llama3.2:3b ask \"…\""
+        );
+    }
+}

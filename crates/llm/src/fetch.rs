@@ -28,9 +28,14 @@ pub fn cache_dir() -> PathBuf {
         .unwrap_or_else(|| std::env::temp_dir().join("council-cache"))
 }
 
+/// Where downloaded models are kept.
+pub fn models_dir() -> PathBuf {
+    cache_dir().join("models")
+}
+
 /// Where the embedded default model is cached.
 pub fn default_model_path() -> PathBuf {
-    cache_dir().join("models").join(DEFAULT_MODEL_FILE)
+    models_dir().join(DEFAULT_MODEL_FILE)
 }
 
 /// The words that tell a user how to get the default model.
@@ -45,6 +50,8 @@ pub fn missing_model_fix() -> String {
 pub enum ModelSource {
     /// A GGUF file on disk.
     File(PathBuf),
+    /// A model of the catalogue (`models.toml`), by name.
+    Catalog(String),
     /// A GGUF file in a Hugging Face repository (`hf:owner/repo/file.gguf`).
     HuggingFace {
         /// `owner/repo`.
@@ -63,12 +70,22 @@ impl ModelSource {
                 |n| n.to_string_lossy().into_owned(),
             ),
             ModelSource::HuggingFace { file, .. } => file.clone(),
+            ModelSource::Catalog(name) => {
+                crate::catalog::find(name).map_or_else(|| name.clone(), |m| m.file)
+            }
         }
     }
 
-    /// Parses `hf:owner/repo/file.gguf` or a file path.
+    /// Parses `hf:owner/repo/file.gguf`, a catalogue name (`qwen2.5-3b`)
+    /// or a file path.
     pub fn parse(spec: &str) -> Result<Self, LlmError> {
         match spec.strip_prefix("hf:") {
+            None if !spec.contains(['/', '\\'])
+                && !spec.ends_with(".gguf")
+                && crate::catalog::find(spec).is_some() =>
+            {
+                Ok(ModelSource::Catalog(spec.trim().to_ascii_lowercase()))
+            }
             None => Ok(ModelSource::File(PathBuf::from(spec))),
             Some(rest) => {
                 let parts: Vec<&str> = rest.splitn(3, '/').collect();
@@ -97,22 +114,60 @@ impl ModelSource {
                 path: p.clone(),
                 fix: missing_model_fix(),
             }),
-            ModelSource::HuggingFace { repo, file } => {
-                let api = hf_hub::api::tokio::ApiBuilder::new()
-                    .with_cache_dir(cache_dir().join("huggingface"))
-                    .with_progress(true)
-                    .build()
-                    .map_err(|e| {
-                        LlmError::Config(format!("cannot set up Hugging Face downloads: {e}"))
-                    })?;
-                api.model(repo.clone()).get(file).await.map_err(|e| {
+            ModelSource::Catalog(name) => {
+                let m = crate::catalog::find(name).ok_or_else(|| {
                     LlmError::Config(format!(
-                        "cannot download {file} from Hugging Face repo {repo}: {e}; \
-                         without internet, download it elsewhere and set COUNCIL_MODEL_PATH to the file"
+                        "{name:?} is not in the model catalogue ({})",
+                        crate::catalog::names()
                     ))
+                })?;
+                let path = m.path();
+                if path.is_file() {
+                    return Ok(path);
+                }
+                Err(LlmError::ModelMissing {
+                    path,
+                    fix: format!(
+                        "{name} is in the catalogue but not downloaded: run `{}` ({} download)",
+                        m.fetch_command(),
+                        m.size_text()
+                    ),
                 })
             }
+            ModelSource::HuggingFace { repo, file } => {
+                let dest = models_dir().join(file);
+                if dest.is_file() {
+                    return Ok(dest);
+                }
+                let env = |k: &str| std::env::var(k).ok();
+                let d = hub_download(repo, file, &env);
+                let bar = crate::download::progress_bar(file);
+                Ok(crate::download::download(&d, &bar).await?.path)
+            }
         }
+    }
+}
+
+/// The download of `file` in `repo` from the hub (`HF_ENDPOINT`, `HF_TOKEN`),
+/// into the models folder, with the catalogue's pinned SHA-256 and licence
+/// page where the file is one of its models.
+pub fn hub_download(
+    repo: &str,
+    file: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> crate::download::Download {
+    let known = crate::catalog::models()
+        .into_iter()
+        .find(|m| m.repo == repo && m.file == file);
+    crate::download::Download {
+        url: crate::download::hub_url(&crate::download::hf_endpoint(env), repo, file),
+        dest: models_dir().join(file),
+        sha256: known.as_ref().and_then(|m| m.sha256.clone()),
+        token: env("HF_TOKEN").filter(|t| !t.trim().is_empty()),
+        licence_page: Some(known.map_or_else(
+            || format!("https://huggingface.co/{repo}"),
+            |m| m.licence_page(),
+        )),
     }
 }
 

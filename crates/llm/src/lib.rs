@@ -22,14 +22,17 @@
 //! refuses its connections ([`circuit`]).
 //!
 //! [`config`] turns flags, environment and the config file into a backend;
-//! [`fetch`] finds, downloads and verifies model files; [`doctor`] checks a
+//! [`fetch`] finds model files, [`catalog`] lists the local models Council
+//! can download, and [`download`] fetches and verifies them; [`doctor`] checks a
 //! configured endpoint step by step (`council doctor`).
 
 mod answer;
 pub mod anthropic;
+pub mod catalog;
 pub mod circuit;
 pub mod config;
 pub mod doctor;
+pub mod download;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 mod error;

@@ -43,8 +43,16 @@ async fn build_embedded(
     if let Some(t) = config.threads {
         s.threads = t;
     }
-    if let Some(n) = config.slots {
-        s.slots = n;
+    match config.slots {
+        Some(n) => s.slots = n,
+        // Unless slots are chosen: the cache may take what the machine
+        // spares beyond the weights (the catalogue's share of memory).
+        None => {
+            let weights = std::fs::metadata(&s.model_path).map_or(0, |m| m.len());
+            s.kv_budget = crate::catalog::total_memory().map(|total| {
+                ((total as f64 * crate::catalog::MEMORY_SHARE) as u64).saturating_sub(weights)
+            });
+        }
     }
     if let Some(c) = config.ctx_per_slot {
         s.ctx_per_slot = c;

@@ -22,6 +22,9 @@ pub struct Overrides {
     pub provider: Option<Provider>,
     /// `--embedded`: use the in-process model even if a server is configured.
     pub embedded: bool,
+    /// `--embedded-model NAME|PATH`: the in-process model, a catalogue name
+    /// or a GGUF file (implies `--embedded`).
+    pub embedded_model: Option<String>,
     /// `--config`.
     pub config: Option<PathBuf>,
     /// `--record FILE`: record answers into a cassette.
@@ -346,7 +349,8 @@ impl Resolved {
 /// config file's backend settings, in this order:
 ///
 /// 1. `--replay FILE`: the cassette.
-/// 2. `--embedded`: the embedded model.
+/// 2. `--embedded-model NAME|PATH`: that model in-process; `--embedded`:
+///    the embedded model.
 /// 3. A server, provider or model named anywhere (`--base-url`,
 ///    `COUNCIL_BASE_URL`, `OPENAI_BASE_URL`, `--provider`, `--model`,
 ///    `COUNCIL_MODEL`, the file's `base_url`, `provider` or `model`): that
@@ -441,6 +445,9 @@ pub fn resolve(
         (env("COUNCIL_MODEL_PATH"), "COUNCIL_MODEL_PATH".to_string()),
         (file.embedded.model.clone(), in_file("[embedded] model")),
     ]);
+    if let Some(spec) = over.embedded_model.clone().filter(|s| !s.trim().is_empty()) {
+        return embedded(spec, "--embedded-model".into(), key);
+    }
     let chosen_by = match (named, embedded_model) {
         _ if over.embedded => {
             let spec = env("COUNCIL_MODEL_PATH")
@@ -580,6 +587,37 @@ mod tests {
             assert!(note.contains(words), "{words}: {note}");
         }
         assert!(!note.contains('\n'), "one line: {note}");
+    }
+
+    #[test]
+    fn embedded_model_takes_a_catalogue_name_or_a_path_over_any_server() {
+        let over = Overrides {
+            embedded_model: Some("qwen2.5-3b".into()),
+            base_url: Some("http://127.0.0.1:9/v1".into()),
+            ..no_file()
+        };
+        let r = resolve(&over, &env_of(&[("COUNCIL_MODEL_PATH", "/m/x.gguf")])).unwrap();
+        assert_eq!(r.chosen_by, "--embedded-model");
+        match r.choice {
+            Choice::Embedded { source, .. } => {
+                assert_eq!(
+                    source,
+                    crate::fetch::ModelSource::Catalog("qwen2.5-3b".into())
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        let over = Overrides {
+            embedded_model: Some("/models/mine.gguf".into()),
+            ..no_file()
+        };
+        match resolve(&over, &env_of(&[])).unwrap().choice {
+            Choice::Embedded { source, .. } => assert_eq!(
+                source,
+                crate::fetch::ModelSource::File("/models/mine.gguf".into())
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 
     fn config_error(r: Result<Resolved, LlmError>) -> String {

@@ -49,6 +49,10 @@ pub struct EmbeddedSettings {
     /// debates, 2 cores, the default model); prompt evaluation took about
     /// the same either way.
     pub flash_attention: bool,
+    /// Bytes the KV cache may take: fewer slots (never under two) when
+    /// `slots` of `ctx_per_slot` tokens would need more, as the model's
+    /// layers and KV heads say. `None`: no limit.
+    pub kv_budget: Option<u64>,
 }
 
 impl EmbeddedSettings {
@@ -68,6 +72,7 @@ impl EmbeddedSettings {
             batch: 512,
             share_prefixes: true,
             flash_attention: false,
+            kv_budget: None,
         }
     }
 }
@@ -75,6 +80,21 @@ impl EmbeddedSettings {
 /// Models with fewer parameters than this are small: callers keep their
 /// prompts and answers short (the default SmolLM2-135M is one).
 pub const SMALL_MODEL_PARAMS: u64 = 1_000_000_000;
+
+/// The slots of `ctx_per_slot` tokens whose KV cache, at `kv_per_token`
+/// bytes a token, fits `budget`: at most `slots`, at least two.
+pub fn slots_within(
+    slots: usize,
+    ctx_per_slot: u32,
+    kv_per_token: u64,
+    budget: Option<u64>,
+) -> usize {
+    let Some(budget) = budget else {
+        return slots;
+    };
+    let per_slot = kv_per_token.saturating_mul(ctx_per_slot as u64).max(1);
+    slots.min(((budget / per_slot) as usize).max(2))
+}
 
 /// Number of CPU cores this process may use.
 pub fn cores() -> usize {
@@ -138,6 +158,7 @@ pub struct EmbeddedModel {
     model_name: String,
     n_ctx_train: u32,
     n_params: u64,
+    template_fallback: Option<String>,
 }
 
 impl std::fmt::Debug for EmbeddedModel {
@@ -171,6 +192,25 @@ impl EmbeddedModel {
         let loaded = ready_rx
             .recv()
             .map_err(|_| LlmError::Embedded("the model thread stopped while loading".into()))??;
+        if loaded.slots != settings.slots {
+            tracing::warn!(
+                "{}: its KV cache takes {} KB a token, so {} slots of {} tokens would need {:.1} GB, more than the {:.1} GB this machine can spare; running {} slots (set [embedded] slots to choose)",
+                settings.model_path.display(),
+                loaded.kv_per_token / 1000,
+                settings.slots,
+                settings.ctx_per_slot,
+                (loaded.kv_per_token * settings.slots as u64 * settings.ctx_per_slot as u64) as f64 / 1e9,
+                settings.kv_budget.unwrap_or(0) as f64 / 1e9,
+                loaded.slots
+            );
+            settings.slots = loaded.slots;
+        }
+        if let Some(why) = &loaded.template_fallback {
+            tracing::warn!(
+                "{}: {why}; its prompts are written in the ChatML format instead, which it may not follow (answers may be poor)",
+                settings.model_path.display()
+            );
+        }
         let model_name = settings
             .model_path
             .file_name()
@@ -181,7 +221,18 @@ impl EmbeddedModel {
             model_name,
             n_ctx_train: loaded.n_ctx_train,
             n_params: loaded.n_params,
+            template_fallback: loaded.template_fallback,
         })
+    }
+
+    /// Why the model's own chat template is not used (ChatML instead), if it is not.
+    pub fn template_fallback(&self) -> Option<&str> {
+        self.template_fallback.as_deref()
+    }
+
+    /// The model's parameter count, from its GGUF.
+    pub fn n_params(&self) -> u64 {
+        self.n_params
     }
 
     /// The settings in force (threads clamped to the cores).
@@ -330,4 +381,21 @@ impl ChatModel for EmbeddedModel {
 fn usage_of(g: &Generation) -> Usage {
     Usage::reported(g.prompt_tokens as u64, g.generated_tokens as u64)
         .with_cached(Some(g.reused_tokens as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slots_within;
+
+    #[test]
+    fn slots_shrink_to_the_kv_budget_but_never_below_two() {
+        // Llama 3.1 8B: 128 KB a token; 4,096-token slots cost 537 MB each.
+        let kv = 131_072;
+        assert_eq!(slots_within(16, 4096, kv, None), 16);
+        assert_eq!(slots_within(16, 4096, kv, Some(5_390_000_000)), 10);
+        assert_eq!(slots_within(16, 4096, kv, Some(100_000_000_000)), 16);
+        assert_eq!(slots_within(16, 4096, kv, Some(0)), 2);
+        // The default model (23 KB a token) keeps its sixteen on 8 GB.
+        assert_eq!(slots_within(16, 4096, 23_040, Some(4_800_000_000)), 16);
+    }
 }

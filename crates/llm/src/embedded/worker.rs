@@ -36,6 +36,31 @@ pub(super) struct Job {
 pub(super) struct Loaded {
     pub n_ctx_train: u32,
     pub n_params: u64,
+    /// Why the model's own chat template is not used (ChatML instead).
+    pub template_fallback: Option<String>,
+    /// Slots in use (fewer than asked when the KV budget is short).
+    pub slots: usize,
+    /// KV cache bytes a token (f16 keys and values).
+    pub kv_per_token: u64,
+}
+
+/// The model's chat template if llama.cpp can apply it (tried on a short
+/// system-and-user chat), else why not.
+fn usable_template(model: &LlamaModel) -> Result<llama_cpp_2::model::LlamaChatTemplate, String> {
+    let tmpl = model
+        .chat_template(None)
+        .map_err(|e| format!("the GGUF has no chat template ({e})"))?;
+    let chat = [
+        LlamaChatMessage::new("system".into(), "Be brief.".into()),
+        LlamaChatMessage::new("user".into(), "Hello".into()),
+    ]
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(|e| e.to_string())?;
+    model
+        .apply_chat_template(&tmpl, &chat, true)
+        .map_err(|e| format!("llama.cpp cannot apply the GGUF's chat template ({e})"))?;
+    Ok(tmpl)
 }
 
 struct Active {
@@ -86,6 +111,15 @@ pub(super) fn run(
             return;
         }
     };
+    let head_dim = (model.n_embd().max(1) as u64) / u64::from(model.n_head().max(1));
+    let kv_per_token = 2 * u64::from(model.n_layer()) * u64::from(model.n_head_kv()) * head_dim * 2;
+    let mut settings = settings;
+    settings.slots = super::slots_within(
+        settings.slots,
+        settings.ctx_per_slot,
+        kv_per_token,
+        settings.kv_budget,
+    );
     let slots_n = settings.slots as u32;
     let n_ctx = settings.ctx_per_slot.saturating_mul(slots_n);
     let threads = settings.threads as i32;
@@ -107,10 +141,14 @@ pub(super) fn run(
             return;
         }
     };
+    let template = usable_template(&model);
     if ready
         .send(Ok(Loaded {
             n_ctx_train: model.n_ctx_train(),
             n_params: model.n_params(),
+            template_fallback: template.as_ref().err().cloned(),
+            slots: settings.slots,
+            kv_per_token,
         }))
         .is_err()
     {
@@ -128,7 +166,7 @@ pub(super) fn run(
             })
             .collect(),
         clock: 0,
-        template: model.chat_template(None).ok(),
+        template: template.ok(),
         waiting: Vec::new(),
     };
     let mut batch = LlamaBatch::new(settings.batch as usize, slots_n as i32);
