@@ -78,6 +78,18 @@ pub fn walk(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The folders among `entries` (hidden ones left out), sorted.
+fn subfolders(entries: std::fs::ReadDir) -> Vec<PathBuf> {
+    let mut subs: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.path())
+        .collect();
+    subs.sort();
+    subs
+}
+
 /// How deep [`walk`] looks: a study's run's branch's variant is depth 5.
 const MAX_DEPTH: usize = 12;
 
@@ -88,14 +100,7 @@ fn walk_into(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> std::io::Resul
     if depth >= MAX_DEPTH {
         return Ok(());
     }
-    let mut subs: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-        .map(|e| e.path())
-        .collect();
-    subs.sort();
-    for s in subs {
+    for s in subfolders(std::fs::read_dir(dir)?) {
         // A folder that cannot be read inside the tree is skipped, not fatal.
         let _ = walk_into(&s, out, depth + 1);
     }
@@ -299,14 +304,7 @@ fn walk_listing(dir: &Path, runs: &mut Vec<PathBuf>, studies: &mut Vec<PathBuf>,
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
-    let mut subs: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-        .map(|e| e.path())
-        .collect();
-    subs.sort();
-    for s in subs {
+    for s in subfolders(entries) {
         walk_listing(&s, runs, studies, depth + 1);
     }
 }
