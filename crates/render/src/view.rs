@@ -303,6 +303,13 @@ impl View<'_> {
     }
 }
 
+/// Whether `c` cites a numbered source: `[` digits `]`.
+fn is_source_ref(c: &str) -> bool {
+    c.strip_prefix('[')
+        .and_then(|c| c.strip_suffix(']'))
+        .is_some_and(|n| !n.is_empty() && n.chars().all(|d| d.is_ascii_digit()))
+}
+
 fn turn_view(r: &Report, s: &Text, x: &Turn, limit: Option<usize>) -> TurnView {
     let name_of = |id: &str| r.local_name(id).to_string();
     TurnView {
@@ -329,7 +336,15 @@ fn turn_view(r: &Report, s: &Text, x: &Turn, limit: Option<usize>) -> TurnView {
         target_assumption: x.target_assumption.clone(),
         story: x.story.clone(),
         change: x.systemic_change.clone(),
-        citations: x.citations.join(", "),
+        // Only citations of a numbered source ("[2]"): a weak model's
+        // citations can hold any text, which the turn's line must not show.
+        citations: x
+            .citations
+            .iter()
+            .filter(|c| is_source_ref(c))
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
         stance: x.stance.map(|st| s.stance(st)),
         stance_class: x.stance.map_or("none", Stance::as_str),
     }
