@@ -50,6 +50,17 @@ fn message(
     )
 }
 
+/// A page that could not be made (500), saying why.
+fn not_available(app: &App, why: &str) -> Response {
+    message(
+        app,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Not available",
+        why,
+        None,
+    )
+}
+
 /// A form refused for what it holds (422), with the way back to it.
 fn unprocessable(app: &App, heading: &str, text: &str, back: &str) -> Response {
     message(

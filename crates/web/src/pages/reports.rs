@@ -168,24 +168,8 @@ pub(crate) async fn download(
     .await;
     let bytes = match made {
         Ok(Ok(b)) => b,
-        Ok(Err(e)) => {
-            return message(
-                &app,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Not available",
-                &e,
-                None,
-            )
-        }
-        Err(e) => {
-            return message(
-                &app,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Not available",
-                &e.to_string(),
-                None,
-            )
-        }
+        Ok(Err(e)) => return not_available(&app, &e),
+        Err(e) => return not_available(&app, &e.to_string()),
     };
     let file = format!(
         "council-{}.{ext}",
@@ -397,15 +381,7 @@ pub(crate) async fn side_by_side(State(app): State<Arc<App>>, Query(p): Query<Pa
     };
     let (ha, hb) = match (html(&ra), html(&rb)) {
         (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => {
-            return message(
-                &app,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Not available",
-                &e,
-                None,
-            )
-        }
+        (Err(e), _) | (_, Err(e)) => return not_available(&app, &e),
     };
     let rows = aligned(&ha, &hb);
     let changed = rows.iter().filter(|r| r["changed"] == json!(true)).count() as u64;
@@ -429,15 +405,7 @@ pub(crate) async fn diff_page(State(app): State<Arc<App>>, Query(p): Query<Pair>
     let d = council_analysis::diff(&p.a, &ra, &p.b, &rb);
     let html = match council_render::diff::html(&d) {
         Ok(h) => h,
-        Err(e) => {
-            return message(
-                &app,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Not available",
-                &e.to_string(),
-                None,
-            )
-        }
+        Err(e) => return not_available(&app, &e.to_string()),
     };
     // The page has its own title, runs and count: the comparison's own
     // (its first heading and the paragraph naming A and B) go.
