@@ -658,6 +658,7 @@ pub fn test_debate<'a>(
             lang: "en".into(),
             max_tokens: 600,
             synthesis: true,
+            condition: Default::default(),
         },
         models: council_engine::Models::new(model),
         prompts,

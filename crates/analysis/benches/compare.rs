@@ -127,6 +127,7 @@ fn run_events(k: u64) -> Vec<Event> {
         variant: None,
         synthesis: true,
         started: None,
+        condition: Default::default(),
     })];
     let mut stances: Vec<Stance> = PANEL.iter().map(|_| stance(&mut rng)).collect();
     for round in 1..=ROUNDS {

@@ -264,6 +264,7 @@ mod tests {
             variant: None,
             synthesis: true,
             started: None,
+            condition: Default::default(),
         });
         let events = vec![
             header.clone(),

@@ -453,6 +453,7 @@ mod tests {
             variant: None,
             synthesis: true,
             started: None,
+            condition: Default::default(),
         };
         let line = serde_json::to_string(&Event::Started(h)).unwrap() + "\n";
         std::fs::write(dir.join(EVENTS_FILE), line).unwrap();
@@ -572,6 +573,7 @@ mod tests {
                 question: "q7".into(),
                 model: "m".into(),
                 repeat: 2,
+                condition: Default::default(),
             },
             seed: 99,
             folder: "runs/q7--m--r2".into(),

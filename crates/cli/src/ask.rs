@@ -184,6 +184,7 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
                 lang: h.lang.clone(),
                 max_tokens: args.max_tokens,
                 synthesis: !args.no_synthesis,
+                condition: Default::default(),
             };
             crate::say!(
                 "resuming {} ({} events on disk)",
@@ -229,6 +230,7 @@ pub(crate) async fn ask(args: AskArgs, global: &Global) -> anyhow::Result<Outcom
                 lang: n.lang,
                 max_tokens: args.max_tokens,
                 synthesis: !args.no_synthesis,
+                condition: Default::default(),
             };
             (store, n.question, panel, settings, notes, n.library)
         }

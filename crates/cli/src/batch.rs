@@ -6,7 +6,7 @@
 
 use crate::cli::{BatchArgs, Global};
 use crate::InputError;
-use council_core::study::{RunRecord, RunState, Study, StudyQuestion, STUDY_VERSION};
+use council_core::study::{Condition, RunRecord, RunState, Study, StudyQuestion, STUDY_VERSION};
 use council_core::Usage;
 use council_engine::study::{plan, run_study, StudyContext, StudyProgress, STUDY_FILE};
 use council_llm::ChatModel;
@@ -233,7 +233,29 @@ fn study_of(args: &BatchArgs, default_model: &str) -> Result<Study, InputError> 
         seed: args.seed.unwrap_or_else(crate::ask::random_seed),
         synthesis: !args.no_synthesis,
         max_calls: u32::from(args.max_calls),
+        conditions: conditions(&args.conditions)?,
     })
+}
+
+/// The conditions asked for, each once, in the order given (default: the
+/// full debate only).
+fn conditions(asked: &[String]) -> Result<Vec<Condition>, InputError> {
+    let mut out: Vec<Condition> = Vec::new();
+    for name in asked {
+        let c = Condition::parse(name).map_err(|e| InputError(format!("--conditions: {e}")))?;
+        if !matches!(c, Condition::Debate | Condition::Vote) {
+            return Err(InputError(format!(
+                "--conditions: {c} is not built yet; use debate or vote"
+            )));
+        }
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    if out.is_empty() {
+        out.push(Condition::Debate);
+    }
+    Ok(out)
 }
 
 /// The study already in `dir`, checked against the one asked for now: the
@@ -267,11 +289,12 @@ fn continue_or_start(
             s.repeats,
             s.rounds,
             s.synthesis,
+            s.conditions.clone(),
         )
     };
     if key(&old) != key(&asked) || (seed_given && old.seed != asked.seed) {
         return Err(InputError(format!(
-            "{} holds another study (its questions, models, repeats, rounds or seed differ); choose another --out",
+            "{} holds another study (its questions, models, repeats, rounds, conditions or seed differ); choose another --out",
             dir.display()
         )));
     }

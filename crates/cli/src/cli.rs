@@ -526,6 +526,14 @@ pub(crate) struct BatchArgs {
     /// Stop each run after the debate (no verdict, vote or forecasts).
     #[arg(long)]
     pub no_synthesis: bool,
+    /// Conditions each question × model × repeat is played in: debate, vote, single, anonymous, no-persona (README: "Debate or vote?").
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "C,C,…",
+        default_value = "debate"
+    )]
+    pub conditions: Vec<String>,
     /// The most model calls in flight at once, across the whole study.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_calls: u16,

@@ -62,6 +62,7 @@ fn settings_of(h: &RunHeader, max_concurrency: u16, max_tokens: u32) -> DebateSe
         lang: h.lang.clone(),
         max_tokens,
         synthesis: true,
+        condition: Default::default(),
     }
 }
 

@@ -52,6 +52,7 @@ fn valid_log() -> Vec<Value> {
         variant: None,
         synthesis: true,
         started: None,
+        condition: Default::default(),
     };
     let mut events = vec![Event::Started(header)];
     for r in &t.rounds {

@@ -257,6 +257,10 @@ pub struct RunHeader {
     /// written before the field have none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started: Option<String>,
+    /// The study condition the run was played in (left out for the full
+    /// debate, which every run outside a study is).
+    #[serde(default, skip_serializing_if = "crate::study::Condition::is_debate")]
+    pub condition: crate::study::Condition,
 }
 
 /// Serde's default for [`RunHeader::synthesis`]: runs written before the
@@ -392,6 +396,9 @@ pub struct Transcript {
     /// Whether the synthesis was asked for ([`RunHeader::synthesis`]).
     #[serde(default = "asked", skip_serializing_if = "is_asked")]
     pub synthesis_asked: bool,
+    /// The study condition ([`RunHeader::condition`]).
+    #[serde(default, skip_serializing_if = "crate::study::Condition::is_debate")]
+    pub condition: crate::study::Condition,
 }
 
 impl RunHeader {
@@ -640,6 +647,7 @@ impl Transcript {
             variant: h.variant.clone(),
             usage,
             synthesis_asked: h.synthesis,
+            condition: h.condition,
         })
     }
 
@@ -783,6 +791,7 @@ mod tests {
             variant: None,
             synthesis: true,
             started: None,
+            condition: Default::default(),
         }
     }
 

@@ -108,6 +108,7 @@ fn main() {
             lang: "en".into(),
             max_tokens: 600,
             synthesis: true,
+            condition: Default::default(),
         },
         models: Models::new(model.clone()),
         prompts: &prompts,

@@ -25,6 +25,8 @@ pub struct DebateSettings {
     pub max_tokens: u32,
     /// Whether to run the synthesis calls after the last round.
     pub synthesis: bool,
+    /// The study condition (the full debate outside a study).
+    pub condition: council_core::study::Condition,
 }
 
 impl DebateSettings {

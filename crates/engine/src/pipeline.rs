@@ -28,12 +28,19 @@ pub async fn run(d: &Debate<'_>, store: &mut RunStore) -> Result<Transcript, Eng
             variant: None,
             synthesis: d.settings.synthesis,
             started: Some(crate::store::now_utc()),
+            condition: d.settings.condition,
         }))?,
         Some(Event::Started(h)) => {
             if h.version != TRANSCRIPT_VERSION {
                 return Err(EngineError::Resume(format!(
                     "the run was made by another version of Council (transcript format {}, this one writes {TRANSCRIPT_VERSION}); `council render` still reads it, but continue it as a new run",
                     h.version
+                )));
+            }
+            if h.condition != d.settings.condition {
+                return Err(EngineError::Resume(format!(
+                    "the run folder holds a run of the {} condition, not {}",
+                    h.condition, d.settings.condition
                 )));
             }
             if h.question != d.question

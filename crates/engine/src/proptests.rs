@@ -55,6 +55,7 @@ fn valid_log() -> Vec<String> {
         variant: None,
         synthesis: true,
         started: None,
+        condition: Default::default(),
     };
     std::iter::once(Event::Started(header))
         .chain(

@@ -368,6 +368,7 @@ mod tests {
             variant: None,
             synthesis: true,
             started: None,
+            condition: Default::default(),
         })
     }
 

@@ -9,7 +9,7 @@
 use crate::{Debate, DebateSettings, EngineError, Models, NoProgress, Prompts, RunStore};
 use async_trait::async_trait;
 use council_core::hash::fnv1a;
-use council_core::study::{RunRecord, RunState, Study, StudyRunId};
+use council_core::study::{Condition, RunRecord, RunState, Study, StudyRunId};
 use council_core::{RunStatus, Usage};
 use council_llm::{ChatModel, ChatRequest, ChatResponse, LlmError, ModelInfo};
 use council_personas::Roster;
@@ -47,9 +47,9 @@ pub struct PlannedRun {
     pub folder: String,
 }
 
-/// Every run of `study`, in question, model, repeat order; each repeat
-/// has its own seed, derived from the study's seed, the question and the
-/// model (the same plan on every machine).
+/// Every run of `study`, in question, model, repeat, condition order; each
+/// repeat has its own seed, derived from the study's seed, the question and
+/// the model (the same plan on every machine), shared by its conditions.
 pub fn plan(study: &Study) -> Vec<PlannedRun> {
     let mut out = Vec::new();
     for q in &study.questions {
@@ -60,19 +60,24 @@ pub fn plan(study: &Study) -> Vec<PlannedRun> {
         };
         for m in models {
             for k in 1..=study.repeats {
-                let id = StudyRunId {
-                    question: q.id.clone(),
-                    model: m.clone(),
-                    repeat: k,
-                };
+                // The seed leaves the condition out: a question × model ×
+                // repeat is paired across conditions by its seed too.
                 let seed = study.seed
                     ^ fnv1a(q.id.bytes().chain([0]).chain(m.bytes()))
                     ^ u64::from(k).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-                out.push(PlannedRun {
-                    folder: format!("{RUNS_DIR}/{}", id.folder()),
-                    id,
-                    seed,
-                });
+                for &condition in &study.conditions {
+                    let id = StudyRunId {
+                        question: q.id.clone(),
+                        model: m.clone(),
+                        repeat: k,
+                        condition,
+                    };
+                    out.push(PlannedRun {
+                        folder: format!("{RUNS_DIR}/{}", id.folder()),
+                        id,
+                        seed,
+                    });
+                }
             }
         }
     }
@@ -312,13 +317,18 @@ pub async fn run_study(study: &Study, c: &StudyContext<'_>) -> Result<StudyOutco
             let debate = Debate {
                 question: q.question.clone(),
                 settings: DebateSettings {
-                    rounds: study.rounds,
+                    rounds: match p.id.condition {
+                        // A vote without debate: the independent openings only.
+                        Condition::Vote => 1,
+                        _ => study.rounds,
+                    },
                     max_concurrency: panel.len().max(1),
                     seed: p.seed,
                     date: q.date.clone(),
                     lang: q.lang.clone(),
                     max_tokens: c.max_tokens,
                     synthesis: study.synthesis,
+                    condition: p.id.condition,
                 },
                 panel,
                 models: Models::new(models[&p.id.model].clone()),
@@ -368,4 +378,61 @@ pub async fn run_study(study: &Study, c: &StudyContext<'_>) -> Result<StudyOutco
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use council_core::study::{Condition, StudyQuestion, STUDY_VERSION};
+
+    fn study(conditions: Vec<Condition>) -> Study {
+        Study {
+            version: STUDY_VERSION,
+            questions: vec![StudyQuestion {
+                id: "q1".into(),
+                question: "Should we?".into(),
+                date: "2026-12-06".into(),
+                lang: "en".into(),
+                panel: vec!["auditor".into()],
+                models: vec![],
+            }],
+            models: vec!["m".into()],
+            repeats: 2,
+            rounds: 3,
+            seed: 7,
+            synthesis: true,
+            max_calls: 8,
+            conditions,
+        }
+    }
+
+    #[test]
+    fn conditions_of_one_repeat_share_its_seed_and_differ_in_folder() {
+        let runs = plan(&study(vec![Condition::Debate, Condition::Vote]));
+        assert_eq!(runs.len(), 4);
+        let (debate, vote) = (&runs[0], &runs[1]);
+        assert_eq!(debate.id.condition, Condition::Debate);
+        assert_eq!(vote.id.condition, Condition::Vote);
+        assert_eq!(debate.seed, vote.seed, "a pair shares its seed");
+        assert_ne!(runs[0].seed, runs[2].seed, "repeats differ");
+        // The full debate keeps the folder studies always had.
+        assert_eq!(debate.folder, "runs/q1--m--r1");
+        assert_eq!(vote.folder, "runs/q1--m--r1--vote");
+    }
+
+    #[test]
+    fn a_study_written_before_conditions_reads_as_the_debate_only() {
+        let mut v = serde_json::to_value(study(vec![Condition::Debate])).unwrap();
+        v.as_object_mut().unwrap().remove("conditions");
+        let old: Study = serde_json::from_value(v).unwrap();
+        assert_eq!(old.conditions, vec![Condition::Debate]);
+        let record = r#"{"question":"q1","model":"m","repeat":1,"seed":1,"folder":"runs/q1--m--r1","state":"complete","calls":3}"#;
+        let r: RunRecord = serde_json::from_str(record).unwrap();
+        assert_eq!(r.id.condition, Condition::Debate);
+        assert!(!serde_json::to_string(&r).unwrap().contains("condition"));
+        assert_eq!(Condition::parse(" No-Persona"), Ok(Condition::NoPersona));
+        assert!(Condition::parse("ablate")
+            .unwrap_err()
+            .contains("debate, vote, single"));
+    }
 }
