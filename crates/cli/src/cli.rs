@@ -125,6 +125,9 @@ pub(crate) struct ChatArgs {
 /// `council doctor`.
 #[derive(Debug, Args)]
 pub(crate) struct DoctorArgs {
+    /// Also list the models of an OpenAI-compatible server at URL (llama.cpp's server, vLLM, LM Studio…) and the command line that uses one; repeatable.
+    #[arg(long, value_name = "URL")]
+    pub server: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = DoctorFormat::Table)]
     pub format: DoctorFormat,

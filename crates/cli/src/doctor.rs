@@ -45,6 +45,20 @@ pub(crate) async fn doctor(args: &DoctorArgs, g: &Global) -> anyhow::Result<()> 
     let (_, ollama) =
         doctor::ollama_note(&crate::env_lookup, std::time::Duration::from_secs(2)).await;
     notes.push(Note::ok(ollama));
+    // Servers the user names: their models, or why none could be listed (a failure).
+    let key = crate::env_lookup("OPENAI_API_KEY");
+    for url in &args.server {
+        let (found, note) =
+            doctor::server_note(url, key.as_deref(), std::time::Duration::from_secs(5)).await;
+        notes.push(if found {
+            Note::ok(note)
+        } else {
+            Note::failed(
+                note,
+                format!("start the server at {url}, or name another with --server"),
+            )
+        });
+    }
     let mut reports = Vec::new();
     for (name, choice) in &targets {
         if !g.quiet {

@@ -269,3 +269,46 @@ fn doctor_lists_a_local_ollamas_models_with_the_command_to_use_one() {
     assert!(out.status.success(), "{s}");
     assert!(s.contains("no Ollama answers at http://127.0.0.1:9"), "{s}");
 }
+
+#[test]
+fn doctor_lists_the_models_of_a_server_the_user_names() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(without_the_model());
+    let host = server.url.trim_end_matches("/v1").to_string();
+    let replay = tempfile::tempdir().unwrap();
+    let cassette = replay.path().join("c.json");
+    std::fs::write(&cassette, r#"{"version":1,"entries":{}}"#).unwrap();
+    let run = |url: &str| {
+        let mut cmd = council_tests::council_command(
+            env!("CARGO_BIN_EXE_council"),
+            &[
+                "--replay",
+                cassette.to_str().unwrap(),
+                "doctor",
+                "--server",
+                url,
+            ],
+        );
+        cmd.env("OLLAMA_HOST", "127.0.0.1:9");
+        cmd.output().unwrap()
+    };
+    // The host alone: the API root /v1 is found.
+    let out = run(&host);
+    let s = text(&out.stdout);
+    assert!(out.status.success(), "{s}{}", text(&out.stderr));
+    assert!(
+        s.contains("2 model(s): Qwen/Qwen2.5-7B-Instruct, meta-llama/Llama-3.1-8B-Instruct"),
+        "{s}"
+    );
+    assert!(
+        s.contains(&format!(
+            "council --provider openai --base-url {host}/v1 --model Qwen/Qwen2.5-7B-Instruct ask"
+        )),
+        "{s}"
+    );
+    // Nothing there: a failure, with the fix, and exit 4.
+    let out = run("127.0.0.1:9");
+    let s = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{s}");
+    assert!(s.contains("start it, or check the address"), "{s}");
+}

@@ -988,6 +988,77 @@ pub async fn ollama_note(
     }
 }
 
+/// The OpenAI-compatible API root of a server the user names: the URL as
+/// given when it ends in `/v1` (or another path), else with `/v1` added
+/// (llama.cpp's server, vLLM, LM Studio and Ollama all serve it there).
+pub fn server_base(url: &str) -> String {
+    let url = url.trim().trim_end_matches('/');
+    let url = if url.contains("://") {
+        url.to_string()
+    } else {
+        format!("http://{url}")
+    };
+    let path = url.splitn(4, '/').nth(3).unwrap_or("");
+    if path.is_empty() {
+        format!("{url}/v1")
+    } else {
+        url
+    }
+}
+
+/// The command line that runs a debate on `model` served at `base` (an
+/// OpenAI-compatible API root).
+pub fn server_command(base: &str, model: &str) -> String {
+    format!("council --provider openai --base-url {base} --model {model} ask \"…\"")
+}
+
+/// What `council doctor --server URL` says about a server the user names:
+/// the models it lists (`GET BASE/models`) and the command line to use
+/// one, or why none could be listed and what to do. `key` is sent as a
+/// bearer token and never printed.
+pub async fn server_note(url: &str, key: Option<&str>, timeout: Duration) -> (bool, String) {
+    let base = server_base(url);
+    let client = match list_client(timeout.min(Duration::from_secs(3)), timeout) {
+        Ok(c) => c,
+        Err(e) => return (false, format!("server {base}: {e}")),
+    };
+    let mut req = client.get(format!("{base}/models"));
+    if let Some(k) = key {
+        req = req.bearer_auth(k);
+    }
+    match fetch_list(req).await {
+        Listing::Ids(ids) if ids.is_empty() => (
+            false,
+            format!("server {base}: answers, but lists no models; load one into it, then run `council doctor --server {url}` again"),
+        ),
+        Listing::Ids(ids) => (
+            true,
+            format!(
+                "server {base}: {} model(s): {}; use one: {}",
+                ids.len(),
+                ids.join(", "),
+                server_command(&base, &ids[0])
+            ),
+        ),
+        Listing::Unreachable(why) => (
+            false,
+            format!("server {base}: {why}; start it, or check the address"),
+        ),
+        Listing::Status(401 | 403, _) => (
+            false,
+            format!("server {base}: the model list needs a key; set OPENAI_API_KEY (it is sent, never shown) and run again"),
+        ),
+        Listing::Status(code, body) => (
+            false,
+            format!("server {base}: GET {base}/models answered {code} ({body}); is it an OpenAI-compatible server? Give its API root, e.g. http://HOST:PORT/v1"),
+        ),
+        Listing::NotAList => (
+            false,
+            format!("server {base}: {base}/models is not an OpenAI model list; give the server's API root, e.g. http://HOST:PORT/v1"),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod ollama_tests {
     use super::*;
@@ -1006,5 +1077,81 @@ mod ollama_tests {
             ollama_command("http://10.0.0.5:8080", "llama3.2:3b"),
             "council --provider ollama --base-url http://10.0.0.5:8080/v1 --model llama3.2:3b ask \"…\""
         );
+    }
+
+    #[test]
+    fn a_named_server_gets_its_api_root() {
+        assert_eq!(server_base("127.0.0.1:8080"), "http://127.0.0.1:8080/v1");
+        assert_eq!(
+            server_base("http://gpu.lan:8000/"),
+            "http://gpu.lan:8000/v1"
+        );
+        assert_eq!(
+            server_base("https://x.example/api/v1"),
+            "https://x.example/api/v1"
+        );
+    }
+
+    async fn serve(status: u16, body: &'static str) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            loop {
+                let Ok((mut s, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut buf = vec![0u8; 4096];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                let (status, body) = if head.starts_with("GET /v1/models ") {
+                    (status, body)
+                } else {
+                    (404, "{}")
+                };
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = s.write_all(reply.as_bytes()).await;
+            }
+        });
+        format!("127.0.0.1:{port}")
+    }
+
+    #[tokio::test]
+    async fn a_named_server_lists_its_models_and_the_command_to_use_one() {
+        let at = serve(
+            200,
+            r#"{"object":"list","data":[{"id":"qwen2.5-7b-instruct"},{"id":"llama-3.2-3b"}]}"#,
+        )
+        .await;
+        let (found, note) = server_note(&at, None, Duration::from_secs(5)).await;
+        assert!(found, "{note}");
+        assert!(
+            note.contains("2 model(s): qwen2.5-7b-instruct, llama-3.2-3b"),
+            "{note}"
+        );
+        assert!(
+            note.contains(&format!("council --provider openai --base-url http://{at}/v1 --model qwen2.5-7b-instruct ask")),
+            "{note}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_named_server_that_refuses_or_is_absent_says_what_to_do() {
+        let at = serve(401, r#"{"error":"no key"}"#).await;
+        let (found, note) = server_note(&at, Some("sk-secret-1"), Duration::from_secs(5)).await;
+        assert!(!found);
+        assert!(note.contains("OPENAI_API_KEY"), "{note}");
+        assert!(!note.contains("sk-secret-1"), "{note}");
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let (found, note) =
+            server_note(&format!("127.0.0.1:{closed}"), None, Duration::from_secs(2)).await;
+        assert!(!found);
+        assert!(note.contains("start it, or check the address"), "{note}");
     }
 }
