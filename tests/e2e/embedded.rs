@@ -12,6 +12,7 @@ fn model() -> Arc<EmbeddedModel> {
         .get_or_init(|| {
             let mut s = EmbeddedSettings::new(council_tests::model_path());
             s.ctx_per_slot = 2048;
+            s.chosen.ctx = true;
             Arc::new(EmbeddedModel::load(s).expect("load the embedded model"))
         })
         .clone()
@@ -24,6 +25,8 @@ fn own_model(slots: usize) -> EmbeddedModel {
     let mut s = EmbeddedSettings::new(council_tests::model_path());
     s.slots = slots;
     s.ctx_per_slot = 2048;
+    s.chosen.slots = true;
+    s.chosen.ctx = true;
     EmbeddedModel::load(s).expect("load the embedded model")
 }
 

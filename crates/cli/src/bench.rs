@@ -171,6 +171,7 @@ pub(crate) async fn run(args: BenchArgs, global: &Global) -> anyhow::Result<()> 
         .unwrap_or_else(|_| council_llm::fetch::default_model_path());
     let mut settings = EmbeddedSettings::new(path);
     settings.slots = args.concurrent.max(2);
+    settings.chosen.slots = true;
     let model = tokio::task::spawn_blocking(move || EmbeddedModel::load(settings)).await??;
     let s = model.settings();
     println!(

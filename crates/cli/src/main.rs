@@ -320,6 +320,13 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
                 Some(n) => println!("context per request: {n} tokens"),
                 None => println!("context per request: not reported"),
             }
+            let loaded = model.loaded();
+            if !loaded.is_empty() {
+                println!("loaded, and why:");
+                for line in loaded {
+                    println!("  {line}");
+                }
+            }
             Ok(Done::Ok)
         }
         Command::Doctor(args) => doctor::doctor(&args, &cli.global).await.map(|()| Done::Ok),

@@ -396,6 +396,16 @@ fn a_renamed_copy_of_the_default_runs_a_full_debate_through_embedded_model() {
         s.contains("model:     my-own-model.gguf") && s.contains("chosen by: --embedded-model"),
         "{s}"
     );
+    // What was loaded, and why: the chosen slots and context, the sized rest.
+    for line in [
+        "parameters: 134M, so a small model",
+        "context: 2048 tokens a slot ([embedded] ctx_per_slot)",
+        "slots: 6 requests decoded together ([embedded] slots)",
+        "threads: ",
+        "chat template: the model's own, from its GGUF",
+    ] {
+        assert!(s.contains(line), "{line:?} not in:\n{s}");
+    }
     let out = council(
         &[
             "--embedded-model",

@@ -203,7 +203,7 @@ pub fn listing(total_bytes: Option<u64>) -> String {
     match (total_bytes, pick) {
         (Some(t), Some(p)) => out.push_str(&format!(
             "This machine has {} of memory; the best fit is the largest model needing at most {:.0}% of it: {p}.\n\
-             Memory assumes Council's default 16 slots of 4,096 tokens; `[embedded] slots = 4` in the config needs less.\n\
+             Memory assumes Council's default cache of 65,536 tokens (16 slots of 4,096 under 1B parameters, 8 of 8,192 above); `[embedded] slots = 4` in the config needs less.\n\
              Download it with `council fetch-model {p}`, then run `council --embedded-model {p} ask \"…\"`.\n",
             gb(t as f64 / 1e9),
             MEMORY_SHARE * 100.0

@@ -26,6 +26,12 @@ pub trait ChatModel: Send + Sync {
         let _ = sink;
         self.chat(request).await
     }
+
+    /// What was loaded and why, a line each (an embedded model's context,
+    /// slots, batch, threads and chat template); nothing for a server.
+    fn loaded(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Receives pieces of an answer's text as they are generated (see
@@ -36,6 +42,9 @@ pub type TextSink<'a> = dyn Fn(&str) + Send + Sync + 'a;
 impl<M: ChatModel + ?Sized> ChatModel for Arc<M> {
     fn info(&self) -> ModelInfo {
         (**self).info()
+    }
+    fn loaded(&self) -> Vec<String> {
+        (**self).loaded()
     }
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
         (**self).chat(request).await
@@ -53,6 +62,9 @@ impl<M: ChatModel + ?Sized> ChatModel for Arc<M> {
 impl<M: ChatModel + ?Sized> ChatModel for Box<M> {
     fn info(&self) -> ModelInfo {
         (**self).info()
+    }
+    fn loaded(&self) -> Vec<String> {
+        (**self).loaded()
     }
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
         (**self).chat(request).await

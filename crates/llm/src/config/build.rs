@@ -42,9 +42,13 @@ async fn build_embedded(
     let mut s = EmbeddedSettings::new(path);
     if let Some(t) = config.threads {
         s.threads = t;
+        s.chosen.threads = true;
     }
     match config.slots {
-        Some(n) => s.slots = n,
+        Some(n) => {
+            s.slots = n;
+            s.chosen.slots = true;
+        }
         // Unless slots are chosen: the cache may take what the machine
         // spares beyond the weights (the catalogue's share of memory).
         None => {
@@ -56,6 +60,7 @@ async fn build_embedded(
     }
     if let Some(c) = config.ctx_per_slot {
         s.ctx_per_slot = c;
+        s.chosen.ctx = true;
     }
     if let Some(b) = config.share_prefixes {
         s.share_prefixes = b;

@@ -53,6 +53,132 @@ pub struct EmbeddedSettings {
     /// `slots` of `ctx_per_slot` tokens would need more, as the model's
     /// layers and KV heads say. `None`: no limit.
     pub kv_budget: Option<u64>,
+    /// Which of threads, slots and context the user chose; the others are
+    /// sized from the model and the machine when it loads ([`size_for`]).
+    pub chosen: Chosen,
+}
+
+/// Which embedded settings the user chose (config or flags).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Chosen {
+    /// `[embedded] threads` was set.
+    pub threads: bool,
+    /// `[embedded] slots` was set.
+    pub slots: bool,
+    /// `[embedded] ctx_per_slot` was set.
+    pub ctx: bool,
+}
+
+/// What sizing reads from a loaded model and the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelFacts {
+    /// Parameters, from the GGUF.
+    pub n_params: u64,
+    /// The context the model was trained on, in tokens.
+    pub n_ctx_train: u32,
+    /// KV cache bytes a token.
+    pub kv_per_token: u64,
+    /// CPU cores this process may use.
+    pub cores: usize,
+}
+
+/// Context a slot gets, unless chosen, for a small model: its prompts and
+/// answers are kept short, and a debate's turns sit on 800–1,400 tokens.
+pub const SMALL_CONTEXT: u32 = 4096;
+
+/// Context a slot gets, unless chosen, for a larger model: it is shown the
+/// debate so far and writes full answers (a round-5 prompt of a seven-advisor
+/// panel runs past 4,096 tokens).
+pub const LARGE_CONTEXT: u32 = 8192;
+
+/// The settings a model runs with, sized from the model and the machine
+/// where the user chose nothing, and a line for each choice saying why
+/// (shown by `council models`).
+pub fn size_for(s: &EmbeddedSettings, m: &ModelFacts) -> (EmbeddedSettings, Vec<String>) {
+    let mut out = s.clone();
+    let mut why = Vec::new();
+    let small = m.n_params < SMALL_MODEL_PARAMS;
+    let params = if m.n_params >= 1_000_000_000 {
+        format!("{:.1}B", m.n_params as f64 / 1e9)
+    } else {
+        format!("{}M", m.n_params / 1_000_000)
+    };
+    why.push(format!(
+        "parameters: {params}, so {}",
+        if small {
+            "a small model: short prompts, short answers and strict repairs"
+        } else {
+            "the prompts and schemas of a real model (1B parameters or more)"
+        }
+    ));
+    let trained = m.n_ctx_train.max(512);
+    let (wanted, reason) = if s.chosen.ctx {
+        (s.ctx_per_slot, "[embedded] ctx_per_slot".to_string())
+    } else if small {
+        (
+            SMALL_CONTEXT,
+            "a small model's prompts and answers are kept short".to_string(),
+        )
+    } else {
+        (
+            LARGE_CONTEXT,
+            "a larger model is shown the debate so far and writes full answers".to_string(),
+        )
+    };
+    out.ctx_per_slot = wanted.min(trained);
+    why.push(if out.ctx_per_slot < wanted {
+        format!(
+            "context: {} tokens a slot, the most the model was trained on ({reason} asked for {wanted})",
+            out.ctx_per_slot
+        )
+    } else {
+        format!("context: {} tokens a slot ({reason})", out.ctx_per_slot)
+    });
+    out.batch = s.batch.clamp(1, out.ctx_per_slot);
+    why.push(format!("batch: {} tokens a decode step", out.batch));
+    out.threads = s.threads.clamp(1, m.cores.max(1));
+    why.push(if s.chosen.threads {
+        format!(
+            "threads: {} ([embedded] threads{})",
+            out.threads,
+            if out.threads < s.threads {
+                format!(" asked for {}, more than the {} cores", s.threads, m.cores)
+            } else {
+                String::new()
+            }
+        )
+    } else {
+        format!("threads: {}, the cores this process may use", out.threads)
+    });
+    // Unless chosen, slots keep the cache's tokens: a longer context a slot
+    // means fewer slots (16 of 4,096 tokens, or 8 of 8,192), so the memory the
+    // catalogue lists holds whatever the model.
+    let wanted_slots = if s.chosen.slots || s.chosen.ctx {
+        s.slots
+    } else {
+        let tokens = s.slots as u64 * u64::from(SMALL_CONTEXT);
+        ((tokens / u64::from(out.ctx_per_slot.max(1))) as usize).clamp(2, s.slots.max(2))
+    };
+    out.slots = if s.chosen.slots {
+        s.slots.max(1)
+    } else {
+        slots_within(wanted_slots, out.ctx_per_slot, m.kv_per_token, s.kv_budget)
+    };
+    why.push(match (s.chosen.slots, s.kv_budget) {
+        (true, _) => format!("slots: {} requests decoded together ([embedded] slots)", out.slots),
+        (false, Some(budget)) => format!(
+            "slots: {} requests decoded together (of {} wanted: the KV cache takes {} KB a token, {:.1} GB for {} slots of {} tokens, within the {:.1} GB this machine spares for it)",
+            out.slots,
+            wanted_slots,
+            m.kv_per_token / 1000,
+            (m.kv_per_token * out.slots as u64 * u64::from(out.ctx_per_slot)) as f64 / 1e9,
+            out.slots,
+            out.ctx_per_slot,
+            budget as f64 / 1e9
+        ),
+        (false, None) => format!("slots: {} requests decoded together", out.slots),
+    });
+    (out, why)
 }
 
 impl EmbeddedSettings {
@@ -73,6 +199,7 @@ impl EmbeddedSettings {
             share_prefixes: true,
             flash_attention: false,
             kv_budget: None,
+            chosen: Chosen::default(),
         }
     }
 }
@@ -159,6 +286,7 @@ pub struct EmbeddedModel {
     n_ctx_train: u32,
     n_params: u64,
     template_fallback: Option<String>,
+    sizing: Vec<String>,
 }
 
 impl std::fmt::Debug for EmbeddedModel {
@@ -192,7 +320,7 @@ impl EmbeddedModel {
         let loaded = ready_rx
             .recv()
             .map_err(|_| LlmError::Embedded("the model thread stopped while loading".into()))??;
-        if loaded.slots != settings.slots {
+        if !settings.chosen.slots && loaded.settings.slots < settings.slots {
             tracing::warn!(
                 "{}: its KV cache takes {} KB a token, so {} slots of {} tokens would need {:.1} GB, more than the {:.1} GB this machine can spare; running {} slots (set [embedded] slots to choose)",
                 settings.model_path.display(),
@@ -201,10 +329,10 @@ impl EmbeddedModel {
                 settings.ctx_per_slot,
                 (loaded.kv_per_token * settings.slots as u64 * settings.ctx_per_slot as u64) as f64 / 1e9,
                 settings.kv_budget.unwrap_or(0) as f64 / 1e9,
-                loaded.slots
+                loaded.settings.slots
             );
-            settings.slots = loaded.slots;
         }
+        let settings = loaded.settings;
         if let Some(why) = &loaded.template_fallback {
             tracing::warn!(
                 "{}: {why}; its prompts are written in the ChatML format instead, which it may not follow (answers may be poor)",
@@ -215,6 +343,11 @@ impl EmbeddedModel {
             .model_path
             .file_name()
             .map_or_else(|| "model.gguf".into(), |n| n.to_string_lossy().into_owned());
+        let mut sizing = loaded.sizing;
+        sizing.push(match &loaded.template_fallback {
+            None => "chat template: the model's own, from its GGUF".to_string(),
+            Some(why) => format!("chat template: ChatML, because {why}"),
+        });
         Ok(EmbeddedModel {
             jobs,
             settings,
@@ -222,6 +355,7 @@ impl EmbeddedModel {
             n_ctx_train: loaded.n_ctx_train,
             n_params: loaded.n_params,
             template_fallback: loaded.template_fallback,
+            sizing,
         })
     }
 
@@ -317,6 +451,10 @@ impl ChatModel for EmbeddedModel {
         }
     }
 
+    fn loaded(&self) -> Vec<String> {
+        self.sizing.clone()
+    }
+
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
         if request.messages.is_empty() {
             return Err(LlmError::InvalidRequest(
@@ -397,5 +535,73 @@ mod tests {
         assert_eq!(slots_within(16, 4096, kv, Some(0)), 2);
         // The default model (23 KB a token) keeps its sixteen on 8 GB.
         assert_eq!(slots_within(16, 4096, 23_040, Some(4_800_000_000)), 16);
+    }
+}
+
+#[cfg(test)]
+mod sizing_tests {
+    use super::*;
+
+    fn facts(n_params: u64, n_ctx_train: u32) -> ModelFacts {
+        ModelFacts {
+            n_params,
+            n_ctx_train,
+            kv_per_token: 100_000,
+            cores: 4,
+        }
+    }
+
+    #[test]
+    fn a_larger_model_gets_a_longer_context_within_what_it_was_trained_on() {
+        let s = EmbeddedSettings::new("m.gguf");
+        let (small, why) = size_for(&s, &facts(135_000_000, 8192));
+        assert_eq!(small.ctx_per_slot, SMALL_CONTEXT);
+        assert!(why[0].contains("135M, so a small model"), "{why:?}");
+        let (large, why) = size_for(&s, &facts(3_200_000_000, 131_072));
+        assert_eq!(large.ctx_per_slot, LARGE_CONTEXT);
+        // The same tokens of cache: half the slots of twice the context.
+        assert_eq!(
+            large.slots * large.ctx_per_slot as usize,
+            small.slots * small.ctx_per_slot as usize
+        );
+        assert!(why[0].contains("3.2B"), "{why:?}");
+        // Never more than the model was trained on, and said so.
+        let (short, why) = size_for(&s, &facts(3_200_000_000, 2048));
+        assert_eq!(short.ctx_per_slot, 2048);
+        assert!(
+            why.iter()
+                .any(|l| l.contains("the most the model was trained on")),
+            "{why:?}"
+        );
+        assert!(short.batch <= short.ctx_per_slot);
+    }
+
+    #[test]
+    fn chosen_settings_stand_and_the_rest_fit_the_machine() {
+        let mut s = EmbeddedSettings::new("m.gguf");
+        s.threads = 64;
+        s.kv_budget = Some(100_000 * 4096 * 3);
+        let (out, why) = size_for(&s, &facts(135_000_000, 8192));
+        assert_eq!(out.threads, 4, "no more threads than cores");
+        assert_eq!(out.slots, 3, "slots fit the memory spared for the cache");
+        assert!(
+            why.iter()
+                .any(|l| l.starts_with("slots: 3 requests decoded together (of 16 wanted")),
+            "{why:?}"
+        );
+        s.chosen = Chosen {
+            threads: true,
+            slots: true,
+            ctx: true,
+        };
+        s.slots = 5;
+        s.ctx_per_slot = 1024;
+        let (out, why) = size_for(&s, &facts(3_200_000_000, 8192));
+        assert_eq!((out.slots, out.ctx_per_slot, out.threads), (5, 1024, 4));
+        assert!(
+            why.iter()
+                .any(|l| l.contains("asked for 64, more than the 4 cores")),
+            "{why:?}"
+        );
     }
 }

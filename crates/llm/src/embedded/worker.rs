@@ -38,8 +38,10 @@ pub(super) struct Loaded {
     pub n_params: u64,
     /// Why the model's own chat template is not used (ChatML instead).
     pub template_fallback: Option<String>,
-    /// Slots in use (fewer than asked when the KV budget is short).
-    pub slots: usize,
+    /// The settings in force, sized from the model and the machine.
+    pub settings: EmbeddedSettings,
+    /// Why each was chosen, a line each.
+    pub sizing: Vec<String>,
     /// KV cache bytes a token (f16 keys and values).
     pub kv_per_token: u64,
 }
@@ -113,12 +115,14 @@ pub(super) fn run(
     };
     let head_dim = (model.n_embd().max(1) as u64) / u64::from(model.n_head().max(1));
     let kv_per_token = 2 * u64::from(model.n_layer()) * u64::from(model.n_head_kv()) * head_dim * 2;
-    let mut settings = settings;
-    settings.slots = super::slots_within(
-        settings.slots,
-        settings.ctx_per_slot,
-        kv_per_token,
-        settings.kv_budget,
+    let (settings, sizing) = super::size_for(
+        &settings,
+        &super::ModelFacts {
+            n_params: model.n_params(),
+            n_ctx_train: model.n_ctx_train(),
+            kv_per_token,
+            cores: super::cores(),
+        },
     );
     let slots_n = settings.slots as u32;
     let n_ctx = settings.ctx_per_slot.saturating_mul(slots_n);
@@ -147,7 +151,8 @@ pub(super) fn run(
             n_ctx_train: model.n_ctx_train(),
             n_params: model.n_params(),
             template_fallback: template.as_ref().err().cloned(),
-            slots: settings.slots,
+            settings: settings.clone(),
+            sizing,
             kv_per_token,
         }))
         .is_err()
