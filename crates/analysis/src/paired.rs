@@ -395,6 +395,9 @@ fn per_run(runs: &[RunInput], options: &PairedOptions) -> (Vec<Unit1>, usize) {
     (out, left_out)
 }
 
+/// A stratum: its question id and model, where the breakdown names them.
+type StratumKey = (Option<String>, Option<String>);
+
 /// A pairing key: study, question, model and (for a run) repeat.
 type Key = (String, String, String, u32);
 
@@ -554,7 +557,7 @@ pub fn paired(runs: &[RunInput], options: &PairedOptions) -> Result<Paired, Stri
             }
             None => (order[0], BaselineChoice::FirstOfStudy),
         };
-        let mut strata: Vec<((Option<String>, Option<String>), Vec<&Unit1>)> = Vec::new();
+        let mut strata: Vec<(StratumKey, Vec<&Unit1>)> = Vec::new();
         for u in &us {
             let key = match options.strata {
                 Strata::All => (None, None),

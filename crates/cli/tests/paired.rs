@@ -410,3 +410,72 @@ fn two_studies_stay_apart_unless_pooled_and_bad_requests_are_named() {
     let bad = council(&["compare", a, "--by", "condition", "--resamples", "0"]);
     assert!(!bad.status.success());
 }
+
+#[test]
+fn outcomes_add_brier_and_log_loss_and_prices_add_the_cost_per_run() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(FakeServer::start_with(
+        Arc::new(varied),
+        Duration::from_millis(1),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let s = study(&server.url, dir.path(), "s", 2, "5");
+    let s_arg = s.to_str().unwrap();
+    // Every forecast comes true.
+    let score = json(&["score", s_arg, "--format", "json"]);
+    let ids: std::collections::BTreeSet<&str> = score["open"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert!(!ids.is_empty());
+    for id in &ids {
+        let rec = council(&["outcome", s_arg, id, "yes", "--on", "2027-01-01"]);
+        assert!(rec.status.success(), "{}", text(&rec.stderr));
+    }
+    // The fake server answers as model "fake" (a summary records the model asked): price them.
+    let config = dir.path().join("config.toml");
+    let prices: String = ["fake", "small", "large"]
+        .iter()
+        .map(|m| format!("[prices.\"{m}\"]\ninput = 1.0\ncached_input = 0.5\noutput = 2.0\n"))
+        .collect();
+    std::fs::write(&config, prices).unwrap();
+    let p = json(&[
+        "--config",
+        config.to_str().unwrap(),
+        "compare",
+        s_arg,
+        "--by",
+        "condition",
+        "--format",
+        "json",
+    ]);
+    let metrics = p["studies"][0]["strata"][0]["metrics"].as_array().unwrap();
+    let metric = |name: &str| metrics.iter().find(|m| m["metric"] == name).unwrap();
+    // Every advisor gave 70%, so each panel median is 0.7 and the outcome yes:
+    // Brier (0.7 − 1)² = 0.09 and log loss −ln 0.7 in both conditions.
+    for (name, want) in [("brier", 0.09), ("log_loss", -(0.7f64.ln()))] {
+        let m = metric(name);
+        for v in m["values"].as_array().unwrap() {
+            assert_eq!(v["n"], 8, "{name}: {v}");
+            assert!(
+                (v["mean"].as_f64().unwrap() - want).abs() < 1e-9,
+                "{name}: {v}"
+            );
+        }
+        let d = &m["differences"][0];
+        assert_eq!(d["n_pairs"], 8);
+        assert!(d["mean"].as_f64().unwrap().abs() < 1e-12, "{d}");
+    }
+    // Cost: tokens at $1 in and $2 out per million, so a run costs well under a dollar.
+    let cost = metric("cost_usd");
+    assert_eq!(cost["differences"][0]["n_pairs"], 8, "{cost}");
+    let debate = cost["values"][0]["mean"].as_f64().unwrap();
+    let tokens = metric("tokens")["values"][0]["mean"].as_f64().unwrap();
+    assert!(
+        debate > tokens * 1e-6 && debate < tokens * 2e-6,
+        "{debate} for {tokens} tokens"
+    );
+    assert!(cost["differences"][0]["mean"].as_f64().unwrap() < 0.0);
+}
