@@ -167,6 +167,12 @@ pub(crate) fn compare(args: &CompareArgs, prices: &PriceTable) -> anyhow::Result
         ))
         .into());
     }
+    if paired_asked && args.include_derived {
+        return Err(InputError(
+            "--include-derived does not apply to paired statistics: only a study's own runs are paired (variants and branches are left out and counted); drop it".into(),
+        )
+        .into());
+    }
     let runs = read(&args.paths)?;
     if let Some(By::Paired(strata)) = args.by {
         return compare_paired(args, &runs, strata, prices);

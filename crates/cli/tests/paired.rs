@@ -407,6 +407,20 @@ fn two_studies_stay_apart_unless_pooled_and_bad_requests_are_named() {
         "{}",
         text(&bad.stderr)
     );
+    let bad = council(&["compare", a, "--by", "condition", "--include-derived"]);
+    assert_eq!(bad.status.code(), Some(4));
+    assert!(
+        text(&bad.stderr).contains("does not apply to paired"),
+        "{}",
+        text(&bad.stderr)
+    );
+    let bad = council(&["compare", a, "--by", "condition", "--format", "html"]);
+    assert_eq!(bad.status.code(), Some(4));
+    assert!(
+        text(&bad.stderr).contains("use table, json or csv"),
+        "{}",
+        text(&bad.stderr)
+    );
     let bad = council(&["compare", a, "--by", "condition", "--resamples", "0"]);
     assert!(!bad.status.success());
 }
