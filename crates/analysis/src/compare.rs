@@ -29,6 +29,12 @@ pub struct StudyCell {
     pub repeat: u32,
     /// The run's seed.
     pub seed: u64,
+    /// The model the study asked it with.
+    pub model: String,
+    /// The condition it was played in.
+    pub condition: council_core::study::Condition,
+    /// The study's folder, as found (runs of different studies are never paired).
+    pub study: String,
 }
 
 /// A run to compare: a label naming it (its folder, as found), its

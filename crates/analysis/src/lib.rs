@@ -7,7 +7,8 @@
 //! [`forecasts_in`] reads a run's forecasts with each advisor's probability
 //! and the panel median, and [`score()`] scores them against their outcomes
 //! into [`Scores`] (Brier, log loss, calibration), their outcomes read
-//! from text by [`outcomes`]. [`tables`] writes both
+//! from text by [`outcomes`]. [`paired()`] compares study conditions
+//! pairwise with seeded bootstrap intervals into a [`Paired`]. [`tables`] writes both
 //! as CSV and text, [`html`] as self-contained HTML pages with SVG charts.
 
 pub mod compare;
@@ -16,6 +17,7 @@ pub mod diff;
 pub mod forecasts;
 pub mod html;
 pub mod outcomes;
+pub mod paired;
 pub mod score;
 pub mod tables;
 
@@ -23,6 +25,7 @@ pub use compare::{compare, compare_with, CompareOptions, Comparison, RunInput, S
 pub use cost::{cost_of, PriceTable};
 pub use diff::diff;
 pub use forecasts::{forecasts_in, RunForecast};
+pub use paired::{paired, Paired, PairedOptions};
 pub use score::{score, ScoreInput, Scores};
 
 #[cfg(test)]

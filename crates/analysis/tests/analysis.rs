@@ -471,3 +471,123 @@ fn the_text_and_html_outputs_name_every_persona_and_escape_text() {
     assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
     assert!(tables::score_text(&s).contains("panel median"));
 }
+
+/// The fixture's runs placed in a two-condition study by hand: q1-m1-r1 is
+/// the debate and q1-m1-r2 the vote of the same cell (q1, m1, repeat 1);
+/// q1-m2-r1 is a debate with no vote; q2-old is outside the study.
+fn paired_inputs() -> Vec<RunInput> {
+    use council_analysis::StudyCell;
+    use council_core::study::Condition;
+    let cell = |model: &str, condition| StudyCell {
+        question_id: "q1".into(),
+        repeat: 1,
+        seed: 1,
+        model: model.into(),
+        condition,
+        study: "/s".into(),
+    };
+    inputs()
+        .into_iter()
+        .map(|mut r| {
+            r.study = match r.label.as_str() {
+                "q1-m1-r1" => Some(cell("m1", Condition::Debate)),
+                "q1-m1-r2" => Some(cell("m1", Condition::Vote)),
+                "q1-m2-r1" => Some(cell("m2", Condition::Debate)),
+                _ => None,
+            };
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn paired_differences_match_hand_computed_values_and_count_what_is_dropped() {
+    use council_analysis::paired::{paired, Metric, PairedOptions, Strata};
+    use council_core::study::Condition;
+    let runs = paired_inputs();
+    let p = paired(&runs, &PairedOptions::default()).unwrap();
+    assert_eq!(p.left_out, 1, "q2-old is not a study run");
+    assert_eq!(p.studies.len(), 1);
+    let s = &p.studies[0];
+    assert_eq!(s.conditions, vec![Condition::Debate, Condition::Vote]);
+    assert_eq!(s.baseline, Condition::Debate);
+    let m = |metric: Metric| {
+        s.strata[0]
+            .metrics
+            .iter()
+            .find(|x| x.metric == metric)
+            .unwrap()
+    };
+    // Support shares: q1-m1-r1 d S 50 → 0.1 of 0.8 + 0.3 + 0.5 + 0.1 = 1.7;
+    // q1-m2-r1 a S 90 → 0.5 of 1.0; q1-m1-r2 a S 100, b S 60 → 1.1 of 1.4.
+    let share = m(Metric::SupportShare);
+    assert_eq!(share.values[0].n, 2);
+    close(share.values[0].mean, (0.1 / 1.7 + 0.5) / 2.0);
+    close(share.values[1].mean, 1.1 / 1.4);
+    let d = &share.differences[0];
+    assert_eq!(d.n_pairs, 1);
+    assert_eq!(d.dropped, 1, "q1-m2-r1 has no vote counterpart");
+    let want = 1.1 / 1.4 - 0.1 / 1.7;
+    close(d.mean, want);
+    // One pair: every resample is that pair.
+    close(d.lower, want);
+    close(d.upper, want);
+    // Flip rates: q1-m1-r1 4 flips in 11 pairs; q1-m1-r2 1 in 3; q1-m2-r1 no pair.
+    let flips = m(Metric::FlipRate);
+    assert_eq!(flips.values[0].n, 1);
+    close(flips.values[0].mean, 4.0 / 11.0);
+    close(flips.differences[0].mean, 1.0 / 3.0 - 4.0 / 11.0);
+    assert_eq!(flips.differences[0].dropped, 1);
+    // Verdict agreement per question × model: (q1, m1) has one verdict per
+    // condition (agreement 1 each), (q1, m2) only a debate.
+    let va = m(Metric::VerdictAgreement);
+    assert_eq!(va.values[0].n, 2);
+    close(va.differences[0].mean, 0.0);
+    assert_eq!(va.differences[0].n_pairs, 1);
+    // No outcome given: no Brier or log loss.
+    assert!(s.strata[0]
+        .metrics
+        .iter()
+        .all(|x| x.metric != Metric::Brier));
+
+    // By model: m1 pairs, m2 has only the baseline.
+    let by_model = paired(
+        &runs,
+        &PairedOptions {
+            strata: Strata::Model,
+            baseline: Some(Condition::Vote),
+            ..PairedOptions::default()
+        },
+    )
+    .unwrap();
+    let strata = &by_model.studies[0].strata;
+    assert_eq!(strata.len(), 2);
+    let m1 = strata
+        .iter()
+        .find(|s| s.model.as_deref() == Some("m1"))
+        .unwrap();
+    let share = m1
+        .metrics
+        .iter()
+        .find(|x| x.metric == Metric::SupportShare)
+        .unwrap();
+    assert_eq!(share.differences[0].condition, Condition::Debate);
+    close(share.differences[0].mean, -want);
+    let m2 = strata
+        .iter()
+        .find(|s| s.model.as_deref() == Some("m2"))
+        .unwrap();
+    assert_eq!(m2.metrics[0].differences[0].n_pairs, 0);
+    assert_eq!(m2.metrics[0].differences[0].lower, None);
+
+    // A baseline with no run is refused, naming the conditions there are.
+    let e = paired(
+        &runs,
+        &PairedOptions {
+            baseline: Some(Condition::Single),
+            ..PairedOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert!(e.contains("debate, vote"), "{e}");
+}

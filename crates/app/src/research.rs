@@ -96,6 +96,9 @@ fn into_study(s: crate::runs::StudyRun) -> council_analysis::StudyCell {
         question_id: s.question_id,
         repeat: s.repeat,
         seed: s.seed,
+        model: s.model,
+        condition: s.condition,
+        study: s.study.display().to_string(),
     }
 }
 

@@ -6,7 +6,7 @@
 //! and seed it ran for (from the study's `runs.jsonl`). Reads only.
 
 use crate::InputError;
-use council_core::study::RunRecord;
+use council_core::study::{Condition, RunRecord};
 pub use council_core::variant::RunKind;
 use council_core::{Event, RunHeader};
 use council_engine::store::{EVENTS_FILE, TRANSCRIPT_FILE};
@@ -27,6 +27,12 @@ pub struct StudyRun {
     pub repeat: u32,
     /// Its seed.
     pub seed: u64,
+    /// The condition it was played in (left out for the full debate).
+    #[serde(skip_serializing_if = "Condition::is_debate")]
+    pub condition: Condition,
+    /// The study's folder (absolute, as found).
+    #[serde(skip)]
+    pub study: PathBuf,
 }
 
 /// A run found under what the user gave.
@@ -133,6 +139,8 @@ fn study_runs(study: &Path) -> HashMap<PathBuf, StudyRun> {
                     model: r.id.model,
                     repeat: r.id.repeat,
                     seed: r.seed,
+                    condition: r.id.condition,
+                    study: study.to_path_buf(),
                 },
             )
         })
@@ -598,7 +606,9 @@ mod tests {
                 question_id: "q7".into(),
                 model: "m".into(),
                 repeat: 2,
-                seed: 99
+                seed: 99,
+                condition: Condition::Debate,
+                study: study.canonicalize().unwrap(),
             })
         );
         assert_eq!(found[1].label, "q7--m--r2/variants/v");

@@ -560,9 +560,9 @@ pub(crate) struct CompareArgs {
     /// Run folders, transcript.json files, or folders holding runs at any depth (a study).
     #[arg(required = true, value_name = "RUN|DIR")]
     pub paths: Vec<PathBuf>,
-    /// The summary to show (table, or CSV on standard output): one row per persona, model, question or run.
-    #[arg(long, value_enum)]
-    pub by: Option<CompareBy>,
+    /// The summary to show (table, or CSV on standard output): one row per persona, model, question or run; or paired statistics across a study's conditions: condition, condition,model (per model) or question,model (per question × model).
+    #[arg(long, value_name = "persona|model|question|run|condition|condition,model|question,model", value_parser = parse_by)]
+    pub by: Option<By>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
     pub format: CompareFormat,
@@ -572,10 +572,68 @@ pub(crate) struct CompareArgs {
     /// Pool variants and branches with the repeats in the per-question statistics (by default only debates are pooled; a variant never adds turns, votes or forecasts anywhere).
     #[arg(long)]
     pub include_derived: bool,
+    /// Paired statistics: the condition every other is compared against (default: the study's first condition).
+    #[arg(long, value_name = "CONDITION", value_parser = parse_condition)]
+    pub baseline: Option<council_core::study::Condition>,
+    /// Paired statistics: bootstrap resamples per interval (default 2000).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub resamples: Option<u32>,
+    /// Paired statistics: the bootstrap seed, printed in every output (default 1).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Paired statistics: pool several studies into one block (pairs never cross studies).
+    #[arg(long)]
+    pub pool: bool,
 }
 
-/// `council compare --by`.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+/// What `council compare --by` asks for: a summary table, or paired statistics.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum By {
+    /// One row per persona, model, question or run.
+    Summary(CompareBy),
+    /// Each metric per condition and paired against the baseline, in these strata.
+    Paired(council_analysis::paired::Strata),
+}
+
+fn parse_condition(s: &str) -> Result<council_core::study::Condition, String> {
+    council_core::study::Condition::parse(s.trim())
+}
+
+/// Parses `--by`: one summary key, or a comma list naming a paired breakdown (any order).
+fn parse_by(s: &str) -> Result<By, String> {
+    use council_analysis::paired::Strata;
+    let keys: std::collections::BTreeSet<String> = s
+        .split(',')
+        .map(|k| k.trim().to_ascii_lowercase())
+        .filter(|k| !k.is_empty())
+        .collect();
+    let has = |k: &str| keys.contains(k);
+    let one = (keys.len() == 1)
+        .then(|| keys.iter().next().cloned())
+        .flatten();
+    Ok(match one.as_deref() {
+        Some("persona") => By::Summary(CompareBy::Persona),
+        Some("model") => By::Summary(CompareBy::Model),
+        Some("question") => By::Summary(CompareBy::Question),
+        Some("run") => By::Summary(CompareBy::Run),
+        Some("condition") => By::Paired(Strata::All),
+        _ if keys.len() == 2 && has("condition") && has("model") => By::Paired(Strata::Model),
+        _ if (keys.len() == 2 || (keys.len() == 3 && has("condition")))
+            && has("question")
+            && has("model") =>
+        {
+            By::Paired(Strata::QuestionModel)
+        }
+        _ => {
+            return Err(format!(
+                "{s:?} is not a breakdown: use persona, model, question or run (a summary), or condition, condition,model or question,model (paired statistics across a study's conditions)"
+            ))
+        }
+    })
+}
+
+/// `council compare --by`: a summary.
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum CompareBy {
     /// One row per persona.
     Persona,
@@ -712,6 +770,8 @@ pub(crate) enum SchemaKind {
     Outcomes,
     /// `council compare --format json`.
     Compare,
+    /// `council compare --by condition --format json` (paired statistics).
+    Paired,
     /// `council score --format json`.
     Score,
 }

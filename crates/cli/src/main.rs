@@ -221,7 +221,9 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
             cost::cost(&args, &settings::prices_or_builtin(&cli.global))?;
             Ok(Done::Ok)
         }
-        Command::Compare(args) => research::compare(&args).map(|()| Done::Ok),
+        Command::Compare(args) => {
+            research::compare(&args, &settings::prices_or_builtin(&cli.global)).map(|()| Done::Ok)
+        }
         Command::Outcome(args) => research::outcome(&args).map(|()| Done::Ok),
         Command::Score(args) => research::score(&args).map(|()| Done::Ok),
         Command::Personas(args) => {
@@ -250,6 +252,7 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
                 cli::SchemaKind::Runs => council_core::study::run_record_schema(),
                 cli::SchemaKind::Outcomes => council_core::outcome::outcome_schema(),
                 cli::SchemaKind::Compare => council_analysis::compare::compare_schema(),
+                cli::SchemaKind::Paired => council_analysis::paired::paired_schema(),
                 cli::SchemaKind::Score => council_analysis::score::score_schema(),
             };
             println!("{}", serde_json::to_string_pretty(&schema)?);

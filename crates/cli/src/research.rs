@@ -5,14 +5,17 @@
 //! outputs; every number comes from `council-analysis`. Zero model calls.
 
 use crate::cli::{
-    CompareArgs, CompareBy, CompareFormat, OutcomeArgs, ScoreArgs, ScoreFormat, YesNo,
+    By, CompareArgs, CompareBy, CompareFormat, OutcomeArgs, ScoreArgs, ScoreFormat, YesNo,
 };
 use crate::InputError;
 use council_analysis::outcomes;
+use council_analysis::paired::{self, PairedOptions, Strata};
 use council_analysis::tables::{self, Summary};
+use council_analysis::PriceTable;
 use council_analysis::{forecasts_in, CompareOptions, RunInput, ScoreInput};
 use council_app::research::{outcomes_file, read_outcomes, read_runs, record_outcomes};
 use council_core::outcome::{latest, Outcome, Resolution};
+use council_core::study::{Condition, Study};
 use council_core::synthesis::Answers;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -87,17 +90,104 @@ fn beside(long: &Path, suffix: &str) -> PathBuf {
     long.with_file_name(format!("{stem}.{suffix}.csv"))
 }
 
+/// The outcomes in force for the runs under `paths` (each path's outcomes file, once).
+fn outcomes_of(paths: &[PathBuf]) -> anyhow::Result<BTreeMap<String, Outcome>> {
+    let files: std::collections::BTreeSet<PathBuf> =
+        paths.iter().map(|p| outcomes_file(p)).collect();
+    let mut all = Vec::new();
+    for f in &files {
+        all.extend(read_outcomes(f)?);
+    }
+    Ok(latest(&all))
+}
+
+/// Each study's conditions in its order, read from its `study.json`.
+fn study_orders(runs: &[RunInput]) -> BTreeMap<String, Vec<Condition>> {
+    let mut out = BTreeMap::new();
+    for cell in runs.iter().filter_map(|r| r.study.as_ref()) {
+        if out.contains_key(&cell.study) {
+            continue;
+        }
+        let file = Path::new(&cell.study).join(council_engine::study::STUDY_FILE);
+        let conditions = std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|t| serde_json::from_str::<Study>(&t).ok())
+            .map(|s| s.conditions)
+            .unwrap_or_default();
+        out.insert(cell.study.clone(), conditions);
+    }
+    out
+}
+
+/// Runs `council compare --by condition` (and its breakdowns): paired statistics.
+fn compare_paired(
+    args: &CompareArgs,
+    runs: &[RunInput],
+    strata: Strata,
+    prices: &PriceTable,
+) -> anyhow::Result<()> {
+    let options = PairedOptions {
+        strata,
+        baseline: args.baseline,
+        resamples: args.resamples.unwrap_or(paired::DEFAULT_RESAMPLES),
+        seed: args.seed.unwrap_or(paired::DEFAULT_SEED),
+        pool: args.pool,
+        orders: study_orders(runs),
+        outcomes: outcomes_of(&args.paths)?,
+        prices: prices.clone(),
+    };
+    let p = council_analysis::paired(runs, &options).map_err(InputError)?;
+    let text = match args.format {
+        CompareFormat::Table => paired::paired_text(&p),
+        CompareFormat::Json => serde_json::to_string_pretty(&p)? + "\n",
+        CompareFormat::Csv => paired::paired_csv(&p),
+        CompareFormat::Html => {
+            return Err(InputError(
+                "--format html has no paired statistics yet: use table, json or csv with --by condition".into(),
+            )
+            .into())
+        }
+    };
+    emit(&text, args.output.as_deref())
+}
+
 /// Runs `council compare`.
-pub(crate) fn compare(args: &CompareArgs) -> anyhow::Result<()> {
+pub(crate) fn compare(args: &CompareArgs, prices: &PriceTable) -> anyhow::Result<()> {
     check_output(args.output.as_deref())?;
+    let paired_asked = matches!(args.by, Some(By::Paired(_)));
+    let paired_flags = [
+        ("--baseline", args.baseline.is_some()),
+        ("--resamples", args.resamples.is_some()),
+        ("--seed", args.seed.is_some()),
+        ("--pool", args.pool),
+    ];
+    if let Some((flag, _)) = paired_flags.iter().find(|f| f.1 && !paired_asked) {
+        return Err(InputError(format!(
+            "{flag} applies to paired statistics only: add --by condition (or condition,model or question,model)"
+        ))
+        .into());
+    }
+    if paired_asked && args.include_derived {
+        return Err(InputError(
+            "--include-derived does not apply to paired statistics: only a study's own runs are paired (variants and branches are left out and counted); drop it".into(),
+        )
+        .into());
+    }
     let runs = read(&args.paths)?;
+    if let Some(By::Paired(strata)) = args.by {
+        return compare_paired(args, &runs, strata, prices);
+    }
     let c = council_analysis::compare_with(
         &runs,
         CompareOptions {
             include_derived: args.include_derived,
         },
     );
-    let by = args.by.map(|b| match b {
+    let by = args.by.and_then(|b| match b {
+        By::Summary(s) => Some(s),
+        By::Paired(_) => None,
+    });
+    let by = by.map(|b| match b {
         CompareBy::Persona => Summary::Persona,
         CompareBy::Model => Summary::Model,
         CompareBy::Question => Summary::Question,
