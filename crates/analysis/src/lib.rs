@@ -8,7 +8,8 @@
 //! and the panel median, and [`score()`] scores them against their outcomes
 //! into [`Scores`] (Brier, log loss, calibration), their outcomes read
 //! from text by [`outcomes`]. [`tables`] writes both
-//! as CSV and text, [`html`] as self-contained HTML pages with SVG charts.
+//! as CSV and text, [`html`] as self-contained HTML pages with SVG charts;
+//! [`records`] lists every forecast probability, vote and turn as tables.
 
 pub mod compare;
 pub mod cost;
@@ -16,6 +17,7 @@ pub mod diff;
 pub mod forecasts;
 pub mod html;
 pub mod outcomes;
+pub mod records;
 pub mod score;
 pub mod tables;
 

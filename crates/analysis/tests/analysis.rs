@@ -257,7 +257,7 @@ fn the_long_csv_parses_and_has_a_row_per_run_persona_and_round() {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let head: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(
-        &head[..18],
+        &head[..19],
         [
             "run",
             "kind",
@@ -265,6 +265,7 @@ fn the_long_csv_parses_and_has_a_row_per_run_persona_and_round() {
             "question_id",
             "repeat",
             "seed",
+            "condition",
             "question",
             "model",
             "persona",
@@ -284,19 +285,20 @@ fn the_long_csv_parses_and_has_a_row_per_run_persona_and_round() {
     assert_eq!(rows.len(), 26);
     let b2 = rows
         .iter()
-        .find(|r| &r[0] == "q1-m1-r1" && &r[8] == "b" && &r[9] == "2")
+        .find(|r| &r[0] == "q1-m1-r1" && &r[9] == "b" && &r[10] == "2")
         .unwrap();
     assert_eq!(&b2[1], "debate");
-    assert_eq!(&b2[6], Q1, "the question, commas and all, survives quoting");
+    assert_eq!(&b2[6], "debate", "the condition of a run outside a study");
+    assert_eq!(&b2[7], Q1, "the question, commas and all, survives quoting");
     assert_eq!(
-        (&b2[10], &b2[12], &b2[13], &b2[18]),
+        (&b2[11], &b2[13], &b2[14], &b2[19]),
         ("support", "CONCEDE", "1", "0")
     );
     let d4 = rows
         .iter()
-        .find(|r| &r[0] == "q1-m1-r1" && &r[8] == "d" && &r[9] == "4")
+        .find(|r| &r[0] == "q1-m1-r1" && &r[9] == "d" && &r[10] == "4")
         .unwrap();
-    assert_eq!((&d4[10], &d4[13], &d4[19]), ("", "", "failed"));
+    assert_eq!((&d4[11], &d4[14], &d4[20]), ("", "", "failed"));
     // Every summary parses too, with one row per persona, model, run, question.
     for (which, n) in [
         (Summary::Persona, 6),

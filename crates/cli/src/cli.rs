@@ -569,6 +569,23 @@ pub(crate) struct CompareArgs {
     /// Pool variants and branches with the repeats in the per-question statistics (by default only debates are pooled; a variant never adds turns, votes or forecasts anywhere).
     #[arg(long)]
     pub include_derived: bool,
+    /// A record table instead of the metrics: one row per forecast probability, vote or turn (CSV, or JSON with --format json: `council schema forecasts|votes|turns`).
+    #[arg(long, value_enum, conflicts_with = "by")]
+    pub table: Option<RecordTable>,
+    /// With --table forecasts: outcomes to fill the outcome column from (outcomes.jsonl, or CSV of id,outcome[,date]); they win over those recorded beside the runs.
+    #[arg(long, value_name = "FILE", requires = "table")]
+    pub outcomes: Option<PathBuf>,
+}
+
+/// `council compare --table`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum RecordTable {
+    /// One row per advisor probability of each forecast, with the panel median and the outcome.
+    Forecasts,
+    /// One row per advisor's final vote: stance, confidence, weight, reason.
+    Votes,
+    /// One row per turn: round, stance, move, confidence, text, responds_to, citations.
+    Turns,
 }
 
 /// `council compare --by`.
@@ -654,6 +671,8 @@ pub(crate) enum ScoreFormat {
     Table,
     /// Everything, as JSON (`council schema score`).
     Json,
+    /// One row per forecaster (panel median, 50% baseline, each persona, each model): count, Brier, log loss.
+    Csv,
     /// One self-contained page with the reliability diagram.
     Html,
 }
@@ -711,6 +730,12 @@ pub(crate) enum SchemaKind {
     Compare,
     /// `council score --format json`.
     Score,
+    /// `council compare --table forecasts --format json`.
+    Forecasts,
+    /// `council compare --table votes --format json`.
+    Votes,
+    /// `council compare --table turns --format json`.
+    Turns,
 }
 
 /// `council render`.
