@@ -101,9 +101,9 @@ pub const RUN_COLUMNS: [&str; 7] = [
 /// One advisor's probability for one forecast of one run.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ForecastRecord {
-    /// The run.
+    /// The run it comes from.
     #[serde(flatten)]
-    pub run: RecordRun,
+    pub id: RecordRun,
     /// The model that cast the vote giving the probability (empty if unknown).
     pub model: String,
     /// The forecast's id, `F-xxxxxx`.
@@ -125,9 +125,9 @@ pub struct ForecastRecord {
 /// One advisor's final vote in one run.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct VoteRecord {
-    /// The run.
+    /// The run it comes from.
     #[serde(flatten)]
-    pub run: RecordRun,
+    pub id: RecordRun,
     /// The model that cast the vote (empty if unknown).
     pub model: String,
     /// The advisor's persona id.
@@ -145,9 +145,9 @@ pub struct VoteRecord {
 /// One turn of one run.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct TurnRecord {
-    /// The run.
+    /// The run it comes from.
     #[serde(flatten)]
-    pub run: RecordRun,
+    pub id: RecordRun,
     /// The model that produced the turn (empty if unknown).
     pub model: String,
     /// Round number, from 1.
@@ -207,7 +207,7 @@ pub fn forecast_records(
         for f in table.kept {
             for p in f.probabilities.iter().filter(|p| !p.copied) {
                 rows.push(ForecastRecord {
-                    run: run.clone(),
+                    id: run.clone(),
                     model: p.model.clone(),
                     forecast_id: f.id.clone(),
                     statement: f.statement.clone(),
@@ -253,7 +253,7 @@ pub fn vote_records(runs: &[RunInput]) -> Records<VoteRecord> {
                 continue;
             }
             rows.push(VoteRecord {
-                run: run.clone(),
+                id: run.clone(),
                 model: model.to_string(),
                 persona: v.persona,
                 stance: v.stance,
@@ -277,7 +277,7 @@ pub fn turn_records(runs: &[RunInput]) -> Records<TurnRecord> {
         for round in t.rounds.iter().filter(|r| r.number >= first_own) {
             for turn in round.turns.iter().filter(|x| x.copied_from.is_none()) {
                 rows.push(TurnRecord {
-                    run: run.clone(),
+                    id: run.clone(),
                     model: turn.model.clone(),
                     round: round.number,
                     persona: turn.persona.clone(),
@@ -320,7 +320,7 @@ pub fn forecasts_csv(r: &Records<ForecastRecord>) -> String {
     let mut w = Csv::new();
     w.row(header(&FORECAST_COLUMNS));
     for f in &r.rows {
-        let mut row = f.run.fields(&f.model);
+        let mut row = f.id.fields(&f.model);
         row.extend([
             f.forecast_id.clone(),
             f.statement.clone(),
@@ -345,7 +345,7 @@ pub fn votes_csv(r: &Records<VoteRecord>) -> String {
     let mut w = Csv::new();
     w.row(header(&VOTE_COLUMNS));
     for v in &r.rows {
-        let mut row = v.run.fields(&v.model);
+        let mut row = v.id.fields(&v.model);
         row.extend([
             v.persona.clone(),
             stance(v.stance),
@@ -377,7 +377,7 @@ pub fn turns_csv(r: &Records<TurnRecord>) -> String {
     let mut w = Csv::new();
     w.row(header(&TURN_COLUMNS));
     for x in &r.rows {
-        let mut row = x.run.fields(&x.model);
+        let mut row = x.id.fields(&x.model);
         row.extend([
             x.round.to_string(),
             x.persona.clone(),
