@@ -527,7 +527,7 @@ pub(crate) async fn batch(args: BatchArgs, global: &Global) -> anyhow::Result<bo
         prices: backends.prices.clone(),
         backend: backends.backend_name(),
         states: Mutex::new(BTreeMap::new()),
-        reports: Mutex::new(Some(reports_tx)),
+        reports: Mutex::new((!args.no_reports).then_some(reports_tx)),
         dir: args.out.clone(),
     });
     crate::say!(

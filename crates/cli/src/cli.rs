@@ -534,6 +534,9 @@ pub(crate) struct BatchArgs {
         default_value = "debate"
     )]
     pub conditions: Vec<String>,
+    /// Write no report files (report.md, report.html, report.json) into the runs; the study's calls alone (`council render` writes one later, and the same command without this flag writes every missing one).
+    #[arg(long)]
+    pub no_reports: bool,
     /// The most model calls in flight at once, across the whole study.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_calls: u16,

@@ -127,10 +127,18 @@ fn compare_reads_a_study_in_every_format_and_writes_nothing_into_it() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let (head, rows) = csv_rows(&text(&out.stdout));
     assert_eq!(
-        head[..6],
-        ["run", "kind", "source", "question_id", "repeat", "seed"]
+        head[..7],
+        [
+            "run",
+            "kind",
+            "source",
+            "question_id",
+            "repeat",
+            "seed",
+            "condition"
+        ]
     );
-    assert_eq!(head[6..10], ["question", "model", "persona", "round"]);
+    assert_eq!(head[7..11], ["question", "model", "persona", "round"]);
     assert_eq!(rows.len(), 26);
     // With --by, that summary instead.
     let out = council(&["compare", p(&dir), "--format", "csv", "--by", "question"]);

@@ -88,9 +88,21 @@ fn a_studys_tables_load_with_their_types_and_match_its_transcripts() {
         "--seed",
         "7",
     ];
-    let made = council(&batch);
+    // First without report files: the study's calls alone.
+    let made = council(&[&batch[..], &["--no-reports"]].concat());
     assert!(made.status.success(), "{}", text(&made.stderr));
     let runs = run_folders(&study);
+    for run in &runs {
+        for f in REPORTS {
+            assert!(!run.join(f).exists(), "--no-reports wrote {f}");
+        }
+    }
+    // The same command again writes every run's report files, as `ask`
+    // does, and asks nothing.
+    let calls = server.hits();
+    let made = council(&batch);
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    assert_eq!(server.hits(), calls, "a finished study asks nothing again");
     assert_eq!(runs.len(), 8, "2 questions x 2 repeats x 2 conditions");
     assert_eq!(
         runs.iter()
@@ -98,20 +110,27 @@ fn a_studys_tables_load_with_their_types_and_match_its_transcripts() {
             .count(),
         4
     );
-    // Each run has its report files, as `ask` writes them.
     for run in &runs {
         for f in REPORTS {
             assert!(run.join(f).is_file(), "{} has no {f}", run.display());
         }
     }
-    // A study run again writes the report files a run lacks, and no call.
-    let calls = server.hits();
+    let md = std::fs::read_to_string(runs[0].join("report.md")).unwrap();
+    assert!(md.contains("Should we"), "the report names its question");
+    // Once more: only the runs lacking a report file get theirs again.
+    let kept = runs[1].join("report.html");
+    let stamp = std::fs::metadata(&kept).unwrap().modified().unwrap();
     std::fs::remove_file(runs[0].join("report.md")).unwrap();
     std::fs::remove_file(runs[3].join("report.json")).unwrap();
     let again = council(&batch);
     assert!(again.status.success(), "{}", text(&again.stderr));
     assert!(runs[0].join("report.md").is_file());
     assert!(runs[3].join("report.json").is_file());
+    assert_eq!(
+        std::fs::metadata(&kept).unwrap().modified().unwrap(),
+        stamp,
+        "a run with all its report files is left as it is"
+    );
     assert_eq!(server.hits(), calls, "a finished study asks nothing again");
 
     // An outcome for one forecast, so the outcome column and the scores fill.
