@@ -180,7 +180,7 @@ fn a_studys_tables_load_with_their_types_and_match_its_transcripts() {
         .arg(&study)
         .args(["forecasts", "votes", "turns", "score"].map(csv))
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot run {python} ({e}): install python3 (scripts/deps.sh names it) or set COUNCIL_TEST_PYTHON"));
     assert!(
         checked.status.success(),
         "the tables do not load as documented: {}",
