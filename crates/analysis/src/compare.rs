@@ -9,6 +9,7 @@
 use crate::forecasts::RunForecast;
 use council_core::answers::Stance;
 use council_core::report::{tally, Tally};
+use council_core::study::Condition;
 use council_core::synthesis::Answers;
 use council_core::variant::RunKind;
 use council_core::{Move, RunStatus, Transcript, Turn, TurnStatus};
@@ -17,8 +18,9 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The version of `council compare`'s JSON output (2: runs and rows carry
-/// their kind, source, question id, repeat and seed; copies count once).
-pub const COMPARE_VERSION: u32 = 2;
+/// their kind, source, question id, repeat and seed; copies count once;
+/// 3: and their study condition).
+pub const COMPARE_VERSION: u32 = 3;
 
 /// Where a study's run sits in its study.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +84,8 @@ pub struct RunId {
     pub repeat: Option<u32>,
     /// The run's seed.
     pub seed: u64,
+    /// The study condition it was played in (`debate` for a run outside a study).
+    pub condition: Condition,
 }
 
 /// Everything `council compare` reports.
@@ -131,7 +135,7 @@ impl RowStatus {
 pub struct TurnRow {
     /// The run's label.
     pub run: String,
-    /// The run's kind, source, question id, repeat and seed.
+    /// The run's kind, source, question id, repeat, seed and condition.
     #[serde(flatten)]
     pub id: RunId,
     /// The run's question.
@@ -256,7 +260,7 @@ pub struct AdvisorMetrics {
 pub struct RunMetrics {
     /// The run's label.
     pub run: String,
-    /// The run's kind, source, question id, repeat and seed.
+    /// The run's kind, source, question id, repeat, seed and condition.
     #[serde(flatten)]
     pub id: RunId,
     /// Its question.
@@ -558,6 +562,7 @@ fn run_part<'t>(input: &'t RunInput) -> RunPart<'t> {
         question_id: input.study.as_ref().map(|s| s.question_id.clone()),
         repeat: input.study.as_ref().map(|s| s.repeat),
         seed: input.study.as_ref().map_or(t.seed, |s| s.seed),
+        condition: t.condition,
     };
     let answers = Answers::from_transcript(t);
     let g = Grid::of(t);

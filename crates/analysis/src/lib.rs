@@ -9,7 +9,8 @@
 //! into [`Scores`] (Brier, log loss, calibration), their outcomes read
 //! from text by [`outcomes`]. [`paired()`] compares study conditions
 //! pairwise with seeded bootstrap intervals into a [`Paired`]. [`tables`] writes both
-//! as CSV and text, [`html`] as self-contained HTML pages with SVG charts.
+//! as CSV and text, [`html`] as self-contained HTML pages with SVG charts;
+//! [`records`] lists every forecast probability, vote and turn as tables.
 
 pub mod compare;
 pub mod cost;
@@ -18,6 +19,7 @@ pub mod forecasts;
 pub mod html;
 pub mod outcomes;
 pub mod paired;
+pub mod records;
 pub mod score;
 pub mod tables;
 

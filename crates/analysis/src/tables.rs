@@ -42,13 +42,14 @@ impl Summary {
 }
 
 /// The columns of the long table, in order.
-pub const LONG_COLUMNS: [&str; 20] = [
+pub const LONG_COLUMNS: [&str; 21] = [
     "run",
     "kind",
     "source",
     "question_id",
     "repeat",
     "seed",
+    "condition",
     "question",
     "model",
     "persona",
@@ -67,7 +68,7 @@ pub const LONG_COLUMNS: [&str; 20] = [
 
 /// A number as CSV and text show it: at most six decimals, no trailing
 /// zeros; empty when undefined.
-fn num(x: Option<f64>) -> String {
+pub(crate) fn num(x: Option<f64>) -> String {
     match x {
         None => String::new(),
         Some(x) => {
@@ -82,28 +83,28 @@ fn num(x: Option<f64>) -> String {
     }
 }
 
-fn opt<T: ToString>(x: Option<T>) -> String {
+pub(crate) fn opt<T: ToString>(x: Option<T>) -> String {
     x.map(|v| v.to_string()).unwrap_or_default()
 }
 
-fn flag(x: Option<bool>) -> String {
+pub(crate) fn flag(x: Option<bool>) -> String {
     x.map(|b| if b { "1" } else { "0" }.to_string())
         .unwrap_or_default()
 }
 
-fn stance(x: Option<Stance>) -> String {
+pub(crate) fn stance(x: Option<Stance>) -> String {
     x.map(|s| s.as_str().to_string()).unwrap_or_default()
 }
 
 /// CSV written into memory.
-struct Csv(csv::Writer<Vec<u8>>);
+pub(crate) struct Csv(csv::Writer<Vec<u8>>);
 
 impl Csv {
-    fn new() -> Csv {
+    pub(crate) fn new() -> Csv {
         Csv(csv::Writer::from_writer(Vec::new()))
     }
 
-    fn row<I: IntoIterator<Item = S>, S: AsRef<[u8]>>(&mut self, fields: I) {
+    pub(crate) fn row<I: IntoIterator<Item = S>, S: AsRef<[u8]>>(&mut self, fields: I) {
         // Writing to a Vec in memory cannot fail; every record of a table
         // has the same number of fields.
         #[allow(clippy::expect_used)]
@@ -112,7 +113,7 @@ impl Csv {
             .expect("a CSV record written to memory");
     }
 
-    fn finish(self) -> String {
+    pub(crate) fn finish(self) -> String {
         // Flushing into a Vec cannot fail, and every field came from a
         // Rust string, so the bytes are UTF-8.
         let bytes = self.0.into_inner().unwrap_or_default();
@@ -120,19 +121,20 @@ impl Csv {
     }
 }
 
-/// A run's kind, source, question id, repeat and seed as CSV fields.
-fn id_fields(id: &crate::compare::RunId) -> [String; 5] {
+/// A run's kind, source, question id, repeat, seed and condition as CSV fields.
+fn id_fields(id: &crate::compare::RunId) -> [String; 6] {
     [
         id.kind.as_str().to_string(),
         id.source.clone().unwrap_or_default(),
         id.question_id.clone().unwrap_or_default(),
         opt(id.repeat),
         id.seed.to_string(),
+        id.condition.as_str().to_string(),
     ]
 }
 
-fn long_fields(r: &TurnRow) -> [String; 20] {
-    let [kind, source, question_id, repeat, seed] = id_fields(&r.id);
+fn long_fields(r: &TurnRow) -> [String; 21] {
+    let [kind, source, question_id, repeat, seed, condition] = id_fields(&r.id);
     [
         r.run.clone(),
         kind,
@@ -140,6 +142,7 @@ fn long_fields(r: &TurnRow) -> [String; 20] {
         question_id,
         repeat,
         seed,
+        condition,
         r.question.clone(),
         r.model.clone(),
         r.persona.clone(),
@@ -282,6 +285,7 @@ fn run_csv(runs: &[RunMetrics], rounds: u32) -> String {
         "question_id",
         "repeat",
         "seed",
+        "condition",
         "question",
         "date",
         "status",
@@ -653,6 +657,31 @@ fn calibration_rows(bins: &[CalibrationBin]) -> Vec<Vec<String>> {
             ]
         })
         .collect()
+}
+
+/// The columns of `council score --format csv`, in order.
+pub const SCORE_COLUMNS: [&str; 5] = ["group", "key", "count", "brier", "log_loss"];
+
+/// The scores as CSV: one row per forecaster, the panel median and the 50%
+/// baseline first (group `panel`), then each persona (`persona`) and each
+/// model (`model`); Brier and log loss empty where nothing was scored.
+pub fn score_csv(s: &Scores) -> String {
+    let mut w = Csv::new();
+    w.row(SCORE_COLUMNS);
+    let lines = [(&s.median, "panel"), (&s.baseline, "panel")]
+        .into_iter()
+        .chain(s.personas.iter().map(|l| (l, "persona")))
+        .chain(s.models.iter().map(|l| (l, "model")));
+    for (l, group) in lines {
+        w.row([
+            group.to_string(),
+            l.key.clone(),
+            l.count.to_string(),
+            num(l.brier),
+            num(l.log_loss),
+        ]);
+    }
+    w.finish()
 }
 
 /// The scores as aligned text: forecasters, then the calibration tables.

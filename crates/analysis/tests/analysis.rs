@@ -257,7 +257,7 @@ fn the_long_csv_parses_and_has_a_row_per_run_persona_and_round() {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let head: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(
-        &head[..18],
+        &head[..19],
         [
             "run",
             "kind",
@@ -265,6 +265,7 @@ fn the_long_csv_parses_and_has_a_row_per_run_persona_and_round() {
             "question_id",
             "repeat",
             "seed",
+            "condition",
             "question",
             "model",
             "persona",
@@ -284,19 +285,20 @@ fn the_long_csv_parses_and_has_a_row_per_run_persona_and_round() {
     assert_eq!(rows.len(), 26);
     let b2 = rows
         .iter()
-        .find(|r| &r[0] == "q1-m1-r1" && &r[8] == "b" && &r[9] == "2")
+        .find(|r| &r[0] == "q1-m1-r1" && &r[9] == "b" && &r[10] == "2")
         .unwrap();
     assert_eq!(&b2[1], "debate");
-    assert_eq!(&b2[6], Q1, "the question, commas and all, survives quoting");
+    assert_eq!(&b2[6], "debate", "the condition of a run outside a study");
+    assert_eq!(&b2[7], Q1, "the question, commas and all, survives quoting");
     assert_eq!(
-        (&b2[10], &b2[12], &b2[13], &b2[18]),
+        (&b2[11], &b2[13], &b2[14], &b2[19]),
         ("support", "CONCEDE", "1", "0")
     );
     let d4 = rows
         .iter()
-        .find(|r| &r[0] == "q1-m1-r1" && &r[8] == "d" && &r[9] == "4")
+        .find(|r| &r[0] == "q1-m1-r1" && &r[9] == "d" && &r[10] == "4")
         .unwrap();
-    assert_eq!((&d4[10], &d4[13], &d4[19]), ("", "", "failed"));
+    assert_eq!((&d4[11], &d4[14], &d4[20]), ("", "", "failed"));
     // Every summary parses too, with one row per persona, model, run, question.
     for (which, n) in [
         (Summary::Persona, 6),
@@ -590,4 +592,142 @@ fn paired_differences_match_hand_computed_values_and_count_what_is_dropped() {
     )
     .unwrap_err();
     assert!(e.contains("debate, vote"), "{e}");
+}
+
+/// The study's runs with a variant of the first (every turn and vote a
+/// copy) and a branch of it from round 3 (rounds 1–2 copied).
+fn with_variant_and_branch() -> Vec<RunInput> {
+    use council_core::variant::{Origin, OriginKind};
+    let mut runs = inputs();
+    let source = runs[0].transcript.clone();
+    let origin = |kind, from_round| Origin {
+        kind,
+        source: "q1-m1-r1".into(),
+        source_question: source.question.clone(),
+        from_round,
+        changes: Vec::new(),
+        source_panel: Vec::new(),
+        source_forecasts: Vec::new(),
+    };
+    let mut variant = source.clone();
+    variant.origin = Some(origin(OriginKind::Variant, None));
+    for t in variant.rounds.iter_mut().flat_map(|r| &mut r.turns) {
+        t.copied_from = Some("q1-m1-r1".into());
+    }
+    for p in &mut variant.synthesis {
+        p.copied_from = Some("q1-m1-r1".into());
+    }
+    let mut branch = source.clone();
+    branch.origin = Some(origin(OriginKind::Branch, Some(3)));
+    for r in branch.rounds.iter_mut().filter(|r| r.number < 3) {
+        for t in &mut r.turns {
+            t.copied_from = Some("q1-m1-r1".into());
+        }
+    }
+    runs.push(RunInput::new("q1-m1-r1/variants/brief", variant, None));
+    runs.push(RunInput::new("q1-m1-r1/branches/b1", branch, None));
+    runs
+}
+
+#[test]
+fn the_record_tables_count_each_turn_vote_and_probability_once() {
+    use council_analysis::records::{forecast_records, turn_records, vote_records};
+    let runs = with_variant_and_branch();
+    let c = compare(&runs);
+    let turns = turn_records(&runs);
+    // As many turns as the long table has spoken or failed rows: the
+    // variant adds none, the branch its rounds 3 and 4.
+    let spoken = c
+        .rows
+        .iter()
+        .filter(|r| r.status != RowStatus::Absent)
+        .count();
+    assert_eq!(turns.rows.len(), spoken);
+    assert!(turns
+        .rows
+        .iter()
+        .all(|t| t.id.run != "q1-m1-r1/variants/brief"));
+    let branch_rounds: Vec<u32> = turns
+        .rows
+        .iter()
+        .filter(|t| t.id.run == "q1-m1-r1/branches/b1")
+        .map(|t| t.round)
+        .collect();
+    assert!(!branch_rounds.is_empty() && branch_rounds.iter().all(|r| *r >= 3));
+    // Probabilities: as many as compare counts per persona.
+    let forecasts = forecast_records(&runs, &latest(&the_outcomes()));
+    let counted: usize = c.personas.iter().map(|p| p.forecasts).sum();
+    assert_eq!(forecasts.rows.len(), counted);
+    // The outcome in force: F3 was corrected to no; F4 is open.
+    let of = |statement: &str| {
+        forecasts
+            .rows
+            .iter()
+            .find(|f| f.forecast_id == id(statement))
+            .unwrap()
+            .outcome
+    };
+    assert_eq!(of(F1), Some(Resolution::Yes));
+    assert_eq!(of(F3), Some(Resolution::No));
+    assert_eq!(of(fixture::F4), None);
+    // Votes: the variant's are copies; the branch voted itself (its
+    // synthesis is its own), as did each run of the study.
+    let votes = vote_records(&runs);
+    assert!(votes
+        .rows
+        .iter()
+        .all(|v| v.id.run != "q1-m1-r1/variants/brief"));
+    let per_run = |run: &str| votes.rows.iter().filter(|v| v.id.run == run).count();
+    assert_eq!(per_run("q1-m1-r1/branches/b1"), per_run("q1-m1-r1"));
+    assert!(per_run("q1-m1-r1") > 0);
+    let w = votes.rows.iter().find(|v| v.id.run == "q1-m1-r1").unwrap();
+    assert_eq!(w.weight, council_core::report::recalibrate(w.confidence));
+}
+
+#[test]
+fn the_record_csvs_parse_and_their_json_matches_its_schema() {
+    use council_analysis::records;
+    let mut runs = inputs();
+    runs[0].transcript.rounds[0].turns[0].text = "Yes, but \"only\" if\nmargins hold.".into();
+    let turns = records::turn_records(&runs);
+    let text = records::turns_csv(&turns);
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let head: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    let want: Vec<&str> = records::RUN_COLUMNS
+        .iter()
+        .chain(records::TURN_COLUMNS.iter())
+        .copied()
+        .collect();
+    assert_eq!(head, want);
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), turns.rows.len());
+    let at = |c: &str| head.iter().position(|h| h == c).unwrap();
+    assert_eq!(&rows[0][at("text")], "Yes, but \"only\" if\nmargins hold.");
+    assert_eq!(&rows[0][at("condition")], "debate");
+    for (schema, value) in [
+        (
+            records::turns_schema(),
+            serde_json::to_value(&turns).unwrap(),
+        ),
+        (
+            records::votes_schema(),
+            serde_json::to_value(records::vote_records(&runs)).unwrap(),
+        ),
+        (
+            records::forecasts_schema(),
+            serde_json::to_value(records::forecast_records(&runs, &Default::default())).unwrap(),
+        ),
+    ] {
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        assert!(!value["rows"].as_array().unwrap().is_empty());
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        // A row the schema does not describe fails it.
+        let mut bad = value.clone();
+        bad["rows"][0]["persona"] = serde_json::json!(3);
+        assert!(!validator.is_valid(&bad));
+    }
 }

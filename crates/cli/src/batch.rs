@@ -1,8 +1,9 @@
 //! `council batch FILE --out DIR`: a study. Reads one question a line
 //! (JSONL or CSV), writes `DIR/study.json`, and plays every question ×
 //! model × repeat as a run under `DIR/runs/`, all at once under one bound
-//! on model calls in flight. Running it again skips finished runs and
-//! resumes the rest.
+//! on model calls in flight. Each finished run gets its report files as
+//! `council ask` writes them. Running it again skips finished runs (writing
+//! any report files they lack) and resumes the rest.
 
 use crate::cli::{BatchArgs, Global};
 use crate::InputError;
@@ -13,7 +14,7 @@ use council_llm::ChatModel;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -319,6 +320,9 @@ struct Display {
     prices: council_analysis::PriceTable,
     backend: String,
     states: Mutex<BTreeMap<String, RunState>>,
+    /// Each finished run's folder goes to the report writer (closed at the end).
+    reports: Mutex<Option<std::sync::mpsc::Sender<PathBuf>>>,
+    dir: PathBuf,
 }
 
 impl Display {
@@ -351,6 +355,18 @@ impl Display {
 
 impl StudyProgress for Display {
     fn run(&self, r: &RunRecord) {
+        if matches!(r.state, RunState::Complete | RunState::Partial) {
+            if let Some(tx) = self
+                .reports
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .as_ref()
+            {
+                // The writer stops only after the study; a closed channel
+                // leaves the run's reports to the next session.
+                let _ = tx.send(self.dir.join(&r.folder));
+            }
+        }
         let before = self.done();
         self.states
             .lock()
@@ -391,6 +407,61 @@ impl StudyProgress for Display {
         }
         drop(usd);
         self.bar.set_message(self.message());
+    }
+}
+
+/// Writes each finished run's report files (`report.md`, `report.html`,
+/// `report.json`, as `council ask` does) on a thread of its own, so the
+/// study's calls never wait on rendering; a run that has all three already
+/// (a study resumed) is left as it is.
+struct ReportWriter {
+    handle: std::thread::JoinHandle<Written>,
+}
+
+/// What the report writer did.
+#[derive(Default)]
+struct Written {
+    written: usize,
+    failed: Vec<(PathBuf, String)>,
+}
+
+impl ReportWriter {
+    fn start(
+        rx: std::sync::mpsc::Receiver<PathBuf>,
+        prices: council_analysis::PriceTable,
+    ) -> ReportWriter {
+        let handle = std::thread::spawn(move || {
+            let mut done = Written::default();
+            for folder in rx {
+                let missing = council_app::report::RUN_FORMATS
+                    .iter()
+                    .any(|f| !folder.join(format!("report.{}", f.extension())).is_file());
+                if !missing {
+                    continue;
+                }
+                let wrote = council_app::report::read_run(&folder).and_then(|t| {
+                    let report = council_app::report::full_report(&t, &prices, None);
+                    council_app::report::write_run_reports(&report, &folder, &Default::default())
+                });
+                match wrote {
+                    Ok(_) => done.written += 1,
+                    Err(e) => done.failed.push((folder, format!("{e:#}"))),
+                }
+            }
+            done
+        });
+        ReportWriter { handle }
+    }
+
+    /// Waits for the writer (its channel closed) and says what it did.
+    fn finish(self) -> Written {
+        self.handle.join().unwrap_or_else(|_| Written {
+            written: 0,
+            failed: vec![(
+                PathBuf::from("the study"),
+                "the report writer stopped unexpectedly".into(),
+            )],
+        })
     }
 }
 
@@ -444,6 +515,8 @@ pub(crate) async fn batch(args: BatchArgs, global: &Global) -> anyhow::Result<bo
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
+    let (reports_tx, reports_rx) = std::sync::mpsc::channel::<PathBuf>();
+    let writer = ReportWriter::start(reports_rx, backends.prices.clone());
     let display = Arc::new(Display {
         bar,
         lines: !terminal && !global.quiet,
@@ -454,6 +527,8 @@ pub(crate) async fn batch(args: BatchArgs, global: &Global) -> anyhow::Result<bo
         prices: backends.prices.clone(),
         backend: backends.backend_name(),
         states: Mutex::new(BTreeMap::new()),
+        reports: Mutex::new((!args.no_reports).then_some(reports_tx)),
+        dir: args.out.clone(),
     });
     crate::say!(
         "{} {}: {} questions × {} model(s) × {} repeat(s) = {total} runs, at most {} calls in flight",
@@ -487,6 +562,28 @@ pub(crate) async fn batch(args: BatchArgs, global: &Global) -> anyhow::Result<bo
         }
     };
     display.bar.finish_and_clear();
+    // Every finished run has been sent: close the channel, wait for the writer.
+    drop(
+        display
+            .reports
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take(),
+    );
+    let written = writer.finish();
+    for (folder, why) in &written.failed {
+        crate::say!(
+            "warning: the reports of {} could not be written: {why}; `council render {}` writes one",
+            folder.display(),
+            folder.display()
+        );
+    }
+    if written.written > 0 {
+        crate::say!(
+            "reports (report.md, report.html, report.json) written for {} run(s)",
+            written.written
+        );
+    }
     crate::say!(
         "{} complete, {} partial, {} stopped by an error, in {:.1} s; {}",
         outcome.complete,

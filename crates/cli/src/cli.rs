@@ -537,6 +537,9 @@ pub(crate) struct BatchArgs {
         default_value = "debate"
     )]
     pub conditions: Vec<String>,
+    /// Write no report files (report.md, report.html, report.json) into the runs; the study's calls alone (`council render` writes one later, and the same command without this flag writes every missing one).
+    #[arg(long)]
+    pub no_reports: bool,
     /// The most model calls in flight at once, across the whole study.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_calls: u16,
@@ -584,6 +587,23 @@ pub(crate) struct CompareArgs {
     /// Paired statistics: pool several studies into one block (pairs never cross studies).
     #[arg(long)]
     pub pool: bool,
+    /// A record table instead of the metrics: one row per forecast probability, vote or turn (CSV, or JSON with --format json: `council schema forecasts|votes|turns`).
+    #[arg(long, value_enum, conflicts_with = "by")]
+    pub table: Option<RecordTable>,
+    /// With --table forecasts: outcomes to fill the outcome column from (outcomes.jsonl, or CSV of id,outcome[,date]); they win over those recorded beside the runs.
+    #[arg(long, value_name = "FILE", requires = "table")]
+    pub outcomes: Option<PathBuf>,
+}
+
+/// `council compare --table`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum RecordTable {
+    /// One row per advisor probability of each forecast, with the panel median and the outcome.
+    Forecasts,
+    /// One row per advisor's final vote: stance, confidence, weight, reason.
+    Votes,
+    /// One row per turn: round, stance, move, confidence, text, responds_to, citations.
+    Turns,
 }
 
 /// What `council compare --by` asks for: a summary table, or paired statistics.
@@ -715,6 +735,8 @@ pub(crate) enum ScoreFormat {
     Table,
     /// Everything, as JSON (`council schema score`).
     Json,
+    /// One row per forecaster (panel median, 50% baseline, each persona, each model): count, Brier, log loss.
+    Csv,
     /// One self-contained page with the reliability diagram.
     Html,
 }
@@ -774,6 +796,12 @@ pub(crate) enum SchemaKind {
     Paired,
     /// `council score --format json`.
     Score,
+    /// `council compare --table forecasts --format json`.
+    Forecasts,
+    /// `council compare --table votes --format json`.
+    Votes,
+    /// `council compare --table turns --format json`.
+    Turns,
 }
 
 /// `council render`.

@@ -254,6 +254,9 @@ async fn run(cli: Cli) -> anyhow::Result<Done> {
                 cli::SchemaKind::Compare => council_analysis::compare::compare_schema(),
                 cli::SchemaKind::Paired => council_analysis::paired::paired_schema(),
                 cli::SchemaKind::Score => council_analysis::score::score_schema(),
+                cli::SchemaKind::Forecasts => council_analysis::records::forecasts_schema(),
+                cli::SchemaKind::Votes => council_analysis::records::votes_schema(),
+                cli::SchemaKind::Turns => council_analysis::records::turns_schema(),
             };
             println!("{}", serde_json::to_string_pretty(&schema)?);
             Ok(Done::Ok)

@@ -5,11 +5,13 @@
 //! outputs; every number comes from `council-analysis`. Zero model calls.
 
 use crate::cli::{
-    By, CompareArgs, CompareBy, CompareFormat, OutcomeArgs, ScoreArgs, ScoreFormat, YesNo,
+    By, CompareArgs, CompareBy, CompareFormat, OutcomeArgs, RecordTable, ScoreArgs, ScoreFormat,
+    YesNo,
 };
 use crate::InputError;
 use council_analysis::outcomes;
 use council_analysis::paired::{self, PairedOptions, Strata};
+use council_analysis::records;
 use council_analysis::tables::{self, Summary};
 use council_analysis::PriceTable;
 use council_analysis::{forecasts_in, CompareOptions, RunInput, ScoreInput};
@@ -173,6 +175,9 @@ pub(crate) fn compare(args: &CompareArgs, prices: &PriceTable) -> anyhow::Result
         )
         .into());
     }
+    if let Some(table) = args.table {
+        return record_table(args, table);
+    }
     let runs = read(&args.paths)?;
     if let Some(By::Paired(strata)) = args.by {
         return compare_paired(args, &runs, strata, prices);
@@ -221,6 +226,87 @@ pub(crate) fn compare(args: &CompareArgs, prices: &PriceTable) -> anyhow::Result
             }
         },
     }
+}
+
+/// Runs `council compare --table`: one row per forecast probability, vote
+/// or turn, as CSV (the default) or JSON.
+fn record_table(args: &CompareArgs, table: RecordTable) -> anyhow::Result<()> {
+    let json = match args.format {
+        CompareFormat::Csv | CompareFormat::Table => false,
+        CompareFormat::Json => true,
+        CompareFormat::Html => {
+            return Err(InputError(
+                "--table writes CSV or JSON, not html: leave out --format, or give --format csv or json".into(),
+            )
+            .into())
+        }
+    };
+    if args.outcomes.is_some() && !matches!(table, RecordTable::Forecasts) {
+        return Err(InputError(
+            "--outcomes fills the outcome column of --table forecasts only: leave it out, or give --table forecasts".into(),
+        )
+        .into());
+    }
+    // The given outcomes file is read before any run, so a bad one costs nothing.
+    let given = match &args.outcomes {
+        Some(file)
+            if file
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv")) =>
+        {
+            outcomes_csv(file, None)?
+        }
+        Some(file) => {
+            if !file.is_file() {
+                return Err(InputError(format!(
+                    "cannot read the outcomes file {}: no such file; give an outcomes.jsonl or a CSV of id,outcome[,date]",
+                    file.display()
+                ))
+                .into());
+            }
+            read_outcomes(file)?
+        }
+        None => Vec::new(),
+    };
+    let runs = read(&args.paths)?;
+    let text = match table {
+        RecordTable::Forecasts => {
+            // Those recorded beside the runs, each file once, then the given ones (the later wins).
+            let mut lines = Vec::new();
+            let mut files: Vec<PathBuf> = Vec::new();
+            for p in &args.paths {
+                let f = outcomes_file(p);
+                if !files.contains(&f) {
+                    lines.extend(read_outcomes(&f)?);
+                    files.push(f);
+                }
+            }
+            lines.extend(given);
+            let r = records::forecast_records(&runs, &latest(&lines));
+            if json {
+                serde_json::to_string_pretty(&r)? + "\n"
+            } else {
+                records::forecasts_csv(&r)
+            }
+        }
+        RecordTable::Votes => {
+            let r = records::vote_records(&runs);
+            if json {
+                serde_json::to_string_pretty(&r)? + "\n"
+            } else {
+                records::votes_csv(&r)
+            }
+        }
+        RecordTable::Turns => {
+            let r = records::turn_records(&runs);
+            if json {
+                serde_json::to_string_pretty(&r)? + "\n"
+            } else {
+                records::turns_csv(&r)
+            }
+        }
+    };
+    emit(&text, args.output.as_deref())
 }
 
 fn check_date(date: &str, what: &str) -> anyhow::Result<String> {
@@ -316,6 +402,7 @@ pub(crate) fn score(args: &ScoreArgs) -> anyhow::Result<()> {
     let text = match args.format {
         ScoreFormat::Table => tables::score_text(&s),
         ScoreFormat::Json => serde_json::to_string_pretty(&s)? + "\n",
+        ScoreFormat::Csv => tables::score_csv(&s),
         ScoreFormat::Html => council_analysis::html::score_html(&s),
     };
     emit(&text, args.output.as_deref())

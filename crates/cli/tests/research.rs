@@ -100,7 +100,7 @@ fn compare_reads_a_study_in_every_format_and_writes_nothing_into_it() {
     let out = council(&["compare", p(&dir), "--format", "json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["version"], 2);
+    assert_eq!(json["version"], 3);
     assert_eq!(json["runs"].as_array().unwrap().len(), 4);
     let run_a = &json["runs"][0];
     assert_eq!(run_a["run"], "q1-m1-r1", "named by its folder under runs/");
@@ -127,10 +127,18 @@ fn compare_reads_a_study_in_every_format_and_writes_nothing_into_it() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let (head, rows) = csv_rows(&text(&out.stdout));
     assert_eq!(
-        head[..6],
-        ["run", "kind", "source", "question_id", "repeat", "seed"]
+        head[..7],
+        [
+            "run",
+            "kind",
+            "source",
+            "question_id",
+            "repeat",
+            "seed",
+            "condition"
+        ]
     );
-    assert_eq!(head[6..10], ["question", "model", "persona", "round"]);
+    assert_eq!(head[7..11], ["question", "model", "persona", "round"]);
     assert_eq!(rows.len(), 26);
     // With --by, that summary instead.
     let out = council(&["compare", p(&dir), "--format", "csv", "--by", "question"]);
