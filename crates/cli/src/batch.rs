@@ -318,17 +318,28 @@ struct Display {
     usd: Mutex<(f64, bool)>,
     prices: council_analysis::PriceTable,
     backend: String,
-    states: Mutex<BTreeMap<String, RunState>>,
+    /// Each run's last state, and how many of them are finished (kept
+    /// with the map, so a record costs O(log n), not a count of every run).
+    states: Mutex<(BTreeMap<String, RunState>, u64)>,
+}
+
+/// Whether a run in `state` is finished, for the progress count.
+fn is_done(state: RunState) -> bool {
+    !matches!(state, RunState::Running | RunState::Pending)
 }
 
 impl Display {
-    fn done(&self) -> u64 {
-        self.states
+    /// Records `r`'s state; the runs finished before and after.
+    fn record(&self, r: &RunRecord) -> (u64, u64) {
+        let mut states = self
+            .states
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .values()
-            .filter(|s| !matches!(s, RunState::Running | RunState::Pending))
-            .count() as u64
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (map, done) = &mut *states;
+        let before = *done;
+        let was = map.insert(r.folder.clone(), r.state).is_some_and(is_done);
+        *done = *done + u64::from(is_done(r.state)) - u64::from(was);
+        (before, *done)
     }
 
     fn message(&self) -> String {
@@ -351,12 +362,7 @@ impl Display {
 
 impl StudyProgress for Display {
     fn run(&self, r: &RunRecord) {
-        let before = self.done();
-        self.states
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(r.folder.clone(), r.state);
-        let done = self.done();
+        let (before, done) = self.record(r);
         self.bar.set_position(done);
         self.bar.set_message(self.message());
         if self.lines && done != before {
@@ -453,7 +459,7 @@ pub(crate) async fn batch(args: BatchArgs, global: &Global) -> anyhow::Result<bo
         usd: Mutex::new((0.0, false)),
         prices: backends.prices.clone(),
         backend: backends.backend_name(),
-        states: Mutex::new(BTreeMap::new()),
+        states: Mutex::new((BTreeMap::new(), 0)),
     });
     crate::say!(
         "{} {}: {} questions × {} model(s) × {} repeat(s) = {total} runs, at most {} calls in flight",
