@@ -520,6 +520,55 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_progress_count_follows_each_runs_last_state() {
+        let display = Display {
+            bar: ProgressBar::hidden(),
+            lines: false,
+            total: 3,
+            calls: AtomicU64::new(0),
+            tokens: AtomicU64::new(0),
+            usd: Mutex::new((0.0, false)),
+            prices: Default::default(),
+            backend: "fake".into(),
+            states: Mutex::new((BTreeMap::new(), 0)),
+        };
+        let rec = |folder: &str, state: RunState| RunRecord {
+            id: council_core::study::StudyRunId {
+                question: "q".into(),
+                model: "m".into(),
+                repeat: 1,
+                condition: Default::default(),
+            },
+            seed: 1,
+            folder: folder.into(),
+            state,
+            calls: 0,
+            error: None,
+        };
+        let steps = [
+            ("a", RunState::Running, (0, 0)),
+            ("b", RunState::Complete, (0, 1)),
+            ("a", RunState::Failed, (1, 2)),
+            // A failed run resumed is not done any more; then done again.
+            ("a", RunState::Running, (2, 1)),
+            ("a", RunState::Partial, (1, 2)),
+            // The same state twice counts once.
+            ("b", RunState::Complete, (2, 2)),
+            ("c", RunState::Complete, (2, 3)),
+        ];
+        for (folder, state, counts) in steps {
+            assert_eq!(
+                display.record(&rec(folder, state)),
+                counts,
+                "{folder} {state:?}"
+            );
+        }
+        assert_eq!(display.bar.position(), 0, "record leaves the bar to run");
+        display.run(&rec("c", RunState::Complete));
+        assert_eq!(display.bar.position(), 3);
+    }
+
+    #[test]
     fn the_format_is_chosen_by_extension_or_first_character() {
         let jsonl = "{\"question\": \"Open in Berlin?\", \"panel\": [\"cfo\", \"cto\"]}\n\n{\"question\": \"Hire?\", \"panel\": \"cfo, cto\"}\n";
         for name in ["q.jsonl", "q.txt", "q"] {

@@ -465,8 +465,20 @@ fn a_pool_of_two_real_llama_cpp_servers_loses_one_half_way_and_the_study_complet
     .spawn()
     .unwrap();
     let deadline = Instant::now() + Duration::from_secs(300);
+    let mut said = Instant::now();
     while a.hits() + b.hits() < calls / 2 || b.hits() == 0 {
-        assert!(Instant::now() < deadline, "the study never got half-way");
+        assert!(
+            Instant::now() < deadline,
+            "the study never got half-way: A {} requests ({} now), B {} ({} now)",
+            a.hits(),
+            a.in_flight(),
+            b.hits(),
+            b.in_flight()
+        );
+        if said.elapsed() > Duration::from_secs(10) {
+            eprintln!("A {} requests, B {}", a.hits(), b.hits());
+            said = Instant::now();
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
     // Server B stops: its process ends, its port refuses connections.
