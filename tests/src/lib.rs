@@ -186,6 +186,7 @@ pub struct FakeServer {
     in_flight: Arc<AtomicUsize>,
     max_in_flight: Arc<AtomicUsize>,
     killed: Arc<std::sync::atomic::AtomicBool>,
+    forget: Arc<std::sync::atomic::AtomicBool>,
     accept: tokio::task::JoinHandle<()>,
 }
 
@@ -220,6 +221,7 @@ impl FakeServer {
         let in_flight = Arc::new(AtomicUsize::new(0));
         let max_in_flight = Arc::new(AtomicUsize::new(0));
         let killed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let forget = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let shared = (
             hits.clone(),
             (bodies.clone(), heads.clone()),
@@ -227,11 +229,11 @@ impl FakeServer {
             answered.clone(),
             in_flight.clone(),
             max_in_flight.clone(),
-            killed.clone(),
+            (killed.clone(), forget.clone()),
         );
         let accept = tokio::spawn(async move {
             while let Ok((mut sock, _)) = listener.accept().await {
-                let (h, (b, heads), a, done, flying, most, killed) = shared.clone();
+                let (h, (b, heads), a, done, flying, most, (killed, forget)) = shared.clone();
                 let source = source.clone();
                 tokio::spawn(async move {
                     let Some((head, body)) = read_request(&mut sock).await else {
@@ -240,13 +242,16 @@ impl FakeServer {
                     let now = flying.fetch_add(1, Ordering::SeqCst) + 1;
                     most.fetch_max(now, Ordering::SeqCst);
                     let n = h.fetch_add(1, Ordering::SeqCst);
-                    b.lock().expect("lock").push(body.clone());
-                    heads.lock().expect("lock").push(head.clone());
-                    let bearer = head
-                        .lines()
-                        .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
-                        .map(|l| l.split_once(':').map_or("", |x| x.1).trim().to_string());
-                    a.lock().expect("lock").push(bearer);
+                    let keep = !forget.load(Ordering::SeqCst);
+                    if keep {
+                        b.lock().expect("lock").push(body.clone());
+                        heads.lock().expect("lock").push(head.clone());
+                        let bearer = head
+                            .lines()
+                            .find(|l| l.to_ascii_lowercase().starts_with("authorization:"))
+                            .map(|l| l.split_once(':').map_or("", |x| x.1).trim().to_string());
+                        a.lock().expect("lock").push(bearer);
+                    }
                     let reply = match source.as_ref() {
                         Source::Script(script) => script
                             .get(n)
@@ -292,7 +297,7 @@ impl FakeServer {
                                     && sock.flush().await.is_ok();
                             }
                             flying.fetch_sub(1, Ordering::SeqCst);
-                            if ok && !cut {
+                            if ok && !cut && keep {
                                 done.lock().expect("lock").push(body);
                             }
                             let _ = sock.shutdown().await;
@@ -327,7 +332,7 @@ impl FakeServer {
                             // Counted out before the answer leaves, so a client
                             // never sees more in flight than the server did.
                             flying.fetch_sub(1, Ordering::SeqCst);
-                            if sock.write_all(resp.as_bytes()).await.is_ok() {
+                            if sock.write_all(resp.as_bytes()).await.is_ok() && keep {
                                 done.lock().expect("lock").push(body);
                             }
                             let _ = sock.shutdown().await;
@@ -346,8 +351,15 @@ impl FakeServer {
             in_flight,
             max_in_flight,
             killed,
+            forget,
             accept,
         }
+    }
+
+    /// Stops keeping the requests' bodies, heads and keys (only counts stay):
+    /// for long runs of many calls, whose bodies would fill memory.
+    pub fn forget_requests(&self) {
+        self.forget.store(true, Ordering::SeqCst);
     }
 
     /// Bodies of the requests whose answer was sent in full.
@@ -601,6 +613,134 @@ impl Drop for LlamaServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A proxy in front of a real server that counts its requests: each is
+/// forwarded on its own connection (`Connection: close` both ways), so the
+/// requests it holds at once are the requests the server holds. Killing it
+/// refuses new connections, as a stopped server does.
+#[derive(Debug)]
+pub struct CountingProxy {
+    /// Base URL including `/v1`.
+    pub url: String,
+    hits: Arc<AtomicUsize>,
+    in_flight: Arc<AtomicUsize>,
+    max_in_flight: Arc<AtomicUsize>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl CountingProxy {
+    /// Starts it on a free loopback port, forwarding to `upstream` (a base
+    /// URL such as `http://127.0.0.1:8080/v1`).
+    pub async fn start(upstream: &str) -> CountingProxy {
+        let to = upstream
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let hits = Arc::new(AtomicUsize::new(0));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let max_in_flight = Arc::new(AtomicUsize::new(0));
+        let shared = (hits.clone(), in_flight.clone(), max_in_flight.clone());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let (h, flying, most) = shared.clone();
+                let to = to.clone();
+                tokio::spawn(async move {
+                    let Some((head, body)) = read_request(&mut sock).await else {
+                        return;
+                    };
+                    h.fetch_add(1, Ordering::SeqCst);
+                    let now = flying.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    forward(&mut sock, &to, &head, &body).await;
+                    flying.fetch_sub(1, Ordering::SeqCst);
+                    let _ = sock.shutdown().await;
+                });
+            }
+        });
+        CountingProxy {
+            url: format!(
+                "http://{addr}{}",
+                upstream.find("/v1").map_or("/v1", |i| &upstream[i..])
+            ),
+            hits,
+            in_flight,
+            max_in_flight,
+            accept,
+        }
+    }
+
+    /// Requests received so far.
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+
+    /// Requests forwarded and not yet answered, now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// The most requests it held at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Refuses new connections from now on.
+    pub fn kill(&self) {
+        self.accept.abort();
+    }
+}
+
+/// `head` with its `Connection` header replaced by `Connection: close`.
+fn closing(head: &str) -> String {
+    let mut out: Vec<&str> = head
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    out.push("Connection: close");
+    out.join("\r\n") + "\r\n\r\n"
+}
+
+/// Sends one request to `to` and copies its answer back to `sock`; a
+/// server that cannot be reached closes the client's connection unanswered.
+async fn forward(sock: &mut tokio::net::TcpStream, to: &str, head: &str, body: &str) {
+    let Ok(mut up) = tokio::net::TcpStream::connect(to).await else {
+        return;
+    };
+    if up.write_all(closing(head).as_bytes()).await.is_err()
+        || up.write_all(body.as_bytes()).await.is_err()
+    {
+        return;
+    }
+    // The answer's head, rewritten so the client does not keep the
+    // connection; the rest is copied as it comes (streams included).
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let end = loop {
+        match up.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+        if let Some(end) = find(&buf, b"\r\n\r\n") {
+            break end;
+        }
+    };
+    let answer_head = String::from_utf8_lossy(&buf[..end]).into_owned();
+    if sock
+        .write_all(closing(&answer_head).as_bytes())
+        .await
+        .is_err()
+        || sock.write_all(&buf[end + 4..]).await.is_err()
+    {
+        return;
+    }
+    let _ = tokio::io::copy(&mut up, sock).await;
 }
 
 /// Replays the recorded fixture debate (`tests/fixtures/debate.cassette.json`)

@@ -319,20 +319,31 @@ struct Display {
     usd: Mutex<(f64, bool)>,
     prices: council_analysis::PriceTable,
     backend: String,
-    states: Mutex<BTreeMap<String, RunState>>,
+    /// Each run's last state, and how many of them are finished (kept
+    /// with the map, so a record costs O(log n), not a count of every run).
+    states: Mutex<(BTreeMap<String, RunState>, u64)>,
     /// Each finished run's folder goes to the report writer (closed at the end).
     reports: Mutex<Option<std::sync::mpsc::Sender<PathBuf>>>,
     dir: PathBuf,
 }
 
+/// Whether a run in `state` is finished, for the progress count.
+fn is_done(state: RunState) -> bool {
+    !matches!(state, RunState::Running | RunState::Pending)
+}
+
 impl Display {
-    fn done(&self) -> u64 {
-        self.states
+    /// Records `r`'s state; the runs finished before and after.
+    fn record(&self, r: &RunRecord) -> (u64, u64) {
+        let mut states = self
+            .states
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .values()
-            .filter(|s| !matches!(s, RunState::Running | RunState::Pending))
-            .count() as u64
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (map, done) = &mut *states;
+        let before = *done;
+        let was = map.insert(r.folder.clone(), r.state).is_some_and(is_done);
+        *done = *done + u64::from(is_done(r.state)) - u64::from(was);
+        (before, *done)
     }
 
     fn message(&self) -> String {
@@ -367,12 +378,7 @@ impl StudyProgress for Display {
                 let _ = tx.send(self.dir.join(&r.folder));
             }
         }
-        let before = self.done();
-        self.states
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(r.folder.clone(), r.state);
-        let done = self.done();
+        let (before, done) = self.record(r);
         self.bar.set_position(done);
         self.bar.set_message(self.message());
         if self.lines && done != before {
@@ -526,7 +532,7 @@ pub(crate) async fn batch(args: BatchArgs, global: &Global) -> anyhow::Result<bo
         usd: Mutex::new((0.0, false)),
         prices: backends.prices.clone(),
         backend: backends.backend_name(),
-        states: Mutex::new(BTreeMap::new()),
+        states: Mutex::new((BTreeMap::new(), 0)),
         reports: Mutex::new((!args.no_reports).then_some(reports_tx)),
         dir: args.out.clone(),
     });
@@ -609,6 +615,55 @@ mod json_mutations;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_progress_count_follows_each_runs_last_state() {
+        let display = Display {
+            bar: ProgressBar::hidden(),
+            lines: false,
+            total: 3,
+            calls: AtomicU64::new(0),
+            tokens: AtomicU64::new(0),
+            usd: Mutex::new((0.0, false)),
+            prices: Default::default(),
+            backend: "fake".into(),
+            states: Mutex::new((BTreeMap::new(), 0)),
+        };
+        let rec = |folder: &str, state: RunState| RunRecord {
+            id: council_core::study::StudyRunId {
+                question: "q".into(),
+                model: "m".into(),
+                repeat: 1,
+                condition: Default::default(),
+            },
+            seed: 1,
+            folder: folder.into(),
+            state,
+            calls: 0,
+            error: None,
+        };
+        let steps = [
+            ("a", RunState::Running, (0, 0)),
+            ("b", RunState::Complete, (0, 1)),
+            ("a", RunState::Failed, (1, 2)),
+            // A failed run resumed is not done any more; then done again.
+            ("a", RunState::Running, (2, 1)),
+            ("a", RunState::Partial, (1, 2)),
+            // The same state twice counts once.
+            ("b", RunState::Complete, (2, 2)),
+            ("c", RunState::Complete, (2, 3)),
+        ];
+        for (folder, state, counts) in steps {
+            assert_eq!(
+                display.record(&rec(folder, state)),
+                counts,
+                "{folder} {state:?}"
+            );
+        }
+        assert_eq!(display.bar.position(), 0, "record leaves the bar to run");
+        display.run(&rec("c", RunState::Complete));
+        assert_eq!(display.bar.position(), 3);
+    }
 
     #[test]
     fn the_format_is_chosen_by_extension_or_first_character() {

@@ -405,3 +405,129 @@ fn a_study_that_names_its_models_needs_no_model_flag_and_compare_knows_each_cell
         .iter()
         .all(|row| row["question_id"] == "q1" && row["repeat"] == 1));
 }
+
+/// Two real llama.cpp servers (xllamacpp, the embedded default model, two
+/// slots each) behind one `[[endpoints]]` pool, each seen through a proxy
+/// that counts its requests; one is stopped half-way through the study.
+#[test]
+fn a_pool_of_two_real_llama_cpp_servers_loses_one_half_way_and_the_study_completes() {
+    use council_tests::{CountingProxy, LlamaServer};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (a_server, b_server) = std::thread::scope(|s| {
+        let a = s.spawn(LlamaServer::start);
+        let b = s.spawn(LlamaServer::start);
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let a = rt.block_on(CountingProxy::start(&a_server.url));
+    let b = rt.block_on(CountingProxy::start(&b_server.url));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[endpoints]]\nbase_url = \"{}\"\nmodel = \"smollm2\"\nmax_concurrency = 2\n\n[[endpoints]]\nbase_url = \"{}\"\nmodel = \"smollm2\"\nmax_concurrency = 2\n",
+            a.url, b.url
+        ),
+    )
+    .unwrap();
+    let file = dir.path().join("q.csv");
+    std::fs::write(
+        &file,
+        "id,question,date\nq1,Should we raise prices by 10% next quarter?,2026-11-27\n",
+    )
+    .unwrap();
+    let out = dir.path().join("study");
+    // One question × two repeats, one round of four advisors and its
+    // summary: 10 calls, four at a time across the two servers.
+    let calls = 2 * 5;
+    let child = base(&[
+        "--config",
+        config.to_str().unwrap(),
+        "-q",
+        "batch",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--repeat",
+        "2",
+        "--panel",
+        "cfo,cto",
+        "--rounds",
+        "1",
+        "--no-synthesis",
+        "--max-tokens",
+        "120",
+        "--seed",
+        "5",
+        "--max-calls",
+        "4",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    // Generous: a loaded 2-core machine took 150 s to get half-way.
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut said = Instant::now();
+    while a.hits() + b.hits() < calls / 2 || b.hits() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the study never got half-way: A {} requests ({} now), B {} ({} now)",
+            a.hits(),
+            a.in_flight(),
+            b.hits(),
+            b.in_flight()
+        );
+        if said.elapsed() > Duration::from_secs(10) {
+            eprintln!("A {} requests, B {}", a.hits(), b.hits());
+            said = Instant::now();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Server B stops: its process ends, its port refuses connections.
+    b.kill();
+    drop(b_server);
+    let (a_at_stop, b_at_stop) = (a.hits(), b.hits());
+    let done = child.wait_with_output().unwrap();
+    let err = text(&done.stderr);
+    let recs = records(&out);
+    assert_eq!(recs.len(), 2, "{err}");
+    // A weak model may leave a turn failed (a partial run); no run may stop.
+    assert!(
+        recs.values()
+            .all(|r| matches!(r.state, RunState::Complete | RunState::Partial)),
+        "{recs:?}\n{err}"
+    );
+    assert!(matches!(done.status.code(), Some(0 | 5)), "{err}");
+    for r in recs.values() {
+        let t: council_core::Transcript = serde_json::from_str(
+            &std::fs::read_to_string(out.join(&r.folder).join("transcript.json")).unwrap(),
+        )
+        .unwrap();
+        let turns: usize = t.rounds.iter().map(|r| r.turns.len()).sum();
+        assert_eq!(turns, 4, "{}: every advisor spoke", r.folder);
+        assert!(
+            t.rounds[0]
+                .turns
+                .iter()
+                .any(|x| x.status == council_core::TurnStatus::Ok),
+            "{}: the real model answered",
+            r.folder
+        );
+    }
+    assert!(a.max_in_flight() <= 2, "A held {}", a.max_in_flight());
+    assert!(b.max_in_flight() <= 2, "B held {}", b.max_in_flight());
+    assert_eq!(b.hits(), b_at_stop, "nothing reached B after it stopped");
+    assert!(
+        a.hits() > a_at_stop,
+        "A took the calls left after B stopped ({a_at_stop} before)"
+    );
+    assert!(a.hits() + b.hits() >= calls);
+    println!(
+        "A: {} requests (at most {} at once); B: {} before it stopped (at most {} at once)",
+        a.hits(),
+        a.max_in_flight(),
+        b.hits(),
+        b.max_in_flight()
+    );
+}

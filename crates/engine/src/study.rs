@@ -1,6 +1,7 @@
 //! Studies (`council batch`): every question × model × repeat of a
-//! [`Study`] played as its own run folder under `DIR/runs/`, all at once,
-//! under one global bound on model calls in flight. `runs.jsonl` logs each
+//! [`Study`] played as its own run folder under `DIR/runs/`, a bounded
+//! number at a time ([`runs_in_flight`]), under one global bound on model
+//! calls in flight. `runs.jsonl` logs each
 //! run's state. Running a study again skips finished runs and resumes the
 //! others from their event logs, so no answered call is asked twice. A
 //! server that cannot be reached stops the whole study at once
@@ -248,8 +249,17 @@ fn finished(dir: &Path, synthesis: bool) -> Option<RunState> {
         })
 }
 
-/// Plays every run of `study` not yet finished, all at once under the
-/// study's bound on calls in flight.
+/// The most runs a study keeps open at once for a bound of `max_calls`
+/// calls in flight: twice the bound (a run between two calls, writing its
+/// events or waiting for a round's last turn, leaves its permit to another),
+/// at least 4 and at most 2,048, so file descriptors and memory stay flat
+/// however many runs the study plans.
+pub fn runs_in_flight(max_calls: u32) -> usize {
+    (max_calls as usize).saturating_mul(2).clamp(4, 2048)
+}
+
+/// Plays every run of `study` not yet finished, [`runs_in_flight`] at a
+/// time, under the study's bound on calls in flight.
 pub async fn run_study(study: &Study, c: &StudyContext<'_>) -> Result<StudyOutcome, EngineError> {
     let log = RecordLog::open(c.dir, c.progress.clone())?;
     let known = read_records(c.dir)?;
@@ -364,11 +374,14 @@ pub async fn run_study(study: &Study, c: &StudyContext<'_>) -> Result<StudyOutco
             }
         }
     };
-    // Every run at once: the semaphore, not the number of runs, bounds the
-    // calls. The first error that stops a run (an unreachable server, a log
-    // that cannot be written) stops the study; the runs in flight keep what
-    // they wrote and resume when the study runs again.
-    let mut runs = futures::stream::iter(planned.into_iter().map(one)).buffer_unordered(usize::MAX);
+    // The semaphore bounds the calls; [`runs_in_flight`] bounds the runs
+    // open at once (each holds its event log open and its events in
+    // memory), enough of them to keep every permit busy. The first error
+    // that stops a run (an unreachable server, a log that cannot be
+    // written) stops the study; the runs in flight keep what they wrote and
+    // resume when the study runs again.
+    let mut runs = futures::stream::iter(planned.into_iter().map(one))
+        .buffer_unordered(runs_in_flight(study.max_calls));
     let mut out = StudyOutcome::default();
     while let Some(r) = runs.next().await {
         match r? {
@@ -404,6 +417,111 @@ mod tests {
             max_calls: 8,
             conditions,
         }
+    }
+
+    /// Answers every call with a schema example after a short wait,
+    /// counting the calls it holds at once.
+    struct Fake {
+        now: std::sync::atomic::AtomicUsize,
+        most: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait]
+    impl ChatModel for Fake {
+        fn info(&self) -> ModelInfo {
+            ModelInfo {
+                backend: "fake".into(),
+                model: "m".into(),
+                location: "memory".into(),
+                capabilities: council_llm::Capabilities::in_process(),
+            }
+        }
+
+        async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, LlmError> {
+            use std::sync::atomic::Ordering::SeqCst;
+            let n = self.now.fetch_add(1, SeqCst) + 1;
+            self.most.fetch_max(n, SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            self.now.fetch_sub(1, SeqCst);
+            let filler = "We should test the price on new customers first and measure.";
+            let (text, json) = match &request.schema {
+                Some(s) => {
+                    let v = council_llm::schema::example_for(&s.schema, filler);
+                    (v.to_string(), Some(v))
+                }
+                None => (filler.to_string(), None),
+            };
+            Ok(ChatResponse {
+                usage: Usage::reported(100, 20),
+                text,
+                json,
+                finish_reason: council_llm::FinishReason::Stop,
+                model: "m".into(),
+                attempts: 1,
+            })
+        }
+    }
+
+    /// Counts the runs open at once (started and not yet finished).
+    #[derive(Default)]
+    struct Open {
+        states: Mutex<(BTreeMap<StudyRunId, RunState>, usize, usize)>,
+    }
+
+    impl StudyProgress for Open {
+        fn run(&self, r: &RunRecord) {
+            let mut s = self.states.lock().unwrap();
+            let was = s.0.insert(r.id.clone(), r.state);
+            let open = |x: Option<RunState>| usize::from(x == Some(RunState::Running));
+            s.1 = s.1 + open(Some(r.state)) - open(was);
+            s.2 = s.2.max(s.1);
+        }
+        fn call(&self, _: &str, _: &Usage) {}
+    }
+
+    #[tokio::test]
+    async fn a_study_keeps_a_bounded_number_of_runs_open_and_every_permit_busy() {
+        let mut s = study(vec![Condition::Debate]);
+        s.repeats = 40;
+        s.rounds = 1;
+        s.synthesis = false;
+        s.max_calls = 3;
+        let dir = tempfile::tempdir().unwrap();
+        let fake = Arc::new(Fake {
+            now: Default::default(),
+            most: Default::default(),
+        });
+        let model: Arc<dyn ChatModel> = fake.clone();
+        let model_for = move |_: &str| Ok(model.clone());
+        let open = Arc::new(Open::default());
+        let roster = Roster::builtin().unwrap();
+        let prompts = Prompts::builtin().unwrap();
+        let c = StudyContext {
+            dir: dir.path(),
+            roster: &roster,
+            prompts: &prompts,
+            max_tokens: 200,
+            model_for: &model_for,
+            progress: open.clone(),
+        };
+        let out = run_study(&s, &c).await.unwrap();
+        assert_eq!(out.complete, 40, "{out:?}");
+        let (states, still_open, most_open) = &*open.states.lock().unwrap();
+        assert_eq!(states.len(), 40);
+        assert_eq!(*still_open, 0);
+        assert_eq!(runs_in_flight(3), 6);
+        assert!(*most_open <= 6, "{most_open} runs open at once");
+        assert!(*most_open > 3, "only {most_open} runs open: permits idle");
+        let most_calls = fake.most.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(
+            most_calls, 3,
+            "calls in flight reach the bound, never pass it"
+        );
+        // A bound of a thousand calls keeps at most 2,000 runs open; a
+        // bound of one, four.
+        assert_eq!(runs_in_flight(1000), 2000);
+        assert_eq!(runs_in_flight(u32::MAX), 2048);
+        assert_eq!(runs_in_flight(1), 4);
     }
 
     #[test]
