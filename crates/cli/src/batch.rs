@@ -628,6 +628,8 @@ mod tests {
             prices: Default::default(),
             backend: "fake".into(),
             states: Mutex::new((BTreeMap::new(), 0)),
+            reports: Mutex::new(None),
+            dir: PathBuf::new(),
         };
         let rec = |folder: &str, state: RunState| RunRecord {
             id: council_core::study::StudyRunId {
