@@ -386,6 +386,11 @@ fn base_context(d: &Debate<'_>, t: &Transcript) -> Context {
     ctx.insert("question", &d.question);
     ctx.insert("date", &d.settings.date);
     ctx.insert("lang_name", lang_name(&d.settings.lang));
+    // A `no-persona` run's risks are not written in a persona's voice.
+    ctx.insert(
+        "no_persona",
+        &(d.settings.condition == Condition::NoPersona),
+    );
     let summaries: Vec<DigestSummary> = t
         .rounds
         .iter()
