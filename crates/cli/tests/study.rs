@@ -574,6 +574,19 @@ fn a_study_of_every_condition_completes_every_run_each_in_its_own_folder() {
     }
     let sent: u64 = bodies.iter().map(|b| (b.len() as u64).div_ceil(4)).sum();
     assert_eq!(all, sent, "every request's prompt counted once");
+    // The research tables read every condition's run, single's included.
+    let cmp = council(&["compare", out.to_str().unwrap(), "--format", "json"]);
+    assert!(cmp.status.success(), "{}", text(&cmp.stderr));
+    let c: serde_json::Value = serde_json::from_slice(&cmp.stdout).unwrap();
+    let runs = c["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 5, "{c}");
+    let single = runs
+        .iter()
+        .find(|r| r["run"].as_str().unwrap().ends_with("--single"))
+        .unwrap();
+    assert_eq!(single["status"], "complete", "{single}");
+    assert_eq!(single["rounds"], 0, "{single}");
+    assert_eq!(single["tally"]["counted"], 1, "its one vote: {single}");
 }
 
 #[test]
