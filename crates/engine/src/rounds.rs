@@ -480,6 +480,28 @@ mod tests {
 }
 
 #[cfg(test)]
+mod anonymous {
+    use council_core::study::Condition;
+
+    #[test]
+    fn labels_an_answer_names_are_read_back_to_the_personas_they_stand_for() {
+        let panel = council_personas::Roster::builtin()
+            .unwrap()
+            .panel_from_ids(&["cfo".into(), "cto".into(), "auditor".into()])
+            .unwrap();
+        let shown = crate::conditions::Shown::new(&panel, Condition::Anonymous);
+        let answer = serde_json::json!({"responds_to": ["A", "c", "ghost"], "target_peer": "B", "text": "t"});
+        let read = super::read_back_peers(&answer, &shown);
+        assert_eq!(
+            read["responds_to"],
+            serde_json::json!(["cfo", "auditor", "ghost"])
+        );
+        assert_eq!(read["target_peer"], "cto");
+        assert_eq!(read["text"], "t");
+    }
+}
+
+#[cfg(test)]
 mod asked {
     use super::asked_turn;
     use crate::EngineError;
