@@ -780,3 +780,50 @@ fn a_no_persona_runs_prompts_hold_no_persona_text() {
     let all: String = bodies.iter().map(|b| prompt_of(b)).collect();
     assert!(texts.iter().any(|x| all.contains(x.as_str())));
 }
+
+#[test]
+fn a_single_run_whose_answer_fails_is_partial_and_its_report_says_why() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(FakeServer::start_with(
+        Arc::new(|_: &str| council_tests::Reply::Respond {
+            status: 400,
+            headers: vec![],
+            body: r#"{"error":{"message":"the prompt is too long for this model"}}"#.into(),
+        }),
+        Duration::from_millis(1),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("q.jsonl");
+    std::fs::write(
+        &file,
+        "{\"id\": \"q1\", \"question\": \"Should we open an office in Lisbon next year?\"}\n",
+    )
+    .unwrap();
+    let out = dir.path().join("s");
+    let made = council(&[
+        "--base-url",
+        &server.url,
+        "--model",
+        "m",
+        "-q",
+        "batch",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--panel",
+        PANEL,
+        "--conditions",
+        "single",
+    ]);
+    assert_eq!(made.status.code(), Some(5), "{}", text(&made.stderr));
+    let recs = records(&out);
+    let rec = &recs["runs/q1--m--r1--single"];
+    assert_eq!(rec.state, RunState::Partial);
+    assert_eq!(rec.calls as usize, server.hits(), "every request counted");
+    let run = out.join("runs/q1--m--r1--single");
+    let r = council(&["render", run.to_str().unwrap(), "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(report["status"], "partial");
+    let flags = report["flags"].to_string();
+    assert!(flags.contains("synthesis part `verdict` failed"), "{flags}");
+}
