@@ -306,7 +306,7 @@ fn second_wave<'a>(
                         c.insert("summaries", &Vec::<DigestSummary>::new());
                         c.insert("leaning", "");
                     }
-                    // The verdict a peer reads names no one.
+                    // The verdict and forecasts a peer reads name no one.
                     Condition::Anonymous => {
                         let verdict = c
                             .get("verdict")
@@ -314,6 +314,13 @@ fn second_wave<'a>(
                             .map(|v| shown.scrub(v))
                             .unwrap_or_default();
                         c.insert("verdict", &verdict);
+                        let mut forecasts = c.get("forecasts").cloned().unwrap_or_default();
+                        for f in forecasts.as_array_mut().into_iter().flatten() {
+                            if let Some(said) = f["statement"].as_str() {
+                                f["statement"] = serde_json::Value::from(shown.scrub(said));
+                            }
+                        }
+                        c.insert("forecasts", &forecasts);
                     }
                     _ => {}
                 }
