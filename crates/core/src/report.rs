@@ -590,6 +590,9 @@ pub struct Report {
     /// What the run cost, when the command that wrote the report had a price table.
     #[serde(default)]
     pub cost: Option<crate::cost::RunCost>,
+    /// The study condition the run was played in (left out for the full debate).
+    #[serde(default, skip_serializing_if = "crate::study::Condition::is_debate")]
+    pub condition: crate::study::Condition,
 }
 
 impl Report {

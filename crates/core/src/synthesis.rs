@@ -82,6 +82,20 @@ impl SynthesisKind {
         out
     }
 
+    /// The parts a run of `condition` holds: [`SynthesisKind::all_for`],
+    /// or for the `single` condition, whose one call answers them all, the
+    /// verdict, the forecasts and its one advisor's vote.
+    pub fn asked_for(condition: crate::study::Condition, panel: &[&str]) -> Vec<SynthesisKind> {
+        match condition {
+            crate::study::Condition::Single => {
+                let mut out = vec![SynthesisKind::Verdict, SynthesisKind::Forecasts];
+                out.extend(panel.iter().map(|id| SynthesisKind::Vote(id.to_string())));
+                out
+            }
+            _ => SynthesisKind::all_for(panel),
+        }
+    }
+
     /// Whether the part is asked only once the forecasts' ids are known
     /// (the second of synthesis's two waves): votes, paths, forecast wording.
     pub fn needs_forecasts(&self) -> bool {

@@ -403,8 +403,18 @@ pub struct Transcript {
 
 impl RunHeader {
     /// Checks the numbers readers count with: the rounds planned are 1 to
-    /// [`MAX_ROUNDS`]. The error names the field.
+    /// [`MAX_ROUNDS`] (0, and only 0, for the `single` condition, whose one
+    /// call has no rounds). The error names the field.
     pub fn check(&self) -> Result<(), String> {
+        if self.condition == crate::study::Condition::Single {
+            if self.rounds != 0 {
+                return Err(format!(
+                    "the run plans {} rounds, but a run of the single condition plans 0 (`rounds` of the `started` event)",
+                    self.rounds
+                ));
+            }
+            return Ok(());
+        }
         if !(1..=MAX_ROUNDS).contains(&self.rounds) {
             return Err(format!(
                 "the run plans {} rounds, but a run plans 1 to {MAX_ROUNDS} (`rounds` of the `started` event)",
@@ -585,7 +595,10 @@ impl Transcript {
                 turns: round_turns,
             });
         }
+        let single = h.condition == crate::study::Condition::Single;
         let finished = rounds.len() as u32 == h.rounds
+            // The single condition's run is its one answer.
+            && (!single || !synthesis.is_empty())
             && rounds.iter().all(|r| {
                 r.summary.is_some()
                     && (r.number < first
@@ -596,7 +609,8 @@ impl Transcript {
         let any_failed = rounds
             .iter()
             .flat_map(|r| &r.turns)
-            .any(|t| t.status == TurnStatus::Failed);
+            .any(|t| t.status == TurnStatus::Failed)
+            || (single && synthesis.values().any(|p| p.error.is_some()));
         let status = match (finished, any_failed) {
             (false, _) => RunStatus::Incomplete,
             (true, true) => RunStatus::Partial,
@@ -669,7 +683,14 @@ impl Transcript {
     /// than planned, rounds and follow-ups numbered 1, 2, 3… in order, each
     /// turn in the round (or follow-up) it names. The error names the field.
     pub fn check_numbers(&self) -> Result<(), String> {
-        if !(1..=MAX_ROUNDS).contains(&self.planned_rounds) {
+        let single = self.condition == crate::study::Condition::Single;
+        if single && self.planned_rounds != 0 {
+            return Err(format!(
+                "planned_rounds is {}, but a run of the single condition plans 0 rounds",
+                self.planned_rounds
+            ));
+        }
+        if !single && !(1..=MAX_ROUNDS).contains(&self.planned_rounds) {
             return Err(format!(
                 "planned_rounds is {}, but a run plans 1 to {MAX_ROUNDS} rounds",
                 self.planned_rounds
@@ -923,6 +944,54 @@ mod tests {
         }
         events.extend(extra);
         events
+    }
+
+    #[test]
+    fn only_a_single_condition_run_plans_no_rounds_and_its_answer_is_the_run() {
+        use crate::study::Condition;
+        let single = |rounds: u32| {
+            let mut h = header(&["generalist"], rounds);
+            h.condition = Condition::Single;
+            h
+        };
+        // No round may be played in it, and it plans none.
+        let e = Transcript::from_events(&[Event::Started(single(0)), turn(1, "generalist", false)])
+            .unwrap_err();
+        assert!(e.contains("a turn of round 1"), "{e}");
+        let e = Transcript::from_events(&[Event::Started(single(5))]).unwrap_err();
+        assert!(e.contains("single condition plans 0"), "{e}");
+        // Asked nothing yet: incomplete; its answer failed: partial.
+        let t = Transcript::from_events(&[Event::Started(single(0))]).unwrap();
+        assert_eq!(t.status, RunStatus::Incomplete);
+        assert!(t.check_numbers().is_ok());
+        let failed = SynthesisPart {
+            part: SynthesisKind::Verdict,
+            value: serde_json::Value::Null,
+            error: Some("timed out".into()),
+            flags: Vec::new(),
+            copied_from: None,
+            usage: Usage::reported(1, 0),
+            backend: "b".into(),
+            model: "m".into(),
+        };
+        let t =
+            Transcript::from_events(&[Event::Started(single(0)), Event::Synthesis(failed.clone())])
+                .unwrap();
+        assert_eq!(t.status, RunStatus::Partial);
+        let answered = SynthesisPart {
+            error: None,
+            ..failed
+        };
+        let t = Transcript::from_events(&[Event::Started(single(0)), Event::Synthesis(answered)])
+            .unwrap();
+        assert_eq!(t.status, RunStatus::Complete);
+        // A debate's run still plans 1 to MAX_ROUNDS.
+        let mut debate = t.clone();
+        debate.condition = Condition::Debate;
+        assert!(debate
+            .check_numbers()
+            .unwrap_err()
+            .contains("planned_rounds is 0"));
     }
 
     #[test]

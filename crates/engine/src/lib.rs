@@ -15,6 +15,7 @@
 pub mod budget;
 mod casting;
 mod citations;
+pub mod conditions;
 mod debate;
 pub mod derive;
 mod error;
@@ -28,6 +29,7 @@ pub mod report;
 pub mod rounds;
 pub mod schema;
 mod shown;
+mod single;
 pub mod store;
 pub mod study;
 pub mod synthesis;

@@ -3,9 +3,9 @@
 //! the summary is assembled from the turns themselves and marked so.
 
 use crate::rounds::RoundSpec;
-use crate::shown::{shown_turn, ShownTurn};
+use crate::shown::{shown_turn_as, ShownTurn};
 use crate::{Debate, EngineError};
-use council_core::{excerpt, lang_name, name_of, Summary, Turn, TurnStatus};
+use council_core::{excerpt, lang_name, Summary, Turn, TurnStatus};
 use council_llm::{ChatRequest, Message};
 use tera::Context;
 
@@ -32,10 +32,13 @@ pub(crate) async fn summarize(
     let model = d.models.default_model();
     let info = model.info();
     let small = info.capabilities.small;
+    // In an anonymous run the moderator too sees the panel by label, so
+    // its summary (which later rounds show) names no one.
+    let shown = crate::conditions::Shown::new(&d.panel, d.settings.condition);
     let absent: Vec<String> = turns
         .iter()
         .filter(|t| t.status == TurnStatus::Failed)
-        .map(|t| name_of(&d.panel, &t.persona).to_string())
+        .map(|t| shown.name(&t.persona))
         .collect();
     let spoken: Vec<ShownTurn> = turns
         .iter()
@@ -46,7 +49,7 @@ pub(crate) async fn summarize(
             } else {
                 TURN_EXCERPT
             };
-            shown_turn(&d.panel, t, chars)
+            shown_turn_as(&shown, t, chars)
         })
         .collect();
     let mut ctx = Context::new();

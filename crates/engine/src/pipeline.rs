@@ -68,7 +68,10 @@ pub async fn run(d: &Debate<'_>, store: &mut RunStore) -> Result<Transcript, Eng
     for round in first..=d.settings.rounds {
         crate::rounds::play(d, store, round).await?;
     }
-    if d.settings.synthesis {
+    if d.settings.condition == council_core::study::Condition::Single {
+        // No rounds: the one call is the whole run.
+        crate::single::answer(d, store).await?;
+    } else if d.settings.synthesis {
         crate::synthesis::synthesize(d, store).await?;
     }
     store.write_transcript()?;

@@ -9,7 +9,7 @@ mod builtin {
 }
 
 /// Names every template must have.
-pub const REQUIRED: [&str; 21] = [
+pub const REQUIRED: [&str; 22] = [
     "system.tera",
     "round_common.tera",
     "round1.tera",
@@ -31,6 +31,7 @@ pub const REQUIRED: [&str; 21] = [
     "synth_forecast_wording.tera",
     "followup.tera",
     "followup_synthesis.tera",
+    "single.tera",
 ];
 
 /// The compiled templates for a run.

@@ -460,6 +460,7 @@ pub fn build_report(t: &Transcript, a: &Answers, lang: Option<&str>) -> Report {
         producers,
         usage: t.usage,
         cost: None,
+        condition: t.condition,
     }
 }
 
@@ -527,7 +528,7 @@ fn quality_of(
     if t.synthesis_asked {
         let ids: Vec<&str> = t.panel.iter().map(|p| p.id.as_str()).collect();
         let legacy = t.version < 2;
-        for kind in SynthesisKind::all_for(&ids) {
+        for kind in SynthesisKind::asked_for(t.condition, &ids) {
             let answered = |k: &SynthesisKind| {
                 t.synthesis
                     .iter()

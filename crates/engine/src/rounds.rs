@@ -205,13 +205,17 @@ pub(crate) async fn speak(
         round,
         persona: persona.id.clone(),
     });
-    let peers: Vec<PanelMember> = d.panel.iter().map(PanelMember::from).collect();
+    // An anonymous run shows every peer by its label only.
+    let shown = crate::conditions::Shown::new(&d.panel, d.settings.condition);
+    let peers: Vec<PanelMember> = shown.board(&persona.id);
     let others: Vec<&str> = d
         .panel
         .iter()
         .filter(|p| p.id != persona.id)
         .map(|p| p.id.as_str())
         .collect();
+    let others_shown: Vec<String> = others.iter().map(|id| shown.id(id)).collect();
+    let others_shown: Vec<&str> = others_shown.iter().map(String::as_str).collect();
     let mut ctx = Context::new();
     ctx.insert("persona", persona);
     ctx.insert("peers", &peers);
@@ -230,7 +234,7 @@ pub(crate) async fn speak(
     );
     ctx.insert(
         "to_answer",
-        &answer_turns(&d.panel, &persona.id, previous, small),
+        &answer_turns(&shown, &d.panel, &persona.id, previous, small),
     );
     ctx.insert("sources", &passages_for(d, persona, spec, previous));
     for (key, value) in &ask.extra {
@@ -245,7 +249,7 @@ pub(crate) async fn speak(
             ask.schema_name.clone(),
             without_citations_unless(
                 d.library.is_some(),
-                crate::schema::sized_for(turn_schema(spec, &others), small, &d.settings.lang),
+                crate::schema::sized_for(turn_schema(spec, &others_shown), small, &d.settings.lang),
             ),
         )
         .with_seed(d.settings.seed_for(ask.seed_round, &persona.id))
@@ -277,8 +281,14 @@ pub(crate) async fn speak(
     };
     let (answered, language) = answered;
     let mut turn = asked_turn(answered, info, round, &persona.id, |json| {
+        // Labels an anonymous run's answer names are read back to ids.
+        let json = if shown.anonymous() {
+            read_back_peers(json, &shown)
+        } else {
+            json.clone()
+        };
         turn_from_answer(
-            json,
+            &json,
             &TurnContext {
                 round,
                 spec,
@@ -299,6 +309,32 @@ pub(crate) async fn speak(
         elapsed: started.elapsed(),
     });
     Ok(turn)
+}
+
+/// An anonymous run's answer with the labels its `responds_to` and
+/// `target_peer` name read back to persona ids, so conformity metrics
+/// count the persona answered; anything else is kept for the checks to flag.
+fn read_back_peers(
+    json: &serde_json::Value,
+    shown: &crate::conditions::Shown<'_>,
+) -> serde_json::Value {
+    let mut json = json.clone();
+    if let Some(list) = json
+        .get_mut("responds_to")
+        .and_then(serde_json::Value::as_array_mut)
+    {
+        for v in list.iter_mut() {
+            if let Some(said) = v.as_str() {
+                *v = serde_json::Value::from(shown.read_back(said));
+            }
+        }
+    }
+    if let Some(v) = json.get_mut("target_peer") {
+        if let Some(said) = v.as_str() {
+            *v = serde_json::Value::from(shown.read_back(said));
+        }
+    }
+    json
 }
 
 /// Runs `calls` at most `concurrency` at a time and hands each answer to
@@ -440,6 +476,28 @@ mod tests {
         assert_eq!(spec(4).extra, RoundExtra::Assumptions);
         assert_eq!(spec(5).extra, RoundExtra::Story);
         assert!(ROUNDS.iter().filter(|s| s.checks_claims).count() == 1);
+    }
+}
+
+#[cfg(test)]
+mod anonymous {
+    use council_core::study::Condition;
+
+    #[test]
+    fn labels_an_answer_names_are_read_back_to_the_personas_they_stand_for() {
+        let panel = council_personas::Roster::builtin()
+            .unwrap()
+            .panel_from_ids(&["cfo".into(), "cto".into(), "auditor".into()])
+            .unwrap();
+        let shown = crate::conditions::Shown::new(&panel, Condition::Anonymous);
+        let answer = serde_json::json!({"responds_to": ["A", "c", "ghost"], "target_peer": "B", "text": "t"});
+        let read = super::read_back_peers(&answer, &shown);
+        assert_eq!(
+            read["responds_to"],
+            serde_json::json!(["cfo", "auditor", "ghost"])
+        );
+        assert_eq!(read["target_peer"], "cto");
+        assert_eq!(read["text"], "t");
     }
 }
 

@@ -3,8 +3,8 @@
 
 use crate::rounds::{RoundExtra, RoundSpec};
 use council_core::answers::{
-    schema_of, turn_schema_with, AssumptionsAnswer, Bindings, StoryTurnAnswer, TurnAnswer, PROSE,
-    SENTENCES,
+    schema_of, turn_schema_with, AssumptionsAnswer, Bindings, ForecastsAnswer, Probability,
+    StoryTurnAnswer, TurnAnswer, VerdictAnswer, VoteAnswer, PROSE, SENTENCES,
 };
 use serde_json::{Map, Value};
 
@@ -19,6 +19,40 @@ pub fn turn_schema(spec: &RoundSpec, peers: &[&str]) -> Value {
         RoundExtra::Assumptions => turn_schema_with::<AssumptionsAnswer>(&b),
         RoundExtra::Story => turn_schema_with::<StoryTurnAnswer>(&b),
     }
+}
+
+/// The schema of the `single` condition's one answer, composed from the
+/// verdict's, the forecasts' and the vote's: `verdict` (a
+/// [`VerdictAnswer`]), `forecasts` (the [`ForecastsAnswer`] list, each
+/// forecast with the advisor's own `probability`, as a vote gives it) and
+/// `vote` (a [`VoteAnswer`] without its probabilities, which the forecasts
+/// carry: no forecast id exists before the answer).
+pub fn single_schema() -> Value {
+    let b = Bindings::default();
+    let verdict = schema_of::<VerdictAnswer>(&b);
+    let mut forecasts = schema_of::<ForecastsAnswer>(&b)["properties"]["forecasts"].clone();
+    let probability = schema_of::<Probability>(&b)["properties"]["probability"].clone();
+    if let Some(item) = forecasts.get_mut("items").and_then(Value::as_object_mut) {
+        if let Some(props) = item.get_mut("properties").and_then(Value::as_object_mut) {
+            props.insert("probability".into(), probability);
+        }
+        if let Some(required) = item.get_mut("required").and_then(Value::as_array_mut) {
+            required.push(Value::from("probability"));
+        }
+    }
+    let mut vote = schema_of::<VoteAnswer>(&b);
+    if let Some(props) = vote.get_mut("properties").and_then(Value::as_object_mut) {
+        props.remove("probabilities");
+    }
+    if let Some(required) = vote.get_mut("required").and_then(Value::as_array_mut) {
+        required.retain(|r| r != "probabilities");
+    }
+    serde_json::json!({
+        "type": "object",
+        "properties": {"verdict": verdict, "forecasts": forecasts, "vote": vote},
+        "required": ["verdict", "forecasts", "vote"],
+        "additionalProperties": false,
+    })
 }
 
 /// How a small model's string limits shrink: to `1/share` of the full

@@ -3,6 +3,7 @@
 //! library. Kept small on purpose: a persona never sees the whole
 //! transcript, so prompts grow slowly with the rounds.
 
+use crate::conditions::Shown;
 use crate::rounds::RoundSpec;
 use crate::Debate;
 use council_core::{excerpt, name_of, Persona, Trait, Transcript, Turn};
@@ -93,6 +94,18 @@ pub(crate) fn shown_turn(panel: &[Persona], t: &Turn, limit: usize) -> ShownTurn
     }
 }
 
+/// `t` as a run's prompts show it ([`Shown`]: by label in an anonymous
+/// run), its text cut to `limit` characters.
+pub(crate) fn shown_turn_as(shown: &Shown<'_>, t: &Turn, limit: usize) -> ShownTurn {
+    ShownTurn {
+        id: shown.id(&t.persona),
+        name: shown.name(&t.persona),
+        move_: t.move_.map_or_else(|| "?".into(), |m| m.to_string()),
+        confidence: t.confidence.map_or_else(|| "?".into(), |c| c.to_string()),
+        text: excerpt(&t.text, limit),
+    }
+}
+
 /// The turns of the previous round `persona` must answer: those that
 /// answered or targeted it first, then the next speakers in panel order.
 pub(crate) fn to_answer<'t>(
@@ -126,6 +139,7 @@ pub(crate) fn to_answer<'t>(
 /// The turns `persona` must answer, as its prompt shows them (shorter for
 /// a `small` model).
 pub(crate) fn answer_turns(
+    shown: &Shown<'_>,
     panel: &[Persona],
     persona: &str,
     previous: &[Turn],
@@ -138,7 +152,7 @@ pub(crate) fn answer_turns(
     };
     to_answer(panel, persona, previous)
         .into_iter()
-        .map(|t| shown_turn(panel, t, chars))
+        .map(|t| shown_turn_as(shown, t, chars))
         .collect()
 }
 

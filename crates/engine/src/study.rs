@@ -237,6 +237,7 @@ impl std::fmt::Debug for StudyContext<'_> {
 /// Whether a run folder holds a finished run, and how it ended.
 fn finished(dir: &Path, synthesis: bool) -> Option<RunState> {
     let t = crate::read_transcript(dir).ok()?;
+    let synthesis = synthesis || t.condition == Condition::Single;
     if t.status == RunStatus::Incomplete || (synthesis && t.synthesis.is_empty()) {
         return None;
     }
@@ -312,11 +313,14 @@ pub async fn run_study(study: &Study, c: &StudyContext<'_>) -> Result<StudyOutco
             let q = questions.get(p.id.question.as_str()).ok_or_else(|| {
                 EngineError::Store(format!("question {:?} is not in the study", p.id.question))
             })?;
-            let panel = c
+            let seated = c
                 .roster
                 .panel_from_ids(&q.panel)
                 .map(|x| c.roster.seat(x))
                 .map_err(|e| EngineError::Store(format!("question {}: {e}", q.id)))?;
+            // The panel the condition seats: the generalist alone, plain
+            // advisors as many as the seated panel, or the panel itself.
+            let panel = crate::conditions::panel_for(p.id.condition, seated);
             let mut store = if crate::store::started(&folder) {
                 RunStore::open(&folder)?
             } else {
@@ -330,6 +334,8 @@ pub async fn run_study(study: &Study, c: &StudyContext<'_>) -> Result<StudyOutco
                     rounds: match p.id.condition {
                         // A vote without debate: the independent openings only.
                         Condition::Vote => 1,
+                        // One call, no rounds.
+                        Condition::Single => 0,
                         _ => study.rounds,
                     },
                     max_concurrency: panel.len().max(1),
@@ -337,7 +343,8 @@ pub async fn run_study(study: &Study, c: &StudyContext<'_>) -> Result<StudyOutco
                     date: q.date.clone(),
                     lang: q.lang.clone(),
                     max_tokens: c.max_tokens,
-                    synthesis: study.synthesis,
+                    // The single condition's one call is its synthesis.
+                    synthesis: study.synthesis || p.id.condition == Condition::Single,
                     condition: p.id.condition,
                 },
                 panel,

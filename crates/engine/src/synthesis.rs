@@ -8,10 +8,11 @@
 
 use crate::{Debate, EngineError, RunStore};
 use council_core::answers::{token_budget, Bindings, Stance};
+use council_core::study::Condition;
 use council_core::synthesis::{Answers, SynthesisKind};
 use council_core::transcript::SynthesisPart;
 use council_core::variant::VariantSpec;
-use council_core::{excerpt, lang_name, Event, PanelMember, Transcript, TurnStatus};
+use council_core::{excerpt, lang_name, Event, Transcript, TurnStatus};
 use council_llm::{ChatModel, ChatRequest, Message};
 use futures::StreamExt;
 use serde::Serialize;
@@ -124,7 +125,7 @@ fn template(kind: &SynthesisKind) -> &'static str {
 /// are sized from the schema's longest valid answer in tokens. English
 /// prose runs near 4 characters a token, but the ids, numbers and broken
 /// words a weak model writes run nearer 2.
-fn chars_per_token(lang: &str) -> f64 {
+pub(crate) fn chars_per_token(lang: &str) -> f64 {
     match lang {
         "zh" | "ja" => 1.0,
         _ => 2.5,
@@ -292,10 +293,37 @@ fn second_wave<'a>(
                 let mut c = ctx.clone();
                 c.insert("own_last", &own_last);
                 c.insert("persona", persona);
-                c.insert(
-                    "peers",
-                    &d.panel.iter().map(PanelMember::from).collect::<Vec<_>>(),
-                );
+                let shown = crate::conditions::Shown::new(&d.panel, d.settings.condition);
+                c.insert("peers", &shown.board(&persona.id));
+                match d.settings.condition {
+                    // A vote without debate is independent: the advisor
+                    // sees its own opening, the question and the
+                    // forecasts, never a peer's turn or the verdict that
+                    // aggregates them.
+                    Condition::Vote => {
+                        c.insert("verdict", "");
+                        c.insert("digest", &Vec::<Digest>::new());
+                        c.insert("summaries", &Vec::<DigestSummary>::new());
+                        c.insert("leaning", "");
+                    }
+                    // The verdict and forecasts a peer reads name no one.
+                    Condition::Anonymous => {
+                        let verdict = c
+                            .get("verdict")
+                            .and_then(|v| v.as_str())
+                            .map(|v| shown.scrub(v))
+                            .unwrap_or_default();
+                        c.insert("verdict", &verdict);
+                        let mut forecasts = c.get("forecasts").cloned().unwrap_or_default();
+                        for f in forecasts.as_array_mut().into_iter().flatten() {
+                            if let Some(said) = f["statement"].as_str() {
+                                f["statement"] = serde_json::Value::from(shown.scrub(said));
+                            }
+                        }
+                        c.insert("forecasts", &forecasts);
+                    }
+                    _ => {}
+                }
                 (d.models.for_persona(&persona.id).clone(), c)
             }
             SynthesisKind::Path(scenario) => {
@@ -365,6 +393,11 @@ fn base_context(d: &Debate<'_>, t: &Transcript) -> Context {
     ctx.insert("question", &d.question);
     ctx.insert("date", &d.settings.date);
     ctx.insert("lang_name", lang_name(&d.settings.lang));
+    // A `no-persona` run's risks are not written in a persona's voice.
+    ctx.insert(
+        "no_persona",
+        &(d.settings.condition == Condition::NoPersona),
+    );
     let summaries: Vec<DigestSummary> = t
         .rounds
         .iter()

@@ -204,6 +204,9 @@ fn title_block(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
         i.label("produced_by"),
         v.r.produced_by
     ))));
+    if let Some(line) = &v.condition_line {
+        d.p(Paragraph::new().add_run(small(line).italic()));
+    }
     d.labelled(&i.label("question"), &v.r.question);
     Ok(())
 }
@@ -525,7 +528,8 @@ fn followups(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
 /// The debate, round by round: an appendix starting a page, as in the PDF.
 fn rounds(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
     let v = i.v;
-    if !v.show.detail {
+    // A run with no rounds (the single condition) shows no rounds section.
+    if !v.show.detail || v.rounds.is_empty() {
         return Ok(());
     }
     let t = |k: &str| i.t(k);

@@ -151,5 +151,6 @@ pub(crate) fn report(length: Length) -> Report {
             builtin_date: Some("2025-08-15".into()),
             ..RunCost::default()
         }),
+        condition: Default::default(),
     }
 }

@@ -253,6 +253,8 @@ pub(crate) struct View<'a> {
     pub(crate) origin_line: Option<String>,
     /// "Variant for the board · brief", for a variant.
     pub(crate) variant_line: Option<String>,
+    /// "Study condition: single", for a run of a study's control condition.
+    pub(crate) condition_line: Option<String>,
     pub(crate) votes: Vec<VoteRow>,
     pub(crate) tally: TallyView,
     pub(crate) contradiction: Option<String>,
@@ -288,7 +290,10 @@ impl View<'_> {
         }
         out.extend(self.followups.iter().map(|f| f.heading.clone()));
         if self.show.detail {
-            out.extend([t("rounds"), t("sources")]);
+            if !self.rounds.is_empty() {
+                out.push(t("rounds"));
+            }
+            out.push(t("sources"));
         }
         if self.show.appendix {
             out.push(t("appendix"));
@@ -695,6 +700,8 @@ pub(crate) fn view_with<'a>(r: &'a Report, options: &RenderOptions<'_>) -> View<
         }
         parts.join(" · ")
     });
+    let condition_line = (!r.condition.is_debate())
+        .then(|| format!("{}{}{}", s.get("condition"), s.get("colon"), r.condition));
     let verification = s.fill(
         "verification",
         &[
@@ -773,6 +780,7 @@ pub(crate) fn view_with<'a>(r: &'a Report, options: &RenderOptions<'_>) -> View<
         produced_by,
         origin_line,
         variant_line,
+        condition_line,
         votes,
         tally: TallyView {
             support: pct(r.tally.support),
