@@ -89,6 +89,11 @@ fn questions(dir: &Path, n: usize) -> PathBuf {
 
 /// A study of `n` questions × 2 models × 2 repeats × (debate, vote).
 fn study(url: &str, dir: &Path, name: &str, n: usize, seed: &str) -> PathBuf {
+    study_of(url, dir, name, n, seed, "debate,vote")
+}
+
+/// A study of `n` questions × 2 models × 2 repeats × `conditions`.
+fn study_of(url: &str, dir: &Path, name: &str, n: usize, seed: &str, conditions: &str) -> PathBuf {
     let file = questions(dir, n);
     let out = dir.join(name);
     let made = council(&[
@@ -108,7 +113,7 @@ fn study(url: &str, dir: &Path, name: &str, n: usize, seed: &str) -> PathBuf {
         "--rounds",
         "2",
         "--conditions",
-        "debate,vote",
+        conditions,
         "--seed",
         seed,
         "--max-calls",
@@ -116,6 +121,41 @@ fn study(url: &str, dir: &Path, name: &str, n: usize, seed: &str) -> PathBuf {
     ]);
     assert!(made.status.success(), "{}", text(&made.stderr));
     out
+}
+
+/// `compare STUDY --by condition --format json --seed SEED`.
+fn paired_json(study: &str, seed: &str) -> serde_json::Value {
+    json(&[
+        "compare",
+        study,
+        "--by",
+        "condition",
+        "--format",
+        "json",
+        "--seed",
+        seed,
+    ])
+}
+
+/// Runs the independent recomputation (`paired_check.py`) of each of
+/// `metrics` against the output `p`, failing with what it printed.
+fn recomputed(dir: &Path, study: &str, p: &serde_json::Value, metrics: &[&str]) {
+    let out_json = dir.join("paired-output.json");
+    std::fs::write(&out_json, serde_json::to_string(p).unwrap()).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/paired_check.py");
+    for m in metrics {
+        let check = std::process::Command::new("python3")
+            .arg(&script)
+            .args([study, out_json.to_str().unwrap(), m])
+            .output()
+            .expect("python3 runs");
+        assert!(
+            check.status.success() && text(&check.stdout).contains("match"),
+            "{m}: {}{}",
+            text(&check.stdout),
+            text(&check.stderr)
+        );
+    }
 }
 
 fn json(args: &[&str]) -> serde_json::Value {
@@ -135,16 +175,7 @@ fn paired_statistics_match_an_independent_recomputation_from_the_transcripts() {
     let s = study(&server.url, dir.path(), "study", 4, "42");
     let s_arg = s.to_str().unwrap();
 
-    let p = json(&[
-        "compare",
-        s_arg,
-        "--by",
-        "condition",
-        "--format",
-        "json",
-        "--seed",
-        "7",
-    ]);
+    let p = paired_json(s_arg, "7");
     assert_eq!(p["seed"], 7);
     assert_eq!(p["resamples"], 2000, "the default resamples");
     let studies = p["studies"].as_array().unwrap();
@@ -207,50 +238,17 @@ fn paired_statistics_match_an_independent_recomputation_from_the_transcripts() {
 
     // The independent recomputation: Python reads the transcripts and runs.jsonl,
     // recomputes the per-run values, the pairs, SplitMix64 and the bootstrap.
-    let out_json = dir.path().join("paired.json");
-    std::fs::write(&out_json, serde_json::to_string(&p).unwrap()).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/paired_check.py");
-    for m in ["collapse_rate", "tokens", "support_share"] {
-        let check = std::process::Command::new("python3")
-            .arg(&script)
-            .args([s_arg, out_json.to_str().unwrap(), m])
-            .output()
-            .expect("python3 runs");
-        assert!(
-            check.status.success(),
-            "{m}: {}{}",
-            text(&check.stdout),
-            text(&check.stderr)
-        );
-        assert!(
-            text(&check.stdout).contains("match"),
-            "{}",
-            text(&check.stdout)
-        );
-    }
+    recomputed(
+        dir.path(),
+        s_arg,
+        &p,
+        &["collapse_rate", "tokens", "support_share"],
+    );
 
     // The same seed gives the same output; another seed other intervals.
-    let again = json(&[
-        "compare",
-        s_arg,
-        "--by",
-        "condition",
-        "--format",
-        "json",
-        "--seed",
-        "7",
-    ]);
+    let again = paired_json(s_arg, "7");
     assert_eq!(again, p);
-    let other = json(&[
-        "compare",
-        s_arg,
-        "--by",
-        "condition",
-        "--format",
-        "json",
-        "--seed",
-        "8",
-    ]);
+    let other = paired_json(s_arg, "8");
     assert_ne!(
         other["studies"][0]["strata"][0]["metrics"],
         p["studies"][0]["strata"][0]["metrics"]
@@ -339,6 +337,72 @@ fn paired_statistics_match_an_independent_recomputation_from_the_transcripts() {
     let by_model = council(&["compare", s_arg, "--by", "model"]);
     assert!(by_model.status.success(), "{}", text(&by_model.stderr));
     assert!(!text(&by_model.stdout).contains("Paired"));
+}
+
+/// The study: debate, vote and a single answer, every run complete,
+/// each metric per condition and both controls paired against the debate,
+/// with intervals a script recomputes from the transcripts.
+#[test]
+fn a_study_of_debate_vote_and_single_pairs_both_controls_against_the_debate() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(FakeServer::start_with(
+        Arc::new(varied),
+        Duration::from_millis(1),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let s = study_of(&server.url, dir.path(), "dvs", 3, "5", "debate,vote,single");
+    let s_arg = s.to_str().unwrap();
+    // Every run complete: 3 questions x 2 models x 2 repeats x 3 conditions.
+    let log = std::fs::read_to_string(s.join("runs.jsonl")).unwrap();
+    let mut last = std::collections::BTreeMap::new();
+    for line in log.lines() {
+        let r: serde_json::Value = serde_json::from_str(line).unwrap();
+        last.insert(
+            r["folder"].as_str().unwrap().to_string(),
+            r["state"].clone(),
+        );
+    }
+    assert_eq!(last.len(), 36, "{log}");
+    assert!(last.values().all(|s| s == "complete"), "{last:?}");
+
+    let p = paired_json(s_arg, "11");
+    assert_eq!(p["seed"], 11);
+    let st = &p["studies"][0];
+    assert_eq!(
+        st["conditions"],
+        serde_json::json!(["debate", "vote", "single"])
+    );
+    assert_eq!(st["baseline"], "debate");
+    let metrics = st["strata"][0]["metrics"].as_array().unwrap();
+    let metric = |name: &str| metrics.iter().find(|m| m["metric"] == name).unwrap();
+    for name in ["support_share", "tokens"] {
+        let m = metric(name);
+        let values = m["values"].as_array().unwrap();
+        assert_eq!(values.len(), 3, "{name}: a value per condition: {m}");
+        assert!(values.iter().all(|v| v["n"] == 12), "{name}: {m}");
+        let diffs = m["differences"].as_array().unwrap();
+        let against: Vec<&str> = diffs
+            .iter()
+            .map(|d| d["condition"].as_str().unwrap())
+            .collect();
+        assert_eq!(against, ["vote", "single"], "{name}");
+        for d in diffs {
+            assert_eq!(d["n_pairs"], 12, "{name}: {d}");
+            let (lo, mean, hi) = (
+                d["lower"].as_f64().unwrap(),
+                d["mean"].as_f64().unwrap(),
+                d["upper"].as_f64().unwrap(),
+            );
+            assert!(lo <= mean && mean <= hi, "{name}: {d}");
+        }
+    }
+    // One call against a debate's many: far fewer tokens, all 12 pairs.
+    let single_tokens = &metric("tokens")["differences"][1];
+    assert!(
+        single_tokens["upper"].as_f64().unwrap() < 0.0,
+        "{single_tokens}"
+    );
+    recomputed(dir.path(), s_arg, &p, &["tokens", "support_share"]);
 }
 
 #[test]
