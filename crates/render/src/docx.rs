@@ -327,7 +327,7 @@ fn forecasts(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
                     f.statement.clone(),
                     f.horizon.clone(),
                     f.median.clone(),
-                    format!("{} ({} {})", f.range, f.n, t("answers")),
+                    format!("{} ({} {})", f.range, f.n, f.answers),
                 ]
             })
             .collect(),

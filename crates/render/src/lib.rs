@@ -794,6 +794,30 @@ mod tests {
     }
 
     #[test]
+    fn one_answer_is_singular_and_a_single_runs_unasked_parts_say_so() {
+        let mut r = fixture::report(Length::Full);
+        r.forecasts.truncate(1);
+        let p = r.forecasts[0].probabilities.first().cloned().unwrap();
+        r.forecasts[0].probabilities = vec![p];
+        r.actions.clear();
+        let md = render(&r, Format::Markdown).unwrap();
+        assert!(md.contains("(1 answer)"), "{md}");
+        assert!(md.contains("Not available: this part of the synthesis failed"));
+        r.condition = council_core::study::Condition::Single;
+        for format in [Format::Markdown, Format::Html] {
+            let text = render(&r, format).unwrap();
+            assert!(
+                text.contains("a single-answer run (study condition single) asks only for"),
+                "{format:?}"
+            );
+            assert!(
+                !text.contains("this part of the synthesis failed"),
+                "{format:?}"
+            );
+        }
+    }
+
+    #[test]
     fn binary_formats_are_not_text() {
         let r = fixture::report(Length::Full);
         assert!(matches!(

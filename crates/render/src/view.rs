@@ -73,6 +73,8 @@ pub(crate) struct ForecastRow {
     pub(crate) median: String,
     pub(crate) range: String,
     pub(crate) n: usize,
+    /// "answer" or "answers", as `n` takes.
+    pub(crate) answers: String,
 }
 
 /// A milestone with what backs it.
@@ -491,6 +493,12 @@ pub(crate) fn view_with<'a>(r: &'a Report, options: &RenderOptions<'_>) -> View<
     if let Some(title) = brand.and_then(|b| b.title.clone()) {
         t.insert("title".into(), title);
     }
+    // A single answer asks for three parts only: the others are not missing.
+    if r.condition == council_core::study::Condition::Single {
+        if let Some(text) = t.get("not_available_single").cloned() {
+            t.insert("not_available".into(), text);
+        }
+    }
     let s = Text(t.clone());
     let name_of = |id: &str| r.local_name(id).to_string();
     let scenario_name = |x: Scenario| s.get(&format!("scenario_{}", x.as_str()));
@@ -523,6 +531,11 @@ pub(crate) fn view_with<'a>(r: &'a Report, options: &RenderOptions<'_>) -> View<
                 .range
                 .map_or_else(|| "–".into(), |(a, b)| format!("{}–{}", pct(a), pct(b))),
             n: f.probabilities.len(),
+            answers: s.get(if f.probabilities.len() == 1 {
+                "one_answer"
+            } else {
+                "answers"
+            }),
         })
         .collect();
     let paths = r
