@@ -491,6 +491,9 @@ fn panel(d: &mut Doc, i: &Input<'_, '_>) -> Result<(), RenderError> {
             .map(|p| vec![p.name.clone(), p.role.clone(), p.final_.clone()])
             .collect(),
     );
+    if v.confidence_svg.is_empty() {
+        return Ok(());
+    }
     d.note(&i.t("confidence_chart"));
     d.chart(&v.confidence_svg, "confidence chart")
 }

@@ -815,6 +815,14 @@ mod tests {
                 "{format:?}"
             );
         }
+        // With a trajectory the chart is drawn; with none (no round spoken) it is left out.
+        let html = render(&r, Format::Html).unwrap();
+        assert!(html.contains("Confidence across rounds"));
+        for p in &mut r.panel {
+            p.trajectory.clear();
+        }
+        let html = render(&r, Format::Html).unwrap();
+        assert!(!html.contains("Confidence across rounds"));
     }
 
     #[test]

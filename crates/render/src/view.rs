@@ -821,9 +821,14 @@ pub(crate) fn view_with<'a>(r: &'a Report, options: &RenderOptions<'_>) -> View<
         brand: brand.map(brand_view),
         verification,
         short_question: council_core::excerpt(&r.question, 80),
-        confidence_svg: charts::confidence_chart(&local_panel, |n| {
-            s.fill("round_label", &[("n", &n.to_string())])
-        }),
+        // No round spoken (a single answer): no chart of empty axes.
+        confidence_svg: if local_panel.iter().all(|p| p.trajectory.is_empty()) {
+            String::new()
+        } else {
+            charts::confidence_chart(&local_panel, |n| {
+                s.fill("round_label", &[("n", &n.to_string())])
+            })
+        },
         // A chart of bare lines says nothing: none when no path kept a milestone.
         paths_svg: if r.paths.iter().any(|p| !p.milestones.is_empty()) {
             charts::paths_chart(&r.paths, row_label)
