@@ -12,7 +12,7 @@ echo "==> building" >&2
 cargo test --workspace --no-run
 
 echo "==> embedded default model" >&2
-target/debug/council -q fetch-model >/dev/null
+"${CARGO_TARGET_DIR:-target}/debug/council" -q fetch-model >/dev/null
 
 # llama.cpp's OpenAI-compatible server, the real peer of the HTTP backend.
 XLLAMACPP=xllamacpp==2026.10.11549
