@@ -11,12 +11,12 @@ use crate::tables::{num, opt, stance, Csv};
 use council_core::answers::Stance;
 use council_core::outcome::{Outcome, Resolution};
 use council_core::study::Condition;
-use council_core::synthesis::{Answers, SynthesisKind};
+use council_core::synthesis::Answers;
 use council_core::variant::RunKind;
 use council_core::{Move, TurnStatus};
 use schemars::JsonSchema;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// The version of the record tables' JSON output.
 pub const RECORDS_VERSION: u32 = 1;
@@ -231,16 +231,7 @@ pub fn vote_records(runs: &[RunInput]) -> Records<VoteRecord> {
         let t = &input.transcript;
         let run = RecordRun::of(input);
         let answers = Answers::from_transcript(t);
-        let parts: HashMap<&str, (&str, bool)> = t
-            .synthesis
-            .iter()
-            .filter_map(|p| match &p.part {
-                SynthesisKind::Vote(id) => {
-                    Some((id.as_str(), (p.model.as_str(), p.copied_from.is_some())))
-                }
-                _ => None,
-            })
-            .collect();
+        let parts = council_core::forecasts::vote_parts(t);
         for v in answers.report_votes(&t.panel) {
             let Some(confidence) = v.confidence else {
                 continue; // no vote from this member

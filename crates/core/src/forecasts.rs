@@ -137,6 +137,20 @@ pub fn panel_forecasts(t: &Transcript) -> ForecastTable {
     panel_forecasts_with(t, &Answers::from_transcript(t))
 }
 
+/// Each advisor's vote part in `t`: the model that answered it and whether
+/// it was copied from another run (a variant's), by persona id.
+pub fn vote_parts(t: &Transcript) -> HashMap<&str, (&str, bool)> {
+    t.synthesis
+        .iter()
+        .filter_map(|p| match &p.part {
+            SynthesisKind::Vote(id) => {
+                Some((id.as_str(), (p.model.as_str(), p.copied_from.is_some())))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// The forecasts of `t`, whose synthesis answers are `a`.
 pub fn panel_forecasts_with(t: &Transcript, a: &Answers) -> ForecastTable {
     let stated = a
@@ -146,16 +160,7 @@ pub fn panel_forecasts_with(t: &Transcript, a: &Answers) -> ForecastTable {
         .count();
     let distinct = a.distinct_forecasts(&t.date);
     let repeated = stated - distinct.len();
-    let votes: HashMap<&str, (&str, bool)> = t
-        .synthesis
-        .iter()
-        .filter_map(|p| match &p.part {
-            SynthesisKind::Vote(id) => {
-                Some((id.as_str(), (p.model.as_str(), p.copied_from.is_some())))
-            }
-            _ => None,
-        })
-        .collect();
+    let votes = vote_parts(t);
     let mut table = ForecastTable {
         repeated,
         ..ForecastTable::default()
