@@ -52,6 +52,22 @@ pub fn panel_for(condition: Condition, seated: Vec<Persona>) -> Vec<Persona> {
     }
 }
 
+/// The rounds a run in `condition` plays of a study's `rounds`: a vote
+/// without debate plays the independent openings only, a single answer none.
+pub fn rounds_for(condition: Condition, rounds: u32) -> u32 {
+    match condition {
+        Condition::Vote => 1,
+        Condition::Single => 0,
+        _ => rounds,
+    }
+}
+
+/// Whether a run in `condition` asks for its synthesis when the study says
+/// `synthesis`: a single answer's one call is its synthesis, so always.
+pub fn synthesis_for(condition: Condition, synthesis: bool) -> bool {
+    synthesis || condition == Condition::Single
+}
+
 /// The label an anonymous run shows for the panel member at `index`:
 /// A, B, … Z, then A2, B2, ….
 pub fn label(index: usize) -> String {

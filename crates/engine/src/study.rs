@@ -10,7 +10,7 @@
 use crate::{Debate, DebateSettings, EngineError, Models, NoProgress, Prompts, RunStore};
 use async_trait::async_trait;
 use council_core::hash::fnv1a;
-use council_core::study::{Condition, RunRecord, RunState, Study, StudyRunId};
+use council_core::study::{RunRecord, RunState, Study, StudyRunId};
 use council_core::{RunStatus, Usage};
 use council_llm::{ChatModel, ChatRequest, ChatResponse, LlmError, ModelInfo};
 use council_personas::Roster;
@@ -237,7 +237,7 @@ impl std::fmt::Debug for StudyContext<'_> {
 /// Whether a run folder holds a finished run, and how it ended.
 fn finished(dir: &Path, synthesis: bool) -> Option<RunState> {
     let t = crate::read_transcript(dir).ok()?;
-    let synthesis = synthesis || t.condition == Condition::Single;
+    let synthesis = crate::conditions::synthesis_for(t.condition, synthesis);
     if t.status == RunStatus::Incomplete || (synthesis && t.synthesis.is_empty()) {
         return None;
     }
@@ -331,20 +331,13 @@ pub async fn run_study(study: &Study, c: &StudyContext<'_>) -> Result<StudyOutco
             let debate = Debate {
                 question: q.question.clone(),
                 settings: DebateSettings {
-                    rounds: match p.id.condition {
-                        // A vote without debate: the independent openings only.
-                        Condition::Vote => 1,
-                        // One call, no rounds.
-                        Condition::Single => 0,
-                        _ => study.rounds,
-                    },
+                    rounds: crate::conditions::rounds_for(p.id.condition, study.rounds),
                     max_concurrency: panel.len().max(1),
                     seed: p.seed,
                     date: q.date.clone(),
                     lang: q.lang.clone(),
                     max_tokens: c.max_tokens,
-                    // The single condition's one call is its synthesis.
-                    synthesis: study.synthesis || p.id.condition == Condition::Single,
+                    synthesis: crate::conditions::synthesis_for(p.id.condition, study.synthesis),
                     condition: p.id.condition,
                 },
                 panel,

@@ -276,6 +276,8 @@ fn second_wave<'a>(
         .map(|f| f.id)
         .collect();
     let mut calls: Vec<PartCall<'a>> = Vec::new();
+    // How the votes' prompts show the panel (by label in an anonymous run).
+    let shown = crate::conditions::Shown::new(&d.panel, d.settings.condition);
     for &kind in kinds {
         let (model, c) = match kind {
             SynthesisKind::Vote(id) => {
@@ -293,7 +295,6 @@ fn second_wave<'a>(
                 let mut c = ctx.clone();
                 c.insert("own_last", &own_last);
                 c.insert("persona", persona);
-                let shown = crate::conditions::Shown::new(&d.panel, d.settings.condition);
                 c.insert("peers", &shown.board(&persona.id));
                 match d.settings.condition {
                     // A vote without debate is independent: the advisor
