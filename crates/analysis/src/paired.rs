@@ -102,7 +102,7 @@ pub enum Metric {
     FlipRate,
     /// The run's flips toward the others' majority over its flips ([`crate::compare::conforms`]).
     Conformity,
-    /// 1 when the run's panel collapsed into one stance in some round, else 0 ([`crate::compare::collapse_round`]).
+    /// 1 when the run's panel collapsed into one stance in some round, else 0 ([`crate::compare::collapse_round`]); undefined for a run of no round.
     CollapseRate,
     /// The mean Brier score of the run's panel medians over its forecasts with an outcome ([`brier`]).
     Brier,
@@ -359,9 +359,10 @@ fn per_run(runs: &[RunInput], options: &PairedOptions) -> (Vec<Unit1>, usize) {
                 m.flips,
             ),
         );
+        // A run that spoke no round (a single answer) cannot collapse: undefined, not 0.
         values.insert(
             Metric::CollapseRate,
-            Some(if m.collapse_round.is_some() { 1.0 } else { 0.0 }),
+            (!t.rounds.is_empty()).then_some(if m.collapse_round.is_some() { 1.0 } else { 0.0 }),
         );
         if !options.outcomes.is_empty() {
             let pairs: Vec<(f64, f64)> = forecasts_in(t, &Answers::from_transcript(t))
@@ -694,8 +695,11 @@ pub fn paired_text(p: &Paired) -> String {
             BaselineChoice::FirstOfStudy => "the study's first condition; --baseline to choose",
         };
         out.push_str(&format!(
-            "\nStudy {} ({} runs; baseline {}: {chosen})\n",
-            s.study, s.runs, s.baseline
+            "\nStudy {} ({} run{}; baseline {}: {chosen})\n",
+            s.study,
+            s.runs,
+            if s.runs == 1 { "" } else { "s" },
+            s.baseline
         ));
         for st in &s.strata {
             match (&st.question_id, &st.model) {

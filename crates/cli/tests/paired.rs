@@ -402,7 +402,17 @@ fn a_study_of_debate_vote_and_single_pairs_both_controls_against_the_debate() {
         single_tokens["upper"].as_f64().unwrap() < 0.0,
         "{single_tokens}"
     );
-    recomputed(dir.path(), s_arg, &p, &["tokens", "support_share"]);
+    // A single answer spoke no round: its collapse is undefined, not 0.
+    let collapse = metric("collapse_rate");
+    assert_eq!(collapse["values"][2]["condition"], "single");
+    assert_eq!(collapse["values"][2]["n"], 0, "{collapse}");
+    assert_eq!(collapse["differences"][1]["n_pairs"], 0, "{collapse}");
+    recomputed(
+        dir.path(),
+        s_arg,
+        &p,
+        &["tokens", "support_share", "collapse_rate"],
+    );
 }
 
 #[test]

@@ -63,6 +63,8 @@ def recalibrate(c):
 
 
 def collapse_rate(t):
+    if not t["rounds"]:
+        return None  # no round spoken (a single answer): undefined
     for r in t["rounds"]:
         known = [x["stance"] for x in r["turns"] if x.get("stance")]
         if len(known) >= 2 and all(s == known[0] for s in known):
