@@ -532,12 +532,26 @@ pub(crate) async fn batch(args: BatchArgs, global: &Global) -> anyhow::Result<bo
         dir: args.out.clone(),
     });
     crate::say!(
-        "{} {}: {} questions × {} model(s) × {} repeat(s) = {total} runs, at most {} calls in flight",
+        "{} {}: {} questions × {} model(s) × {} repeat(s){} = {total} runs, at most {} calls in flight",
         if continued { "continuing study" } else { "study" },
         args.out.display(),
         study.questions.len(),
         study.models.len(),
         study.repeats,
+        if study.conditions != [Condition::Debate] {
+            format!(
+                " × {} condition(s) ({})",
+                study.conditions.len(),
+                study
+                    .conditions
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else {
+            String::new()
+        },
         study.max_calls
     );
     let model_for = |name: &str| -> Result<Arc<dyn ChatModel>, council_llm::LlmError> {

@@ -90,8 +90,16 @@ fn batch_args<'a>(file: &'a str, out: &'a str, url: &'a str, max_calls: &'a str)
     ]
 }
 
+/// Held by the test that times a study and by the one that runs two real
+/// llama.cpp servers, so the servers' inference never shares the cores with
+/// the timing (the tests of one file run in parallel).
+static TIMED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn a_study_of_48_runs_completes_near_the_speed_its_bound_allows() {
+    let _alone = TIMED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let latency = Duration::from_millis(150);
     let server = rt.block_on(FakeServer::start_with(Arc::new(schema_answering), latency));
@@ -411,6 +419,9 @@ fn a_study_that_names_its_models_needs_no_model_flag_and_compare_knows_each_cell
 /// that counts its requests; one is stopped half-way through the study.
 #[test]
 fn a_pool_of_two_real_llama_cpp_servers_loses_one_half_way_and_the_study_completes() {
+    let _alone = TIMED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     use council_tests::{CountingProxy, LlamaServer};
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (a_server, b_server) = std::thread::scope(|s| {
